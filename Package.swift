@@ -1,0 +1,61 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "hashcart",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hashcart", targets: ["hashcart"]),
+        .library(name: "HashcartCore", targets: ["HashcartCore"]),
+    ],
+    dependencies: [
+        // Embedded SQLite store (WAL, migrations, cached statements).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // AES-GCM for billing addresses at rest; SHA-256 for cause-derived ids.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // The `hashcart` command line.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Latency percentiles for `hashcart bench`.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // Pure domain: money, offers, purchases, ledger, tax, risk. No I/O, no clock, no randomness.
+        .target(name: "HashcartCore"),
+        // Embedded SQLite store (GRDB).
+        .target(
+            name: "HashcartStore",
+            dependencies: [
+                "HashcartCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The built-in sandbox social network, durable in its own SQLite file.
+        .target(
+            name: "HashcartSandbox",
+            dependencies: [
+                "HashcartCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // The engine: ties network events, the store and outbound posts together.
+        .target(
+            name: "HashcartEngine",
+            dependencies: ["HashcartCore", "HashcartStore", "HashcartSandbox"],
+            resources: [.copy("Resources/us-sales-tax-rates.csv")]
+        ),
+        .executableTarget(
+            name: "hashcart",
+            dependencies: [
+                "HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .testTarget(name: "HashcartCoreTests", dependencies: ["HashcartCore"]),
+        .testTarget(name: "HashcartStoreTests", dependencies: ["HashcartCore", "HashcartStore"]),
+        .testTarget(name: "HashcartEngineTests", dependencies: ["HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine"]),
+        .testTarget(name: "HashcartCLITests", dependencies: ["hashcart"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

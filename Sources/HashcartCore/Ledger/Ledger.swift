@@ -1,0 +1,194 @@
+/// Why the ledger refused a group of transfers. Nothing of a refused group is applied.
+public enum LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
+    case existsWithDifferentFields(TransferID)
+    case partiallyExists(TransferID)
+    case accountNotFound(LedgerAccountID)
+    case accountsMustBeDifferent(TransferID)
+    case amountMustBePositive(TransferID)
+    case exceedsCredits(LedgerAccountID)
+    case exceedsDebits(LedgerAccountID)
+    case pendingTransferNotFound(TransferID)
+    case pendingTransferNotPending(TransferID, PendingStatus)
+    case pendingTransferExpired(TransferID)
+    case pendingTransferNotExpired(TransferID)
+    case timeoutRequired(TransferID)
+    case overflow(LedgerAccountID)
+    case groupTooLarge(Int)
+
+    public var description: String {
+        switch self {
+        case .existsWithDifferentFields(let id): "transfer \(id) already exists with different fields"
+        case .partiallyExists(let id): "transfer \(id) exists but the rest of its linked group does not"
+        case .accountNotFound(let id): "ledger account \(id) does not exist"
+        case .accountsMustBeDifferent(let id): "transfer \(id) debits and credits the same account"
+        case .amountMustBePositive(let id): "transfer \(id) must move a positive amount"
+        case .exceedsCredits(let id): "account \(id) would have more debits than credits (insufficient funds)"
+        case .exceedsDebits(let id): "account \(id) would have more credits than debits"
+        case .pendingTransferNotFound(let id): "pending transfer \(id) does not exist"
+        case .pendingTransferNotPending(let id, let status): "pending transfer \(id) is already \(status.rawValue)"
+        case .pendingTransferExpired(let id): "pending transfer \(id) has timed out"
+        case .pendingTransferNotExpired(let id): "pending transfer \(id) has not timed out yet"
+        case .timeoutRequired(let id): "pending transfer \(id) needs a timeout"
+        case .overflow(let id): "account \(id) totals would overflow"
+        case .groupTooLarge(let count): "a linked group holds at most \(Ledger.maximumGroupSize) transfers, not \(count)"
+        }
+    }
+}
+
+/// Where the ledger reads and writes. The store implements it inside its transaction.
+public protocol LedgerStorage {
+    func ledgerAccount(_ id: LedgerAccountID) throws -> LedgerAccount?
+    func transfer(_ id: TransferID) throws -> Transfer?
+    func pendingStatus(_ id: TransferID) throws -> PendingStatus?
+    /// Persists the outcome of one accepted group: every account it changed, the new transfers,
+    /// and the new statuses of pending transfers it resolved.
+    func saveLedgerChanges(accounts: [LedgerAccount], transfers: [Transfer], pendingStatuses: [(TransferID, PendingStatus)]) throws
+}
+
+/// The outcome of submitting a group.
+public enum LedgerOutcome: Sendable, Hashable {
+    /// Every transfer was new and is now applied.
+    case applied
+    /// Every transfer already existed with the same fields: a replay, nothing changed.
+    case replayed
+}
+
+/// A TigerBeetle-shaped double-entry ledger: linked groups of immutable transfers, all applied or
+/// none, against accounts with pending/posted totals and balance bounds.
+public enum Ledger {
+    /// The most transfers one linked group may hold.
+    public static let maximumGroupSize = 16
+
+    /// Applies `group` as one all-or-nothing unit at `now`.
+    @discardableResult
+    public static func submit(_ group: [Transfer], now: Instant, storage: some LedgerStorage) throws -> LedgerOutcome {
+        guard !group.isEmpty else { return .applied }
+        guard group.count <= maximumGroupSize else { throw LedgerError.groupTooLarge(group.count) }
+
+        // Replays: all or nothing.
+        var existing = 0
+        for transfer in group {
+            if let stored = try storage.transfer(transfer.id) {
+                guard stored.isReplay(of: transfer) else { throw LedgerError.existsWithDifferentFields(transfer.id) }
+                existing += 1
+            }
+        }
+        if existing == group.count { return .replayed }
+        if existing > 0 { throw LedgerError.partiallyExists(group.first!.id) }
+
+        var accounts: [LedgerAccountID: LedgerAccount] = [:]
+        var originals: [LedgerAccountID: LedgerAccount] = [:]
+        var statuses: [TransferID: PendingStatus] = [:]
+        var pendingTransfers: [TransferID: Transfer] = [:]
+        var applied: [Transfer] = []
+
+        func account(_ id: LedgerAccountID) throws -> LedgerAccount {
+            if let cached = accounts[id] { return cached }
+            guard let loaded = try storage.ledgerAccount(id) else { throw LedgerError.accountNotFound(id) }
+            accounts[id] = loaded
+            originals[id] = loaded
+            return loaded
+        }
+        func add(_ a: Int64, _ b: Int64, _ id: LedgerAccountID) throws -> Int64 {
+            let (sum, overflow) = a.addingReportingOverflow(b)
+            guard !overflow else { throw LedgerError.overflow(id) }
+            return sum
+        }
+
+        for var transfer in group {
+            switch transfer.type {
+            case .single, .pending:
+                guard transfer.amount > 0 else { throw LedgerError.amountMustBePositive(transfer.id) }
+                guard transfer.debitAccountID != transfer.creditAccountID else {
+                    throw LedgerError.accountsMustBeDifferent(transfer.id)
+                }
+                var debit = try account(transfer.debitAccountID)
+                var credit = try account(transfer.creditAccountID)
+                if transfer.type == .pending {
+                    guard let timeout = transfer.timeoutAt, timeout > now else { throw LedgerError.timeoutRequired(transfer.id) }
+                    debit.debitsPending = try add(debit.debitsPending, transfer.amount, debit.id)
+                    credit.creditsPending = try add(credit.creditsPending, transfer.amount, credit.id)
+                    statuses[transfer.id] = .pending
+                    pendingTransfers[transfer.id] = transfer
+                } else {
+                    debit.debitsPosted = try add(debit.debitsPosted, transfer.amount, debit.id)
+                    credit.creditsPosted = try add(credit.creditsPosted, transfer.amount, credit.id)
+                }
+                try checkBounds(debit)
+                try checkBounds(credit)
+                accounts[debit.id] = debit
+                accounts[credit.id] = credit
+
+            case .postPending, .voidPending, .expirePending:
+                guard let pendingID = transfer.pendingID else { throw LedgerError.pendingTransferNotFound(transfer.id) }
+                let pending: Transfer
+                if let inGroup = pendingTransfers[pendingID] {
+                    pending = inGroup
+                } else {
+                    guard let stored = try storage.transfer(pendingID), stored.type == .pending else {
+                        throw LedgerError.pendingTransferNotFound(pendingID)
+                    }
+                    pending = stored
+                }
+                let status: PendingStatus
+                if let known = statuses[pendingID] {
+                    status = known
+                } else {
+                    status = try storage.pendingStatus(pendingID) ?? .pending
+                }
+                guard status == .pending else { throw LedgerError.pendingTransferNotPending(pendingID, status) }
+                let timeout = pending.timeoutAt!
+                switch transfer.type {
+                case .postPending, .voidPending:
+                    guard now < timeout else { throw LedgerError.pendingTransferExpired(pendingID) }
+                default:
+                    guard now >= timeout else { throw LedgerError.pendingTransferNotExpired(pendingID) }
+                }
+                // The resolving transfer mirrors the pending one.
+                transfer.debitAccountID = pending.debitAccountID
+                transfer.creditAccountID = pending.creditAccountID
+                transfer.amount = pending.amount
+                var debit = try account(pending.debitAccountID)
+                var credit = try account(pending.creditAccountID)
+                debit.debitsPending -= pending.amount
+                credit.creditsPending -= pending.amount
+                precondition(debit.debitsPending >= 0 && credit.creditsPending >= 0, "pending totals never go negative")
+                if transfer.type == .postPending {
+                    debit.debitsPosted = try add(debit.debitsPosted, pending.amount, debit.id)
+                    credit.creditsPosted = try add(credit.creditsPosted, pending.amount, credit.id)
+                    statuses[pendingID] = .posted
+                } else {
+                    statuses[pendingID] = transfer.type == .voidPending ? .voided : .expired
+                }
+                try checkBounds(debit)
+                try checkBounds(credit)
+                accounts[debit.id] = debit
+                accounts[credit.id] = credit
+            }
+            applied.append(transfer)
+        }
+
+        // Every transfer moves the same amount out of one account and into another.
+        precondition(imbalance(accounts.values) == imbalance(originals.values),
+                     "a transfer group must not change the ledger's balance")
+
+        let resolved = statuses.filter { pendingTransfers[$0.key] == nil }.map { ($0.key, $0.value) }
+        let newPending = statuses.filter { pendingTransfers[$0.key] != nil && $0.value != .pending }.map { ($0.key, $0.value) }
+        try storage.saveLedgerChanges(accounts: Array(accounts.values), transfers: applied,
+                                      pendingStatuses: resolved + newPending)
+        return .applied
+    }
+
+    private static func checkBounds(_ account: LedgerAccount) throws {
+        if account.flags.contains(.debitsMustNotExceedCredits), account.debitsPending + account.debitsPosted > account.creditsPosted {
+            throw LedgerError.exceedsCredits(account.id)
+        }
+        if account.flags.contains(.creditsMustNotExceedDebits), account.creditsPending + account.creditsPosted > account.debitsPosted {
+            throw LedgerError.exceedsDebits(account.id)
+        }
+    }
+
+    private static func imbalance(_ accounts: some Collection<LedgerAccount>) -> Int64 {
+        accounts.reduce(Int64(0)) { $0 &+ $1.debitsPosted &+ $1.debitsPending &- $1.creditsPosted &- $1.creditsPending }
+    }
+}

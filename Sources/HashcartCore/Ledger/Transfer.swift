@@ -1,0 +1,67 @@
+/// How a transfer moves money, as in TigerBeetle.
+public enum TransferType: String, Sendable, Hashable, Codable {
+    /// Posted at once.
+    case single
+    /// A hold: counts against bounds but is not yet posted; lapses at its timeout.
+    case pending
+    /// Posts an earlier pending transfer in full.
+    case postPending = "post_pending"
+    /// Releases an earlier pending transfer.
+    case voidPending = "void_pending"
+    /// Releases an earlier pending transfer whose timeout has passed.
+    case expirePending = "expire_pending"
+}
+
+/// Why a transfer was made.
+public enum TransferCode: String, Sendable, Hashable, Codable, CaseIterable {
+    case creditLimit = "credit_limit"
+    case purchasePrincipal = "purchase_principal"
+    case purchaseTax = "purchase_tax"
+    case purchaseFee = "purchase_fee"
+    case capture
+    case void
+    case holdExpiry = "hold_expiry"
+    case refundPrincipal = "refund_principal"
+    case refundTax = "refund_tax"
+    case refundFee = "refund_fee"
+}
+
+/// An immutable movement of money between two accounts. Never updated, never deleted.
+public struct Transfer: Sendable, Hashable, Codable {
+    public var id: TransferID
+    public var debitAccountID: LedgerAccountID
+    public var creditAccountID: LedgerAccountID
+    /// Minor units; for post/void/expire, the pending transfer's amount.
+    public var amount: Int64
+    public var type: TransferType
+    /// For post/void/expire: the pending transfer this resolves.
+    public var pendingID: TransferID?
+    /// For pending transfers: when the hold lapses.
+    public var timeoutAt: Instant?
+    public var code: TransferCode
+    public var createdAt: Instant
+
+    public init(id: TransferID, debit: LedgerAccountID, credit: LedgerAccountID, amount: Int64, type: TransferType = .single,
+                pendingID: TransferID? = nil, timeoutAt: Instant? = nil, code: TransferCode, createdAt: Instant) {
+        self.id = id
+        self.debitAccountID = debit
+        self.creditAccountID = credit
+        self.amount = amount
+        self.type = type
+        self.pendingID = pendingID
+        self.timeoutAt = timeoutAt
+        self.code = code
+        self.createdAt = createdAt
+    }
+
+    /// Same transfer apart from when it was submitted: a replay of the same cause.
+    public func isReplay(of other: Transfer) -> Bool {
+        id == other.id && debitAccountID == other.debitAccountID && creditAccountID == other.creditAccountID
+            && amount == other.amount && type == other.type && pendingID == other.pendingID && code == other.code
+    }
+}
+
+/// The state of a pending transfer.
+public enum PendingStatus: String, Sendable, Hashable, Codable {
+    case pending, posted, voided, expired
+}

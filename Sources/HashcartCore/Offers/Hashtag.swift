@@ -1,0 +1,74 @@
+import Foundation
+
+/// A hashtag as Hashcart compares it: Unicode NFKC, then case-folded, without the `#`.
+///
+/// `#BuyKindleFireHD`, `#buykindlefirehd` and `#ＢｕｙＫｉｎｄｌｅＦｉｒｅＨＤ` (full-width) are one tag;
+/// `#BuyKindle` is not `#BuyKindleFire` (whole tags only), and a tag spelled with look-alike
+/// letters from another script (Cyrillic `а` for Latin `a`) is a different tag.
+public struct Hashtag: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The tag as written, without `#`, e.g. `BuyKindleFireHD`.
+    public let display: String
+    /// The comparison key: NFKC + case fold.
+    public let key: String
+
+    public static let maximumLength = 100
+
+    /// Parses `#Tag` or `Tag`. Letters, digits and `_` only; at least one letter; at most 100.
+    public init(_ text: String) throws(ValidationError) {
+        var body = Substring(text)
+        if body.hasPrefix("#") || body.hasPrefix("＃") { body = body.dropFirst() }
+        guard !body.isEmpty, body.count <= Self.maximumLength else {
+            throw ValidationError(field: "hashtag", message: "must be 1 to \(Self.maximumLength) characters after #")
+        }
+        guard body.unicodeScalars.allSatisfy(Self.isTagScalar) else {
+            throw ValidationError(field: "hashtag", message: "may contain only letters, digits and _")
+        }
+        guard body.unicodeScalars.contains(where: { $0.properties.isAlphabetic }) else {
+            throw ValidationError(field: "hashtag", message: "must contain at least one letter")
+        }
+        display = String(body)
+        key = Self.normalize(body)
+    }
+
+    public var description: String { "#" + display }
+
+    /// NFKC then full case folding: the one comparison every connector and the store agree on.
+    public static func normalize<S: StringProtocol>(_ text: S) -> String {
+        String(text).precomposedStringWithCompatibilityMapping
+            .folding(options: [.caseInsensitive], locale: nil)
+            .precomposedStringWithCompatibilityMapping
+    }
+
+    static func isTagScalar(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "_" || scalar.properties.isAlphabetic || scalar.properties.numericType == .decimal
+            || scalar.properties.generalCategory == .nonspacingMark
+            || scalar.properties.generalCategory == .spacingMark
+    }
+
+    /// Every hashtag in a post's text, in order, whole tags only, at most `limit`.
+    ///
+    /// A tag starts at `#` (or full-width `＃`) not preceded by a tag character (so `a#b`, `&#39;` and URL
+    /// fragments are not tags) and runs to the first non-tag character.
+    public static func extract(from text: String, limit: Int = 20) -> [Hashtag] {
+        var tags: [Hashtag] = []
+        let scalars = Array(text.unicodeScalars.prefix(10_000))
+        var index = 0
+        while index < scalars.count, tags.count < limit {
+            let scalar = scalars[index]
+            let precededByTagChar = index > 0 && (isTagScalar(scalars[index - 1]) || "&/=?:.".unicodeScalars.contains(scalars[index - 1]))
+            if (scalar == "#" || scalar == "＃") && !precededByTagChar {
+                var end = index + 1
+                while end < scalars.count, isTagScalar(scalars[end]) { end += 1 }
+                if end > index + 1 {
+                    var body = String.UnicodeScalarView()
+                    body.append(contentsOf: scalars[(index + 1)..<end])
+                    if let tag = try? Hashtag(String(body)) { tags.append(tag) }
+                }
+                index = end
+            } else {
+                index += 1
+            }
+        }
+        return tags
+    }
+}

@@ -1,0 +1,46 @@
+/// Every public post Hashcart makes, as text. Nothing here ever takes card, address or balance
+/// data: the only amounts are an offer's price and a purchase's total.
+public enum OutboundMessage: Sendable, Hashable {
+    case confirmationRequest(handle: String, title: String, total: Money, windowSeconds: Int64, reference: String)
+    case confirmed(handle: String, reference: String)
+    case declined(handle: String, title: String, reason: PublicDeclineReason)
+    case expired(handle: String, reference: String, hashtag: Hashtag)
+    case lateRepost(handle: String, reference: String)
+    case linkInvitation(handle: String)
+    case linked(handle: String)
+    /// The fallback when a confirmation request's text would reveal something: no amount at all.
+    case minimalConfirmationRequest(windowSeconds: Int64, reference: String)
+
+    /// The post's text (at most 280 characters: every network takes that).
+    public var text: String {
+        let result: String
+        switch self {
+        case .confirmationRequest(let handle, let title, let total, let window, let reference):
+            result = "\(handle) \(title.prefix(80)), \(total) total with tax. Repost this within \(Self.minutes(window)) to buy. Ref \(reference)"
+        case .confirmed(let handle, let reference):
+            result = "\(handle) Confirmed, ref \(reference). Your receipt is in your Hashcart account."
+        case .declined(let handle, let title, let reason):
+            switch reason {
+            case .soldOut: result = "\(handle) Sorry, \(title.prefix(80)) is sold out."
+            case .offerEnded: result = "\(handle) Sorry, this offer has ended."
+            case .generic: result = "\(handle) We couldn't complete this — see your Hashcart account."
+            }
+        case .expired(let handle, let reference, let hashtag):
+            result = "\(handle) The window for ref \(reference) has closed, so nothing was bought. Post \(hashtag) again to try once more."
+        case .lateRepost(let handle, let reference):
+            result = "\(handle) Thanks! The window for ref \(reference) had already closed, so nothing was bought."
+        case .linkInvitation(let handle):
+            result = "\(handle) Link your card in your Hashcart account to buy with a post."
+        case .linked(let handle):
+            result = "\(handle) Your account is now linked to your card. Happy shopping!"
+        case .minimalConfirmationRequest(let window, let reference):
+            result = "Repost this within \(Self.minutes(window)) to buy. Ref \(reference)"
+        }
+        return String(result.prefix(280))
+    }
+
+    static func minutes(_ seconds: Int64) -> String {
+        let minutes = max(1, seconds / 60)
+        return minutes == 1 ? "1 minute" : "\(minutes) minutes"
+    }
+}

@@ -1,0 +1,68 @@
+/// The issuer's risk limits for pay-by-post purchases. Every limit is bounded and has a default.
+public struct RiskPolicy: Sendable, Hashable, Codable {
+    /// Most a card account may spend (totals with tax) through Hashcart in one UTC day.
+    public var dailySpendCap: Money
+    /// Most purchases a card account may start in any rolling hour.
+    public var maximumPurchasesPerHour: Int64
+    /// A link younger than this cannot buy (fresh links are an account-takeover signal).
+    public var minimumLinkAgeSeconds: Int64
+
+    public init(dailySpendCap: Money = .usd(250_000), maximumPurchasesPerHour: Int64 = 10, minimumLinkAgeSeconds: Int64 = 3_600) {
+        self.dailySpendCap = dailySpendCap
+        self.maximumPurchasesPerHour = maximumPurchasesPerHour
+        self.minimumLinkAgeSeconds = minimumLinkAgeSeconds
+    }
+
+    public func validated() throws(ValidationError) -> RiskPolicy {
+        guard dailySpendCap.minorUnits > 0, dailySpendCap <= CardAccount.maximumCreditLimit else {
+            throw ValidationError(field: "risk.daily_spend_cap", message: "must be between 1 and \(CardAccount.maximumCreditLimit.minorUnits)")
+        }
+        guard (1...1_000).contains(maximumPurchasesPerHour) else {
+            throw ValidationError(field: "risk.max_purchases_per_hour", message: "must be between 1 and 1000")
+        }
+        guard (0...30 * 86_400).contains(minimumLinkAgeSeconds) else {
+            throw ValidationError(field: "risk.min_link_age_seconds", message: "must be between 0 and 2592000 (30 days)")
+        }
+        return self
+    }
+}
+
+/// What the risk rules need to know about one purchase attempt; the store gathers it.
+public struct RiskContext: Sendable, Hashable {
+    public var offerKillSwitch: Bool
+    public var linkAgeSeconds: Int64
+    /// Totals (with tax) of this card's purchases today that still count (not expired, declined or cancelled).
+    public var spentToday: Money
+    /// This card's purchases started in the last hour.
+    public var purchasesLastHour: Int64
+    /// This card's purchases of this offer that still count.
+    public var purchasesOfOffer: Int64
+    public var perCardholderLimit: Int64
+    /// The total (with tax) of the attempted purchase.
+    public var attemptTotal: Money
+
+    public init(offerKillSwitch: Bool, linkAgeSeconds: Int64, spentToday: Money, purchasesLastHour: Int64,
+                purchasesOfOffer: Int64, perCardholderLimit: Int64, attemptTotal: Money) {
+        self.offerKillSwitch = offerKillSwitch
+        self.linkAgeSeconds = linkAgeSeconds
+        self.spentToday = spentToday
+        self.purchasesLastHour = purchasesLastHour
+        self.purchasesOfOffer = purchasesOfOffer
+        self.perCardholderLimit = perCardholderLimit
+        self.attemptTotal = attemptTotal
+    }
+}
+
+extension RiskPolicy {
+    /// The first rule the attempt breaks, or `nil` if it passes. Checked in a fixed order so the
+    /// reason is deterministic: kill switch, per-cardholder limit, link age, velocity, daily cap.
+    public func evaluate(_ context: RiskContext) -> DeclineReason? {
+        if context.offerKillSwitch { return .offerKillSwitch }
+        if context.purchasesOfOffer >= context.perCardholderLimit { return .perCardholderLimit }
+        if context.linkAgeSeconds < minimumLinkAgeSeconds { return .linkTooNew }
+        if context.purchasesLastHour >= maximumPurchasesPerHour { return .velocity }
+        let (after, overflow) = context.spentToday.minorUnits.addingReportingOverflow(context.attemptTotal.minorUnits)
+        if overflow || after > dailySpendCap.minorUnits { return .dailySpendCap }
+        return nil
+    }
+}

@@ -1,0 +1,105 @@
+/// Usage counts the risk rules need for one card account.
+public struct CardUsage: Sendable, Hashable {
+    public var spentToday: Money
+    public var purchasesLastHour: Int64
+    public var purchasesOfOffer: Int64
+
+    public init(spentToday: Money, purchasesLastHour: Int64, purchasesOfOffer: Int64) {
+        self.spentToday = spentToday
+        self.purchasesLastHour = purchasesLastHour
+        self.purchasesOfOffer = purchasesOfOffer
+    }
+}
+
+/// A one-time code that links the identity posting it to a card account.
+public struct LinkCode: Sendable, Hashable, Codable {
+    public var code: String
+    public var cardAccountID: CardAccountID
+    public var network: NetworkName
+    public var expiresAt: Instant
+    public var usedAt: Instant?
+
+    public init(code: String, cardAccountID: CardAccountID, network: NetworkName, expiresAt: Instant, usedAt: Instant? = nil) {
+        self.code = code
+        self.cardAccountID = cardAccountID
+        self.network = network
+        self.expiresAt = expiresAt
+        self.usedAt = usedAt
+    }
+}
+
+/// Everything the engine reads and writes inside one store transaction. All of it commits
+/// together or not at all: a state change, its ledger transfers and its outbox rows.
+///
+/// The SQLite store implements it today; any other store must give the same behaviour.
+public protocol StoreTransaction: LedgerStorage {
+    // Idempotency of inputs.
+    /// Records the event as processed; `false` if it already was (a redelivery).
+    func markEventProcessed(network: NetworkName, eventID: String, at: Instant) throws -> Bool
+    func isPostDeleted(network: NetworkName, postID: String) throws -> Bool
+    func recordDeletedPost(network: NetworkName, postID: String, at: Instant) throws
+    /// Keeps a repost/reply of an official post Hashcart has not recorded yet (bounded).
+    func parkEvent(_ event: NetworkEvent, at: Instant) throws
+    /// Removes and returns events parked for `postID`.
+    func takeParkedEvents(network: NetworkName, postID: String) throws -> [NetworkEvent]
+    func cursor(network: NetworkName) throws -> String?
+    func setCursor(network: NetworkName, cursor: String) throws
+
+    // People and offers.
+    func merchant(_ id: MerchantID) throws -> Merchant?
+    func insertMerchant(_ merchant: Merchant) throws
+    func cardAccount(_ id: CardAccountID) throws -> CardAccount?
+    func insertCardAccount(_ account: CardAccount) throws
+    func activeLink(network: NetworkName, userID: String) throws -> Link?
+    func activeLink(cardAccountID: CardAccountID, network: NetworkName) throws -> Link?
+    func insertLink(_ link: Link) throws
+    func endLink(_ id: LinkID, at: Instant) throws
+    func insertLinkCode(_ code: LinkCode) throws
+    func linkCode(_ code: String) throws -> LinkCode?
+    func markLinkCodeUsed(_ code: String, at: Instant) throws
+    /// The offer that owns a hashtag key now: any offer not ended.
+    func offer(hashtagKey: String) throws -> Offer?
+    func offer(_ id: OfferID) throws -> Offer?
+    func insertOffer(_ offer: Offer) throws
+    func updateOffer(_ offer: Offer) throws
+
+    // Purchases and orders.
+    func purchase(_ id: PurchaseID) throws -> Purchase?
+    func purchase(network: NetworkName, confirmationPostID: String) throws -> Purchase?
+    func insertPurchase(_ purchase: Purchase) throws
+    func updatePurchase(_ purchase: Purchase) throws
+    func isReferenceTaken(_ reference: String) throws -> Bool
+    func cardUsage(card: CardAccountID, offer: OfferID, now: Instant) throws -> CardUsage
+    /// Purchases still holding a unit whose window (plus grace) has passed.
+    func purchasesDueToExpire(before: Instant, limit: Int) throws -> [Purchase]
+    /// Authorized purchases whose hold has lapsed.
+    func purchasesWithLapsedHolds(before: Instant, limit: Int) throws -> [Purchase]
+    func pendingPurchases(cardAccountID: CardAccountID, network: NetworkName) throws -> [Purchase]
+    func order(_ id: OrderID) throws -> Order?
+    func insertOrder(_ order: Order) throws
+    func updateOrder(_ order: Order) throws
+
+    // Effects.
+    /// Adds a post to the outbox unless one with its key is already there.
+    func enqueueOutbound(_ post: OutboundPost) throws
+    func outbound(key: String) throws -> OutboundPost?
+    func updateOutbound(_ post: OutboundPost) throws
+    func addMerchantEvent(_ event: MerchantEvent) throws
+    func addCardholderNotification(_ notification: CardholderNotification) throws
+    func ensureLedgerAccount(_ account: LedgerAccount) throws
+
+    // The funnel.
+    func incrementFunnel(offer: OfferID, metric: String, by: Int64) throws
+    /// Records the author for the offer; `true` if new.
+    func recordAuthor(offer: OfferID, identity: SocialIdentity) throws -> Bool
+    /// Whether an invitation to link may go to this identity now (at most one a day); records it if so.
+    func claimInvitation(network: NetworkName, userID: String, now: Instant) throws -> Bool
+}
+
+/// A store the engine can open transactions on.
+public protocol EngineStore: Sendable {
+    /// Runs `body` in one write transaction; commits if it returns, rolls back if it throws.
+    func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T
+    /// Outbox rows due at `now`, oldest first, at most `limit`.
+    func dueOutbound(now: Instant, limit: Int) throws -> [OutboundPost]
+}
