@@ -8,8 +8,9 @@ public enum OrderEvent: Sendable, Hashable {
     /// The authorization was captured for `amount`.
     case captured(Money)
     case ship(carrier: String, tracking: String)
-    /// Cancelled before shipment (by merchant, cardholder, or a lapsed hold).
-    case cancel
+    /// Cancelled before shipment (by merchant, cardholder, or a lapsed hold). If money was
+    /// captured, `refunding` is what the caller has just refunded: all of what is still refundable.
+    case cancel(refunding: Money)
     /// Money returned to the card; at most what was captured, in total.
     case refund(Money)
 }
@@ -89,7 +90,14 @@ public struct Order: Sendable, Hashable, Codable {
             next.status = .shipped
             next.carrier = carrier
             next.tracking = tracking
-        case (.created, .cancel):
+        case (.created, .cancel(let refunding)):
+            guard refunding == refundableAmount else {
+                throw refusal("cancelling must refund the \(refundableAmount) captured, not \(refunding)")
+            }
+            if refunding.isPositive {
+                next.refundedAmount = capturedAmount
+                next.refundCount += 1
+            }
             next.status = .cancelled
         case (.created, .refund(let amount)), (.shipped, .refund(let amount)):
             guard amount.isPositive else { throw refusal("a refund must be a positive amount") }

@@ -1,0 +1,367 @@
+import HashcartCore
+
+extension Engine {
+    /// Processes network events, at most ``EngineConfiguration/maximumEventsPerBatch`` per store
+    /// transaction (one fsync for the whole batch). Each event is keyed on (network, event id):
+    /// a redelivered event is a no-op. Returns what each event did, in order.
+    ///
+    /// If a batch fails (a store error, a broken invariant), its events are retried one per
+    /// transaction, so one poisonous event cannot block the rest; that event is recorded as
+    /// rejected and never retried.
+    @discardableResult
+    public func ingest(_ events: [NetworkEvent], cursor: String? = nil) throws -> [EventOutcome] {
+        var outcomes: [EventOutcome] = []
+        outcomes.reserveCapacity(events.count)
+        let batches = stride(from: 0, to: events.count, by: configuration.maximumEventsPerBatch).map {
+            Array(events[$0..<min($0 + configuration.maximumEventsPerBatch, events.count)])
+        }
+        for (index, batch) in batches.enumerated() {
+            let batchCursor = index == batches.count - 1 ? cursor : nil
+            let now = clock.now()
+            do {
+                outcomes += try store.write { tx in
+                    let results = try batch.map { try process($0, tx: tx, now: now) }
+                    if let batchCursor { try tx.setCursor(network: network, cursor: batchCursor) }
+                    return results
+                }
+            } catch {
+                for event in batch {
+                    do {
+                        outcomes.append(try store.write { tx in try process(event, tx: tx, now: now) })
+                    } catch {
+                        let reason = "\(error)"
+                        _ = try store.write { tx in try tx.markEventProcessed(network: event.network, eventID: event.eventID, at: now) }
+                        outcomes.append(.rejected(reason))
+                    }
+                }
+                if let batchCursor { try store.write { tx in try tx.setCursor(network: network, cursor: batchCursor) } }
+            }
+        }
+        return outcomes
+    }
+
+    /// Reads the next page of events from the connector after the stored cursor and ingests it;
+    /// the new cursor commits with the events. Returns how many events the page held.
+    @discardableResult
+    public func pollNetwork(limit: Int = 1_000) async throws -> [EventOutcome] {
+        precondition(limit > 0 && limit <= 10_000, "pages are bounded")
+        let cursor = try store.write { tx in try tx.cursor(network: network) }
+        let page = try await connector.events(after: cursor, limit: limit)
+        if page.events.isEmpty {
+            if let next = page.nextCursor, next != cursor { try store.write { tx in try tx.setCursor(network: network, cursor: next) } }
+            return []
+        }
+        return try ingest(page.events, cursor: page.nextCursor)
+    }
+
+    func process(_ incoming: NetworkEvent, tx: any StoreTransaction, now: Instant) throws -> EventOutcome {
+        let event: NetworkEvent
+        do {
+            event = try incoming.validated()
+        } catch {
+            return .rejected(error.description)
+        }
+        guard try tx.markEventProcessed(network: event.network, eventID: event.eventID, at: now) else { return .duplicate }
+        guard event.network == network else { return .rejected("event from \(event.network), engine runs \(network)") }
+        return try handle(event, tx: tx, now: now)
+    }
+
+    /// Handles an event already recorded as processed (also used for parked events).
+    func handle(_ event: NetworkEvent, tx: any StoreTransaction, now: Instant) throws -> EventOutcome {
+        switch event.kind {
+        case .repost:
+            let target = event.referencedPostID!
+            if let purchase = try tx.purchase(network: event.network, confirmationPostID: target) {
+                return try handleConfirmation(event, purchase: purchase, tx: tx, now: now)
+            }
+            if event.referencedAuthorID == connector.officialAccountID {
+                try tx.parkEvent(event, at: now)
+                return .parked
+            }
+            // A repost of someone else's post never buys; count it if it was a purchase post.
+            if let purchase = try tx.purchase(Purchase.id(network: event.network, postID: target)) {
+                try tx.incrementFunnel(offer: purchase.offerID, metric: FunnelMetric.foreignReposts.rawValue, by: 1)
+                return .foreignRepost
+            }
+            return .ignored
+
+        case .reply:
+            let target = event.referencedPostID!
+            if let purchase = try tx.purchase(network: event.network, confirmationPostID: target) {
+                return try handleConfirmation(event, purchase: purchase, tx: tx, now: now)
+            }
+            if let code = Self.linkCode(in: event.text) { return try handleLinkCode(code, event: event, tx: tx, now: now) }
+            if event.referencedAuthorID == connector.officialAccountID, try offerFor(event, tx: tx) == nil {
+                try tx.parkEvent(event, at: now)
+                return .parked
+            }
+            return try handlePost(event, tx: tx, now: now)
+
+        case .post, .quote:
+            if let code = Self.linkCode(in: event.text) { return try handleLinkCode(code, event: event, tx: tx, now: now) }
+            return try handlePost(event, tx: tx, now: now)
+
+        case .delete:
+            let target = event.referencedPostID!
+            if let purchase = try tx.purchase(Purchase.id(network: event.network, postID: target)),
+                purchase.identity.userID == event.author.userID
+            {
+                if purchase.state.holdsReservation {
+                    try cancelUnconfirmed(purchase, reason: .postDeleted, tx: tx, now: now)
+                    return .purchaseCancelled(purchase.id)
+                }
+                return .ignored
+            }
+            // Deleted before we saw it (events arrive out of order): remember, so the post never buys.
+            try tx.recordDeletedPost(network: event.network, postID: target, at: now)
+            return .ignored
+        }
+    }
+
+    func offerFor(_ event: NetworkEvent, tx: any StoreTransaction) throws -> Offer? {
+        for tag in event.normalizedHashtags {
+            if let offer = try tx.offer(hashtagKey: tag.key) { return offer }
+        }
+        return nil
+    }
+
+    // MARK: Purchase posts
+
+    func handlePost(_ event: NetworkEvent, tx: any StoreTransaction, now: Instant) throws -> EventOutcome {
+        guard let offer = try offerFor(event, tx: tx) else { return .ignored }
+        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.posts.rawValue, by: 1)
+        if try tx.recordAuthor(offer: offer.id, identity: event.author) {
+            try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.uniqueAuthors.rawValue, by: 1)
+        }
+        if event.kind == .quote {
+            try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.quotes.rawValue, by: 1)
+            return .quoteCounted(offer.id)
+        }
+        guard !(try tx.isPostDeleted(network: event.network, postID: event.eventID)) else { return .ignored }
+        let purchaseID = Purchase.id(network: event.network, postID: event.eventID)
+        guard try tx.purchase(purchaseID) == nil else { return .ignored }
+
+        guard let link = try tx.activeLink(network: event.network, userID: event.author.userID) else {
+            try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.unlinkedPosts.rawValue, by: 1)
+            let invited = try tx.claimInvitation(network: event.network, userID: event.author.userID, now: now)
+            if invited {
+                try enqueueReply(.linkInvitation(handle: event.author.handle), purpose: .linkInvitation,
+                                 key: "invite:\(event.network):\(event.eventID)", inReplyTo: event.eventID, purchase: nil,
+                                 card: nil, tx: tx, now: now)
+            }
+            return .unlinkedPost(offer.id, invited: invited)
+        }
+        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.linkedPosts.rawValue, by: 1)
+        guard let card = try tx.cardAccount(link.cardAccountID), let merchant = try tx.merchant(offer.merchantID) else {
+            throw EngineError.notFound("card account or merchant of offer \(offer.id)")
+        }
+
+        let quote = taxTable.quote(unitPrice: offer.price, category: offer.taxCategory, state: card.billing.state, zip5: card.billing.zip5)
+        let total = try offer.price.adding(quote.tax)
+        var purchase = Purchase(
+            id: purchaseID, offerID: offer.id, merchantID: offer.merchantID, cardAccountID: card.id, identity: event.author,
+            purchasePostID: event.eventID, reference: try uniqueReference(for: purchaseID, tx: tx), unitPrice: offer.price,
+            tax: quote.tax, total: total, fee: merchant.fee(on: offer.price), taxRatePartsPerMillion: quote.ratePartsPerMillion,
+            taxTableVersion: quote.tableVersion, billingState: card.billing.state,
+            confirmationWindowSeconds: offer.confirmationWindowSeconds, requestedAt: now,
+            expiresAt: now.adding(seconds: offer.confirmationWindowSeconds))
+
+        if let reason = try declineReason(offer: offer, card: card, link: link, total: total, tx: tx, now: now) {
+            purchase = try purchase.applying(.decline(reason), now: now)
+            try tx.insertPurchase(purchase)
+            try recordDecline(purchase, offer: offer, card: card, tx: tx, now: now)
+            return .declined(purchase.id, reason)
+        }
+
+        var reserved = offer
+        reserved.reservedUnits += 1
+        try tx.updateOffer(reserved)
+        try tx.insertPurchase(purchase)
+        try enqueueReply(.confirmationRequest(handle: event.author.handle, title: offer.title, total: total,
+                                              windowSeconds: offer.confirmationWindowSeconds, reference: purchase.reference),
+                         purpose: .confirmationRequest, key: "confirm-request:\(purchase.id)", inReplyTo: event.eventID,
+                         purchase: purchase, card: card, tx: tx, now: now)
+        return .purchaseRequested(purchase.id)
+    }
+
+    /// The first rule a purchase attempt breaks, in a fixed order, or nil.
+    func declineReason(offer: Offer, card: CardAccount, link: Link, total: Money, tx: any StoreTransaction, now: Instant) throws -> DeclineReason? {
+        switch offer.state(at: now) {
+        case .ended: return .offerEnded
+        case .soldOut: return .soldOut
+        case .draft, .scheduled, .paused: return .offerNotLive
+        case .live: break
+        }
+        guard offer.eligibleStates.contains(card.billing.state) else { return .stateNotEligible }
+        let usage = try tx.cardUsage(card: card.id, offer: offer.id, now: now)
+        let context = RiskContext(offerKillSwitch: offer.killSwitch, linkAgeSeconds: link.ageSeconds(at: now),
+                                  spentToday: usage.spentToday, purchasesLastHour: usage.purchasesLastHour,
+                                  purchasesOfOffer: usage.purchasesOfOffer, perCardholderLimit: offer.perCardholderLimit,
+                                  attemptTotal: total)
+        if let reason = configuration.risk.evaluate(context) { return reason }
+        let line = try tx.ledgerAccount(LedgerAccounts.creditLine(card.id).id)
+        guard let line, line.availableCredit >= total.minorUnits else { return .insufficientCredit }
+        if let available = offer.availableUnits, available <= 0 { return .soldOut }
+        return nil
+    }
+
+    func recordDecline(_ purchase: Purchase, offer: Offer, card: CardAccount, tx: any StoreTransaction, now: Instant) throws {
+        let reason = purchase.declineReason!
+        try tx.incrementFunnel(offer: offer.id, metric: "\(FunnelMetric.declined.rawValue).\(reason.rawValue)", by: 1)
+        try tx.addCardholderNotification(CardholderNotification(
+            id: "ntf_declined_\(purchase.id)", cardAccountID: card.id, purchaseID: purchase.id, kind: "declined",
+            message: "\(offer.title) (ref \(purchase.reference)) was declined: \(reason.cardholderMessage)", createdAt: now))
+        try enqueueReply(.declined(handle: purchase.identity.handle, title: offer.title, reason: reason.publicReason),
+                         purpose: .declined, key: "declined:\(purchase.id)", inReplyTo: purchase.purchasePostID,
+                         purchase: purchase, card: card, tx: tx, now: now)
+    }
+
+    func uniqueReference(for purchaseID: PurchaseID, tx: any StoreTransaction) throws -> String {
+        for attempt in 0..<64 {
+            let reference = OrderReference.make(for: purchaseID, attempt: attempt)
+            if !(try tx.isReferenceTaken(reference)) { return reference }
+        }
+        throw EngineError.conflict("no free order reference for \(purchaseID) after 64 attempts")
+    }
+
+    // MARK: Confirmation
+
+    func handleConfirmation(_ event: NetworkEvent, purchase: Purchase, tx: any StoreTransaction, now: Instant) throws -> EventOutcome {
+        switch ConfirmationRule.evaluate(event, for: purchase) {
+        case .foreignIdentity:
+            try tx.incrementFunnel(offer: purchase.offerID, metric: FunnelMetric.foreignReposts.rawValue, by: 1)
+            return .foreignRepost
+        case .missingReference, .notAwaiting:
+            return .confirmationIgnored(purchase.id)
+        case .late:
+            try tx.incrementFunnel(offer: purchase.offerID, metric: FunnelMetric.lateReposts.rawValue, by: 1)
+            let card = try tx.cardAccount(purchase.cardAccountID)
+            try enqueueReply(.lateRepost(handle: purchase.identity.handle, reference: purchase.reference), purpose: .lateRepost,
+                             key: "late:\(purchase.id)", inReplyTo: purchase.purchasePostID, purchase: purchase, card: card,
+                             tx: tx, now: now)
+            return .lateRepost(purchase.id)
+        case .confirms:
+            return try confirm(purchase, repostedAt: event.createdAt, tx: tx, now: now)
+        }
+    }
+
+    func confirm(_ purchase: Purchase, repostedAt: Instant, tx: any StoreTransaction, now: Instant) throws -> EventOutcome {
+        guard var offer = try tx.offer(purchase.offerID), let card = try tx.cardAccount(purchase.cardAccountID) else {
+            throw EngineError.notFound("offer or card account of purchase \(purchase.id)")
+        }
+        var confirmed = try purchase.applying(.confirm(repostedAt: repostedAt), now: now)
+        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.confirmed.rawValue, by: 1)
+        precondition(offer.reservedUnits > 0, "a purchase awaiting confirmation holds a reserved unit")
+        offer.reservedUnits -= 1
+
+        // Re-check what can change inside the window: the kill switch, and credit (by the hold itself).
+        var decline: DeclineReason? = offer.killSwitch ? .offerKillSwitch : nil
+        let holdExpiresAt = now.adding(seconds: configuration.holdDurationSeconds)
+        if decline == nil {
+            do {
+                try Ledger.submit(PurchaseTransfers.authorization(of: confirmed, holdExpiresAt: holdExpiresAt, now: now),
+                                  now: now, storage: tx)
+            } catch LedgerError.exceedsCredits {
+                decline = .insufficientCredit
+            }
+        }
+        if let decline {
+            confirmed = try confirmed.applying(.decline(decline), now: now)
+            try tx.updateOffer(offer)
+            try tx.updatePurchase(confirmed)
+            try recordDecline(confirmed, offer: offer, card: card, tx: tx, now: now)
+            return .declined(confirmed.id, decline)
+        }
+
+        var authorized = try confirmed.applying(.authorize(holdExpiresAt: holdExpiresAt), now: now)
+        offer.soldUnits += 1
+        if let quantity = offer.quantity, offer.soldUnits == quantity {
+            try tx.addMerchantEvent(MerchantEvent(merchantID: offer.merchantID, type: .offerSoldOut, objectID: offer.id.rawValue, createdAt: now))
+        }
+        try tx.updateOffer(offer)
+        var order = Order(purchase: authorized, now: now)
+        if offer.captureMode == .onConfirmation {
+            try Ledger.submit(PurchaseTransfers.resolution(of: authorized, as: .postPending, now: now), now: now, storage: tx)
+            authorized = try authorized.applying(.capture, now: now)
+            order = try order.applying(.captured(order.total), now: now)
+        }
+        try tx.updatePurchase(authorized)
+        try tx.insertOrder(order)
+        try tx.addMerchantEvent(MerchantEvent(merchantID: order.merchantID, type: .orderCreated, objectID: order.id.rawValue, createdAt: now))
+        for (metric, value) in [(FunnelMetric.orders, 1), (.unitsSold, 1), (.revenue, order.unitPrice.minorUnits), (.tax, order.tax.minorUnits)] {
+            try tx.incrementFunnel(offer: offer.id, metric: metric.rawValue, by: value)
+        }
+        try tx.addCardholderNotification(CardholderNotification(
+            id: "ntf_receipt_\(authorized.id)", cardAccountID: card.id, purchaseID: authorized.id, kind: "receipt",
+            message: "Receipt \(order.reference): \(offer.title), \(order.unitPrice) + \(order.tax) tax = \(order.total). Ships to your billing address.",
+            createdAt: now))
+        try enqueueReply(.confirmed(handle: authorized.identity.handle, reference: authorized.reference), purpose: .confirmed,
+                         key: "confirmed:\(authorized.id)", inReplyTo: authorized.purchasePostID, purchase: authorized, card: card,
+                         tx: tx, now: now)
+        return .confirmed(authorized.id)
+    }
+
+    /// Cancels a purchase still waiting for its confirmation and gives its unit back.
+    func cancelUnconfirmed(_ purchase: Purchase, reason: CancellationReason, tx: any StoreTransaction, now: Instant) throws {
+        guard var offer = try tx.offer(purchase.offerID) else { throw EngineError.notFound("offer \(purchase.offerID)") }
+        let cancelled = try purchase.applying(.cancel(reason), now: now)
+        precondition(offer.reservedUnits > 0, "a pending purchase holds a reserved unit")
+        offer.reservedUnits -= 1
+        try tx.updateOffer(offer)
+        try tx.updatePurchase(cancelled)
+        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.cancelled.rawValue, by: 1)
+    }
+
+    // MARK: Linking by code
+
+    static func linkCode(in text: String) -> String? {
+        guard text.contains("HC-") else { return nil }
+        return text.split(whereSeparator: { $0.isWhitespace }).lazy
+            .map { $0.trimmingCharacters(in: .punctuationCharacters.subtracting(.init(charactersIn: "-"))) }
+            .first { $0.hasPrefix("HC-") && $0.count >= 8 && $0.count <= 40 }
+    }
+
+    func handleLinkCode(_ code: String, event: NetworkEvent, tx: any StoreTransaction, now: Instant) throws -> EventOutcome {
+        guard let linkCode = try tx.linkCode(code) else { return .linkCodeRefused("unknown code") }
+        guard linkCode.usedAt == nil else { return .linkCodeRefused("code already used") }
+        guard now < linkCode.expiresAt else { return .linkCodeRefused("code expired") }
+        guard linkCode.network == event.network else { return .linkCodeRefused("code is for \(linkCode.network)") }
+        guard try tx.activeLink(network: event.network, userID: event.author.userID) == nil else {
+            return .linkCodeRefused("identity already linked")
+        }
+        guard try tx.activeLink(cardAccountID: linkCode.cardAccountID, network: event.network) == nil else {
+            return .linkCodeRefused("card account already linked on \(event.network)")
+        }
+        try tx.insertLink(Link(id: LinkID("lnk_\(event.network)_\(event.eventID)"), cardAccountID: linkCode.cardAccountID,
+                               identity: event.author, createdAt: now))
+        try tx.markLinkCodeUsed(code, at: now)
+        try enqueueReply(.linked(handle: event.author.handle), purpose: .linked, key: "linked:\(event.network):\(event.eventID)",
+                         inReplyTo: event.eventID, purchase: nil, card: try tx.cardAccount(linkCode.cardAccountID), tx: tx, now: now)
+        return .linked(linkCode.cardAccountID)
+    }
+
+    // MARK: Replies
+
+    /// Queues a public reply after checking its text against the cardholder's private data.
+    /// A confirmation request that would reveal something falls back to a text with no amount;
+    /// any other unsafe text is not posted at all.
+    func enqueueReply(_ message: OutboundMessage, purpose: OutboundPurpose, key: String, inReplyTo: String, purchase: Purchase?,
+                      card: CardAccount?, tx: any StoreTransaction, now: Instant) throws {
+        var sensitive: SensitiveData?
+        if let card {
+            let line = try tx.ledgerAccount(LedgerAccounts.creditLine(card.id).id)
+            sensitive = SensitiveData(cardLast4: card.cardLast4, billing: card.billing, creditLimit: card.creditLimit,
+                                      availableCredit: .usd(line?.availableCredit ?? 0))
+        }
+        var text = message.text
+        if !PrivacyGuard.violations(in: text, sensitive: sensitive).isEmpty {
+            guard case .confirmationRequest(_, _, _, let window, let reference) = message else { return }
+            text = OutboundMessage.minimalConfirmationRequest(windowSeconds: window, reference: reference).text
+            guard PrivacyGuard.violations(in: text, sensitive: sensitive).isEmpty else { return }
+        }
+        try tx.enqueueOutbound(OutboundPost(key: key, network: network, inReplyTo: inReplyTo, text: text, purpose: purpose,
+                                            purchaseID: purchase?.id, cardAccountID: card?.id, createdAt: now))
+    }
+}
+
+import Foundation

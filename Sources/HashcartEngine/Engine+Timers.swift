@@ -1,0 +1,56 @@
+import HashcartCore
+
+/// What one timer round did.
+public struct TimerSummary: Sendable, Hashable {
+    public var expiredPurchases = 0
+    public var lapsedHolds = 0
+}
+
+extension Engine {
+    /// Fires due timers from the store (they survive restarts): purchases whose confirmation
+    /// window closed (plus a grace for reposts in flight) release their unit; holds past their
+    /// 7-day timeout are expired and their orders cancelled.
+    @discardableResult
+    public func runTimers() throws -> TimerSummary {
+        let now = clock.now()
+        return try store.write { tx in
+            var summary = TimerSummary()
+            let windowCutoff = now.adding(seconds: -configuration.expiryGraceSeconds)
+            for purchase in try tx.purchasesDueToExpire(before: windowCutoff, limit: configuration.maximumTimersPerRound) {
+                guard var offer = try tx.offer(purchase.offerID) else { throw EngineError.notFound("offer \(purchase.offerID)") }
+                let expired = try purchase.applying(.expire, now: now)
+                precondition(offer.reservedUnits > 0, "an open purchase holds a reserved unit")
+                offer.reservedUnits -= 1
+                try tx.updateOffer(offer)
+                try tx.updatePurchase(expired)
+                try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.expired.rawValue, by: 1)
+                if expired.confirmationPostID != nil {
+                    try enqueueReply(.expired(handle: expired.identity.handle, reference: expired.reference, hashtag: offer.hashtag),
+                                     purpose: .expired, key: "expired:\(expired.id)", inReplyTo: expired.purchasePostID,
+                                     purchase: expired, card: try tx.cardAccount(expired.cardAccountID), tx: tx, now: now)
+                }
+                summary.expiredPurchases += 1
+            }
+            for purchase in try tx.purchasesWithLapsedHolds(before: now, limit: configuration.maximumTimersPerRound) {
+                try Ledger.submit(PurchaseTransfers.resolution(of: purchase, as: .expirePending, now: now), now: now, storage: tx)
+                try tx.updatePurchase(try purchase.applying(.cancel(.holdExpired), now: now))
+                try cancelOrder(of: purchase, refunding: .zero, tx: tx, now: now)
+                summary.lapsedHolds += 1
+            }
+            return summary
+        }
+    }
+
+    /// Marks the purchase's order cancelled, gives its unit back and tells the merchant.
+    func cancelOrder(of purchase: Purchase, refunding: Money, tx: any StoreTransaction, now: Instant) throws {
+        guard let order = try tx.order(Order.id(for: purchase.id)), var offer = try tx.offer(purchase.offerID) else {
+            throw EngineError.notFound("order or offer of purchase \(purchase.id)")
+        }
+        try tx.updateOrder(try order.applying(.cancel(refunding: refunding), now: now))
+        precondition(offer.soldUnits > 0, "a live order holds a sold unit")
+        offer.soldUnits -= 1
+        try tx.updateOffer(offer)
+        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.unitsSold.rawValue, by: -1)
+        try tx.addMerchantEvent(MerchantEvent(merchantID: order.merchantID, type: .orderCancelled, objectID: order.id.rawValue, createdAt: now))
+    }
+}

@@ -1,0 +1,187 @@
+import HashcartCore
+
+/// The engine: turns network events into purchases, orders and ledger transfers, and sends the
+/// replies they call for. It holds no state of its own: everything lives in the store, so an
+/// engine can crash at any instruction and a new one carries on where the last commit left off.
+///
+/// A purchase's path: ``ingest(_:)`` a post with an offer's hashtag (reserve a unit, queue the
+/// confirmation reply) → ``dispatchOutbox()`` (post it; the window starts) → ``ingest(_:)`` the
+/// buyer's repost (authorize, create the order) → ``dispatchOutbox()`` ("confirmed, ref …").
+/// ``runTimers()`` expires unconfirmed purchases and lapsed holds.
+public final class Engine: Sendable {
+    public let store: any EngineStore
+    public let connector: any NetworkConnector
+    public let clock: any WallClock
+    public let ids: any IDGenerator
+    public let taxTable: TaxRateTable
+    public let configuration: EngineConfiguration
+
+    public init(store: any EngineStore, connector: any NetworkConnector, clock: any WallClock, ids: any IDGenerator,
+                taxTable: TaxRateTable, configuration: EngineConfiguration = EngineConfiguration()) throws {
+        self.store = store
+        self.connector = connector
+        self.clock = clock
+        self.ids = ids
+        self.taxTable = taxTable
+        self.configuration = try configuration.validated()
+        try store.write { tx in
+            for state in USState.allCases { try tx.ensureLedgerAccount(LedgerAccounts.salesTaxPayable(state)) }
+        }
+    }
+
+    var network: NetworkName { connector.network }
+
+    // MARK: Operator
+
+    /// Creates a merchant (and its payable account).
+    @discardableResult
+    public func createMerchant(name: String, discountRateBasisPoints: Int64 = 250) throws -> Merchant {
+        let merchant = try validate {
+            try Merchant(id: MerchantID(ids.next(prefix: "mer")), name: name, discountRateBasisPoints: discountRateBasisPoints,
+                         createdAt: clock.now()).validated()
+        }
+        try store.write { tx in try tx.insertMerchant(merchant) }
+        return merchant
+    }
+
+    /// Opens a card account with its credit line funded to `creditLimit`.
+    @discardableResult
+    public func createCardAccount(creditLimit: Money, billing: BillingAddress, cardLast4: String) throws -> CardAccount {
+        let now = clock.now()
+        let account = try validate {
+            try CardAccount(id: CardAccountID(ids.next(prefix: "card")), creditLimit: creditLimit, billing: billing,
+                            cardLast4: cardLast4, createdAt: now).validated()
+        }
+        try store.write { tx in
+            try tx.insertCardAccount(account)
+            try tx.ensureLedgerAccount(LedgerAccounts.creditLine(account.id))
+            if creditLimit.isPositive {
+                try Ledger.submit([PurchaseTransfers.creditLimit(card: account.id, amount: creditLimit, sequence: 1, now: now)],
+                                  now: now, storage: tx)
+            }
+        }
+        return account
+    }
+
+    /// Creates an offer. Its hashtag must not be in use by another offer that has not ended.
+    @discardableResult
+    public func createOffer(_ draft: OfferDraft) throws -> Offer {
+        let now = clock.now()
+        let offer = try validate {
+            try Offer(id: OfferID(ids.next(prefix: "offer")), merchantID: draft.merchantID, title: draft.title, sku: draft.sku,
+                      price: draft.price, taxCategory: draft.taxCategory, quantity: draft.quantity,
+                      perCardholderLimit: draft.perCardholderLimit, startsAt: draft.startsAt ?? now,
+                      endsAt: draft.endsAt ?? now.adding(seconds: 30 * 86_400), eligibleStates: draft.eligibleStates,
+                      hashtag: try Hashtag(draft.hashtag), captureMode: draft.captureMode,
+                      confirmationWindowSeconds: draft.confirmationWindowSeconds, lifecycle: draft.publish ? .published : .draft,
+                      createdAt: now).validated()
+        }
+        try store.write { tx in
+            guard try tx.merchant(offer.merchantID) != nil else { throw EngineError.notFound("merchant \(offer.merchantID)") }
+            // An offer whose time is up gives its hashtag back.
+            if var previous = try tx.offer(hashtagKey: offer.hashtag.key), previous.state(at: now) == .ended {
+                previous.lifecycle = .ended
+                try tx.updateOffer(previous)
+            }
+            try tx.insertOffer(offer)
+        }
+        return offer
+    }
+
+    /// Pauses, resumes (publishes) or ends an offer.
+    @discardableResult
+    public func setLifecycle(of offerID: OfferID, to lifecycle: OfferLifecycle) throws -> Offer {
+        let now = clock.now()
+        return try store.write { tx in
+            guard var offer = try tx.offer(offerID) else { throw EngineError.notFound("offer \(offerID)") }
+            guard offer.lifecycle != .ended else { throw EngineError.refused("offer \(offerID) has ended and cannot change") }
+            offer.lifecycle = lifecycle
+            try tx.updateOffer(offer)
+            if lifecycle == .ended {
+                try tx.addMerchantEvent(MerchantEvent(merchantID: offer.merchantID, type: .offerEnded, objectID: offer.id.rawValue, createdAt: now))
+            }
+            return offer
+        }
+    }
+
+    /// The issuer's per-offer kill switch: while on, every purchase and confirmation is declined.
+    public func setKillSwitch(of offerID: OfferID, on: Bool) throws {
+        try store.write { tx in
+            guard var offer = try tx.offer(offerID) else { throw EngineError.notFound("offer \(offerID)") }
+            offer.killSwitch = on
+            try tx.updateOffer(offer)
+        }
+    }
+
+    // MARK: Linking
+
+    /// A one-time code the cardholder posts from the identity to link (valid for a bounded time).
+    public func requestLinkCode(cardAccountID: CardAccountID) throws -> LinkCode {
+        let now = clock.now()
+        let code = LinkCode(code: "HC-" + ids.next(prefix: "").dropFirst().uppercased(), cardAccountID: cardAccountID,
+                            network: network, expiresAt: now.adding(seconds: configuration.linkCodeLifetimeSeconds))
+        try store.write { tx in
+            guard try tx.cardAccount(cardAccountID) != nil else { throw EngineError.notFound("card account \(cardAccountID)") }
+            try tx.insertLinkCode(code)
+        }
+        return code
+    }
+
+    /// Links an identity proven by the network's OAuth (no code post needed).
+    @discardableResult
+    public func link(cardAccountID: CardAccountID, identity: SocialIdentity, at linkedAt: Instant? = nil) throws -> Link {
+        let link = Link(id: LinkID(ids.next(prefix: "lnk")), cardAccountID: cardAccountID, identity: identity,
+                        createdAt: linkedAt ?? clock.now())
+        try store.write { tx in
+            guard try tx.cardAccount(cardAccountID) != nil else { throw EngineError.notFound("card account \(cardAccountID)") }
+            try tx.insertLink(link)
+        }
+        return link
+    }
+
+    /// Ends a link at once and cancels the purchases it was still waiting to confirm.
+    public func unlink(cardAccountID: CardAccountID, network: NetworkName) throws {
+        let now = clock.now()
+        try store.write { tx in
+            guard let link = try tx.activeLink(cardAccountID: cardAccountID, network: network) else {
+                throw EngineError.notFound("link of \(cardAccountID) on \(network)")
+            }
+            try tx.endLink(link.id, at: now)
+            for purchase in try tx.pendingPurchases(cardAccountID: cardAccountID, network: network) {
+                try cancelUnconfirmed(purchase, reason: .unlinked, tx: tx, now: now)
+            }
+        }
+    }
+
+    /// Runs validation, turning a ``ValidationError`` into ``EngineError/invalid(_:)``.
+    func validate<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as ValidationError { throw EngineError.invalid(error) }
+    }
+}
+
+/// What a merchant sets when creating an offer; everything else has a default.
+public struct OfferDraft: Sendable, Hashable {
+    public var merchantID: MerchantID
+    public var title: String
+    public var sku: String
+    public var price: Money
+    public var hashtag: String
+    public var taxCategory: TaxCategory = .general
+    public var quantity: Int64?
+    public var perCardholderLimit: Int64 = 1
+    public var startsAt: Instant?
+    public var endsAt: Instant?
+    public var eligibleStates: Set<USState> = Set(USState.allCases)
+    public var captureMode: CaptureMode = .onShipment
+    public var confirmationWindowSeconds: Int64 = Offer.defaultConfirmationWindowSeconds
+    public var publish = true
+
+    public init(merchantID: MerchantID, title: String, sku: String, price: Money, hashtag: String, quantity: Int64?) {
+        self.merchantID = merchantID
+        self.title = title
+        self.sku = sku
+        self.price = price
+        self.hashtag = hashtag
+        self.quantity = quantity
+    }
+}

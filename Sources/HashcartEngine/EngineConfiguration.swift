@@ -1,0 +1,65 @@
+import HashcartCore
+
+/// How the engine behaves. Every limit is bounded; defaults suit a laptop demo and production alike.
+public struct EngineConfiguration: Sendable, Hashable {
+    public var risk: RiskPolicy
+    /// How long an authorization hold lasts before it lapses (7 days).
+    public var holdDurationSeconds: Int64
+    /// How long after a window closes the expiry timer waits, for reposts still in flight.
+    public var expiryGraceSeconds: Int64
+    /// How long a link code stays valid.
+    public var linkCodeLifetimeSeconds: Int64
+    /// Most events processed in one store transaction.
+    public var maximumEventsPerBatch: Int
+    /// Most outbox posts sent per dispatch round.
+    public var maximumOutboundPerRound: Int
+    /// Most timers fired per round.
+    public var maximumTimersPerRound: Int
+
+    public init(risk: RiskPolicy = RiskPolicy(), holdDurationSeconds: Int64 = 7 * 86_400, expiryGraceSeconds: Int64 = 30,
+                linkCodeLifetimeSeconds: Int64 = 900, maximumEventsPerBatch: Int = 2_000, maximumOutboundPerRound: Int = 2_000,
+                maximumTimersPerRound: Int = 2_000) {
+        self.risk = risk
+        self.holdDurationSeconds = holdDurationSeconds
+        self.expiryGraceSeconds = expiryGraceSeconds
+        self.linkCodeLifetimeSeconds = linkCodeLifetimeSeconds
+        self.maximumEventsPerBatch = maximumEventsPerBatch
+        self.maximumOutboundPerRound = maximumOutboundPerRound
+        self.maximumTimersPerRound = maximumTimersPerRound
+    }
+
+    public func validated() throws(ValidationError) -> EngineConfiguration {
+        _ = try risk.validated()
+        guard (3_600...30 * 86_400).contains(holdDurationSeconds) else {
+            throw ValidationError(field: "hold_duration_seconds", message: "must be between 3600 and 2592000")
+        }
+        guard (0...600).contains(expiryGraceSeconds) else {
+            throw ValidationError(field: "expiry_grace_seconds", message: "must be between 0 and 600")
+        }
+        guard (60...86_400).contains(linkCodeLifetimeSeconds) else {
+            throw ValidationError(field: "link_code_lifetime_seconds", message: "must be between 60 and 86400")
+        }
+        for (name, value) in [("maximum_events_per_batch", maximumEventsPerBatch), ("maximum_outbound_per_round", maximumOutboundPerRound),
+                              ("maximum_timers_per_round", maximumTimersPerRound)] where !(1...10_000).contains(value) {
+            throw ValidationError(field: name, message: "must be between 1 and 10000")
+        }
+        return self
+    }
+}
+
+/// What the engine refuses to do, with a message for the person who asked.
+public enum EngineError: Error, Sendable, Hashable, CustomStringConvertible {
+    case invalid(ValidationError)
+    case notFound(String)
+    case conflict(String)
+    case refused(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let error): error.description
+        case .notFound(let what): "\(what) not found"
+        case .conflict(let detail): detail
+        case .refused(let detail): detail
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import HashcartCore
+
+/// What one network event did, for reports, `hashcart replay` and tests.
+public enum EventOutcome: Sendable, Hashable, CustomStringConvertible {
+    /// Seen before (same network and event id): nothing changed.
+    case duplicate
+    /// Malformed: refused with a reason, nothing changed.
+    case rejected(String)
+    /// Not about any offer, link code or confirmation.
+    case ignored
+    /// A post with an offer's hashtag from an unlinked identity (maybe invited to link).
+    case unlinkedPost(OfferID, invited: Bool)
+    /// A quote of a post: counted, never buys.
+    case quoteCounted(OfferID)
+    /// A unit was reserved and the confirmation reply queued.
+    case purchaseRequested(PurchaseID)
+    case declined(PurchaseID, DeclineReason)
+    /// Confirmed and authorized: an order exists.
+    case confirmed(PurchaseID)
+    /// Someone else's repost of a confirmation, or a repost of someone else's post.
+    case foreignRepost
+    case lateRepost(PurchaseID)
+    /// A repost/reply that does not (or no longer) confirm anything.
+    case confirmationIgnored(PurchaseID)
+    case purchaseCancelled(PurchaseID)
+    /// A repost of an official post not yet recorded: kept until the post is.
+    case parked
+    case linked(CardAccountID)
+    case linkCodeRefused(String)
+
+    public var description: String {
+        switch self {
+        case .duplicate: "duplicate"
+        case .rejected(let why): "rejected: \(why)"
+        case .ignored: "ignored"
+        case .unlinkedPost(let offer, let invited): "unlinked post for \(offer)\(invited ? " (invited to link)" : "")"
+        case .quoteCounted(let offer): "quote of \(offer) counted"
+        case .purchaseRequested(let id): "purchase \(id) requested"
+        case .declined(let id, let reason): "purchase \(id) declined: \(reason.rawValue)"
+        case .confirmed(let id): "purchase \(id) confirmed and authorized"
+        case .foreignRepost: "foreign repost"
+        case .lateRepost(let id): "late repost for \(id)"
+        case .confirmationIgnored(let id): "repost ignored for \(id)"
+        case .purchaseCancelled(let id): "purchase \(id) cancelled"
+        case .parked: "parked until its post is recorded"
+        case .linked(let card): "linked to \(card)"
+        case .linkCodeRefused(let why): "link code refused: \(why)"
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import GRDB
+import HashcartCore
+
+/// Hashcart's embedded store: one SQLite database in WAL mode with `synchronous=FULL`, so a
+/// committed purchase survives power loss. Every engine transaction is one SQLite transaction;
+/// the engine batches many events into one to pay one fsync for many purchases.
+public final class SQLiteStore: EngineStore {
+    public let pool: DatabasePool
+    let cipher: AddressCipher
+    public let path: String
+
+    /// The database file inside a data folder.
+    public static let fileName = "hashcart.sqlite"
+
+    /// Opens (creating if needed) the store in `directory`, migrating it to the current schema.
+    ///
+    /// - Throws: ``StoreError/missingEncryptionKey`` when `encryptionKey` is nil or empty,
+    ///   ``StoreError/wrongEncryptionKey`` when the folder was created with another key.
+    public init(directory: String, encryptionKey: String?) throws {
+        cipher = try AddressCipher(encodedKey: encryptionKey)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        path = (directory as NSString).appendingPathComponent(Self.fileName)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // Money is at stake: every commit is durable before it is acknowledged.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        let migrator = Migrations.migrator
+        let unknown = try pool.read { db in try migrator.appliedIdentifiers(db) }
+            .subtracting(migrator.migrations)
+        if let first = unknown.sorted().first { throw StoreError.schemaTooNew(first) }
+        try migrator.migrate(pool)
+        try checkEncryptionKey()
+    }
+
+    private func checkEncryptionKey() throws {
+        let probe = Data("hashcart key check".utf8)
+        try pool.write { db in
+            if let sealed = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'key_check'") {
+                guard try cipher.open(sealed, context: "meta:key_check") == probe else { throw StoreError.wrongEncryptionKey }
+            } else {
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('key_check', ?)",
+                               arguments: [try cipher.seal(probe, context: "meta:key_check")])
+            }
+            for account in LedgerAccounts.issuerAccounts {
+                try SQLiteTransaction.insertLedgerAccount(account, db: db)
+            }
+        }
+    }
+
+    public func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
+        try pool.write { db in
+            let transaction = SQLiteTransaction(db: db, cipher: cipher)
+            let result = try body(transaction)
+            try transaction.flush()
+            return result
+        }
+    }
+
+    /// Read-only access for reports and checks, on a consistent snapshot.
+    public func read<T>(_ body: (SQLiteReader) throws -> T) throws -> T {
+        try pool.read { db in try body(SQLiteReader(db: db, cipher: cipher)) }
+    }
+
+    public func dueOutbound(now: Instant, limit: Int) throws -> [OutboundPost] {
+        precondition(limit > 0 && limit <= 10_000, "outbox batches are bounded")
+        return try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(SQLiteTransaction.outboundColumns) FROM outbound_posts WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, key LIMIT ?",
+                             arguments: [now.millisecondsSinceEpoch, limit]).map(SQLiteTransaction.outbound(from:))
+        }
+    }
+
+    /// Closes the database; the store must not be used afterwards.
+    public func close() throws {
+        try pool.close()
+    }
+}

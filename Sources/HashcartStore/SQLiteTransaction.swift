@@ -1,0 +1,635 @@
+import Foundation
+import GRDB
+import HashcartCore
+
+/// The engine's view of one SQLite write transaction.
+///
+/// Hot rows (ledger accounts, offers, funnel counters) are cached for the life of the
+/// transaction and written back once in ``flush()``, so a batch of a thousand purchases updates
+/// the merchant's payable account once, not a thousand times.
+final class SQLiteTransaction: StoreTransaction {
+    let db: Database
+    let cipher: AddressCipher
+
+    private var accounts: [LedgerAccountID: LedgerAccount] = [:]
+    private var dirtyAccounts: Set<LedgerAccountID> = []
+    private var offers: [OfferID: Offer] = [:]
+    private var offerByHashtag: [String: OfferID] = [:]
+    private var dirtyOffers: Set<OfferID> = []
+    private var funnel: [FunnelKey: Int64] = [:]
+
+    struct FunnelKey: Hashable {
+        var offer: OfferID
+        var metric: String
+    }
+
+    init(db: Database, cipher: AddressCipher) {
+        self.db = db
+        self.cipher = cipher
+    }
+
+    /// Writes back every cached change. Called once, just before commit.
+    func flush() throws {
+        let accountStatement = try db.cachedStatement(sql: """
+            UPDATE ledger_accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ?
+            WHERE id = ?
+            """)
+        for id in dirtyAccounts.sorted() {
+            let a = accounts[id]!
+            precondition(a.isWithinBounds, "ledger account \(id) out of bounds at commit")
+            try accountStatement.execute(arguments: [a.debitsPending, a.debitsPosted, a.creditsPending, a.creditsPosted, id.rawValue])
+            precondition(db.changesCount == 1, "ledger account \(id) vanished")
+        }
+        for id in dirtyOffers.sorted() {
+            try writeOffer(offers[id]!, insert: false)
+        }
+        let funnelStatement = try db.cachedStatement(sql: """
+            INSERT INTO funnel (offer_id, metric, value) VALUES (?, ?, ?)
+            ON CONFLICT (offer_id, metric) DO UPDATE SET value = value + excluded.value
+            """)
+        for (key, value) in funnel.sorted(by: { ($0.key.offer, $0.key.metric) < ($1.key.offer, $1.key.metric) }) where value != 0 {
+            try funnelStatement.execute(arguments: [key.offer.rawValue, key.metric, value])
+        }
+        dirtyAccounts = []
+        dirtyOffers = []
+        funnel = [:]
+    }
+
+    // MARK: Idempotency of inputs
+
+    func markEventProcessed(network: NetworkName, eventID: String, at: Instant) throws -> Bool {
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO processed_events (network, event_id, processed_at) VALUES (?, ?, ?)")
+            .execute(arguments: [network.rawValue, eventID, at.millisecondsSinceEpoch])
+        return db.changesCount == 1
+    }
+
+    func isPostDeleted(network: NetworkName, postID: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM deleted_posts WHERE network = ? AND post_id = ?"),
+                          arguments: [network.rawValue, postID]) ?? false
+    }
+
+    func recordDeletedPost(network: NetworkName, postID: String, at: Instant) throws {
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO deleted_posts (network, post_id, deleted_at) VALUES (?, ?, ?)")
+            .execute(arguments: [network.rawValue, postID, at.millisecondsSinceEpoch])
+    }
+
+    /// Most events parked at once; the oldest is dropped beyond it.
+    static let maximumParkedEvents = 100_000
+
+    func parkEvent(_ event: NetworkEvent, at: Instant) throws {
+        guard let postID = event.referencedPostID else { return }
+        let data = try JSONEncoder().encode(event)
+        try db.execute(sql: "INSERT INTO parked_events (network, post_id, event, parked_at) VALUES (?, ?, ?, ?)",
+                       arguments: [event.network.rawValue, postID, data, at.millisecondsSinceEpoch])
+        try db.execute(sql: "DELETE FROM parked_events WHERE id <= (SELECT MAX(id) FROM parked_events) - ?",
+                       arguments: [Self.maximumParkedEvents])
+    }
+
+    func takeParkedEvents(network: NetworkName, postID: String) throws -> [NetworkEvent] {
+        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT id, event FROM parked_events WHERE network = ? AND post_id = ? ORDER BY id"),
+                                    arguments: [network.rawValue, postID])
+        guard !rows.isEmpty else { return [] }
+        try db.execute(sql: "DELETE FROM parked_events WHERE network = ? AND post_id = ?", arguments: [network.rawValue, postID])
+        return try rows.map { row in
+            let data: Data = row[1]
+            do {
+                return try JSONDecoder().decode(NetworkEvent.self, from: data)
+            } catch {
+                throw StoreError.corruptRecord(table: "parked_events", id: String(row[0] as Int64), detail: "\(error)")
+            }
+        }
+    }
+
+    func cursor(network: NetworkName) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT cursor FROM cursors WHERE network = ?", arguments: [network.rawValue])
+    }
+
+    func setCursor(network: NetworkName, cursor: String) throws {
+        try db.execute(sql: "INSERT INTO cursors (network, cursor) VALUES (?, ?) ON CONFLICT (network) DO UPDATE SET cursor = excluded.cursor",
+                       arguments: [network.rawValue, cursor])
+    }
+
+    // MARK: People and offers
+
+    func merchant(_ id: MerchantID) throws -> Merchant? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name, discount_bps, created_at FROM merchants WHERE id = ?"),
+                         arguments: [id.rawValue]).map { row in
+            Merchant(id: MerchantID(row[0] as String), name: row[1], discountRateBasisPoints: row[2],
+                     createdAt: Instant(millisecondsSinceEpoch: row[3]))
+        }
+    }
+
+    func insertMerchant(_ merchant: Merchant) throws {
+        try db.execute(sql: "INSERT INTO merchants (id, name, discount_bps, created_at) VALUES (?, ?, ?, ?)",
+                       arguments: [merchant.id.rawValue, merchant.name, merchant.discountRateBasisPoints, merchant.createdAt.millisecondsSinceEpoch])
+        try insertLedgerAccount(LedgerAccounts.merchantPayable(merchant.id))
+    }
+
+    func cardAccount(_ id: CardAccountID) throws -> CardAccount? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT credit_limit, billing_sealed, created_at FROM card_accounts WHERE id = ?"),
+                                         arguments: [id.rawValue])
+        else { return nil }
+        let (billing, last4) = try cipher.openPrivate(row[1], id: id)
+        return CardAccount(id: id, creditLimit: .usd(row[0]), billing: billing, cardLast4: last4,
+                           createdAt: Instant(millisecondsSinceEpoch: row[2]))
+    }
+
+    func insertCardAccount(_ account: CardAccount) throws {
+        try db.execute(sql: "INSERT INTO card_accounts (id, credit_limit, billing_state, billing_sealed, created_at) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [account.id.rawValue, account.creditLimit.minorUnits, account.billing.state.rawValue,
+                                   try cipher.sealPrivate(of: account), account.createdAt.millisecondsSinceEpoch])
+    }
+
+    static let linkColumns = "id, card_account_id, network, user_id, handle, created_at, unlinked_at"
+
+    static func link(from row: Row) -> Link {
+        Link(id: LinkID(row[0] as String), cardAccountID: CardAccountID(row[1] as String),
+             identity: SocialIdentity(network: NetworkName(rawValue: row[2]), userID: row[3], handle: row[4]),
+             createdAt: Instant(millisecondsSinceEpoch: row[5]),
+             unlinkedAt: (row[6] as Int64?).map(Instant.init(millisecondsSinceEpoch:)))
+    }
+
+    func activeLink(network: NetworkName, userID: String) throws -> Link? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.linkColumns) FROM links WHERE network = ? AND user_id = ? AND unlinked_at IS NULL"),
+                         arguments: [network.rawValue, userID]).map(Self.link(from:))
+    }
+
+    func activeLink(cardAccountID: CardAccountID, network: NetworkName) throws -> Link? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.linkColumns) FROM links WHERE card_account_id = ? AND network = ? AND unlinked_at IS NULL"),
+                         arguments: [cardAccountID.rawValue, network.rawValue]).map(Self.link(from:))
+    }
+
+    func insertLink(_ link: Link) throws {
+        do {
+            try db.execute(sql: "INSERT INTO links (\(Self.linkColumns)) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [link.id.rawValue, link.cardAccountID.rawValue, link.identity.network.rawValue, link.identity.userID,
+                                       link.identity.handle, link.createdAt.millisecondsSinceEpoch, link.unlinkedAt?.millisecondsSinceEpoch])
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw StoreError.conflict("this identity or card account is already linked on \(link.identity.network)")
+        }
+    }
+
+    func endLink(_ id: LinkID, at: Instant) throws {
+        try db.execute(sql: "UPDATE links SET unlinked_at = ? WHERE id = ? AND unlinked_at IS NULL",
+                       arguments: [at.millisecondsSinceEpoch, id.rawValue])
+    }
+
+    func insertLinkCode(_ code: LinkCode) throws {
+        try db.execute(sql: "INSERT INTO link_codes (code, card_account_id, network, expires_at, used_at) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [code.code, code.cardAccountID.rawValue, code.network.rawValue, code.expiresAt.millisecondsSinceEpoch,
+                                   code.usedAt?.millisecondsSinceEpoch])
+    }
+
+    func linkCode(_ code: String) throws -> LinkCode? {
+        try Row.fetchOne(db, sql: "SELECT code, card_account_id, network, expires_at, used_at FROM link_codes WHERE code = ?", arguments: [code])
+            .map { row in
+                LinkCode(code: row[0], cardAccountID: CardAccountID(row[1] as String), network: NetworkName(rawValue: row[2]),
+                         expiresAt: Instant(millisecondsSinceEpoch: row[3]), usedAt: (row[4] as Int64?).map(Instant.init(millisecondsSinceEpoch:)))
+            }
+    }
+
+    func markLinkCodeUsed(_ code: String, at: Instant) throws {
+        try db.execute(sql: "UPDATE link_codes SET used_at = ? WHERE code = ? AND used_at IS NULL", arguments: [at.millisecondsSinceEpoch, code])
+    }
+
+    static let offerColumns = """
+        id, merchant_id, title, sku, price, currency, tax_category, quantity, per_cardholder_limit, starts_at, ends_at,
+        eligible_states, hashtag, hashtag_key, capture_mode, window_seconds, lifecycle, kill_switch, reserved_units,
+        sold_units, created_at
+        """
+
+    static func offer(from row: Row) throws -> Offer {
+        let id: String = row[0]
+        func bad(_ detail: String) -> StoreError { .corruptRecord(table: "offers", id: id, detail: detail) }
+        guard let currency = Currency(rawValue: row[5]) else { throw bad("currency") }
+        guard let category = TaxCategory(rawValue: row[6]) else { throw bad("tax_category") }
+        guard let capture = CaptureMode(rawValue: row[14]) else { throw bad("capture_mode") }
+        guard let lifecycle = OfferLifecycle(rawValue: row[16]) else { throw bad("lifecycle") }
+        guard let hashtag = try? Hashtag(row[12] as String) else { throw bad("hashtag") }
+        return Offer(
+            id: OfferID(id), merchantID: MerchantID(row[1] as String), title: row[2], sku: row[3],
+            price: Money(minorUnits: row[4], currency: currency), taxCategory: category, quantity: row[7],
+            perCardholderLimit: row[8], startsAt: Instant(millisecondsSinceEpoch: row[9]), endsAt: Instant(millisecondsSinceEpoch: row[10]),
+            eligibleStates: USState.set(fromBits: UInt64(bitPattern: row[11])), hashtag: hashtag, captureMode: capture,
+            confirmationWindowSeconds: row[15], lifecycle: lifecycle, killSwitch: row[17], reservedUnits: row[18],
+            soldUnits: row[19], createdAt: Instant(millisecondsSinceEpoch: row[20]))
+    }
+
+    private func cache(_ offer: Offer) -> Offer {
+        if let cached = offers[offer.id] { return cached }
+        offers[offer.id] = offer
+        offerByHashtag[offer.hashtag.key] = offer.id
+        return offer
+    }
+
+    func offer(hashtagKey: String) throws -> Offer? {
+        if let id = offerByHashtag[hashtagKey], let cached = offers[id], cached.lifecycle != .ended { return cached }
+        return try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.offerColumns) FROM offers WHERE hashtag_key = ? AND lifecycle != 'ended'"),
+                                arguments: [hashtagKey]).map { cache(try Self.offer(from: $0)) }
+    }
+
+    func offer(_ id: OfferID) throws -> Offer? {
+        if let cached = offers[id] { return cached }
+        return try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.offerColumns) FROM offers WHERE id = ?"),
+                                arguments: [id.rawValue]).map { cache(try Self.offer(from: $0)) }
+    }
+
+    func insertOffer(_ offer: Offer) throws {
+        do {
+            try writeOffer(offer, insert: true)
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw StoreError.conflict("hashtag \(offer.hashtag) is already used by an offer that has not ended")
+        }
+        _ = cache(offer)
+    }
+
+    func updateOffer(_ offer: Offer) throws {
+        precondition(offer.reservedUnits >= 0 && offer.soldUnits >= 0, "unit counts never go negative")
+        if let quantity = offer.quantity {
+            precondition(offer.reservedUnits + offer.soldUnits <= quantity, "no offer is ever oversold")
+        }
+        if let previous = offers[offer.id], previous.hashtag.key != offer.hashtag.key {
+            offerByHashtag[previous.hashtag.key] = nil
+        }
+        offers[offer.id] = offer
+        offerByHashtag[offer.hashtag.key] = offer.id
+        dirtyOffers.insert(offer.id)
+    }
+
+    private func writeOffer(_ o: Offer, insert: Bool) throws {
+        let arguments: StatementArguments = [
+            o.merchantID.rawValue, o.title, o.sku, o.price.minorUnits, o.price.currency.rawValue, o.taxCategory.rawValue,
+            o.quantity, o.perCardholderLimit, o.startsAt.millisecondsSinceEpoch, o.endsAt.millisecondsSinceEpoch,
+            Int64(bitPattern: USState.bits(of: o.eligibleStates)), o.hashtag.display, o.hashtag.key, o.captureMode.rawValue,
+            o.confirmationWindowSeconds, o.lifecycle.rawValue, o.killSwitch, o.reservedUnits, o.soldUnits,
+            o.createdAt.millisecondsSinceEpoch, o.id.rawValue,
+        ]
+        if insert {
+            try db.execute(sql: """
+                INSERT INTO offers (merchant_id, title, sku, price, currency, tax_category, quantity, per_cardholder_limit,
+                    starts_at, ends_at, eligible_states, hashtag, hashtag_key, capture_mode, window_seconds, lifecycle,
+                    kill_switch, reserved_units, sold_units, created_at, id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: arguments)
+        } else {
+            try db.cachedStatement(sql: """
+                UPDATE offers SET merchant_id = ?, title = ?, sku = ?, price = ?, currency = ?, tax_category = ?, quantity = ?,
+                    per_cardholder_limit = ?, starts_at = ?, ends_at = ?, eligible_states = ?, hashtag = ?, hashtag_key = ?,
+                    capture_mode = ?, window_seconds = ?, lifecycle = ?, kill_switch = ?, reserved_units = ?, sold_units = ?,
+                    created_at = ?
+                WHERE id = ?
+                """).execute(arguments: arguments)
+            precondition(db.changesCount == 1, "offer \(o.id) vanished")
+        }
+    }
+
+    // MARK: Purchases and orders
+
+    static let purchaseColumns = """
+        id, offer_id, merchant_id, card_account_id, network, user_id, handle, post_id, reference, state, decline_reason,
+        cancellation_reason, unit_price, tax, total, fee, tax_rate_ppm, tax_version, billing_state, window_seconds,
+        requested_at, expires_at, confirmation_post_id, confirmed_at, authorized_at, hold_expires_at, captured_at, ended_at
+        """
+
+    static func purchase(from row: Row) throws -> Purchase {
+        let id: String = row[0]
+        func bad(_ detail: String) -> StoreError { .corruptRecord(table: "purchases", id: id, detail: detail) }
+        guard let state = PurchaseState(rawValue: row[9]) else { throw bad("state") }
+        guard let billingState = USState(rawValue: row[18]) else { throw bad("billing_state") }
+        func instant(_ index: Int) -> Instant? { (row[index] as Int64?).map(Instant.init(millisecondsSinceEpoch:)) }
+        var purchase = Purchase(
+            id: PurchaseID(id), offerID: OfferID(row[1] as String), merchantID: MerchantID(row[2] as String),
+            cardAccountID: CardAccountID(row[3] as String),
+            identity: SocialIdentity(network: NetworkName(rawValue: row[4]), userID: row[5], handle: row[6]),
+            purchasePostID: row[7], reference: row[8], state: state, unitPrice: .usd(row[12]), tax: .usd(row[13]),
+            total: .usd(row[14]), fee: .usd(row[15]), taxRatePartsPerMillion: row[16], taxTableVersion: row[17],
+            billingState: billingState, confirmationWindowSeconds: row[19],
+            requestedAt: Instant(millisecondsSinceEpoch: row[20]), expiresAt: Instant(millisecondsSinceEpoch: row[21]))
+        purchase.declineReason = (row[10] as String?).flatMap(DeclineReason.init(rawValue:))
+        purchase.cancellationReason = (row[11] as String?).flatMap(CancellationReason.init(rawValue:))
+        purchase.confirmationPostID = row[22]
+        purchase.confirmedAt = instant(23)
+        purchase.authorizedAt = instant(24)
+        purchase.holdExpiresAt = instant(25)
+        purchase.capturedAt = instant(26)
+        purchase.endedAt = instant(27)
+        return purchase
+    }
+
+    static func arguments(of p: Purchase) -> StatementArguments {
+        [
+            p.offerID.rawValue, p.merchantID.rawValue, p.cardAccountID.rawValue, p.identity.network.rawValue, p.identity.userID,
+            p.identity.handle, p.purchasePostID, p.reference, p.state.rawValue, p.declineReason?.rawValue,
+            p.cancellationReason?.rawValue, p.unitPrice.minorUnits, p.tax.minorUnits, p.total.minorUnits, p.fee.minorUnits,
+            p.taxRatePartsPerMillion, p.taxTableVersion, p.billingState.rawValue, p.confirmationWindowSeconds,
+            p.requestedAt.millisecondsSinceEpoch, p.expiresAt.millisecondsSinceEpoch, p.confirmationPostID,
+            p.confirmedAt?.millisecondsSinceEpoch, p.authorizedAt?.millisecondsSinceEpoch, p.holdExpiresAt?.millisecondsSinceEpoch,
+            p.capturedAt?.millisecondsSinceEpoch, p.endedAt?.millisecondsSinceEpoch, p.id.rawValue,
+        ]
+    }
+
+    func purchase(_ id: PurchaseID) throws -> Purchase? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.purchaseColumns) FROM purchases WHERE id = ?"),
+                         arguments: [id.rawValue]).map(Self.purchase(from:))
+    }
+
+    func purchase(network: NetworkName, confirmationPostID: String) throws -> Purchase? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.purchaseColumns) FROM purchases WHERE network = ? AND confirmation_post_id = ?"),
+                         arguments: [network.rawValue, confirmationPostID]).map(Self.purchase(from:))
+    }
+
+    func insertPurchase(_ purchase: Purchase) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO purchases (offer_id, merchant_id, card_account_id, network, user_id, handle, post_id, reference, state,
+                decline_reason, cancellation_reason, unit_price, tax, total, fee, tax_rate_ppm, tax_version, billing_state,
+                window_seconds, requested_at, expires_at, confirmation_post_id, confirmed_at, authorized_at, hold_expires_at,
+                captured_at, ended_at, id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: Self.arguments(of: purchase))
+    }
+
+    func updatePurchase(_ purchase: Purchase) throws {
+        try db.cachedStatement(sql: """
+            UPDATE purchases SET offer_id = ?, merchant_id = ?, card_account_id = ?, network = ?, user_id = ?, handle = ?,
+                post_id = ?, reference = ?, state = ?, decline_reason = ?, cancellation_reason = ?, unit_price = ?, tax = ?,
+                total = ?, fee = ?, tax_rate_ppm = ?, tax_version = ?, billing_state = ?, window_seconds = ?, requested_at = ?,
+                expires_at = ?, confirmation_post_id = ?, confirmed_at = ?, authorized_at = ?, hold_expires_at = ?,
+                captured_at = ?, ended_at = ?
+            WHERE id = ?
+            """).execute(arguments: Self.arguments(of: purchase))
+        precondition(db.changesCount == 1, "purchase \(purchase.id) vanished")
+    }
+
+    func isReferenceTaken(_ reference: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM purchases WHERE reference = ?"), arguments: [reference]) ?? false
+    }
+
+    func cardUsage(card: CardAccountID, offer: OfferID, now: Instant) throws -> CardUsage {
+        let dayStart = now.utcDay * 86_400_000
+        let hourAgo = now.millisecondsSinceEpoch - 3_600_000
+        let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT
+                COALESCE(SUM(CASE WHEN requested_at >= ? AND state IN ('requested','awaiting_confirmation','confirmed','authorized','captured') THEN total END), 0),
+                COUNT(CASE WHEN requested_at >= ? AND state != 'declined' THEN 1 END),
+                COUNT(CASE WHEN offer_id = ? AND state IN ('requested','awaiting_confirmation','confirmed','authorized','captured') THEN 1 END)
+            FROM purchases WHERE card_account_id = ?
+            """), arguments: [dayStart, hourAgo, offer.rawValue, card.rawValue])!
+        return CardUsage(spentToday: .usd(row[0]), purchasesLastHour: row[1], purchasesOfOffer: row[2])
+    }
+
+    func purchasesDueToExpire(before: Instant, limit: Int) throws -> [Purchase] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT \(Self.purchaseColumns) FROM purchases
+            WHERE state IN ('requested', 'awaiting_confirmation') AND expires_at <= ? ORDER BY expires_at, id LIMIT ?
+            """), arguments: [before.millisecondsSinceEpoch, limit]).map(Self.purchase(from:))
+    }
+
+    func purchasesWithLapsedHolds(before: Instant, limit: Int) throws -> [Purchase] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT \(Self.purchaseColumns) FROM purchases
+            WHERE state = 'authorized' AND hold_expires_at <= ? ORDER BY hold_expires_at, id LIMIT ?
+            """), arguments: [before.millisecondsSinceEpoch, limit]).map(Self.purchase(from:))
+    }
+
+    func pendingPurchases(cardAccountID: CardAccountID, network: NetworkName) throws -> [Purchase] {
+        try Row.fetchAll(db, sql: """
+            SELECT \(Self.purchaseColumns) FROM purchases
+            WHERE card_account_id = ? AND network = ? AND state IN ('requested', 'awaiting_confirmation') ORDER BY id
+            """, arguments: [cardAccountID.rawValue, network.rawValue]).map(Self.purchase(from:))
+    }
+
+    static let orderColumns = """
+        id, purchase_id, merchant_id, offer_id, card_account_id, reference, unit_price, tax, total, fee, tax_rate_ppm,
+        tax_version, billing_state, status, captured, refunded, refund_count, carrier, tracking, created_at, updated_at
+        """
+
+    static func order(from row: Row) throws -> Order {
+        let id: String = row[0]
+        guard let status = OrderStatus(rawValue: row[13]), let state = USState(rawValue: row[12]) else {
+            throw StoreError.corruptRecord(table: "orders", id: id, detail: "status or billing_state")
+        }
+        var purchase = Purchase(
+            id: PurchaseID(row[1] as String), offerID: OfferID(row[3] as String), merchantID: MerchantID(row[2] as String),
+            cardAccountID: CardAccountID(row[4] as String), identity: SocialIdentity(network: "", userID: "", handle: ""),
+            purchasePostID: "", reference: row[5], state: .authorized, unitPrice: .usd(row[6]), tax: .usd(row[7]),
+            total: .usd(row[8]), fee: .usd(row[9]), taxRatePartsPerMillion: row[10], taxTableVersion: row[11],
+            billingState: state, confirmationWindowSeconds: 0, requestedAt: Instant(millisecondsSinceEpoch: 0),
+            expiresAt: Instant(millisecondsSinceEpoch: 0))
+        purchase.holdExpiresAt = nil
+        var order = Order(purchase: purchase, now: Instant(millisecondsSinceEpoch: row[19]))
+        order.id = OrderID(id)
+        order.status = status
+        order.capturedAmount = .usd(row[14])
+        order.refundedAmount = .usd(row[15])
+        order.refundCount = row[16]
+        order.carrier = row[17]
+        order.tracking = row[18]
+        order.updatedAt = Instant(millisecondsSinceEpoch: row[20])
+        return order
+    }
+
+    static func arguments(of o: Order) -> StatementArguments {
+        [
+            o.purchaseID.rawValue, o.merchantID.rawValue, o.offerID.rawValue, o.cardAccountID.rawValue, o.reference,
+            o.unitPrice.minorUnits, o.tax.minorUnits, o.total.minorUnits, o.fee.minorUnits, o.taxRatePartsPerMillion,
+            o.taxTableVersion, o.billingState.rawValue, o.status.rawValue, o.capturedAmount.minorUnits,
+            o.refundedAmount.minorUnits, o.refundCount, o.carrier, o.tracking, o.createdAt.millisecondsSinceEpoch,
+            o.updatedAt.millisecondsSinceEpoch, o.id.rawValue,
+        ]
+    }
+
+    func order(_ id: OrderID) throws -> Order? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.orderColumns) FROM orders WHERE id = ?"),
+                         arguments: [id.rawValue]).map(Self.order(from:))
+    }
+
+    func insertOrder(_ order: Order) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO orders (purchase_id, merchant_id, offer_id, card_account_id, reference, unit_price, tax, total, fee,
+                tax_rate_ppm, tax_version, billing_state, status, captured, refunded, refund_count, carrier, tracking,
+                created_at, updated_at, id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: Self.arguments(of: order))
+    }
+
+    func updateOrder(_ order: Order) throws {
+        try db.cachedStatement(sql: """
+            UPDATE orders SET purchase_id = ?, merchant_id = ?, offer_id = ?, card_account_id = ?, reference = ?,
+                unit_price = ?, tax = ?, total = ?, fee = ?, tax_rate_ppm = ?, tax_version = ?, billing_state = ?, status = ?,
+                captured = ?, refunded = ?, refund_count = ?, carrier = ?, tracking = ?, created_at = ?, updated_at = ?
+            WHERE id = ?
+            """).execute(arguments: Self.arguments(of: order))
+        precondition(db.changesCount == 1, "order \(order.id) vanished")
+    }
+
+    // MARK: Effects
+
+    static let outboundColumns = """
+        key, network, in_reply_to, text, purpose, purchase_id, card_account_id, state, attempts, next_attempt_at,
+        last_error, post_id, sent_at, created_at
+        """
+
+    static func outbound(from row: Row) throws -> OutboundPost {
+        let key: String = row[0]
+        guard let purpose = OutboundPurpose(rawValue: row[4]), let state = OutboundState(rawValue: row[7]) else {
+            throw StoreError.corruptRecord(table: "outbound_posts", id: key, detail: "purpose or state")
+        }
+        var post = OutboundPost(key: key, network: NetworkName(rawValue: row[1]), inReplyTo: row[2], text: row[3], purpose: purpose,
+                                purchaseID: (row[5] as String?).map(PurchaseID.init(rawValue:)),
+                                cardAccountID: (row[6] as String?).map(CardAccountID.init(rawValue:)),
+                                createdAt: Instant(millisecondsSinceEpoch: row[13]))
+        post.state = state
+        post.attempts = row[8]
+        post.nextAttemptAt = Instant(millisecondsSinceEpoch: row[9])
+        post.lastError = row[10]
+        post.postID = row[11]
+        post.sentAt = (row[12] as Int64?).map(Instant.init(millisecondsSinceEpoch:))
+        return post
+    }
+
+    static func arguments(of p: OutboundPost) -> StatementArguments {
+        [
+            p.network.rawValue, p.inReplyTo, p.text, p.purpose.rawValue, p.purchaseID?.rawValue, p.cardAccountID?.rawValue,
+            p.state.rawValue, p.attempts, p.nextAttemptAt.millisecondsSinceEpoch, p.lastError, p.postID,
+            p.sentAt?.millisecondsSinceEpoch, p.createdAt.millisecondsSinceEpoch, p.key,
+        ]
+    }
+
+    func enqueueOutbound(_ post: OutboundPost) throws {
+        try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO outbound_posts (network, in_reply_to, text, purpose, purchase_id, card_account_id, state,
+                attempts, next_attempt_at, last_error, post_id, sent_at, created_at, key)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: Self.arguments(of: post))
+    }
+
+    func outbound(key: String) throws -> OutboundPost? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.outboundColumns) FROM outbound_posts WHERE key = ?"),
+                         arguments: [key]).map(Self.outbound(from:))
+    }
+
+    func updateOutbound(_ post: OutboundPost) throws {
+        try db.cachedStatement(sql: """
+            UPDATE outbound_posts SET network = ?, in_reply_to = ?, text = ?, purpose = ?, purchase_id = ?, card_account_id = ?,
+                state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, post_id = ?, sent_at = ?, created_at = ?
+            WHERE key = ?
+            """).execute(arguments: Self.arguments(of: post))
+    }
+
+    func addMerchantEvent(_ event: MerchantEvent) throws {
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO merchant_events (id, merchant_id, type, object_id, created_at) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [event.id, event.merchantID.rawValue, event.type.rawValue, event.objectID, event.createdAt.millisecondsSinceEpoch])
+    }
+
+    func addCardholderNotification(_ n: CardholderNotification) throws {
+        try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO cardholder_notifications (id, card_account_id, purchase_id, kind, message, created_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [n.id, n.cardAccountID.rawValue, n.purchaseID?.rawValue, n.kind, n.message, n.createdAt.millisecondsSinceEpoch])
+    }
+
+    // MARK: Ledger storage
+
+    static func insertLedgerAccount(_ account: LedgerAccount, db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO ledger_accounts (id, code, flags, debits_pending, debits_posted, credits_pending, credits_posted)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [account.id.rawValue, account.code.rawValue, account.flags.rawValue, account.debitsPending,
+                                     account.debitsPosted, account.creditsPending, account.creditsPosted])
+    }
+
+    private func insertLedgerAccount(_ account: LedgerAccount) throws {
+        try Self.insertLedgerAccount(account, db: db)
+    }
+
+    func ensureLedgerAccount(_ account: LedgerAccount) throws {
+        if accounts[account.id] != nil { return }
+        try insertLedgerAccount(account)
+    }
+
+    func ledgerAccount(_ id: LedgerAccountID) throws -> LedgerAccount? {
+        if let cached = accounts[id] { return cached }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT code, flags, debits_pending, debits_posted, credits_pending, credits_posted FROM ledger_accounts WHERE id = ?
+            """), arguments: [id.rawValue])
+        else { return nil }
+        guard let code = LedgerAccountCode(rawValue: row[0]) else {
+            throw StoreError.corruptRecord(table: "ledger_accounts", id: id.rawValue, detail: "code")
+        }
+        let account = LedgerAccount(id: id, code: code, flags: LedgerAccountFlags(rawValue: row[1]), debitsPending: row[2],
+                                    debitsPosted: row[3], creditsPending: row[4], creditsPosted: row[5])
+        accounts[id] = account
+        return account
+    }
+
+    static let transferColumns = "id, debit_account_id, credit_account_id, amount, type, pending_id, timeout_at, code, created_at"
+
+    static func transfer(from row: Row) throws -> Transfer {
+        let id: String = row[0]
+        guard let type = TransferType(rawValue: row[4]), let code = TransferCode(rawValue: row[7]) else {
+            throw StoreError.corruptRecord(table: "ledger_transfers", id: id, detail: "type or code")
+        }
+        return Transfer(id: TransferID(id), debit: LedgerAccountID(row[1] as String), credit: LedgerAccountID(row[2] as String),
+                        amount: row[3], type: type, pendingID: (row[5] as String?).map(TransferID.init(rawValue:)),
+                        timeoutAt: (row[6] as Int64?).map(Instant.init(millisecondsSinceEpoch:)), code: code,
+                        createdAt: Instant(millisecondsSinceEpoch: row[8]))
+    }
+
+    /// The cause a transfer id names: `auth:<purchase>:principal` → `<purchase>`.
+    static func subject(of id: TransferID) -> String {
+        let parts = id.rawValue.split(separator: ":", omittingEmptySubsequences: false)
+        return parts.count >= 3 ? parts.dropFirst().dropLast().joined(separator: ":") : id.rawValue
+    }
+
+    func transfer(_ id: TransferID) throws -> Transfer? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.transferColumns) FROM ledger_transfers WHERE id = ?"),
+                         arguments: [id.rawValue]).map(Self.transfer(from:))
+    }
+
+    func pendingStatus(_ id: TransferID) throws -> PendingStatus? {
+        try (String.fetchOne(db.cachedStatement(sql: "SELECT status FROM ledger_pending WHERE id = ?"), arguments: [id.rawValue]))
+            .flatMap(PendingStatus.init(rawValue:))
+    }
+
+    func saveLedgerChanges(accounts changed: [LedgerAccount], transfers: [Transfer], pendingStatuses: [(TransferID, PendingStatus)]) throws {
+        for account in changed {
+            accounts[account.id] = account
+            dirtyAccounts.insert(account.id)
+        }
+        let insertTransfer = try db.cachedStatement(sql: "INSERT INTO ledger_transfers (\(Self.transferColumns), subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        let insertPending = try db.cachedStatement(sql: "INSERT INTO ledger_pending (id, status, timeout_at) VALUES (?, 'pending', ?)")
+        for t in transfers {
+            try insertTransfer.execute(arguments: [t.id.rawValue, t.debitAccountID.rawValue, t.creditAccountID.rawValue, t.amount,
+                                                   t.type.rawValue, t.pendingID?.rawValue, t.timeoutAt?.millisecondsSinceEpoch,
+                                                   t.code.rawValue, t.createdAt.millisecondsSinceEpoch, Self.subject(of: t.id)])
+            if t.type == .pending {
+                try insertPending.execute(arguments: [t.id.rawValue, t.timeoutAt!.millisecondsSinceEpoch])
+            }
+        }
+        let updatePending = try db.cachedStatement(sql: "UPDATE ledger_pending SET status = ? WHERE id = ? AND status = 'pending'")
+        for (id, status) in pendingStatuses {
+            try updatePending.execute(arguments: [status.rawValue, id.rawValue])
+            precondition(db.changesCount == 1, "pending transfer \(id) resolved twice")
+        }
+    }
+
+    // MARK: The funnel
+
+    func incrementFunnel(offer: OfferID, metric: String, by: Int64) throws {
+        funnel[FunnelKey(offer: offer, metric: metric), default: 0] += by
+    }
+
+    func recordAuthor(offer: OfferID, identity: SocialIdentity) throws -> Bool {
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO offer_authors (offer_id, network, user_id) VALUES (?, ?, ?)")
+            .execute(arguments: [offer.rawValue, identity.network.rawValue, identity.userID])
+        return db.changesCount == 1
+    }
+
+    func claimInvitation(network: NetworkName, userID: String, now: Instant) throws -> Bool {
+        try db.execute(sql: """
+            INSERT INTO invitations (network, user_id, last_at) VALUES (?, ?, ?)
+            ON CONFLICT (network, user_id) DO UPDATE SET last_at = excluded.last_at WHERE last_at <= excluded.last_at - 86400000
+            """, arguments: [network.rawValue, userID, now.millisecondsSinceEpoch])
+        return db.changesCount == 1
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import HashcartCore
+import HashcartEngine
+import HashcartSandbox
+import HashcartStore
+
+/// A whole Hashcart on real files in a fresh temporary folder: SQLite store, sandbox network,
+/// engine on a manual clock.
+final class TestWorld {
+    let directory: String
+    let key: String
+    let clock: ManualClock
+    let ids = SequentialIDGenerator()
+    var store: SQLiteStore
+    let sandbox: SandboxNetwork
+    var engine: Engine
+    let taxTable: TaxRateTable
+
+    static let start = Instant(secondsSinceEpoch: 1_790_000_000)
+
+    init(configuration: EngineConfiguration = EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0))) throws {
+        directory = NSTemporaryDirectory() + "hashcart-test-" + UUID().uuidString
+        key = AddressCipher.generateEncodedKey()
+        clock = ManualClock(Self.start)
+        store = try SQLiteStore(directory: directory, encryptionKey: key)
+        sandbox = try SandboxNetwork(directory: directory, clock: clock)
+        taxTable = try BundledTaxTable.load()
+        engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: ids,
+                            taxTable: taxTable, configuration: configuration)
+    }
+
+    /// Closes and reopens the store and engine from disk, as after a crash or restart.
+    func reopen() throws {
+        try store.close()
+        store = try SQLiteStore(directory: directory, encryptionKey: key)
+        engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: ids,
+                            taxTable: taxTable, configuration: engine.configuration)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Polls, dispatches and fires timers until nothing changes.
+    @discardableResult
+    func settle() async throws -> [EventOutcome] {
+        var outcomes: [EventOutcome] = []
+        for _ in 0..<50 {
+            let polled = try await engine.pollNetwork()
+            let dispatched = try await engine.dispatchOutbox()
+            let timers = try engine.runTimers()
+            outcomes += polled + dispatched.unparked
+            if polled.isEmpty && dispatched.sent == 0 && timers.expiredPurchases == 0 && timers.lapsedHolds == 0 { break }
+        }
+        return outcomes
+    }
+
+    func address(_ state: USState = .NY, zip: String = "12207") -> BillingAddress {
+        BillingAddress(name: "Ada Lovelace", line1: "65 Broadway", city: "Albany", state: state, postalCode: zip)
+    }
+
+    /// A cardholder with a linked sandbox account.
+    func cardholder(handle: String, limit: Int64 = 500_000, state: USState = .NY) throws -> (CardAccount, SandboxAccount) {
+        let card = try engine.createCardAccount(creditLimit: .usd(limit), billing: address(state), cardLast4: "4242")
+        let account = try sandbox.createAccount(handle: handle)
+        try engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .sandbox, userID: account.id, handle: "@" + handle),
+                        at: clock.now().adding(seconds: -86_400))
+        return (card, account)
+    }
+
+    func offer(merchant: Merchant, hashtag: String = "#BuyKindleFireHD", price: Int64 = 14999, quantity: Int64? = 10,
+               configure: (inout OfferDraft) -> Void = { _ in }) throws -> Offer {
+        var draft = OfferDraft(merchantID: merchant.id, title: "Kindle Fire HD", sku: "KFHD-7", price: .usd(price),
+                               hashtag: hashtag, quantity: quantity)
+        configure(&draft)
+        return try engine.createOffer(draft)
+    }
+
+    /// The official reply to `postID`, if any.
+    func reply(to postID: String) throws -> SandboxPost? {
+        try sandbox.posts(authorID: sandbox.official.id, inReplyTo: postID).last
+    }
+
+    func audit() throws -> [InvariantViolation] {
+        try store.read { try $0.audit() }
+    }
+}
