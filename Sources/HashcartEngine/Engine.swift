@@ -47,20 +47,30 @@ public final class Engine: Sendable {
     /// Opens a card account with its credit line funded to `creditLimit`.
     @discardableResult
     public func createCardAccount(creditLimit: Money, billing: BillingAddress, cardLast4: String) throws -> CardAccount {
+        try createCardAccounts([CardAccountDraft(creditLimit: creditLimit, billing: billing, cardLast4: cardLast4)])[0]
+    }
+
+    /// Opens many card accounts in one transaction (at most 10,000): bulk onboarding, the demo, benchmarks.
+    public func createCardAccounts(_ drafts: [CardAccountDraft]) throws -> [CardAccount] {
+        guard drafts.count <= 10_000 else { throw EngineError.refused("at most 10000 card accounts per call") }
         let now = clock.now()
-        let account = try validate {
-            try CardAccount(id: CardAccountID(ids.next(prefix: "card")), creditLimit: creditLimit, billing: billing,
-                            cardLast4: cardLast4, createdAt: now).validated()
-        }
-        try store.write { tx in
-            try tx.insertCardAccount(account)
-            try tx.ensureLedgerAccount(LedgerAccounts.creditLine(account.id))
-            if creditLimit.isPositive {
-                try Ledger.submit([PurchaseTransfers.creditLimit(card: account.id, amount: creditLimit, sequence: 1, now: now)],
-                                  now: now, storage: tx)
+        let accounts = try drafts.map { draft in
+            try validate {
+                try CardAccount(id: CardAccountID(ids.next(prefix: "card")), creditLimit: draft.creditLimit, billing: draft.billing,
+                                cardLast4: draft.cardLast4, createdAt: now).validated()
             }
         }
-        return account
+        try store.write { tx in
+            for account in accounts {
+                try tx.insertCardAccount(account)
+                try tx.ensureLedgerAccount(LedgerAccounts.creditLine(account.id))
+                if account.creditLimit.isPositive {
+                    try Ledger.submit([PurchaseTransfers.creditLimit(card: account.id, amount: account.creditLimit, sequence: 1, now: now)],
+                                      now: now, storage: tx)
+                }
+            }
+        }
+        return accounts
     }
 
     /// Creates an offer. Its hashtag must not be in use by another offer that has not ended.
@@ -130,13 +140,23 @@ public final class Engine: Sendable {
     /// Links an identity proven by the network's OAuth (no code post needed).
     @discardableResult
     public func link(cardAccountID: CardAccountID, identity: SocialIdentity, at linkedAt: Instant? = nil) throws -> Link {
-        let link = Link(id: LinkID(ids.next(prefix: "lnk")), cardAccountID: cardAccountID, identity: identity,
-                        createdAt: linkedAt ?? clock.now())
-        try store.write { tx in
-            guard try tx.cardAccount(cardAccountID) != nil else { throw EngineError.notFound("card account \(cardAccountID)") }
-            try tx.insertLink(link)
+        try link([(cardAccountID, identity)], at: linkedAt)[0]
+    }
+
+    /// Links many identities in one transaction (at most 10,000).
+    @discardableResult
+    public func link(_ pairs: [(CardAccountID, SocialIdentity)], at linkedAt: Instant? = nil) throws -> [Link] {
+        guard pairs.count <= 10_000 else { throw EngineError.refused("at most 10000 links per call") }
+        let links = pairs.map { card, identity in
+            Link(id: LinkID(ids.next(prefix: "lnk")), cardAccountID: card, identity: identity, createdAt: linkedAt ?? clock.now())
         }
-        return link
+        try store.write { tx in
+            for link in links {
+                guard try tx.cardAccount(link.cardAccountID) != nil else { throw EngineError.notFound("card account \(link.cardAccountID)") }
+                try tx.insertLink(link)
+            }
+        }
+        return links
     }
 
     /// Ends a link at once and cancels the purchases it was still waiting to confirm.
@@ -156,6 +176,19 @@ public final class Engine: Sendable {
     /// Runs validation, turning a ``ValidationError`` into ``EngineError/invalid(_:)``.
     func validate<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as ValidationError { throw EngineError.invalid(error) }
+    }
+}
+
+/// What the operator sets when opening a card account.
+public struct CardAccountDraft: Sendable, Hashable {
+    public var creditLimit: Money
+    public var billing: BillingAddress
+    public var cardLast4: String
+
+    public init(creditLimit: Money, billing: BillingAddress, cardLast4: String) {
+        self.creditLimit = creditLimit
+        self.billing = billing
+        self.cardLast4 = cardLast4
     }
 }
 

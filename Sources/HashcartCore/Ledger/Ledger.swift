@@ -14,6 +14,7 @@ public enum LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
     case timeoutRequired(TransferID)
     case overflow(LedgerAccountID)
     case groupTooLarge(Int)
+    case duplicateTransferInGroup(TransferID)
 
     public var description: String {
         switch self {
@@ -31,6 +32,7 @@ public enum LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         case .timeoutRequired(let id): "pending transfer \(id) needs a timeout"
         case .overflow(let id): "account \(id) totals would overflow"
         case .groupTooLarge(let count): "a linked group holds at most \(Ledger.maximumGroupSize) transfers, not \(count)"
+        case .duplicateTransferInGroup(let id): "transfer \(id) appears twice in one linked group"
         }
     }
 }
@@ -64,17 +66,21 @@ public enum Ledger {
     public static func submit(_ group: [Transfer], now: Instant, storage: some LedgerStorage) throws -> LedgerOutcome {
         guard !group.isEmpty else { return .applied }
         guard group.count <= maximumGroupSize else { throw LedgerError.groupTooLarge(group.count) }
+        var seen = Set<TransferID>()
+        for transfer in group where !seen.insert(transfer.id).inserted {
+            throw LedgerError.duplicateTransferInGroup(transfer.id)
+        }
 
         // Replays: all or nothing.
-        var existing = 0
+        var existing: [TransferID] = []
         for transfer in group {
             if let stored = try storage.transfer(transfer.id) {
                 guard stored.isReplay(of: transfer) else { throw LedgerError.existsWithDifferentFields(transfer.id) }
-                existing += 1
+                existing.append(transfer.id)
             }
         }
-        if existing == group.count { return .replayed }
-        if existing > 0 { throw LedgerError.partiallyExists(group.first!.id) }
+        if existing.count == group.count { return .replayed }
+        if let first = existing.first { throw LedgerError.partiallyExists(first) }
 
         var accounts: [LedgerAccountID: LedgerAccount] = [:]
         var originals: [LedgerAccountID: LedgerAccount] = [:]
@@ -180,10 +186,11 @@ public enum Ledger {
     }
 
     private static func checkBounds(_ account: LedgerAccount) throws {
-        if account.flags.contains(.debitsMustNotExceedCredits), account.debitsPending + account.debitsPosted > account.creditsPosted {
+        // Compared by subtraction: totals are never negative, so this cannot overflow.
+        if account.flags.contains(.debitsMustNotExceedCredits), account.debitsPending > account.creditsPosted - account.debitsPosted {
             throw LedgerError.exceedsCredits(account.id)
         }
-        if account.flags.contains(.creditsMustNotExceedDebits), account.creditsPending + account.creditsPosted > account.debitsPosted {
+        if account.flags.contains(.creditsMustNotExceedDebits), account.creditsPending > account.debitsPosted - account.creditsPosted {
             throw LedgerError.exceedsDebits(account.id)
         }
     }

@@ -59,9 +59,11 @@ public struct LedgerAccount: Sendable, Hashable, Codable {
 
     /// Whether the totals respect the account's flags.
     public var isWithinBounds: Bool {
-        if flags.contains(.debitsMustNotExceedCredits), debitsPending + debitsPosted > creditsPosted { return false }
-        if flags.contains(.creditsMustNotExceedDebits), creditsPending + creditsPosted > debitsPosted { return false }
-        return debitsPending >= 0 && debitsPosted >= 0 && creditsPending >= 0 && creditsPosted >= 0
+        guard debitsPending >= 0 && debitsPosted >= 0 && creditsPending >= 0 && creditsPosted >= 0 else { return false }
+        // By subtraction, which cannot overflow for non-negative totals.
+        if flags.contains(.debitsMustNotExceedCredits), debitsPending > creditsPosted - debitsPosted { return false }
+        if flags.contains(.creditsMustNotExceedDebits), creditsPending > debitsPosted - creditsPosted { return false }
+        return true
     }
 }
 

@@ -55,9 +55,13 @@ public struct Transfer: Sendable, Hashable, Codable {
     }
 
     /// Same transfer apart from when it was submitted: a replay of the same cause.
+    ///
+    /// A post/void/expire takes its accounts and amount from the pending transfer it resolves,
+    /// so for those only the id, type, pending id and code must match.
     public func isReplay(of other: Transfer) -> Bool {
-        id == other.id && debitAccountID == other.debitAccountID && creditAccountID == other.creditAccountID
-            && amount == other.amount && type == other.type && pendingID == other.pendingID && code == other.code
+        let resolves = type == .postPending || type == .voidPending || type == .expirePending
+        return id == other.id && type == other.type && pendingID == other.pendingID && code == other.code
+            && (resolves || (debitAccountID == other.debitAccountID && creditAccountID == other.creditAccountID && amount == other.amount))
     }
 }
 

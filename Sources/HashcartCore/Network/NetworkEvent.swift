@@ -55,9 +55,10 @@ public struct NetworkEvent: Sendable, Hashable, Codable {
     /// Refuses an event a connector should never have produced, with a clear reason.
     public func validated() throws(ValidationError) -> NetworkEvent {
         func id(_ value: String, _ field: String) throws(ValidationError) {
-            guard !value.isEmpty, value.utf8.count <= Self.maximumIDLength,
-                !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == " " })
-            else { throw ValidationError(field: field, message: "must be 1 to \(Self.maximumIDLength) bytes without spaces or control characters") }
+            // Every network's ids (numbers, URIs, DIDs) are printable ASCII.
+            guard !value.isEmpty, value.utf8.count <= Self.maximumIDLength, value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw ValidationError(field: field, message: "must be 1 to \(Self.maximumIDLength) printable ASCII characters without spaces")
+            }
         }
         try id(network.rawValue, "network")
         try id(eventID, "event_id")
@@ -68,6 +69,9 @@ public struct NetworkEvent: Sendable, Hashable, Codable {
         }
         guard hashtags.count <= Self.maximumHashtags else {
             throw ValidationError(field: "hashtags", message: "at most \(Self.maximumHashtags) hashtags")
+        }
+        guard hashtags.allSatisfy({ $0.count <= Hashtag.maximumLength + 1 }) else {
+            throw ValidationError(field: "hashtags", message: "each hashtag must be at most \(Hashtag.maximumLength) characters")
         }
         switch kind {
         case .reply, .repost, .quote, .delete:

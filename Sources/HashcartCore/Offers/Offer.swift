@@ -133,6 +133,9 @@ public struct Offer: Sendable, Hashable, Codable {
         guard reservedUnits >= 0, soldUnits >= 0 else {
             throw ValidationError(field: "quantity", message: "unit counts must not be negative")
         }
+        if let quantity, reservedUnits + soldUnits > quantity {
+            throw ValidationError(field: "quantity", message: "must be at least the units already sold or reserved")
+        }
         return self
     }
 

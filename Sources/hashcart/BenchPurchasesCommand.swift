@@ -1,0 +1,5 @@
+import ArgumentParser
+struct BenchPurchasesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "purchases")
+    func run() async throws {}
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import HashcartStore
+
+@main
+struct Hashcart: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hashcart",
+        abstract: "Pay-by-post: buy an offer by posting its hashtag, confirm by reposting the reply.",
+        subcommands: [DemoCommand.self, CheckCommand.self, BenchCommand.self])
+}
+
+/// Where the data folder and its encryption key come from, shared by the commands.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .customLong("data"), help: "The data folder (SQLite store and sandbox network).")
+    var data: String?
+
+    @Option(name: .customLong("encryption-key"),
+            help: "32-byte key (base64 or hex) that seals billing addresses. Default: $HASHCART_ENCRYPTION_KEY, else the demo key file in the data folder.")
+    var encryptionKey: String?
+
+    static let demoKeyFile = "demo-encryption.key"
+
+    /// The key from the flag, the environment, or (for demo data) the key file beside the data.
+    func resolvedKey(directory: String) -> String? {
+        if let encryptionKey { return encryptionKey }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["HASHCART_ENCRYPTION_KEY"], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
+        let path = (directory as NSString).appendingPathComponent(Self.demoKeyFile)
+        return (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A failure the command reports in one clear line (no stack trace), with exit code 2.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("hashcart: \(message)\n".utf8))
+    exit(2)
+}
+
+func printJSON(_ value: Any) {
+    let data = try! JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
