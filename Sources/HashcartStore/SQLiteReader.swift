@@ -133,11 +133,13 @@ public struct SQLiteReader {
         }
         // Each credit line holds exactly its card account's limit.
         for row in try rows("""
+            WITH refunds AS (
+                SELECT credit_account_id AS account, SUM(amount) AS total FROM ledger_transfers
+                WHERE code IN ('refund_principal', 'refund_tax', 'refund_fee') GROUP BY credit_account_id)
             SELECT c.id, c.credit_limit, a.credits_posted FROM card_accounts c
             LEFT JOIN ledger_accounts a ON a.id = 'card:' || c.id || ':credit_line'
-            WHERE a.credits_posted IS NULL OR a.credits_posted != c.credit_limit +
-                  (SELECT COALESCE(SUM(t.amount), 0) FROM ledger_transfers t
-                   WHERE t.credit_account_id = a.id AND t.code IN ('refund_principal', 'refund_tax', 'refund_fee'))
+            LEFT JOIN refunds r ON r.account = a.id
+            WHERE a.credits_posted IS NULL OR a.credits_posted != c.credit_limit + COALESCE(r.total, 0)
             """) {
             found.append(.init(rule: "ledger.credit_line_matches_limit", subject: row[0], detail: "limit \(row[1] as Int64), credit line \(row[2] as Int64? ?? -1)"))
         }
