@@ -63,6 +63,8 @@ extension Engine {
         }
         guard try tx.markEventProcessed(network: event.network, eventID: event.eventID, at: now) else { return .duplicate }
         guard event.network == network else { return .rejected("event from \(event.network), engine runs \(network)") }
+        // The official account's own posts (announcements, replies) come back on the stream: never purchases.
+        guard event.author.userID != connector.officialAccountID else { return .ignored }
         return try handle(event, tx: tx, now: now)
     }
 

@@ -28,6 +28,11 @@ public final class SQLiteStore: EngineStore {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB's WAL setup sets synchronous=NORMAL on the writer after prepareDatabase: restore
+        // FULL on the (long-lived) writer connection, so every commit is fsynced.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        // The key is checked before anything is migrated: a wrong key changes nothing.
+        try verifyEncryptionKeyIfPresent()
         let migrator = Migrations.migrator
         let unknown = try pool.read { db in try migrator.appliedIdentifiers(db) }
             .subtracting(migrator.migrations)
@@ -36,8 +41,18 @@ public final class SQLiteStore: EngineStore {
         try checkEncryptionKey()
     }
 
+    static let keyProbe = Data("hashcart key check".utf8)
+
+    private func verifyEncryptionKeyIfPresent() throws {
+        let sealed = try pool.read { db -> Data? in
+            guard try db.tableExists("meta") else { return nil }
+            return try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'key_check'")
+        }
+        if let sealed, try cipher.open(sealed, context: "meta:key_check") != Self.keyProbe { throw StoreError.wrongEncryptionKey }
+    }
+
     private func checkEncryptionKey() throws {
-        let probe = Data("hashcart key check".utf8)
+        let probe = Self.keyProbe
         try pool.write { db in
             if let sealed = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'key_check'") {
                 guard try cipher.open(sealed, context: "meta:key_check") == probe else { throw StoreError.wrongEncryptionKey }

@@ -40,6 +40,10 @@ struct BenchPurchasesCommand: AsyncParsableCommand {
 
     func run() async throws {
         let directory = data ?? (NSTemporaryDirectory() + "hashcart-bench-" + String(UUID().uuidString.prefix(8)).lowercased())
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
+            fail("\(directory) is a file; --data needs a folder")
+        }
         if FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(SQLiteStore.fileName)) {
             fail("\(directory) already holds a Hashcart store; the benchmark needs a new folder")
         }

@@ -33,6 +33,10 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let started = Date()
         let directory = data ?? (NSTemporaryDirectory() + "hashcart-demo-" + String(UUID().uuidString.prefix(8)).lowercased())
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
+            fail("\(directory) is a file; --data needs a folder")
+        }
         if FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(SQLiteStore.fileName)) {
             fail("\(directory) already holds a Hashcart store; the demo needs a new folder")
         }

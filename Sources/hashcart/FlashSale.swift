@@ -35,7 +35,10 @@ struct FlashSale {
     mutating func run() async throws -> Outcome {
         let merchant = try engine.createMerchant(name: "Hashcart Demo Store", discountRateBasisPoints: 250)
         let offers = try createOffers(merchant: merchant)
-        log("created merchant and \(offers.count) offers")
+        for offer in offers {
+            try sandbox.post(authorID: sandbox.official.id, text: offer.announcement)  // the issuer announces each offer
+        }
+        log("created merchant and \(offers.count) offers, announced by @\(SandboxNetwork.officialHandle)")
 
         let buyers = try createCardholders()
         let fans = try (0..<max(1, cardholderCount / 6)).map { try sandbox.createAccount(handle: "fan\($0)") }

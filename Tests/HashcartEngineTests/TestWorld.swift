@@ -33,8 +33,15 @@ final class TestWorld {
     func reopen() throws {
         try store.close()
         store = try SQLiteStore(directory: directory, encryptionKey: key)
-        engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: ids,
+        engine = try Engine(store: store, connector: engine.connector, clock: clock, ids: ids,
                             taxTable: taxTable, configuration: engine.configuration)
+    }
+
+    /// Puts a new engine on the same store that talks to the network through `connector`
+    /// (e.g. a ``FaultyDeliveryConnector``); ``reopen()`` keeps it.
+    func use(connector: any NetworkConnector) throws {
+        engine = try Engine(store: store, connector: connector, clock: clock, ids: ids, taxTable: taxTable,
+                            configuration: engine.configuration)
     }
 
     deinit {

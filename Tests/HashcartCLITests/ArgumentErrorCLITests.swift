@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+/// Bad command lines get one clear error, a non-zero exit, and create nothing.
+@Suite struct ArgumentErrorCLITests {
+    struct BadCommand: CustomTestStringConvertible, Sendable {
+        var arguments: [String]
+        /// Text the error must contain.
+        var message: String
+        var usesDataFolder: Bool
+
+        var testDescription: String { arguments.joined(separator: " ") }
+    }
+
+    static let badCommands: [BadCommand] = [
+        BadCommand(arguments: ["demo", "--cardholders", "0"], message: "--cardholders must be between", usesDataFolder: true),
+        BadCommand(arguments: ["demo", "--cardholders", "20001"], message: "--cardholders must be between", usesDataFolder: true),
+        BadCommand(arguments: ["demo", "--cardholders", "abc"], message: "'abc' is invalid", usesDataFolder: true),
+        BadCommand(arguments: ["demo", "--seed", "-5"], message: "--seed", usesDataFolder: true),
+        BadCommand(arguments: ["demo", "--seed", "banana"], message: "--seed", usesDataFolder: true),
+        BadCommand(arguments: ["check"], message: "--data", usesDataFolder: false),
+        BadCommand(arguments: ["check", "--data", "/nonexistent"], message: "no Hashcart store", usesDataFolder: false),
+        BadCommand(arguments: ["check"], message: "no Hashcart store", usesDataFolder: true),
+        BadCommand(arguments: ["bench", "purchases", "--count", "0"], message: "--count must be between", usesDataFolder: true),
+        BadCommand(arguments: ["bench", "purchases", "--count", "1000001"], message: "--count must be between", usesDataFolder: true),
+        BadCommand(arguments: ["bench", "purchases", "--batch", "999999"], message: "--batch must be between", usesDataFolder: true),
+        BadCommand(arguments: ["bench", "purchases", "--batch", "0"], message: "--batch must be between", usesDataFolder: true),
+        BadCommand(arguments: ["bench", "frobnicate"], message: "frobnicate", usesDataFolder: false),
+        BadCommand(arguments: ["frobnicate"], message: "frobnicate", usesDataFolder: false),
+        BadCommand(arguments: ["demo", "--no-such-flag"], message: "no-such-flag", usesDataFolder: false),
+    ]
+
+    @Test(arguments: badCommands)
+    func badArgumentsAreAClearErrorAndCreateNothing(_ command: BadCommand) throws {
+        let folder = TemporaryFolder("bad")
+        let arguments = command.arguments + (command.usesDataFolder ? ["--data", folder.path] : [])
+        let result = try hashcart(arguments, timeout: 20)
+        #expect(result.status != 0, "\(result)")
+        #expect(result.stderr.contains(command.message), "\(result)")
+        #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("Error Domain"), "\(result)")
+        #expect(result.stderr.count < 2_000, "\(result)")
+        #expect(!folder.exists, "\(folder.path) was created")
+        #expect(!FileManager.default.fileExists(atPath: "/nonexistent"))
+    }
+
+    @Test func helpIsNotAnError() throws {
+        let help = try hashcart(["--help"])
+        #expect(help.status == 0, "\(help)")
+        #expect(help.stdout.contains("demo") && help.stdout.contains("check") && help.stdout.contains("bench"))
+    }
+}

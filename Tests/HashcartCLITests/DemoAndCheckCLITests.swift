@@ -1,0 +1,126 @@
+import Foundation
+import GRDB
+import Testing
+
+@Suite struct DemoAndCheckCLITests {
+    static let perOfferKeys = ["posts", "linked_posts", "confirmations_sent", "confirmed", "orders", "units_sold", "stock", "expired"]
+
+    @Test func demoReportsAFunnelPerOfferThenCheckPassesAndAWrongKeyIsRefused() throws {
+        let folder = TemporaryFolder("demo")
+        let demo = try hashcart(["demo", "--json", "--cardholders", "300", "--data", folder.path])
+        try #require(demo.status == 0, "\(demo)")
+        let report = try demo.json()
+
+        #expect(report["ledger_balanced"] as? Bool == true, "\(demo)")
+        let violations = try #require(report["invariant_violations"] as? [Any], "\(demo)")
+        #expect(violations.isEmpty, "\(violations)")
+        #expect(report["cardholders"] as? Int == 300)
+        let offers = try #require(report["offers"] as? [[String: Any]])
+        #expect(offers.count >= 1)
+        var totalConfirmed = 0
+        for offer in offers {
+            let name = offer["hashtag"] as? String ?? "?"
+            for key in Self.perOfferKeys {
+                #expect(offer[key] is Int, "offer \(name) has no integer \(key)")
+            }
+            #expect(offer["declined"] is [String: Any], "offer \(name) has no declined object")
+            let sold = try #require(offer["units_sold"] as? Int)
+            let stock = try #require(offer["stock"] as? Int)
+            #expect(sold >= 0)
+            if stock >= 0 { #expect(sold <= stock, "offer \(name) sold \(sold) of \(stock)") }
+            let posts = offer["posts"] as? Int ?? 0, linked = offer["linked_posts"] as? Int ?? 0
+            let sent = offer["confirmations_sent"] as? Int ?? 0, confirmed = offer["confirmed"] as? Int ?? 0
+            let orders = offer["orders"] as? Int ?? 0
+            // The funnel narrows: posts ≥ linked ≥ replies sent ≥ confirmed ≥ orders ≥ units still sold.
+            #expect(posts >= linked && linked >= sent && sent >= confirmed, "offer \(name): \(offer)")
+            #expect(orders <= confirmed && sold <= orders, "offer \(name): \(offer)")
+            for (reason, count) in offer["declined"] as? [String: Any] ?? [:] {
+                #expect((count as? Int ?? -1) > 0, "offer \(name) declined.\(reason) = \(count)")
+            }
+            totalConfirmed += confirmed
+        }
+        #expect(totalConfirmed > 0, "the demo sold nothing: \(demo)")
+        #expect(FileManager.default.fileExists(atPath: folder.file("hashcart.sqlite")))
+
+        // `check` opens the folder (with the demo's key file) and finds nothing broken.
+        let check = try hashcart(["check", "--data", folder.path])
+        #expect(check.status == 0, "\(check)")
+        #expect(check.stdout.contains("ok"), "\(check)")
+        let checkJSON = try hashcart(["check", "--json", "--data", folder.path])
+        #expect(checkJSON.status == 0, "\(checkJSON)")
+        let checked = try checkJSON.json()
+        #expect(checked["ok"] as? Bool == true)
+        #expect((checked["invariant_violations"] as? [Any])?.isEmpty == true)
+        #expect(((checked["checked"] as? [String: Any])?["purchases"] as? Int ?? 0) > 0)
+
+        // Another valid key, by flag or by environment, is refused with a message about the key.
+        let wrong = try hashcart(["check", "--data", folder.path, "--encryption-key", randomKey()])
+        #expect(wrong.status != 0, "\(wrong)")
+        #expect(wrong.stderr.contains("key"), "\(wrong)")
+        #expect(!wrong.stderr.contains("Error Domain"), "\(wrong)")
+        let wrongEnv = try hashcart(["check", "--data", folder.path], environment: ["HASHCART_ENCRYPTION_KEY": randomKey()])
+        #expect(wrongEnv.status != 0 && wrongEnv.stderr.contains("key"), "\(wrongEnv)")
+        // A malformed key is refused before anything is opened.
+        let malformed = try hashcart(["check", "--encryption-key", "notakey", "--data", folder.path])
+        #expect(malformed.status != 0, "\(malformed)")
+        #expect(malformed.stderr.contains("32 bytes"), "\(malformed)")
+        // The right key given explicitly works.
+        let key = try String(contentsOfFile: folder.file("demo-encryption.key"), encoding: .utf8)
+        let right = try hashcart(["check", "--data", folder.path, "--encryption-key", key.trimmingCharacters(in: .whitespacesAndNewlines)])
+        #expect(right.status == 0, "\(right)")
+
+        // A second demo into the same folder is refused and touches nothing.
+        let before = try folder.snapshot()
+        let again = try hashcart(["demo", "--json", "--cardholders", "100", "--data", folder.path])
+        #expect(again.status != 0, "\(again)")
+        #expect(again.stderr.contains("already holds a Hashcart store"), "\(again)")
+        let after = try folder.snapshot()
+        #expect(after.keys.sorted() == before.keys.sorted())
+        for (name, bytes) in before {
+            #expect(after[name]?.elementsEqual(bytes) == true, "\(name) changed after a refused demo")
+        }
+        #expect(try hashcart(["check", "--data", folder.path]).status == 0)
+    }
+
+    @Test func checkFindsTamperedStock() throws {
+        let folder = TemporaryFolder("tamper")
+        let demo = try hashcart(["demo", "--json", "--cardholders", "100", "--data", folder.path])
+        try #require(demo.status == 0, "\(demo)")
+
+        let queue = try DatabaseQueue(path: folder.file("hashcart.sqlite"))
+        let tampered = try queue.write { db in
+            let id = try #require(try String.fetchOne(db, sql: """
+                SELECT id FROM offers WHERE quantity IS NULL OR reserved_units + sold_units < quantity ORDER BY id LIMIT 1
+                """))
+            try db.execute(sql: "UPDATE offers SET sold_units = sold_units + 1 WHERE id = ?", arguments: [id])
+            return id
+        }
+        try queue.close()
+
+        let check = try hashcart(["check", "--data", folder.path])
+        #expect(check.status == 1, "\(check)")
+        #expect(check.stdout.contains("stock.not_oversold"), "\(check)")
+        #expect(check.stdout.contains(tampered), "\(check)")
+
+        let json = try hashcart(["check", "--json", "--data", folder.path])
+        #expect(json.status == 1, "\(json)")
+        let report = try json.json()
+        #expect(report["ok"] as? Bool == false)
+        let rules = (report["invariant_violations"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String }
+        #expect(rules == ["stock.not_oversold"], "\(json)")
+    }
+
+    @Test func benchPurchasesConfirmsEveryPurchase() throws {
+        let folder = TemporaryFolder("bench")
+        let bench = try hashcart(["bench", "purchases", "--count", "300", "--json", "--data", folder.path])
+        #expect(bench.status == 0, "\(bench)")
+        let report = try bench.json()
+        #expect(report["confirmed"] as? Int == 300, "\(bench)")
+        #expect(report["count"] as? Int == 300)
+        #expect(report["invariant_violations"] as? Int == 0, "\(bench)")
+        // Kept in the folder given, as a real store (its throwaway key is not kept, so no key opens it).
+        #expect(FileManager.default.fileExists(atPath: folder.file("hashcart.sqlite")))
+        let check = try hashcart(["check", "--data", folder.path, "--encryption-key", randomKey()])
+        #expect(check.status != 0 && check.stderr.contains("key"), "\(check)")
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import GRDB
+import HashcartCore
+import HashcartStore
+import Testing
+
+/// The database refuses what the rules forbid even when the engine is bypassed, and the audit
+/// behind `hashcart check` finds what raw tampering did.
+@Suite struct StoreConstraintAndAuditTests {
+    /// Runs raw SQL and expects SQLite to refuse it with a CHECK constraint.
+    func expectCheckFailure(_ fixture: StoreFixture, _ sql: String, _ arguments: StatementArguments = [],
+                            sourceLocation: SourceLocation = #_sourceLocation) {
+        let error = #expect(throws: DatabaseError.self, sourceLocation: sourceLocation) {
+            try fixture.store.pool.write { db in try db.execute(sql: sql, arguments: arguments) }
+        }
+        #expect(error?.extendedResultCode == .SQLITE_CONSTRAINT_CHECK, "\(String(describing: error))", sourceLocation: sourceLocation)
+    }
+
+    func units(_ fixture: StoreFixture) throws -> [Int64] {
+        try fixture.store.pool.read { db in
+            let row = try #require(try Row.fetchOne(db, sql: "SELECT quantity, reserved_units, sold_units FROM offers WHERE id = ?",
+                                                    arguments: [StoreFixture.offerID.rawValue]))
+            return [row[0], row[1], row[2]]
+        }
+    }
+
+    @Test func sqlRefusesOversellingAnOffer() throws {
+        let fixture = try StoreFixture()
+        #expect(try units(fixture) == [5, 0, 0])
+        let id = StoreFixture.offerID.rawValue
+        expectCheckFailure(fixture, "UPDATE offers SET sold_units = quantity + 1 WHERE id = ?", [id])
+        expectCheckFailure(fixture, "UPDATE offers SET reserved_units = 3, sold_units = 3 WHERE id = ?", [id])
+        expectCheckFailure(fixture, "UPDATE offers SET reserved_units = 6 WHERE id = ?", [id])
+        expectCheckFailure(fixture, "UPDATE offers SET sold_units = -1 WHERE id = ?", [id])
+        expectCheckFailure(fixture, "UPDATE offers SET quantity = 0, sold_units = 1 WHERE id = ?", [id])
+        #expect(try units(fixture) == [5, 0, 0])
+        // Exactly the quantity is allowed by SQL (the audit then compares it with the orders).
+        try fixture.store.pool.write { db in
+            try db.execute(sql: "UPDATE offers SET reserved_units = 2, sold_units = 3 WHERE id = ?", arguments: [id])
+        }
+        #expect(try units(fixture) == [5, 2, 3])
+    }
+
+    /// A purchase and its captured order, written with raw SQL.
+    func insertCapturedOrder(_ fixture: StoreFixture, total: Int64 = 15_599) throws {
+        try fixture.store.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO purchases (id, offer_id, merchant_id, card_account_id, network, user_id, handle, post_id, reference, state,
+                    unit_price, tax, total, fee, tax_rate_ppm, tax_version, billing_state, window_seconds, requested_at, expires_at,
+                    authorized_at, captured_at)
+                VALUES ('pur_1', ?, ?, ?, 'sandbox', 'u1', '@u1', 'p1', 'REF1', 'captured', 14999, ?, ?, 375, 40000, 'test', 'NY',
+                    600, 0, 600000, 1, 2)
+                """, arguments: [StoreFixture.offerID.rawValue, StoreFixture.merchantID.rawValue, StoreFixture.cardA.rawValue,
+                                 total - 14999, total])
+            try db.execute(sql: """
+                INSERT INTO orders (id, purchase_id, merchant_id, offer_id, card_account_id, reference, unit_price, tax, total, fee,
+                    tax_rate_ppm, tax_version, billing_state, status, captured, refunded, refund_count, created_at, updated_at)
+                VALUES ('ord_1', 'pur_1', ?, ?, ?, 'REF1', 14999, ?, ?, 375, 40000, 'test', 'NY', 'shipped', ?, 0, 0, 0, 0)
+                """, arguments: [StoreFixture.merchantID.rawValue, StoreFixture.offerID.rawValue, StoreFixture.cardA.rawValue,
+                                 total - 14999, total, total])
+        }
+    }
+
+    @Test func sqlRefusesRefundingMoreThanWasCaptured() throws {
+        let fixture = try StoreFixture()
+        try insertCapturedOrder(fixture)
+        expectCheckFailure(fixture, "UPDATE orders SET refunded = captured + 1 WHERE id = 'ord_1'")
+        expectCheckFailure(fixture, "UPDATE orders SET refunded = -1 WHERE id = 'ord_1'")
+        // At most one capture, of exactly the total.
+        expectCheckFailure(fixture, "UPDATE orders SET captured = total * 2 WHERE id = 'ord_1'")
+        expectCheckFailure(fixture, "UPDATE orders SET captured = 0, refunded = 100 WHERE id = 'ord_1'")
+        // A purchase's total is its price plus tax.
+        expectCheckFailure(fixture, "UPDATE purchases SET total = total + 1 WHERE id = 'pur_1'")
+        let row = try fixture.store.pool.read { db in
+            try #require(try Row.fetchOne(db, sql: "SELECT captured, refunded FROM orders WHERE id = 'ord_1'"))
+        }
+        #expect(row[0] as Int64 == 15_599 && row[1] as Int64 == 0)
+        try fixture.store.pool.write { db in
+            try db.execute(sql: "UPDATE orders SET refunded = captured WHERE id = 'ord_1'")
+        }
+    }
+
+    @Test func sqlRefusesOverdrawingACreditLine() throws {
+        let fixture = try StoreFixture()
+        let line = LedgerAccounts.creditLine(StoreFixture.cardB).id.rawValue
+        expectCheckFailure(fixture, "UPDATE ledger_accounts SET debits_posted = credits_posted + 1 WHERE id = ?", [line])
+        expectCheckFailure(fixture, "UPDATE ledger_accounts SET debits_pending = credits_posted, debits_posted = 1 WHERE id = ?", [line])
+        expectCheckFailure(fixture, "UPDATE ledger_accounts SET credits_posted = -5 WHERE id = ?", [LedgerAccounts.issuerFeeRevenue.id.rawValue])
+        #expect(try fixture.store.read { try $0.ledgerAccount(LedgerAccounts.creditLine(StoreFixture.cardB).id) }?.availableCredit == 250_000)
+    }
+
+    @Test func auditIsEmptyOnACleanStore() throws {
+        let empty = try StoreFixture(seed: false)
+        #expect(try empty.audit() == [])
+        let seeded = try StoreFixture()
+        #expect(try seeded.audit() == [])
+    }
+
+    @Test func auditFindsATamperedLedgerTotal() throws {
+        let fixture = try StoreFixture()
+        try fixture.store.pool.write { db in
+            try db.execute(sql: "UPDATE ledger_accounts SET debits_posted = debits_posted + 1 WHERE id = ?",
+                           arguments: [LedgerAccounts.issuerCreditLines.id.rawValue])
+        }
+        let violations = try fixture.audit()
+        #expect(violations.contains { $0.rule == "ledger.balanced" })
+        #expect(violations.contains { $0.rule == "ledger.totals_match_transfers" && $0.subject == LedgerAccounts.issuerCreditLines.id.rawValue })
+        #expect(!violations.contains { $0.rule.hasPrefix("stock.") || $0.rule.hasPrefix("privacy.") })
+    }
+
+    @Test func auditFindsBalancedButForgedTotals() throws {
+        // Debits and credits still sum equal, but neither account matches its transfers.
+        let fixture = try StoreFixture()
+        try fixture.store.pool.write { db in
+            try db.execute(sql: "UPDATE ledger_accounts SET debits_posted = debits_posted + 500 WHERE id = ?",
+                           arguments: [LedgerAccounts.issuerCreditLines.id.rawValue])
+            try db.execute(sql: "UPDATE ledger_accounts SET credits_posted = credits_posted + 500 WHERE id = ?",
+                           arguments: [LedgerAccounts.issuerFeeRevenue.id.rawValue])
+        }
+        let violations = try fixture.audit()
+        #expect(!violations.contains { $0.rule == "ledger.balanced" })
+        let forged = Set(violations.filter { $0.rule == "ledger.totals_match_transfers" }.map(\.subject))
+        #expect(forged == [LedgerAccounts.issuerCreditLines.id.rawValue, LedgerAccounts.issuerFeeRevenue.id.rawValue])
+    }
+
+    @Test func auditFindsATamperedCreditLine() throws {
+        let fixture = try StoreFixture()
+        try fixture.store.pool.write { db in
+            try db.execute(sql: "UPDATE card_accounts SET credit_limit = credit_limit + 100 WHERE id = ?", arguments: [StoreFixture.cardB.rawValue])
+        }
+        let violations = try fixture.audit()
+        #expect(violations.contains { $0.rule == "ledger.credit_line_matches_limit" && $0.subject == StoreFixture.cardB.rawValue })
+    }
+
+    @Test(arguments: [
+        ("UPDATE offers SET sold_units = quantity WHERE id = 'offer_fixture'", "offer_fixture"),
+        ("UPDATE offers SET reserved_units = 1 WHERE id = 'offer_fixture'", "offer_fixture"),
+        ("UPDATE offers SET sold_units = 1000 WHERE id = 'offer_unlimited'", "offer_unlimited"),
+    ])
+    func auditFindsTamperedStockCounters(sql: String, offer: String) throws {
+        let fixture = try StoreFixture()
+        try fixture.store.pool.write { db in try db.execute(sql: sql) }
+        let violations = try fixture.audit()
+        #expect(violations.map(\.rule) == ["stock.not_oversold"])
+        #expect(violations.first?.subject == offer)
+    }
+
+    func insertSentPost(_ fixture: StoreFixture, key: String, text: String, card: CardAccountID?) throws {
+        try fixture.store.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO outbound_posts (key, network, in_reply_to, text, purpose, purchase_id, card_account_id, state, attempts,
+                    next_attempt_at, last_error, post_id, sent_at, created_at)
+                VALUES (?, 'sandbox', 'p1', ?, 'confirmed', NULL, ?, 'sent', 1, 0, NULL, 'r1', 0, 0)
+                """, arguments: [key, text, card?.rawValue])
+        }
+    }
+
+    @Test func auditFindsAnOutboundPostRevealingTheCardholdersData() throws {
+        let fixture = try StoreFixture()
+        // Safe posts: another card's digits, a plain confirmation.
+        try insertSentPost(fixture, key: "safe-1", text: "Confirmed, ref K7QX. Card ending \(StoreFixture.last4B) thanks", card: StoreFixture.cardA)
+        try insertSentPost(fixture, key: "safe-2", text: "Confirmed, ref K7QX. Ships soon.", card: StoreFixture.cardB)
+        #expect(try fixture.audit() == [])
+
+        try insertSentPost(fixture, key: "leak-digits", text: "Confirmed! Charged to the card ending \(StoreFixture.last4A).", card: StoreFixture.cardA)
+        try insertSentPost(fixture, key: "leak-address", text: "Shipping to \(StoreFixture.billingB.line1) soon", card: StoreFixture.cardB)
+        try insertSentPost(fixture, key: "leak-number", text: "card 4111 1111 1111 1111", card: nil)
+        let violations = try fixture.audit()
+        #expect(violations.allSatisfy { $0.rule == "privacy.outbound_post" })
+        let byKey = Dictionary(violations.map { ($0.subject, $0.detail) }, uniquingKeysWith: { $0 + ", " + $1 })
+        #expect(Set(byKey.keys) == ["leak-digits", "leak-address", "leak-number"])
+        #expect(byKey["leak-digits"]?.contains("card_digits") == true)
+        #expect(byKey["leak-address"]?.contains("address") == true)
+        #expect(byKey["leak-number"]?.contains("card_number_like") == true)
+    }
+
+    @Test func tamperingIsStillFoundAfterReopen() throws {
+        let fixture = try StoreFixture()
+        try fixture.store.pool.write { db in
+            try db.execute(sql: "UPDATE offers SET sold_units = 2 WHERE id = ?", arguments: [StoreFixture.offerID.rawValue])
+        }
+        try fixture.reopen()
+        #expect(try fixture.audit().map(\.rule) == ["stock.not_oversold"])
+    }
+}
