@@ -112,6 +112,13 @@ extension Engine {
                     try cancelUnconfirmed(purchase, reason: .postDeleted, tx: tx, now: now)
                     return .purchaseCancelled(purchase.id)
                 }
+                // Deleted before the repost, but delivered after it: the purchase was never confirmed.
+                if purchase.state == .authorized || purchase.state == .captured, let confirmedAt = purchase.confirmedAt,
+                    event.createdAt < confirmedAt, let order = try tx.order(Order.id(for: purchase.id)), order.status == .created
+                {
+                    try cancelConfirmed(purchase, order: order, reason: .postDeleted, tx: tx, now: now)
+                    return .purchaseCancelled(purchase.id)
+                }
                 return .ignored
             }
             // Deleted before we saw it (events arrive out of order): remember, so the post never buys.

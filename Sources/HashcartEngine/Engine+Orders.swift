@@ -42,20 +42,28 @@ extension Engine {
                 throw EngineError.notFound("order \(orderID)")
             }
             if order.status == .cancelled { return order }
-            guard order.status == .created else {
-                throw EngineError.refused("order \(orderID) is \(order.status.rawValue); only an order not yet shipped can be cancelled")
-            }
-            var refunding = Money.zero
-            if purchase.state == .authorized {
-                try Ledger.submit(PurchaseTransfers.resolution(of: purchase, as: .voidPending, now: now), now: now, storage: tx)
-                try tx.updatePurchase(try purchase.applying(.cancel(reason), now: now))
-            } else if order.refundableAmount.isPositive {
-                refunding = order.refundableAmount
-                try Ledger.submit(PurchaseTransfers.refund(of: order, amount: refunding, now: now), now: now, storage: tx)
-            }
-            try cancelOrder(of: purchase, refunding: refunding, tx: tx, now: now)
+            try cancelConfirmed(purchase, order: order, reason: reason, tx: tx, now: now)
             return try tx.order(orderID)!
         }
+    }
+
+    /// Cancels a confirmed purchase's unshipped order: voids the hold (or expires it if it has
+    /// already lapsed), or refunds what was captured; gives the unit back; tells the merchant.
+    func cancelConfirmed(_ purchase: Purchase, order: Order, reason: CancellationReason, tx: any StoreTransaction, now: Instant) throws {
+        guard order.status == .created else {
+            throw EngineError.refused("order \(order.id) is \(order.status.rawValue); only an order not yet shipped can be cancelled")
+        }
+        var refunding = Money.zero
+        if purchase.state == .authorized {
+            let lapsed = purchase.holdExpiresAt.map { now >= $0 } ?? false
+            try Ledger.submit(PurchaseTransfers.resolution(of: purchase, as: lapsed ? .expirePending : .voidPending, now: now),
+                              now: now, storage: tx)
+            try tx.updatePurchase(try purchase.applying(.cancel(lapsed ? .holdExpired : reason), now: now))
+        } else if order.refundableAmount.isPositive {
+            refunding = order.refundableAmount
+            try Ledger.submit(PurchaseTransfers.refund(of: order, amount: refunding, now: now), now: now, storage: tx)
+        }
+        try cancelOrder(of: purchase, refunding: refunding, tx: tx, now: now)
     }
 
     /// The cardholder cancels a purchase: before confirmation it just ends; after, its order is

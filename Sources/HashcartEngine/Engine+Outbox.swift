@@ -16,8 +16,27 @@ extension Engine {
     /// up after ``OutboundPost/maximumAttempts``.
     @discardableResult
     public func dispatchOutbox() async throws -> DispatchSummary {
-        let due = try store.dueOutbound(now: clock.now(), limit: configuration.maximumOutboundPerRound)
+        let now = clock.now()
+        var due = try store.dueOutbound(now: now, limit: configuration.maximumOutboundPerRound)
         guard !due.isEmpty else { return DispatchSummary() }
+        // A confirmation request whose purchase ended (expired, cancelled) while the post waited
+        // must not go out: nobody could confirm it.
+        let obsolete = try store.write { tx -> Set<String> in
+            var keys = Set<String>()
+            for post in due where post.purpose == .confirmationRequest {
+                guard let id = post.purchaseID, let purchase = try tx.purchase(id), purchase.state == .requested, now < purchase.expiresAt
+                else {
+                    var dropped = post
+                    dropped.state = .failed
+                    dropped.lastError = "not sent: the purchase is no longer waiting for a confirmation request"
+                    try tx.updateOutbound(dropped)
+                    keys.insert(post.key)
+                    continue
+                }
+            }
+            return keys
+        }
+        due.removeAll { obsolete.contains($0.key) }
         var results: [(OutboundPost, Result<PostedReply, any Error>)] = []
         results.reserveCapacity(due.count)
         for post in due {
@@ -27,9 +46,10 @@ extension Engine {
                 results.append((post, .failure(error)))
             }
         }
-        let now = clock.now()
+        let recordedAt = clock.now()
         return try store.write { tx in
             var summary = DispatchSummary()
+            summary.failed = obsolete.count
             for (queued, result) in results {
                 guard var post = try tx.outbound(key: queued.key), post.state == .pending else { continue }
                 post.attempts += 1
@@ -47,14 +67,14 @@ extension Engine {
                         try tx.updatePurchase(try purchase.applying(.confirmationPosted(postID: reply.postID), now: reply.createdAt))
                         try tx.incrementFunnel(offer: purchase.offerID, metric: FunnelMetric.confirmationsSent.rawValue, by: 1)
                         for parked in try tx.takeParkedEvents(network: post.network, postID: reply.postID) {
-                            summary.unparked.append(try handle(parked, tx: tx, now: now))
+                            summary.unparked.append(try handle(parked, tx: tx, now: recordedAt))
                         }
                     }
                 case .failure(let error):
                     let retryable = (error as? ConnectorError)?.isRetryable ?? true
                     post.lastError = String("\(error)".prefix(500))
                     if retryable && post.attempts < OutboundPost.maximumAttempts {
-                        post.nextAttemptAt = now.adding(milliseconds: OutboundPost.retryDelayMilliseconds(afterAttempt: post.attempts, key: post.key))
+                        post.nextAttemptAt = recordedAt.adding(milliseconds: OutboundPost.retryDelayMilliseconds(afterAttempt: post.attempts, key: post.key))
                         summary.retried += 1
                     } else {
                         post.state = .failed

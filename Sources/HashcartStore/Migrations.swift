@@ -91,8 +91,9 @@ enum Migrations {
                     -- What caused it: the middle of its id (`auth:<purchase>:principal` → the purchase).
                     subject TEXT NOT NULL);
                 CREATE INDEX ledger_transfers_subject ON ledger_transfers(subject, type);
+                -- The status of each pending transfer (its row in ledger_transfers never changes).
                 CREATE TABLE ledger_pending (
-                    id TEXT PRIMARY KEY REFERENCES ledger_transfers(id), status TEXT NOT NULL,
+                    id TEXT PRIMARY KEY, status TEXT NOT NULL,
                     timeout_at INTEGER NOT NULL) WITHOUT ROWID;
 
                 CREATE TABLE processed_events (

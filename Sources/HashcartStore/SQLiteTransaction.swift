@@ -348,16 +348,20 @@ final class SQLiteTransaction: StoreTransaction {
             """).execute(arguments: Self.arguments(of: purchase))
     }
 
-    func updatePurchase(_ purchase: Purchase) throws {
+    /// Updates only what a purchase's transitions change, so SQLite rewrites only the indexes on
+    /// those columns (an UPDATE that sets a column rewrites every index on it).
+    func updatePurchase(_ p: Purchase) throws {
         try db.cachedStatement(sql: """
-            UPDATE purchases SET offer_id = ?, merchant_id = ?, card_account_id = ?, network = ?, user_id = ?, handle = ?,
-                post_id = ?, reference = ?, state = ?, decline_reason = ?, cancellation_reason = ?, unit_price = ?, tax = ?,
-                total = ?, fee = ?, tax_rate_ppm = ?, tax_version = ?, billing_state = ?, window_seconds = ?, requested_at = ?,
-                expires_at = ?, confirmation_post_id = ?, confirmed_at = ?, authorized_at = ?, hold_expires_at = ?,
-                captured_at = ?, ended_at = ?
+            UPDATE purchases SET state = ?, decline_reason = ?, cancellation_reason = ?, expires_at = ?,
+                confirmation_post_id = ?, confirmed_at = ?, authorized_at = ?, hold_expires_at = ?, captured_at = ?, ended_at = ?
             WHERE id = ?
-            """).execute(arguments: Self.arguments(of: purchase))
-        precondition(db.changesCount == 1, "purchase \(purchase.id) vanished")
+            """).execute(arguments: [
+                p.state.rawValue, p.declineReason?.rawValue, p.cancellationReason?.rawValue, p.expiresAt.millisecondsSinceEpoch,
+                p.confirmationPostID, p.confirmedAt?.millisecondsSinceEpoch, p.authorizedAt?.millisecondsSinceEpoch,
+                p.holdExpiresAt?.millisecondsSinceEpoch, p.capturedAt?.millisecondsSinceEpoch, p.endedAt?.millisecondsSinceEpoch,
+                p.id.rawValue,
+            ])
+        precondition(db.changesCount == 1, "purchase \(p.id) vanished")
     }
 
     func isReferenceTaken(_ reference: String) throws -> Bool {
@@ -367,12 +371,14 @@ final class SQLiteTransaction: StoreTransaction {
     func cardUsage(card: CardAccountID, offer: OfferID, now: Instant) throws -> CardUsage {
         let dayStart = now.utcDay * 86_400_000
         let hourAgo = now.millisecondsSinceEpoch - 3_600_000
+        // Purchases whose order was cancelled (and refunded) no longer count against the limits.
         let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT
-                COALESCE(SUM(CASE WHEN requested_at >= ? AND state IN ('requested','awaiting_confirmation','confirmed','authorized','captured') THEN total END), 0),
-                COUNT(CASE WHEN requested_at >= ? AND state != 'declined' THEN 1 END),
-                COUNT(CASE WHEN offer_id = ? AND state IN ('requested','awaiting_confirmation','confirmed','authorized','captured') THEN 1 END)
-            FROM purchases WHERE card_account_id = ?
+                COALESCE(SUM(CASE WHEN p.requested_at >= ? AND p.state IN ('requested','awaiting_confirmation','confirmed','authorized','captured') AND o.id IS NULL THEN p.total END), 0),
+                COUNT(CASE WHEN p.requested_at >= ? AND p.state != 'declined' THEN 1 END),
+                COUNT(CASE WHEN p.offer_id = ? AND p.state IN ('requested','awaiting_confirmation','confirmed','authorized','captured') AND o.id IS NULL THEN 1 END)
+            FROM purchases p LEFT JOIN orders o ON o.purchase_id = p.id AND o.status = 'cancelled'
+            WHERE p.card_account_id = ?
             """), arguments: [dayStart, hourAgo, offer.rawValue, card.rawValue])!
         return CardUsage(spentToday: .usd(row[0]), purchasesLastHour: row[1], purchasesOfOffer: row[2])
     }
@@ -452,14 +458,16 @@ final class SQLiteTransaction: StoreTransaction {
             """).execute(arguments: Self.arguments(of: order))
     }
 
-    func updateOrder(_ order: Order) throws {
+    /// Updates only what an order's transitions change.
+    func updateOrder(_ o: Order) throws {
         try db.cachedStatement(sql: """
-            UPDATE orders SET purchase_id = ?, merchant_id = ?, offer_id = ?, card_account_id = ?, reference = ?,
-                unit_price = ?, tax = ?, total = ?, fee = ?, tax_rate_ppm = ?, tax_version = ?, billing_state = ?, status = ?,
-                captured = ?, refunded = ?, refund_count = ?, carrier = ?, tracking = ?, created_at = ?, updated_at = ?
+            UPDATE orders SET status = ?, captured = ?, refunded = ?, refund_count = ?, carrier = ?, tracking = ?, updated_at = ?
             WHERE id = ?
-            """).execute(arguments: Self.arguments(of: order))
-        precondition(db.changesCount == 1, "order \(order.id) vanished")
+            """).execute(arguments: [
+                o.status.rawValue, o.capturedAmount.minorUnits, o.refundedAmount.minorUnits, o.refundCount, o.carrier, o.tracking,
+                o.updatedAt.millisecondsSinceEpoch, o.id.rawValue,
+            ])
+        precondition(db.changesCount == 1, "order \(o.id) vanished")
     }
 
     // MARK: Effects
@@ -584,6 +592,20 @@ final class SQLiteTransaction: StoreTransaction {
     func transfer(_ id: TransferID) throws -> Transfer? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.transferColumns) FROM ledger_transfers WHERE id = ?"),
                          arguments: [id.rawValue]).map(Self.transfer(from:))
+    }
+
+    func transfers(_ ids: [TransferID]) throws -> [TransferID: Transfer] {
+        guard !ids.isEmpty else { return [:] }
+        precondition(ids.count <= Ledger.maximumGroupSize, "ledger groups are bounded")
+        let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.transferColumns) FROM ledger_transfers WHERE id IN (\(placeholders))"),
+                                    arguments: StatementArguments(ids.map(\.rawValue)))
+        var found: [TransferID: Transfer] = [:]
+        for row in rows {
+            let transfer = try Self.transfer(from: row)
+            found[transfer.id] = transfer
+        }
+        return found
     }
 
     func pendingStatus(_ id: TransferID) throws -> PendingStatus? {

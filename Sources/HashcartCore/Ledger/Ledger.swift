@@ -41,10 +41,20 @@ public enum LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
 public protocol LedgerStorage {
     func ledgerAccount(_ id: LedgerAccountID) throws -> LedgerAccount?
     func transfer(_ id: TransferID) throws -> Transfer?
+    /// The transfers among `ids` that exist (a store may fetch them in one query).
+    func transfers(_ ids: [TransferID]) throws -> [TransferID: Transfer]
     func pendingStatus(_ id: TransferID) throws -> PendingStatus?
     /// Persists the outcome of one accepted group: every account it changed, the new transfers,
     /// and the new statuses of pending transfers it resolved.
     func saveLedgerChanges(accounts: [LedgerAccount], transfers: [Transfer], pendingStatuses: [(TransferID, PendingStatus)]) throws
+}
+
+extension LedgerStorage {
+    public func transfers(_ ids: [TransferID]) throws -> [TransferID: Transfer] {
+        var found: [TransferID: Transfer] = [:]
+        for id in ids { if let transfer = try transfer(id) { found[id] = transfer } }
+        return found
+    }
 }
 
 /// The outcome of submitting a group.
@@ -72,15 +82,14 @@ public enum Ledger {
         }
 
         // Replays: all or nothing.
-        var existing: [TransferID] = []
+        let stored = try storage.transfers(group.map(\.id))
         for transfer in group {
-            if let stored = try storage.transfer(transfer.id) {
-                guard stored.isReplay(of: transfer) else { throw LedgerError.existsWithDifferentFields(transfer.id) }
-                existing.append(transfer.id)
+            if let existing = stored[transfer.id], !existing.isReplay(of: transfer) {
+                throw LedgerError.existsWithDifferentFields(transfer.id)
             }
         }
-        if existing.count == group.count { return .replayed }
-        if let first = existing.first { throw LedgerError.partiallyExists(first) }
+        if stored.count == group.count { return .replayed }
+        if let first = group.first(where: { stored[$0.id] != nil }) { throw LedgerError.partiallyExists(first.id) }
 
         var accounts: [LedgerAccountID: LedgerAccount] = [:]
         var originals: [LedgerAccountID: LedgerAccount] = [:]

@@ -52,7 +52,8 @@ public enum CancellationReason: String, Sendable, Hashable, Codable, CaseIterabl
 public enum PurchaseEvent: Sendable, Hashable {
     /// The confirmation reply was posted on the network as `postID`; the window starts now.
     case confirmationPosted(postID: String)
-    /// The same identity reposted the confirmation reply (at the network's time `repostedAt`).
+    /// The same identity reposted the confirmation reply (at the network's time `repostedAt`,
+    /// which becomes ``Purchase/confirmedAt``).
     case confirm(repostedAt: Instant)
     /// The hold was placed; it lapses at `holdExpiresAt`.
     case authorize(holdExpiresAt: Instant)
@@ -155,7 +156,8 @@ public struct Purchase: Sendable, Hashable, Codable {
                 throw refusal(event, "the repost came after the confirmation window closed")
             }
             next.state = .confirmed
-            next.confirmedAt = now
+            // When the cardholder confirmed, by the network's clock (not when it reached us).
+            next.confirmedAt = repostedAt
 
         case (.confirmed, .authorize(let holdExpiresAt)):
             precondition(holdExpiresAt > now, "a hold must outlive its authorization")
@@ -188,8 +190,10 @@ public struct Purchase: Sendable, Hashable, Codable {
             next.endedAt = now
 
         case (.authorized, .cancel(let reason)):
-            guard reason != .postDeleted && reason != .unlinked else {
-                throw refusal(event, "a confirmed purchase is not cancelled by deleting the post or unlinking")
+            // `.postDeleted` here means the post was deleted before the repost, and the two were
+            // delivered the other way round; the engine checks the network times.
+            guard reason != .unlinked else {
+                throw refusal(event, "a confirmed purchase is not cancelled by unlinking")
             }
             if reason == .holdExpired, let holdExpiresAt, now < holdExpiresAt {
                 throw refusal(event, "the hold has not expired yet")
