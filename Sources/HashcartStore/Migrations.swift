@@ -84,17 +84,16 @@ enum Migrations {
                     CHECK (debits_pending >= 0 AND debits_posted >= 0 AND credits_pending >= 0 AND credits_posted >= 0),
                     CHECK ((flags & 1) = 0 OR debits_pending + debits_posted <= credits_posted),
                     CHECK ((flags & 2) = 0 OR credits_pending + credits_posted <= debits_posted)) WITHOUT ROWID;
+                -- Immutable transfers. A pending transfer's one mutable fact, its status
+                -- (pending → posted | voided | expired), is kept beside it in pending_status.
                 CREATE TABLE ledger_transfers (
                     id TEXT PRIMARY KEY, debit_account_id TEXT NOT NULL, credit_account_id TEXT NOT NULL,
                     amount INTEGER NOT NULL CHECK (amount > 0), type TEXT NOT NULL, pending_id TEXT,
                     timeout_at INTEGER, code TEXT NOT NULL, created_at INTEGER NOT NULL,
                     -- What caused it: the middle of its id (`auth:<purchase>:principal` → the purchase).
-                    subject TEXT NOT NULL);
+                    subject TEXT NOT NULL,
+                    pending_status TEXT CHECK ((type = 'pending') = (pending_status IS NOT NULL)));
                 CREATE INDEX ledger_transfers_subject ON ledger_transfers(subject, type);
-                -- The status of each pending transfer (its row in ledger_transfers never changes).
-                CREATE TABLE ledger_pending (
-                    id TEXT PRIMARY KEY, status TEXT NOT NULL,
-                    timeout_at INTEGER NOT NULL) WITHOUT ROWID;
 
                 CREATE TABLE processed_events (
                     network TEXT NOT NULL, event_id TEXT NOT NULL, processed_at INTEGER NOT NULL,

@@ -118,9 +118,9 @@ public struct SQLiteReader {
                 UNION ALL SELECT t.credit_account_id, 0, 0, t.amount, 0 FROM ledger_transfers t
                     WHERE t.type IN ('single', 'post_pending')
                 UNION ALL SELECT t.debit_account_id, 0, t.amount, 0, 0 FROM ledger_transfers t
-                    JOIN ledger_pending p ON p.id = t.id WHERE p.status = 'pending'
+                    WHERE t.pending_status = 'pending'
                 UNION ALL SELECT t.credit_account_id, 0, 0, 0, t.amount FROM ledger_transfers t
-                    JOIN ledger_pending p ON p.id = t.id WHERE p.status = 'pending'),
+                    WHERE t.pending_status = 'pending'),
             sums AS (SELECT account, SUM(dp) dp, SUM(dq) dq, SUM(cp) cp, SUM(cq) cq FROM moves GROUP BY account)
             SELECT a.id, a.debits_posted, COALESCE(s.dp, 0), a.debits_pending, COALESCE(s.dq, 0),
                    a.credits_posted, COALESCE(s.cp, 0), a.credits_pending, COALESCE(s.cq, 0)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HashcartCore
+import Synchronization
 
 /// Hashcart's embedded store: one SQLite database in WAL mode with `synchronous=FULL`, so a
 /// committed purchase survives power loss. Every engine transaction is one SQLite transaction;
@@ -9,6 +10,9 @@ public final class SQLiteStore: EngineStore {
     public let pool: DatabasePool
     let cipher: AddressCipher
     public let path: String
+    /// Decrypted card accounts, shared by transactions: the purchase post and its repost a few
+    /// minutes later need the same card. Card accounts are never updated in place.
+    let cardCache = CardAccountCache(capacity: 100_000)
 
     /// The database file inside a data folder.
     public static let fileName = "hashcart.sqlite"
@@ -68,7 +72,7 @@ public final class SQLiteStore: EngineStore {
 
     public func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
         try pool.write { db in
-            let transaction = SQLiteTransaction(db: db, cipher: cipher)
+            let transaction = SQLiteTransaction(db: db, cipher: cipher, cardCache: cardCache)
             let result = try body(transaction)
             try transaction.flush()
             return result
@@ -91,5 +95,25 @@ public final class SQLiteStore: EngineStore {
     /// Closes the database; the store must not be used afterwards.
     public func close() throws {
         try pool.close()
+    }
+}
+
+/// A bounded cache of decrypted card accounts (cleared whole when full: simple and bounded).
+final class CardAccountCache: Sendable {
+    private let entries = Mutex<[CardAccountID: CardAccount]>([:])
+    let capacity: Int
+
+    init(capacity: Int) {
+        precondition(capacity > 0, "caches are bounded")
+        self.capacity = capacity
+    }
+
+    func get(_ id: CardAccountID) -> CardAccount? { entries.withLock { $0[id] } }
+
+    func put(_ account: CardAccount) {
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[account.id] = account
+        }
     }
 }

@@ -23,9 +23,14 @@ final class SQLiteTransaction: StoreTransaction {
         var metric: String
     }
 
-    init(db: Database, cipher: AddressCipher) {
+    let cardCache: CardAccountCache?
+    /// Card accounts read in this transaction, shared with the cache only when it commits.
+    private var cardsToCache: [CardAccount] = []
+
+    init(db: Database, cipher: AddressCipher, cardCache: CardAccountCache? = nil) {
         self.db = db
         self.cipher = cipher
+        self.cardCache = cardCache
     }
 
     /// Writes back every cached change. Called once, just before commit.
@@ -53,6 +58,8 @@ final class SQLiteTransaction: StoreTransaction {
         dirtyAccounts = []
         dirtyOffers = []
         funnel = [:]
+        for account in cardsToCache { cardCache?.put(account) }
+        cardsToCache = []
     }
 
     // MARK: Idempotency of inputs
@@ -126,12 +133,15 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func cardAccount(_ id: CardAccountID) throws -> CardAccount? {
+        if let cached = cardCache?.get(id) { return cached }
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT credit_limit, billing_sealed, created_at FROM card_accounts WHERE id = ?"),
                                          arguments: [id.rawValue])
         else { return nil }
         let (billing, last4) = try cipher.openPrivate(row[1], id: id)
-        return CardAccount(id: id, creditLimit: .usd(row[0]), billing: billing, cardLast4: last4,
-                           createdAt: Instant(millisecondsSinceEpoch: row[2]))
+        let account = CardAccount(id: id, creditLimit: .usd(row[0]), billing: billing, cardLast4: last4,
+                                  createdAt: Instant(millisecondsSinceEpoch: row[2]))
+        if cardCache != nil { cardsToCache.append(account) }
+        return account
     }
 
     func insertCardAccount(_ account: CardAccount) throws {
@@ -609,7 +619,7 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func pendingStatus(_ id: TransferID) throws -> PendingStatus? {
-        try (String.fetchOne(db.cachedStatement(sql: "SELECT status FROM ledger_pending WHERE id = ?"), arguments: [id.rawValue]))
+        try (String.fetchOne(db.cachedStatement(sql: "SELECT pending_status FROM ledger_transfers WHERE id = ?"), arguments: [id.rawValue]))
             .flatMap(PendingStatus.init(rawValue:))
     }
 
@@ -618,17 +628,14 @@ final class SQLiteTransaction: StoreTransaction {
             accounts[account.id] = account
             dirtyAccounts.insert(account.id)
         }
-        let insertTransfer = try db.cachedStatement(sql: "INSERT INTO ledger_transfers (\(Self.transferColumns), subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        let insertPending = try db.cachedStatement(sql: "INSERT INTO ledger_pending (id, status, timeout_at) VALUES (?, 'pending', ?)")
+        let insertTransfer = try db.cachedStatement(sql: "INSERT INTO ledger_transfers (\(Self.transferColumns), subject, pending_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         for t in transfers {
             try insertTransfer.execute(arguments: [t.id.rawValue, t.debitAccountID.rawValue, t.creditAccountID.rawValue, t.amount,
                                                    t.type.rawValue, t.pendingID?.rawValue, t.timeoutAt?.millisecondsSinceEpoch,
-                                                   t.code.rawValue, t.createdAt.millisecondsSinceEpoch, Self.subject(of: t.id)])
-            if t.type == .pending {
-                try insertPending.execute(arguments: [t.id.rawValue, t.timeoutAt!.millisecondsSinceEpoch])
-            }
+                                                   t.code.rawValue, t.createdAt.millisecondsSinceEpoch, Self.subject(of: t.id),
+                                                   t.type == .pending ? PendingStatus.pending.rawValue : nil])
         }
-        let updatePending = try db.cachedStatement(sql: "UPDATE ledger_pending SET status = ? WHERE id = ? AND status = 'pending'")
+        let updatePending = try db.cachedStatement(sql: "UPDATE ledger_transfers SET pending_status = ? WHERE id = ? AND pending_status = 'pending'")
         for (id, status) in pendingStatuses {
             try updatePending.execute(arguments: [status.rawValue, id.rawValue])
             precondition(db.changesCount == 1, "pending transfer \(id) resolved twice")

@@ -53,19 +53,27 @@ public struct Money: Sendable, Hashable, Comparable, Codable, CustomStringConver
 
     /// `$149.99`, `-$0.05`, `$1,000.00`: the form used in posts and messages.
     public var description: String {
-        let negative = minorUnits < 0
-        let magnitude = minorUnits.magnitude
-        let major = magnitude / 100
-        let minor = magnitude % 100
-        var majorText = String(major)
-        var grouped = ""
-        while majorText.count > 3 {
-            grouped = "," + majorText.suffix(3) + grouped
-            majorText.removeLast(3)
+        // Built right to left in a small byte buffer: this runs several times per purchase.
+        var magnitude = minorUnits.magnitude
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var index = bytes.count
+        func put(_ byte: UInt8) {
+            index -= 1
+            bytes[index] = byte
         }
-        grouped = majorText + grouped
-        let cents = minor < 10 ? "0\(minor)" : "\(minor)"
-        return (negative ? "-$" : "$") + grouped + "." + cents
+        put(UInt8(ascii: "0") + UInt8(magnitude % 10)); magnitude /= 10
+        put(UInt8(ascii: "0") + UInt8(magnitude % 10)); magnitude /= 10
+        put(UInt8(ascii: "."))
+        var digits = 0
+        repeat {
+            if digits > 0 && digits % 3 == 0 { put(UInt8(ascii: ",")) }
+            put(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+            digits += 1
+        } while magnitude > 0
+        put(UInt8(ascii: "$"))
+        if minorUnits < 0 { put(UInt8(ascii: "-")) }
+        return String(decoding: bytes[index...], as: UTF8.self)
     }
 }
 
