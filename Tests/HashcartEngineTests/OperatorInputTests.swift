@@ -1,0 +1,78 @@
+import Foundation
+import HashcartCore
+import HashcartEngine
+import HashcartStore
+import Testing
+
+/// What the operator and merchants hand the engine (offers, card accounts, configuration) is
+/// outside input: garbage gets a clear error and changes nothing.
+@Suite struct OperatorInputTests {
+    @Test func garbageOffersAreRefusedAndNothingIsStored() throws {
+        let world = try TestWorld()
+        let merchant = try world.engine.createMerchant(name: "Shop")
+        func draft(_ change: (inout OfferDraft) -> Void) -> OfferDraft {
+            var draft = OfferDraft(merchantID: merchant.id, title: "Thing", sku: "T-1", price: .usd(1000), hashtag: "#BuyThing", quantity: 5)
+            change(&draft)
+            return draft
+        }
+        let bad: [OfferDraft] = [
+            draft { $0.hashtag = "#" }, draft { $0.hashtag = "not a tag" }, draft { $0.price = .usd(0) },
+            draft { $0.price = .usd(-5) }, draft { $0.price = .usd(Int64.max) }, draft { $0.quantity = 0 },
+            draft { $0.title = "" }, draft { $0.title = String(repeating: "x", count: 201) }, draft { $0.sku = "a\u{0}b" },
+            draft { $0.perCardholderLimit = 0 }, draft { $0.confirmationWindowSeconds = 5 }, draft { $0.eligibleStates = [] },
+            draft { $0.startsAt = Instant(secondsSinceEpoch: 10); $0.endsAt = Instant(secondsSinceEpoch: 5) },
+        ]
+        for offer in bad {
+            #expect(throws: EngineError.self) { try world.engine.createOffer(offer) }
+        }
+        #expect(throws: EngineError.notFound("merchant mer_nope")) {
+            try world.engine.createOffer(OfferDraft(merchantID: "mer_nope", title: "T", sku: "S", price: .usd(1), hashtag: "#Nope", quantity: 1))
+        }
+        #expect(try world.store.read { try $0.offers() }.isEmpty)
+
+        // A hashtag is unique case-insensitively among offers that have not ended.
+        _ = try world.engine.createOffer(draft { _ in })
+        #expect(throws: StoreError.self) { try world.engine.createOffer(draft { $0.hashtag = "#BUYTHING"; $0.sku = "T-2" }) }
+        #expect(try world.store.read { try $0.offers() }.count == 1)
+    }
+
+    @Test func garbageCardAccountsAndMerchantsAreRefused() throws {
+        let world = try TestWorld()
+        let good = world.address()
+        let cases: [(Money, BillingAddress, String)] = [
+            (.usd(-1), good, "4242"),
+            (.usd(CardAccount.maximumCreditLimit.minorUnits + 1), good, "4242"),
+            (.usd(1000), good, "42a2"), (.usd(1000), good, "42424"),
+            (.usd(1000), BillingAddress(name: "", line1: "1 Main", city: "X", state: .NY, postalCode: "10001"), "4242"),
+            (.usd(1000), BillingAddress(name: "A", line1: "1 Main", city: "X", state: .NY, postalCode: "1000"), "4242"),
+            (.usd(1000), BillingAddress(name: "A", line1: "1 Main", city: "X", state: .NY, postalCode: "10001-12"), "4242"),
+            (.usd(1000), BillingAddress(name: "A\nB", line1: "1 Main", city: "X", state: .NY, postalCode: "10001"), "4242"),
+        ]
+        for (limit, address, last4) in cases {
+            #expect(throws: EngineError.self) { try world.engine.createCardAccount(creditLimit: limit, billing: address, cardLast4: last4) }
+        }
+        #expect(throws: EngineError.self) { try world.engine.createMerchant(name: "", discountRateBasisPoints: 250) }
+        #expect(throws: EngineError.self) { try world.engine.createMerchant(name: "M", discountRateBasisPoints: 2001) }
+        #expect(throws: EngineError.self) { try world.engine.createMerchant(name: "M", discountRateBasisPoints: -1) }
+        #expect(try world.store.read { try $0.count("card_accounts") } == 0)
+        #expect(try world.store.read { try $0.count("merchants") } == 0)
+        #expect(try world.audit() == [])
+    }
+
+    @Test func garbageConfigurationIsRefused() throws {
+        let bad: [EngineConfiguration] = [
+            EngineConfiguration(risk: RiskPolicy(dailySpendCap: .usd(0))),
+            EngineConfiguration(risk: RiskPolicy(maximumPurchasesPerHour: 100_000)),
+            EngineConfiguration(holdDurationSeconds: 60),
+            EngineConfiguration(expiryGraceSeconds: -1),
+            EngineConfiguration(linkCodeLifetimeSeconds: 0),
+            EngineConfiguration(maximumEventsPerBatch: 0),
+            EngineConfiguration(maximumOutboundPerRound: 1_000_000),
+        ]
+        for configuration in bad {
+            #expect(throws: ValidationError.self) { try configuration.validated() }
+        }
+        #expect(throws: ValidationError.self) { try TestWorld(configuration: EngineConfiguration(maximumTimersPerRound: -3)) }
+        #expect(throws: Never.self) { try EngineConfiguration().validated() }
+    }
+}
