@@ -424,24 +424,13 @@ final class SQLiteTransaction: StoreTransaction {
         guard let status = OrderStatus(rawValue: row[13]), let state = USState(rawValue: row[12]) else {
             throw StoreError.corruptRecord(table: "orders", id: id, detail: "status or billing_state")
         }
-        var purchase = Purchase(
-            id: PurchaseID(row[1] as String), offerID: OfferID(row[3] as String), merchantID: MerchantID(row[2] as String),
-            cardAccountID: CardAccountID(row[4] as String), identity: SocialIdentity(network: "", userID: "", handle: ""),
-            purchasePostID: "", reference: row[5], state: .authorized, unitPrice: .usd(row[6]), tax: .usd(row[7]),
-            total: .usd(row[8]), fee: .usd(row[9]), taxRatePartsPerMillion: row[10], taxTableVersion: row[11],
-            billingState: state, confirmationWindowSeconds: 0, requestedAt: Instant(millisecondsSinceEpoch: 0),
-            expiresAt: Instant(millisecondsSinceEpoch: 0))
-        purchase.holdExpiresAt = nil
-        var order = Order(purchase: purchase, now: Instant(millisecondsSinceEpoch: row[19]))
-        order.id = OrderID(id)
-        order.status = status
-        order.capturedAmount = .usd(row[14])
-        order.refundedAmount = .usd(row[15])
-        order.refundCount = row[16]
-        order.carrier = row[17]
-        order.tracking = row[18]
-        order.updatedAt = Instant(millisecondsSinceEpoch: row[20])
-        return order
+        return Order(
+            id: OrderID(id), purchaseID: PurchaseID(row[1] as String), merchantID: MerchantID(row[2] as String),
+            offerID: OfferID(row[3] as String), cardAccountID: CardAccountID(row[4] as String), reference: row[5],
+            unitPrice: .usd(row[6]), tax: .usd(row[7]), total: .usd(row[8]), fee: .usd(row[9]), taxRatePartsPerMillion: row[10],
+            taxTableVersion: row[11], billingState: state, status: status, capturedAmount: .usd(row[14]),
+            refundedAmount: .usd(row[15]), refundCount: row[16], carrier: row[17], tracking: row[18],
+            createdAt: Instant(millisecondsSinceEpoch: row[19]), updatedAt: Instant(millisecondsSinceEpoch: row[20]))
     }
 
     static func arguments(of o: Order) -> StatementArguments {

@@ -70,6 +70,34 @@ public struct Order: Sendable, Hashable, Codable {
         updatedAt = now
     }
 
+    /// Every field, as a store reads an order back.
+    public init(id: OrderID, purchaseID: PurchaseID, merchantID: MerchantID, offerID: OfferID, cardAccountID: CardAccountID,
+                reference: String, unitPrice: Money, tax: Money, total: Money, fee: Money, taxRatePartsPerMillion: Int64,
+                taxTableVersion: String, billingState: USState, status: OrderStatus, capturedAmount: Money, refundedAmount: Money,
+                refundCount: Int64, carrier: String?, tracking: String?, createdAt: Instant, updatedAt: Instant) {
+        self.id = id
+        self.purchaseID = purchaseID
+        self.merchantID = merchantID
+        self.offerID = offerID
+        self.cardAccountID = cardAccountID
+        self.reference = reference
+        self.unitPrice = unitPrice
+        self.tax = tax
+        self.total = total
+        self.fee = fee
+        self.taxRatePartsPerMillion = taxRatePartsPerMillion
+        self.taxTableVersion = taxTableVersion
+        self.billingState = billingState
+        self.status = status
+        self.capturedAmount = capturedAmount
+        self.refundedAmount = refundedAmount
+        self.refundCount = refundCount
+        self.carrier = carrier
+        self.tracking = tracking
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
     public static func id(for purchaseID: PurchaseID) -> OrderID {
         OrderID("ord_" + purchaseID.rawValue.dropFirst(4))
     }
