@@ -27,6 +27,8 @@ let package = Package(
             dependencies: [
                 "HashcartCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for reading hot rows without building a GRDB `Row`.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

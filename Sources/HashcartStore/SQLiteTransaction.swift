@@ -326,6 +326,32 @@ final class SQLiteTransaction: StoreTransaction {
         return purchase
     }
 
+    /// The same decoding as ``purchase(from:)``, by position from the C API (the hot path).
+    static func purchase(from row: RawRow) throws -> Purchase {
+        let id = row.text(0)
+        func bad(_ detail: String) -> StoreError { .corruptRecord(table: "purchases", id: id, detail: detail) }
+        guard let state = PurchaseState(rawValue: row.text(9)) else { throw bad("state") }
+        guard let billingState = USState(rawValue: row.text(18)) else { throw bad("billing_state") }
+        func instant(_ index: Int32) -> Instant? { row.optionalInt(index).map(Instant.init(millisecondsSinceEpoch:)) }
+        var purchase = Purchase(
+            id: PurchaseID(id), offerID: OfferID(row.text(1)), merchantID: MerchantID(row.text(2)),
+            cardAccountID: CardAccountID(row.text(3)),
+            identity: SocialIdentity(network: NetworkName(rawValue: row.text(4)), userID: row.text(5), handle: row.text(6)),
+            purchasePostID: row.text(7), reference: row.text(8), state: state, unitPrice: .usd(row.int(12)), tax: .usd(row.int(13)),
+            total: .usd(row.int(14)), fee: .usd(row.int(15)), taxRatePartsPerMillion: row.int(16), taxTableVersion: row.text(17),
+            billingState: billingState, confirmationWindowSeconds: row.int(19),
+            requestedAt: Instant(millisecondsSinceEpoch: row.int(20)), expiresAt: Instant(millisecondsSinceEpoch: row.int(21)))
+        purchase.declineReason = row.optionalText(10).flatMap(DeclineReason.init(rawValue:))
+        purchase.cancellationReason = row.optionalText(11).flatMap(CancellationReason.init(rawValue:))
+        purchase.confirmationPostID = row.optionalText(22)
+        purchase.confirmedAt = instant(23)
+        purchase.authorizedAt = instant(24)
+        purchase.holdExpiresAt = instant(25)
+        purchase.capturedAt = instant(26)
+        purchase.endedAt = instant(27)
+        return purchase
+    }
+
     static func arguments(of p: Purchase) -> StatementArguments {
         [
             p.offerID.rawValue, p.merchantID.rawValue, p.cardAccountID.rawValue, p.identity.network.rawValue, p.identity.userID,
@@ -339,13 +365,12 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func purchase(_ id: PurchaseID) throws -> Purchase? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.purchaseColumns) FROM purchases WHERE id = ?"),
-                         arguments: [id.rawValue]).map(Self.purchase(from:))
+        try db.fetchFirstRaw("SELECT \(Self.purchaseColumns) FROM purchases WHERE id = ?", [id.rawValue], Self.purchase(from:))
     }
 
     func purchase(network: NetworkName, confirmationPostID: String) throws -> Purchase? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.purchaseColumns) FROM purchases WHERE network = ? AND confirmation_post_id = ?"),
-                         arguments: [network.rawValue, confirmationPostID]).map(Self.purchase(from:))
+        try db.fetchFirstRaw("SELECT \(Self.purchaseColumns) FROM purchases WHERE network = ? AND confirmation_post_id = ?",
+                             [network.rawValue, confirmationPostID], Self.purchase(from:))
     }
 
     func insertPurchase(_ purchase: Purchase) throws {
@@ -556,15 +581,16 @@ final class SQLiteTransaction: StoreTransaction {
 
     func ledgerAccount(_ id: LedgerAccountID) throws -> LedgerAccount? {
         if let cached = accounts[id] { return cached }
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+        let row = try db.fetchFirstRaw("""
             SELECT code, flags, debits_pending, debits_posted, credits_pending, credits_posted FROM ledger_accounts WHERE id = ?
-            """), arguments: [id.rawValue])
-        else { return nil }
-        guard let code = LedgerAccountCode(rawValue: row[0]) else {
-            throw StoreError.corruptRecord(table: "ledger_accounts", id: id.rawValue, detail: "code")
+            """, [id.rawValue]) { row -> LedgerAccount in
+            guard let code = LedgerAccountCode(rawValue: row.text(0)) else {
+                throw StoreError.corruptRecord(table: "ledger_accounts", id: id.rawValue, detail: "code")
+            }
+            return LedgerAccount(id: id, code: code, flags: LedgerAccountFlags(rawValue: row.int(1)), debitsPending: row.int(2),
+                                 debitsPosted: row.int(3), creditsPending: row.int(4), creditsPosted: row.int(5))
         }
-        let account = LedgerAccount(id: id, code: code, flags: LedgerAccountFlags(rawValue: row[1]), debitsPending: row[2],
-                                    debitsPosted: row[3], creditsPending: row[4], creditsPosted: row[5])
+        guard let account = row else { return nil }
         accounts[id] = account
         return account
     }
@@ -597,13 +623,19 @@ final class SQLiteTransaction: StoreTransaction {
         guard !ids.isEmpty else { return [:] }
         precondition(ids.count <= Ledger.maximumGroupSize, "ledger groups are bounded")
         let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
-        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.transferColumns) FROM ledger_transfers WHERE id IN (\(placeholders))"),
-                                    arguments: StatementArguments(ids.map(\.rawValue)))
-        var found: [TransferID: Transfer] = [:]
-        for row in rows {
-            let transfer = try Self.transfer(from: row)
-            found[transfer.id] = transfer
+        let rows = try db.fetchRaw("SELECT \(Self.transferColumns) FROM ledger_transfers WHERE id IN (\(placeholders))",
+                                   StatementArguments(ids.map(\.rawValue)), limit: ids.count) { row -> Transfer in
+            let id = row.text(0)
+            guard let type = TransferType(rawValue: row.text(4)), let code = TransferCode(rawValue: row.text(7)) else {
+                throw StoreError.corruptRecord(table: "ledger_transfers", id: id, detail: "type or code")
+            }
+            return Transfer(id: TransferID(id), debit: LedgerAccountID(row.text(1)), credit: LedgerAccountID(row.text(2)),
+                            amount: row.int(3), type: type, pendingID: row.optionalText(5).map(TransferID.init(rawValue:)),
+                            timeoutAt: row.optionalInt(6).map(Instant.init(millisecondsSinceEpoch:)), code: code,
+                            createdAt: Instant(millisecondsSinceEpoch: row.int(8)))
         }
+        var found: [TransferID: Transfer] = [:]
+        for transfer in rows { found[transfer.id] = transfer }
         return found
     }
 
