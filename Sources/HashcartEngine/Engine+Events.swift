@@ -268,8 +268,9 @@ extension Engine {
         let holdExpiresAt = now.adding(seconds: configuration.holdDurationSeconds)
         if decline == nil {
             do {
+                // The purchase just moved to confirmed, which happens once: its hold is new.
                 try Ledger.submit(PurchaseTransfers.authorization(of: confirmed, holdExpiresAt: holdExpiresAt, now: now),
-                                  now: now, storage: tx)
+                                  now: now, storage: tx, knownNew: true)
             } catch LedgerError.exceedsCredits {
                 decline = .insufficientCredit
             }

@@ -72,8 +72,13 @@ public enum Ledger {
     public static let maximumGroupSize = 16
 
     /// Applies `group` as one all-or-nothing unit at `now`.
+    ///
+    /// - Parameter knownNew: the caller guarantees no transfer of the group exists yet (its ids
+    ///   derive from a state transition that happens once), so the replay look-up is skipped. If
+    ///   the guarantee were ever broken, the store's primary key refuses the insert and the whole
+    ///   transaction rolls back: nothing is applied twice either way.
     @discardableResult
-    public static func submit(_ group: [Transfer], now: Instant, storage: some LedgerStorage) throws -> LedgerOutcome {
+    public static func submit(_ group: [Transfer], now: Instant, storage: some LedgerStorage, knownNew: Bool = false) throws -> LedgerOutcome {
         guard !group.isEmpty else { return .applied }
         guard group.count <= maximumGroupSize else { throw LedgerError.groupTooLarge(group.count) }
         var seen = Set<TransferID>()
@@ -82,7 +87,7 @@ public enum Ledger {
         }
 
         // Replays: all or nothing.
-        let stored = try storage.transfers(group.map(\.id))
+        let stored = knownNew ? [:] : try storage.transfers(group.map(\.id))
         for transfer in group {
             if let existing = stored[transfer.id], !existing.isReplay(of: transfer) {
                 throw LedgerError.existsWithDifferentFields(transfer.id)
