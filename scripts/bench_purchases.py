@@ -7,7 +7,7 @@ transactions (3 UPDATEs, 1 SELECT, 1 INSERT each, as pgbench's default script) o
 with the same settings as Hashcart's store (WAL, synchronous=FULL) and the same batching (1,000
 transactions per commit). Machines here are noisy: only medians and same-run ratios are quoted.
 
-    python3 scripts/bench_purchases.py [--rounds 3] [--count 100000]
+    python3 scripts/bench_purchases.py [--rounds 3] [--count 100000] [--binary PATH]
 """
 import argparse, json, os, platform, random, statistics, subprocess, tempfile, time
 
@@ -57,8 +57,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--binary", help="an already built release hashcart (default: build one with swift build -c release)")
     args = parser.parse_args()
-    binary = build()
+    binary = args.binary or build()
     runs, refs = [], []
     for _ in range(args.rounds):
         runs.append(hashcart(binary, args.count, args.batch))
