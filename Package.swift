@@ -17,6 +17,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Latency percentiles for `hashcart bench`.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // The HTTP API (`hashcart serve`); HummingbirdTesting drives it over loopback in tests.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Runs the engine's loop beside the HTTP server, with graceful shutdown on SIGTERM.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Pure domain: money, offers, purchases, ledger, tax, risk. No I/O, no clock, no randomness.
@@ -40,17 +44,39 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // The HTTP API: routes, auth, the JSON error shape. Depends on the core only; the
+        // executable hands it a `HashcartService` backed by the engine.
+        .target(
+            name: "HashcartServer",
+            dependencies: [
+                "HashcartCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         // The engine: ties network events, the store and outbound posts together.
         .target(
             name: "HashcartEngine",
             dependencies: ["HashcartCore", "HashcartStore", "HashcartSandbox"],
             resources: [.copy("Resources/us-sales-tax-rates.csv")]
         ),
+        // The composition: the HTTP API's service backed by the engine, and the engine's loop.
+        .target(
+            name: "HashcartApp",
+            dependencies: [
+                "HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine", "HashcartServer",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "hashcart",
             dependencies: [
-                "HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine",
+                "HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine", "HashcartServer", "HashcartApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
@@ -58,6 +84,14 @@ let package = Package(
         .testTarget(name: "HashcartStoreTests", dependencies: ["HashcartCore", "HashcartStore"]),
         .testTarget(name: "HashcartEngineTests", dependencies: ["HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine"]),
         .testTarget(name: "HashcartCLITests", dependencies: ["hashcart"]),
+        .testTarget(
+            name: "HashcartServerTests",
+            dependencies: [
+                "HashcartCore", "HashcartServer", "HashcartApp", "HashcartStore", "HashcartSandbox", "HashcartEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,102 @@
+import Foundation
+import Hummingbird
+
+/// Builds the router of Hashcart's HTTP API on a ``HashcartService``.
+///
+/// | route | who |
+/// | --- | --- |
+/// | `GET /healthz`, `GET /readyz` | anyone |
+/// | `POST /v1/merchants`, `POST /v1/cardholders`, `GET /v1/ledger/check` | operator (admin bearer token) |
+/// | `POST /sandbox/accounts`, `POST /sandbox/posts`, `POST /sandbox/posts/{id}/reposts`, `DELETE /sandbox/posts/{id}?author_id=`, `GET /sandbox/posts` | anyone (the sandbox network) |
+public enum HashcartRouter {
+    public static func build(service: some HashcartService) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.middlewares.add(ErrorShapeMiddleware())
+
+        router.get("/healthz") { _, _ in try json(["status": "ok"]) }
+        router.get("/readyz") { _, _ in
+            guard await service.isReady() else {
+                throw APIError(status: .serviceUnavailable, type: .api, code: "not_ready", message: "The store is not answering yet.")
+            }
+            return try json(["status": "ready"])
+        }
+
+        // Operator.
+        let admin = router.group("v1").add(middleware: AdminAuthMiddleware(service: service))
+        admin.post("merchants") { request, _ in
+            var request = request
+            return try json(try await service.createMerchant(request.decodeStrict(CreateMerchantBody.self)), status: .created)
+        }
+        admin.post("cardholders") { request, _ in
+            var request = request
+            return try json(try await service.createCardholder(request.decodeStrict(CreateCardholderBody.self)), status: .created)
+        }
+        admin.get("ledger/check") { _, _ in try json(try await service.ledgerCheck()) }
+
+        // The sandbox network.
+        let sandbox = router.group("sandbox")
+        sandbox.post("accounts") { request, _ in
+            var request = request
+            return try json(try await service.createSandboxAccount(request.decodeStrict(CreateSandboxAccountBody.self)), status: .created)
+        }
+        sandbox.post("posts") { request, _ in
+            var request = request
+            return try json(try await service.createSandboxPost(request.decodeStrict(CreateSandboxPostBody.self)), status: .created)
+        }
+        sandbox.post("posts/{id}/reposts") { request, context in
+            var request = request
+            let id = try context.parameters.require("id")
+            return try json(try await service.repost(postID: id, request.decodeStrict(CreateRepostBody.self)), status: .created)
+        }
+        sandbox.delete("posts/{id}") { request, context in
+            let id = try context.parameters.require("id")
+            guard let author = request.uri.queryParameters.get("author_id"), !author.isEmpty else {
+                throw APIError.invalid("Query parameter `author_id` is required: only the author can delete a post.",
+                                       param: "author_id", code: "parameter_missing")
+            }
+            return try json(try await service.deleteSandboxPost(postID: id, authorID: author))
+        }
+        sandbox.get("posts") { request, _ in
+            let query = request.uri.queryParameters
+            let limit = try pageLimit(query.get("limit"))
+            return try json(try await service.sandboxPosts(authorID: query.get("author_id"), inReplyTo: query.get("in_reply_to"),
+                                                           afterPostID: query.get("since"), limit: limit))
+        }
+        return router
+    }
+
+    /// `limit` must be 1…100 (default 20).
+    static func pageLimit(_ text: String?) throws -> Int {
+        guard let text else { return 20 }
+        guard let value = Int(text), (1...RequestLimits.maximumPageSize).contains(value) else {
+            throw APIError.invalid("Query parameter `limit` must be an integer from 1 to \(RequestLimits.maximumPageSize).", param: "limit")
+        }
+        return value
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    /// A JSON response.
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try encoder.encode(value)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Lets a request through only with `Authorization: Bearer <admin token>`.
+struct AdminAuthMiddleware<Context: RequestContext, Service: HashcartService>: RouterMiddleware {
+    let service: Service
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+            await service.isAdminToken(String(header.dropFirst(7)))
+        else { throw APIError.unauthorized }
+        return try await next(request, context)
+    }
+}

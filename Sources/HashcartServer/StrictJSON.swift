@@ -1,0 +1,105 @@
+import Foundation
+import Hummingbird
+
+/// Request bodies Hashcart accepts: every field it knows is listed, anything else is refused.
+public protocol StrictDecodable: Decodable {
+    /// Every top-level field accepted.
+    static var fields: Set<String> { get }
+    /// For fields holding an object: every field that object accepts.
+    static var nestedFields: [String: Set<String>] { get }
+}
+
+extension StrictDecodable {
+    public static var nestedFields: [String: Set<String>] { [:] }
+}
+
+/// Bounds on what a request may carry.
+public enum RequestLimits {
+    /// Largest request body accepted (64 KiB); larger gets 413.
+    public static let maximumBodyBytes = 64 * 1024
+    /// Most items a list returns per page.
+    public static let maximumPageSize = 100
+}
+
+extension Request {
+    /// Reads the body (bounded) and decodes it strictly: a JSON object with only known fields,
+    /// each of the right type. Every failure is a 400 (413 when too large) saying what and where.
+    public mutating func decodeStrict<T: StrictDecodable>(_ type: T.Type) async throws -> T {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await collectBody(upTo: RequestLimits.maximumBodyBytes)
+        } catch {
+            throw APIError.bodyTooLarge
+        }
+        return try StrictJSON.decode(type, from: Data(buffer.readableBytesView))
+    }
+}
+
+public enum StrictJSON {
+    public static func decode<T: StrictDecodable>(_ type: T.Type, from data: Data) throws -> T {
+        guard !data.isEmpty else { throw APIError.invalid("The request body is empty; send a JSON object.", code: "body_missing") }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data, options: [])
+        } catch {
+            throw APIError.invalid("The request body is not valid JSON.", code: "body_not_json")
+        }
+        guard let fields = object as? [String: Any] else {
+            throw APIError.invalid("The request body must be a JSON object.", code: "body_not_object")
+        }
+        if let unknown = fields.keys.sorted().first(where: { !T.fields.contains($0) }) {
+            throw APIError.invalid("Unknown field `\(unknown.prefix(64))`; accepted fields are \(T.fields.sorted().joined(separator: ", ")).",
+                                   param: String(unknown.prefix(64)), code: "parameter_unknown")
+        }
+        for (field, accepted) in T.nestedFields {
+            guard let value = fields[field], !(value is NSNull) else { continue }
+            guard let nested = value as? [String: Any] else {
+                throw APIError.invalid("Field `\(field)` must be an object.", param: field)
+            }
+            if let unknown = nested.keys.sorted().first(where: { !accepted.contains($0) }) {
+                let param = "\(field).\(unknown.prefix(64))"
+                throw APIError.invalid("Unknown field `\(param)`; accepted fields are \(accepted.sorted().joined(separator: ", ")).",
+                                       param: param, code: "parameter_unknown")
+            }
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let error as DecodingError {
+            throw describe(error)
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> APIError {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let param = path(context.codingPath + [key])
+            return .invalid("Missing required field `\(param)`.", param: param, code: "parameter_missing")
+        case .typeMismatch(let expected, let context):
+            let param = path(context.codingPath)
+            return .invalid("Field `\(param)` must be \(describe(expected)).", param: param)
+        case .valueNotFound(let expected, let context):
+            let param = path(context.codingPath)
+            return .invalid("Field `\(param)` must be \(describe(expected)), not null.", param: param)
+        case .dataCorrupted(let context):
+            let param = path(context.codingPath)
+            return .invalid(param.isEmpty ? "The request body is malformed: \(context.debugDescription.prefix(200))"
+                                          : "Field `\(param)` is malformed: \(context.debugDescription.prefix(200))",
+                            param: param.isEmpty ? nil : param)
+        @unknown default:
+            return .invalid("The request body is malformed.")
+        }
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int64.Type, is Int.Type: "an integer"
+        case is Bool.Type: "true or false"
+        case is [Any].Type: "an array"
+        default: "a \(type)"
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import HashcartApp
+import HashcartCore
+import HashcartEngine
+import HashcartSandbox
+import HashcartServer
+import HashcartStore
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// `hashcart serve`: the HTTP API, the engine's loop and the sandbox network in one process.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the HTTP API (operators, sandbox network) and run the engine, on the embedded SQLite store.")
+
+    @Option(name: .customLong("data"), help: "The data folder (default: $HASHCART_DATA or ./hashcart-data).")
+    var data: String?
+
+    @Option(help: "Address to listen on (default: $HASHCART_HOST or 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to listen on, 1…65535 (default: $HASHCART_PORT or 8080).")
+    var port: Int?
+
+    @Option(name: .customLong("encryption-key"),
+            help: "32-byte key (base64 or hex) sealing billing data (default: $HASHCART_ENCRYPTION_KEY; a new data folder gets a generated key file).")
+    var encryptionKey: String?
+
+    @Option(name: .customLong("admin-token"), help: "The operator's bearer token (default: $HASHCART_ADMIN_TOKEN; generated and printed once on first start).")
+    var adminToken: String?
+
+    static let keyFile = "encryption.key"
+    static let adminTokenHashFile = "admin-token.sha256"
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let directory = data ?? environment["HASHCART_DATA"] ?? "hashcart-data"
+        let host = host ?? environment["HASHCART_HOST"] ?? "127.0.0.1"
+        let portText = port.map(String.init) ?? environment["HASHCART_PORT"] ?? "8080"
+        guard let port = Int(portText), (1...65_535).contains(port) else { fail("port must be 1…65535, not \(portText)") }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
+            fail("\(directory) is a file; --data needs a folder")
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+
+        let key = try resolveKey(directory: directory, environment: environment)
+        let tokenHash = try resolveAdminTokenHash(directory: directory, environment: environment)
+
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(directory: directory, encryptionKey: key)
+        } catch let error as StoreError {
+            fail(error.description)
+        }
+        let clock = SystemWallClock()
+        let sandbox = try SandboxNetwork(directory: directory, clock: clock)
+        let engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: RandomIDGenerator(),
+                                taxTable: try BundledTaxTable.load())
+        var logger = Logger(label: "hashcart")
+        logger.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let service = EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: tokenHash)
+        let app = Application(
+            router: HashcartRouter.build(service: service),
+            configuration: .init(address: .hostname(host, port: port), serverName: "hashcart"),
+            services: [EngineLoop(engine: engine, logger: logger)],
+            onServerRunning: { channel in
+                announce("hashcart: serving http://\(host):\(channel.localAddress?.port ?? port) (data: \(directory))")
+            },
+            logger: logger)
+        try await app.runService()
+    }
+
+    /// The key from the flag or environment; a new data folder without one gets a generated key file.
+    func resolveKey(directory: String, environment: [String: String]) throws -> String {
+        if let encryptionKey { return encryptionKey }
+        if let fromEnvironment = environment["HASHCART_ENCRYPTION_KEY"], !fromEnvironment.isEmpty { return fromEnvironment }
+        let keyPath = (directory as NSString).appendingPathComponent(Self.keyFile)
+        if let stored = try? String(contentsOfFile: keyPath, encoding: .utf8) {
+            return stored.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let hasStore = FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(SQLiteStore.fileName))
+        if hasStore { fail(StoreError.missingEncryptionKey.description) }
+        let generated = AddressCipher.generateEncodedKey()
+        guard FileManager.default.createFile(atPath: keyPath, contents: Data(generated.utf8), attributes: [.posixPermissions: 0o600]) else {
+            fail("cannot write \(keyPath)")
+        }
+        announce("hashcart: generated an encryption key in \(keyPath); in production set HASHCART_ENCRYPTION_KEY and keep the key away from the data")
+        return generated
+    }
+
+    /// The admin token's hash: from the flag or environment, else the one stored on first start.
+    func resolveAdminTokenHash(directory: String, environment: [String: String]) throws -> [UInt8] {
+        func hash(_ token: String) -> [UInt8] { Array(SHA256.hash(data: Data(token.utf8))) }
+        if let adminToken {
+            guard adminToken.count >= 16 else { fail("--admin-token must be at least 16 characters") }
+            return hash(adminToken)
+        }
+        if let token = environment["HASHCART_ADMIN_TOKEN"], !token.isEmpty {
+            guard token.count >= 16 else { fail("HASHCART_ADMIN_TOKEN must be at least 16 characters") }
+            return hash(token)
+        }
+        let path = (directory as NSString).appendingPathComponent(Self.adminTokenHashFile)
+        if let stored = try? String(contentsOfFile: path, encoding: .utf8) {
+            let hex = stored.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard hex.count == 64, let bytes = Self.bytes(hex: hex) else { fail("\(path) is corrupt; delete it to generate a new admin token") }
+            return bytes
+        }
+        let token = "hc_admin_" + RandomIDGenerator().next(prefix: "x").dropFirst(2) + RandomIDGenerator().next(prefix: "x").dropFirst(2)
+        let digest = hash(token)
+        guard FileManager.default.createFile(atPath: path, contents: Data(digest.map { String(format: "%02x", $0) }.joined().utf8),
+                                             attributes: [.posixPermissions: 0o600])
+        else { fail("cannot write \(path)") }
+        announce("hashcart: admin token (shown once, keep it): \(token)")
+        return digest
+    }
+
+    static func bytes(hex: String) -> [UInt8]? {
+        var result: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            result.append(byte)
+            index = next
+        }
+        return result
+    }
+}
+
+/// Writes a line to standard output at once (not buffered: a token shown once must not be lost).
+func announce(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+

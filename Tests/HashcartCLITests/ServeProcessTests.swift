@@ -1,0 +1,55 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// `hashcart serve` as a real process: it starts on the embedded default, answers over loopback,
+/// prints the admin token once, and stops cleanly on SIGTERM.
+@Suite struct ServeProcessTests {
+    @Test func servesAndStopsOnSIGTERM() async throws {
+        let binary = try HashcartBinary.require()
+        let folder = TemporaryFolder()
+        let port = Int.random(in: 20_000...40_000)
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["serve", "--data", folder.path, "--port", String(port)]
+        var environment = ProcessInfo.processInfo.environment
+        environment["HASHCART_ENCRYPTION_KEY"] = nil
+        environment["HASHCART_ADMIN_TOKEN"] = nil
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        // Wait (bounded) for it to answer.
+        var healthy = false
+        for _ in 0..<100 where !healthy {
+            try await Task.sleep(for: .milliseconds(100))
+            if let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!) {
+                healthy = String(decoding: data, as: UTF8.self).contains("ok")
+            }
+        }
+        #expect(healthy, "hashcart serve did not answer /healthz within 10 s")
+
+        kill(process.processIdentifier, SIGTERM)
+        for _ in 0..<100 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(!process.isRunning, "hashcart serve did not stop within 10 s of SIGTERM")
+        #expect(process.terminationStatus == 0)
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(printed.contains("admin token (shown once"))
+        #expect(FileManager.default.fileExists(atPath: folder.file("admin-token.sha256")))
+        #expect(FileManager.default.fileExists(atPath: folder.file("encryption.key")))
+        #expect(FileManager.default.fileExists(atPath: folder.file("hashcart.sqlite")))
+    }
+
+    @Test func refusesABadPort() throws {
+        let folder = TemporaryFolder()
+        let result = try hashcart(["serve", "--data", folder.path, "--port", "70000"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("port"))
+        #expect(!FileManager.default.fileExists(atPath: folder.file("hashcart.sqlite")))
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import HashcartApp
+import HashcartCore
+import HashcartEngine
+import HashcartSandbox
+import HashcartServer
+import HashcartStore
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// The HTTP API on a real store, over real HTTP on loopback (HummingbirdTesting's `.live`).
+final class ServerWorld: @unchecked Sendable {
+    let directory = NSTemporaryDirectory() + "hashcart-server-test-" + UUID().uuidString
+    let clock = ManualClock(Instant(secondsSinceEpoch: 1_790_000_000))
+    let store: SQLiteStore
+    let sandbox: SandboxNetwork
+    let engine: Engine
+    let service: EngineService
+    static let adminToken = "test-admin-token-0123456789"
+
+    init() throws {
+        store = try SQLiteStore(directory: directory, encryptionKey: AddressCipher.generateEncodedKey())
+        sandbox = try SandboxNetwork(directory: directory, clock: clock)
+        engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: SequentialIDGenerator(),
+                            taxTable: try BundledTaxTable.load(), configuration: EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0)))
+        service = EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: EngineService.hash(token: Self.adminToken))
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+    var app: some ApplicationProtocol { Application(router: HashcartRouter.build(service: service)) }
+
+    func settle() async throws {
+        for _ in 0..<10 {
+            let polled = try await engine.pollNetwork()
+            let sent = try await engine.dispatchOutbox().sent
+            _ = try engine.runTimers()
+            if polled.isEmpty && sent == 0 { return }
+        }
+    }
+
+    func counts() throws -> [Int64] {
+        try store.read { reader in [try reader.count("merchants"), try reader.count("card_accounts"), try reader.count("purchases")] }
+            + [Int64(try sandbox.posts(limit: 1000).count)]
+    }
+}
+
+let admin: HTTPFields = [.authorization: "Bearer \(ServerWorld.adminToken)", .contentType: "application/json"]
+let json: HTTPFields = [.contentType: "application/json"]
+
+func body(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
+
+func object(_ response: TestResponse) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+}
+
+/// Asserts the one error shape and returns its `error` object.
+@discardableResult
+func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: String, param: String? = nil,
+                 sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+    #expect(response.status == status, sourceLocation: sourceLocation)
+    let error = try #require(try object(response)["error"] as? [String: Any], sourceLocation: sourceLocation)
+    #expect(error["code"] as? String == code, "\(error)", sourceLocation: sourceLocation)
+    #expect((error["message"] as? String)?.isEmpty == false, sourceLocation: sourceLocation)
+    #expect(error["type"] is String, sourceLocation: sourceLocation)
+    if let param { #expect(error["param"] as? String == param, "\(error)", sourceLocation: sourceLocation) }
+    return error
+}
+
+@Suite struct ServerTests {
+    @Test func healthAndUnknownRoutes() async throws {
+        let world = try ServerWorld()
+        try await world.app.test(.live) { client in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v2/nothing", method: .get) { try expectError($0, .notFound, code: "route_missing") }
+        }
+    }
+
+    @Test func operatorRoutesNeedTheAdminToken() async throws {
+        let world = try ServerWorld()
+        let before = try world.counts()
+        try await world.app.test(.live) { client in
+            for headers: HTTPFields in [json, [.authorization: "Bearer wrong-token-xxxxxxxxxxxx"], [.authorization: ServerWorld.adminToken],
+                                        [.authorization: "Basic \(ServerWorld.adminToken)"]] {
+                try await client.execute(uri: "/v1/merchants", method: .post, headers: headers, body: body(#"{"name":"Shop"}"#)) {
+                    try expectError($0, .unauthorized, code: "unauthorized")
+                }
+                try await client.execute(uri: "/v1/ledger/check", method: .get, headers: headers) {
+                    try expectError($0, .unauthorized, code: "unauthorized")
+                }
+            }
+        }
+        #expect(try world.counts() == before)
+    }
+
+    @Test func garbageBodiesGetClearErrorsAndChangeNothing() async throws {
+        let world = try ServerWorld()
+        let before = try world.counts()
+        let cardholder = #"{"credit_limit":500000,"billing_name":"Ada","address":{"line1":"65 Broadway","city":"New York","state":"NY","postal_code":"10006"},"card_last4":"4242"}"#
+        let cases: [(String, String, HTTPResponse.Status, String, String?)] = [
+            ("/v1/merchants", "", .badRequest, "body_missing", nil),
+            ("/v1/merchants", "{not json", .badRequest, "body_not_json", nil),
+            ("/v1/merchants", "[1,2]", .badRequest, "body_not_object", nil),
+            ("/v1/merchants", #"{"name":"Shop","colour":"red"}"#, .badRequest, "parameter_unknown", "colour"),
+            ("/v1/merchants", #"{"name":42}"#, .badRequest, "parameter_invalid", "name"),
+            ("/v1/merchants", #"{}"#, .badRequest, "parameter_missing", "name"),
+            ("/v1/merchants", #"{"name":""}"#, .badRequest, "parameter_invalid", "name"),
+            ("/v1/merchants", #"{"name":"Shop","discount_rate_bps":99999}"#, .badRequest, "parameter_invalid", "discount_rate_bps"),
+            ("/v1/merchants", #"{"name":"Shop","discount_rate_bps":1.5}"#, .badRequest, "parameter_invalid", nil),  // integers only
+            ("/v1/cardholders", cardholder.replacingOccurrences(of: "500000", with: "\"lots\""), .badRequest, "parameter_invalid", "credit_limit"),
+            ("/v1/cardholders", cardholder.replacingOccurrences(of: "500000", with: "-1"), .badRequest, "parameter_invalid", "credit_limit"),
+            ("/v1/cardholders", cardholder.replacingOccurrences(of: "\"NY\"", with: "\"XX\""), .badRequest, "parameter_invalid", "address.state"),
+            ("/v1/cardholders", cardholder.replacingOccurrences(of: "10006", with: "1006"), .badRequest, "parameter_invalid", "address.postal_code"),
+            ("/v1/cardholders", cardholder.replacingOccurrences(of: "\"city\"", with: "\"town\""), .badRequest, "parameter_unknown", "address.town"),
+            ("/v1/cardholders", cardholder.replacingOccurrences(of: "\"4242\"", with: "\"42\""), .badRequest, "parameter_invalid", "card_last4"),
+            ("/v1/cardholders", #"{"credit_limit":1,"billing_name":"A","address":"65 Broadway","card_last4":"4242"}"#, .badRequest, "parameter_invalid", "address"),
+            ("/v1/merchants", String(repeating: " ", count: 70_000), .contentTooLarge, "body_too_large", nil),
+            ("/sandbox/accounts", #"{"handle":"has space"}"#, .badRequest, "parameter_invalid", "handle"),
+            ("/sandbox/accounts", #"{"handle":"ok","extra":true}"#, .badRequest, "parameter_unknown", "extra"),
+            ("/sandbox/posts", #"{"author_id":"u999","text":"hi"}"#, .notFound, "resource_missing", nil),
+            ("/sandbox/posts", #"{"author_id":"u1","text":null}"#, .badRequest, "parameter_invalid", "text"),
+            ("/sandbox/posts", #"{"author_id":"u1","text":"x","in_reply_to":"p1","quote_of":"p1"}"#, .badRequest, "parameter_invalid", "quote_of"),
+            ("/sandbox/posts/p404/reposts", #"{"author_id":"u1"}"#, .notFound, "resource_missing", nil),
+        ]
+        try await world.app.test(.live) { client in
+            for (uri, text, status, code, param) in cases {
+                try await client.execute(uri: uri, method: .post, headers: admin, body: body(text)) {
+                    try expectError($0, status, code: code, param: param)
+                }
+            }
+            try await client.execute(uri: "/sandbox/posts?limit=0", method: .get) { try expectError($0, .badRequest, code: "parameter_invalid", param: "limit") }
+            try await client.execute(uri: "/sandbox/posts?limit=abc", method: .get) { try expectError($0, .badRequest, code: "parameter_invalid", param: "limit") }
+            try await client.execute(uri: "/sandbox/posts/p1", method: .delete) { try expectError($0, .badRequest, code: "parameter_missing", param: "author_id") }
+        }
+        #expect(try world.counts() == before)
+    }
+
+    /// A person plays the whole purchase over HTTP: merchant and cardholder by the operator, the
+    /// post and the repost on the sandbox network, then the ledger check.
+    @Test func aPurchaseOverHTTP() async throws {
+        let world = try ServerWorld()
+        try await world.app.test(.live) { client in
+            let merchantID = try await client.execute(uri: "/v1/merchants", method: .post, headers: admin, body: body(#"{"name":"Gadgets"}"#)) {
+                #expect($0.status == .created)
+                return try #require(try object($0)["id"] as? String)
+            }
+            let cardID = try await client.execute(
+                uri: "/v1/cardholders", method: .post, headers: admin,
+                body: body(#"{"credit_limit":500000,"billing_name":"Ada Lovelace","address":{"line1":"65 Broadway","city":"New York","state":"NY","postal_code":"10006"},"card_last4":"4242"}"#)
+            ) {
+                #expect($0.status == .created)
+                let card = try object($0)
+                #expect(card["billing_state"] as? String == "NY" && card["credit_limit"] as? Int == 500000)
+                #expect(card["card_last4"] == nil && card["address"] == nil)  // private data is not echoed
+                return try #require(card["id"] as? String)
+            }
+            _ = try world.engine.createOffer(OfferDraft(merchantID: MerchantID(merchantID), title: "Kindle Fire HD", sku: "KFHD",
+                                                        price: .usd(14999), hashtag: "#BuyKindleFireHD", quantity: 10))
+            let aliceID = try await client.execute(uri: "/sandbox/accounts", method: .post, body: body(#"{"handle":"alice"}"#)) {
+                #expect($0.status == .created)
+                return try #require(try object($0)["id"] as? String)
+            }
+            try world.engine.link(cardAccountID: CardAccountID(cardID), identity: SocialIdentity(network: .sandbox, userID: aliceID, handle: "@alice"))
+            let postID = try await client.execute(uri: "/sandbox/posts", method: .post,
+                                                  body: body(#"{"author_id":"\#(aliceID)","text":"I want it #BuyKindleFireHD"}"#)) {
+                try #require(try object($0)["id"] as? String)
+            }
+            try await world.settle()
+            let replyID = try await client.execute(uri: "/sandbox/posts?in_reply_to=\(postID)", method: .get) { response in
+                let list = try object(response)
+                let data = try #require(list["data"] as? [[String: Any]])
+                let reply = try #require(data.first)
+                #expect((reply["text"] as? String)?.contains("$155.99 total with tax") == true)
+                #expect((reply["text"] as? String)?.contains("4242") == false)
+                return try #require(reply["id"] as? String)
+            }
+            try await client.execute(uri: "/sandbox/posts/\(replyID)/reposts", method: .post, body: body(#"{"author_id":"\#(aliceID)"}"#)) {
+                #expect($0.status == .created)
+            }
+            try await world.settle()
+            try await client.execute(uri: "/v1/ledger/check", method: .get, headers: admin) { response in
+                let check = try object(response)
+                #expect(check["ok"] as? Bool == true)
+            }
+            // Only the author deletes; a stranger gets 403.
+            try await client.execute(uri: "/sandbox/posts/\(postID)?author_id=u999", method: .delete) { try expectError($0, .forbidden, code: "not_author") }
+        }
+        let orders = try world.store.read { try $0.orders() }
+        #expect(orders.count == 1 && orders[0].total == .usd(15599))
+    }
+}
