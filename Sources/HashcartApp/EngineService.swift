@@ -67,6 +67,171 @@ public struct EngineService: HashcartService {
         }
     }
 
+    public func merchant(forAPIKey key: String) async -> String? {
+        guard key.hasPrefix("hc_test_") else { return nil }
+        return try? store.credentialOwner(kind: .merchantAPIKey, secretHash: Self.hash(token: key))
+    }
+
+    public func cardholder(forToken token: String) async -> String? {
+        guard token.hasPrefix("hc_ch_") else { return nil }
+        return try? store.credentialOwner(kind: .cardholderToken, secretHash: Self.hash(token: token))
+    }
+
+    /// A new secret: a prefix and 32 characters from the system's CSPRNG.
+    static func secret(prefix: String) -> String {
+        let generator = RandomIDGenerator()
+        return prefix + generator.next(prefix: "x").dropFirst(2) + generator.next(prefix: "x").dropFirst(2)
+    }
+
+    public func createAPIKey(merchantID: String) async throws -> SecretView {
+        try mapped {
+            guard let id = MerchantID(validating: merchantID), try store.write({ tx in try tx.merchant(id) }) != nil else {
+                throw APIError.notFound("merchant \(merchantID.prefix(64))")
+            }
+            let secret = Self.secret(prefix: "hc_test_")
+            let keyID = RandomIDGenerator().next(prefix: "key")
+            let now = engine.clock.now()
+            try store.saveCredential(id: keyID, kind: .merchantAPIKey, ownerID: id.rawValue, secretHash: Self.hash(token: secret), at: now)
+            return SecretView(object: "api_key", id: keyID, owner: id.rawValue, secret: secret, created: now.millisecondsSinceEpoch / 1000)
+        }
+    }
+
+    public func createCardholderToken(cardholderID: String) async throws -> SecretView {
+        try mapped {
+            guard let id = CardAccountID(validating: cardholderID), try store.read({ try $0.cardAccount(id) }) != nil else {
+                throw APIError.notFound("cardholder \(cardholderID.prefix(64))")
+            }
+            let secret = Self.secret(prefix: "hc_ch_")
+            let tokenID = RandomIDGenerator().next(prefix: "tok")
+            let now = engine.clock.now()
+            try store.saveCredential(id: tokenID, kind: .cardholderToken, ownerID: id.rawValue, secretHash: Self.hash(token: secret), at: now)
+            return SecretView(object: "cardholder_token", id: tokenID, owner: id.rawValue, secret: secret, created: now.millisecondsSinceEpoch / 1000)
+        }
+    }
+
+    public func createOffer(merchantID: String, _ body: CreateOfferBody) async throws -> OfferView {
+        try mapped {
+            guard body.currency == nil || body.currency?.uppercased() == Currency.usd.rawValue else {
+                throw APIError.invalid("Only USD offers are supported.", param: "currency")
+            }
+            var draft = OfferDraft(merchantID: MerchantID(merchantID), title: body.title, sku: body.sku, price: .usd(body.price),
+                                   hashtag: body.hashtag, quantity: body.quantity)
+            if let category = body.taxCategory {
+                guard let parsed = TaxCategory(rawValue: category) else {
+                    throw APIError.invalid("`tax_category` must be general or exempt.", param: "tax_category")
+                }
+                draft.taxCategory = parsed
+            }
+            if let mode = body.captureMode {
+                guard let parsed = CaptureMode(rawValue: mode) else {
+                    throw APIError.invalid("`capture_mode` must be on_shipment or on_confirmation.", param: "capture_mode")
+                }
+                draft.captureMode = parsed
+            }
+            if let states = body.eligibleStates {
+                guard states.count <= USState.allCases.count * 2 else { throw APIError.invalid("Too many `eligible_states`.", param: "eligible_states") }
+                var parsed = Set<USState>()
+                for code in states {
+                    guard let state = USState(code: code) else {
+                        throw APIError.invalid("`eligible_states` holds `\(code.prefix(8))`, not a US state code.", param: "eligible_states")
+                    }
+                    parsed.insert(state)
+                }
+                draft.eligibleStates = parsed
+            }
+            for (name, value) in [("starts_at", body.startsAt), ("ends_at", body.endsAt)] {
+                if let value, !(0...32_503_680_000).contains(value) {
+                    throw APIError.invalid("`\(name)` must be a Unix time in seconds.", param: name)
+                }
+            }
+            draft.startsAt = body.startsAt.map(Instant.init(secondsSinceEpoch:))
+            draft.endsAt = body.endsAt.map(Instant.init(secondsSinceEpoch:))
+            if let limit = body.perCardholderLimit { draft.perCardholderLimit = limit }
+            if let window = body.confirmationWindowSeconds { draft.confirmationWindowSeconds = window }
+            return view(try engine.createOffer(draft))
+        }
+    }
+
+    public func offers(merchantID: String, limit: Int, startingAfter: String?) async throws -> ListView<OfferView> {
+        try mapped {
+            let offers = try store.read { reader in
+                try reader.offers(merchantID: MerchantID(merchantID), limit: limit + 1, startingAfter: startingAfter.map(OfferID.init(rawValue:)))
+            }
+            return ListView(data: offers.prefix(limit).map(view), hasMore: offers.count > limit)
+        }
+    }
+
+    public func offer(merchantID: String, id: String) async throws -> OfferView {
+        try mapped {
+            guard let offerID = OfferID(validating: id), let offer = try store.write({ tx in try tx.offer(offerID) }),
+                offer.merchantID.rawValue == merchantID
+            else {
+                throw APIError.notFound("offer \(id.prefix(64))")
+            }
+            return view(offer)
+        }
+    }
+
+    func view(_ offer: Offer) -> OfferView {
+        OfferView(id: offer.id.rawValue, merchant: offer.merchantID.rawValue, title: offer.title, sku: offer.sku, price: offer.price.minorUnits,
+                  currency: offer.price.currency.rawValue, hashtag: offer.hashtag.description, taxCategory: offer.taxCategory.rawValue,
+                  quantity: offer.quantity, perCardholderLimit: offer.perCardholderLimit,
+                  startsAt: offer.startsAt.millisecondsSinceEpoch / 1000, endsAt: offer.endsAt.millisecondsSinceEpoch / 1000,
+                  eligibleStates: offer.eligibleStates.map(\.rawValue).sorted(), captureMode: offer.captureMode.rawValue,
+                  confirmationWindowSeconds: offer.confirmationWindowSeconds, state: offer.state(at: engine.clock.now()).rawValue,
+                  unitsSold: offer.soldUnits, unitsReserved: offer.reservedUnits, announcement: offer.announcement,
+                  created: offer.createdAt.millisecondsSinceEpoch / 1000)
+    }
+
+    public func createLinkCode(cardholderID: String, _ body: CreateLinkBody) async throws -> LinkCodeView {
+        try mapped {
+            guard body.network == engine.connector.network.rawValue else {
+                throw APIError.invalid("This Hashcart links on `\(engine.connector.network)`, not `\(body.network.prefix(32))`.", param: "network")
+            }
+            let code = try engine.requestLinkCode(cardAccountID: CardAccountID(cardholderID))
+            return LinkCodeView(code: code.code, network: code.network.rawValue, expiresAt: code.expiresAt.millisecondsSinceEpoch / 1000,
+                                instructions: "Post \(code.code) from your \(code.network) account before it expires; Hashcart replies when it is linked.")
+        }
+    }
+
+    public func links(cardholderID: String) async throws -> ListView<LinkView> {
+        try mapped {
+            ListView(data: try store.read { try $0.links(cardAccountID: CardAccountID(cardholderID)) }.map(Self.view), hasMore: false)
+        }
+    }
+
+    public func deleteLink(cardholderID: String, id: String) async throws -> LinkView {
+        try mapped {
+            guard let link = try store.read({ try $0.link(LinkID(id)) }), link.cardAccountID.rawValue == cardholderID, link.isActive else {
+                throw APIError.notFound("link \(id.prefix(64))")
+            }
+            try engine.unlink(cardAccountID: link.cardAccountID, network: link.identity.network)
+            var ended = Self.view(link)
+            ended.active = false
+            return ended
+        }
+    }
+
+    static func view(_ link: Link) -> LinkView {
+        LinkView(id: link.id.rawValue, network: link.identity.network.rawValue, userId: link.identity.userID, handle: link.identity.handle,
+                 created: link.createdAt.millisecondsSinceEpoch / 1000, active: link.isActive)
+    }
+
+    public func purchases(cardholderID: String, limit: Int, startingAfter: String?) async throws -> ListView<PurchaseView> {
+        try mapped {
+            let purchases = try store.read { reader in
+                try reader.purchases(cardAccountID: CardAccountID(cardholderID), limit: limit + 1,
+                                     startingAfter: startingAfter.map(PurchaseID.init(rawValue:)))
+            }
+            return ListView(data: purchases.prefix(limit).map { p in
+                PurchaseView(id: p.id.rawValue, offer: p.offerID.rawValue, reference: p.reference, state: p.state.rawValue,
+                             declineReason: p.declineReason?.rawValue, declineMessage: p.declineReason?.cardholderMessage,
+                             amount: p.unitPrice.minorUnits, tax: p.tax.minorUnits, total: p.total.minorUnits,
+                             currency: p.total.currency.rawValue, created: p.requestedAt.millisecondsSinceEpoch / 1000)
+            }, hasMore: purchases.count > limit)
+        }
+    }
+
     public func createSandboxAccount(_ body: CreateSandboxAccountBody) async throws -> SandboxAccountView {
         try mapped {
             let account = try sandbox.createAccount(handle: body.handle)

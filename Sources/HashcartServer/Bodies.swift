@@ -67,3 +67,47 @@ public struct CreateRepostBody: StrictDecodable, Sendable {
         case authorId = "author_id"
     }
 }
+
+public struct CreateOfferBody: StrictDecodable, Sendable {
+    public var title: String
+    public var sku: String
+    /// Unit price before tax, in minor units.
+    public var price: Int64
+    public var currency: String?
+    /// The purchase hashtag, e.g. `#BuyKindleFireHD`.
+    public var hashtag: String
+    /// `general` (default) or `exempt`.
+    public var taxCategory: String?
+    /// Units for sale; omit for unlimited.
+    public var quantity: Int64?
+    public var perCardholderLimit: Int64?
+    /// Unix seconds; default now.
+    public var startsAt: Int64?
+    /// Unix seconds; default 30 days after the start.
+    public var endsAt: Int64?
+    /// Two-letter codes; default all 50 states and DC.
+    public var eligibleStates: [String]?
+    /// `on_shipment` (default) or `on_confirmation`.
+    public var captureMode: String?
+    public var confirmationWindowSeconds: Int64?
+    public static let fields: Set<String> = [
+        "title", "sku", "price", "currency", "hashtag", "tax_category", "quantity", "per_cardholder_limit", "starts_at", "ends_at",
+        "eligible_states", "capture_mode", "confirmation_window_seconds",
+    ]
+    enum CodingKeys: String, CodingKey {
+        case title, sku, price, currency, hashtag, quantity
+        case taxCategory = "tax_category"
+        case perCardholderLimit = "per_cardholder_limit"
+        case startsAt = "starts_at"
+        case endsAt = "ends_at"
+        case eligibleStates = "eligible_states"
+        case captureMode = "capture_mode"
+        case confirmationWindowSeconds = "confirmation_window_seconds"
+    }
+}
+
+public struct CreateLinkBody: StrictDecodable, Sendable {
+    /// The network to link on, e.g. `sandbox`.
+    public var network: String
+    public static let fields: Set<String> = ["network"]
+}

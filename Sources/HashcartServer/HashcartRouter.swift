@@ -6,11 +6,13 @@ import Hummingbird
 /// | route | who |
 /// | --- | --- |
 /// | `GET /healthz`, `GET /readyz` | anyone |
-/// | `POST /v1/merchants`, `POST /v1/cardholders`, `GET /v1/ledger/check` | operator (admin bearer token) |
+/// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `GET /v1/ledger/check` | operator (admin bearer token) |
+/// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}` | merchant (API key as bearer token) |
+/// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases` | cardholder (bearer token) |
 /// | `POST /sandbox/accounts`, `POST /sandbox/posts`, `POST /sandbox/posts/{id}/reposts`, `DELETE /sandbox/posts/{id}?author_id=`, `GET /sandbox/posts` | anyone (the sandbox network) |
 public enum HashcartRouter {
-    public static func build(service: some HashcartService) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public static func build(service: some HashcartService) -> Router<HashcartRequestContext> {
+        let router = Router(context: HashcartRequestContext.self)
         router.middlewares.add(ErrorShapeMiddleware())
 
         router.get("/healthz") { _, _ in try json(["status": "ok"]) }
@@ -32,6 +34,45 @@ public enum HashcartRouter {
             return try json(try await service.createCardholder(request.decodeStrict(CreateCardholderBody.self)), status: .created)
         }
         admin.get("ledger/check") { _, _ in try json(try await service.ledgerCheck()) }
+        admin.post("merchants/{id}/api_keys") { _, context in
+            try json(try await service.createAPIKey(merchantID: context.parameters.require("id")), status: .created)
+        }
+        admin.post("cardholders/{id}/tokens") { _, context in
+            try json(try await service.createCardholderToken(cardholderID: context.parameters.require("id")), status: .created)
+        }
+
+        // Merchants.
+        let merchant = router.group("v1").add(middleware: MerchantAuthMiddleware(service: service))
+        merchant.post("offers") { request, context in
+            var request = request
+            return try json(try await service.createOffer(merchantID: context.merchantID!, request.decodeStrict(CreateOfferBody.self)),
+                            status: .created)
+        }
+        merchant.get("offers") { request, context in
+            let query = request.uri.queryParameters
+            return try json(try await service.offers(merchantID: context.merchantID!, limit: try pageLimit(query.get("limit")),
+                                                     startingAfter: query.get("starting_after")))
+        }
+        merchant.get("offers/{id}") { _, context in
+            try json(try await service.offer(merchantID: context.merchantID!, id: context.parameters.require("id")))
+        }
+
+        // Cardholders.
+        let cardholder = router.group("v1").add(middleware: CardholderAuthMiddleware(service: service))
+        cardholder.post("links") { request, context in
+            var request = request
+            return try json(try await service.createLinkCode(cardholderID: context.cardholderID!, request.decodeStrict(CreateLinkBody.self)),
+                            status: .created)
+        }
+        cardholder.get("links") { _, context in try json(try await service.links(cardholderID: context.cardholderID!)) }
+        cardholder.delete("links/{id}") { _, context in
+            try json(try await service.deleteLink(cardholderID: context.cardholderID!, id: context.parameters.require("id")))
+        }
+        cardholder.get("purchases") { request, context in
+            let query = request.uri.queryParameters
+            return try json(try await service.purchases(cardholderID: context.cardholderID!, limit: try pageLimit(query.get("limit")),
+                                                        startingAfter: query.get("starting_after")))
+        }
 
         // The sandbox network.
         let sandbox = router.group("sandbox")
@@ -89,14 +130,57 @@ public enum HashcartRouter {
     }
 }
 
+/// The request context: who the caller was authenticated as.
+public struct HashcartRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by the merchant authentication middleware.
+    public var merchantID: String?
+    /// Set by the cardholder authentication middleware.
+    public var cardholderID: String?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+    }
+}
+
+/// The bearer token of a request, if any (bounded: no token is longer than 256 characters).
+func bearerToken(_ request: Request) -> String? {
+    guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.count <= 263 else { return nil }
+    return String(header.dropFirst(7))
+}
+
+/// Lets a request through only with a merchant's API key as its bearer token.
+struct MerchantAuthMiddleware<Service: HashcartService>: RouterMiddleware {
+    typealias Context = HashcartRequestContext
+    let service: Service
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let token = bearerToken(request), let merchant = await service.merchant(forAPIKey: token) else { throw APIError.unauthorized }
+        var context = context
+        context.merchantID = merchant
+        return try await next(request, context)
+    }
+}
+
+/// Lets a request through only with a cardholder's token as its bearer token.
+struct CardholderAuthMiddleware<Service: HashcartService>: RouterMiddleware {
+    typealias Context = HashcartRequestContext
+    let service: Service
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let token = bearerToken(request), let cardholder = await service.cardholder(forToken: token) else { throw APIError.unauthorized }
+        var context = context
+        context.cardholderID = cardholder
+        return try await next(request, context)
+    }
+}
+
 /// Lets a request through only with `Authorization: Bearer <admin token>`.
 struct AdminAuthMiddleware<Context: RequestContext, Service: HashcartService>: RouterMiddleware {
     let service: Service
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            await service.isAdminToken(String(header.dropFirst(7)))
-        else { throw APIError.unauthorized }
+        guard let token = bearerToken(request), await service.isAdminToken(token) else { throw APIError.unauthorized }
         return try await next(request, context)
     }
 }

@@ -7,9 +7,28 @@ public protocol HashcartService: Sendable {
     /// Whether the store answers (for `/readyz`).
     func isReady() async -> Bool
 
+    /// The merchant an API key acts as, or nil.
+    func merchant(forAPIKey key: String) async -> String?
+    /// The cardholder a token acts as, or nil.
+    func cardholder(forToken token: String) async -> String?
+
     func createMerchant(_ body: CreateMerchantBody) async throws -> MerchantView
+    /// A new API key for a merchant, shown once.
+    func createAPIKey(merchantID: String) async throws -> SecretView
+    /// A new bearer token for a cardholder, shown once.
+    func createCardholderToken(cardholderID: String) async throws -> SecretView
     func createCardholder(_ body: CreateCardholderBody) async throws -> CardholderView
     func ledgerCheck() async throws -> LedgerCheckView
+
+    func createOffer(merchantID: String, _ body: CreateOfferBody) async throws -> OfferView
+    func offers(merchantID: String, limit: Int, startingAfter: String?) async throws -> ListView<OfferView>
+    /// Another merchant's offer is "not found".
+    func offer(merchantID: String, id: String) async throws -> OfferView
+
+    func createLinkCode(cardholderID: String, _ body: CreateLinkBody) async throws -> LinkCodeView
+    func links(cardholderID: String) async throws -> ListView<LinkView>
+    func deleteLink(cardholderID: String, id: String) async throws -> LinkView
+    func purchases(cardholderID: String, limit: Int, startingAfter: String?) async throws -> ListView<PurchaseView>
 
     func createSandboxAccount(_ body: CreateSandboxAccountBody) async throws -> SandboxAccountView
     func createSandboxPost(_ body: CreateSandboxPostBody) async throws -> SandboxPostView

@@ -126,3 +126,169 @@ public struct ListView<Item: Codable & Sendable>: Codable, Sendable {
         case hasMore = "has_more"
     }
 }
+
+/// A secret shown once: a merchant API key or a cardholder token.
+public struct SecretView: Codable, Sendable, Hashable {
+    public var object: String
+    public var id: String
+    /// The merchant or cardholder it acts as.
+    public var owner: String
+    /// The secret itself: store it now, it is never shown again.
+    public var secret: String
+    public var created: Int64
+
+    public init(object: String, id: String, owner: String, secret: String, created: Int64) {
+        self.object = object
+        self.id = id
+        self.owner = owner
+        self.secret = secret
+        self.created = created
+    }
+}
+
+public struct OfferView: Codable, Sendable, Hashable {
+    public var object = "offer"
+    public var id: String
+    public var merchant: String
+    public var title: String
+    public var sku: String
+    public var price: Int64
+    public var currency: String
+    public var hashtag: String
+    public var taxCategory: String
+    public var quantity: Int64?
+    public var perCardholderLimit: Int64
+    public var startsAt: Int64
+    public var endsAt: Int64
+    public var eligibleStates: [String]
+    public var captureMode: String
+    public var confirmationWindowSeconds: Int64
+    /// `draft`, `scheduled`, `live`, `paused`, `sold_out`, `ended`.
+    public var state: String
+    public var unitsSold: Int64
+    public var unitsReserved: Int64
+    /// The issuer's announcement text.
+    public var announcement: String
+    public var created: Int64
+
+    public init(id: String, merchant: String, title: String, sku: String, price: Int64, currency: String, hashtag: String,
+                taxCategory: String, quantity: Int64?, perCardholderLimit: Int64, startsAt: Int64, endsAt: Int64,
+                eligibleStates: [String], captureMode: String, confirmationWindowSeconds: Int64, state: String, unitsSold: Int64,
+                unitsReserved: Int64, announcement: String, created: Int64) {
+        self.id = id
+        self.merchant = merchant
+        self.title = title
+        self.sku = sku
+        self.price = price
+        self.currency = currency
+        self.hashtag = hashtag
+        self.taxCategory = taxCategory
+        self.quantity = quantity
+        self.perCardholderLimit = perCardholderLimit
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.eligibleStates = eligibleStates
+        self.captureMode = captureMode
+        self.confirmationWindowSeconds = confirmationWindowSeconds
+        self.state = state
+        self.unitsSold = unitsSold
+        self.unitsReserved = unitsReserved
+        self.announcement = announcement
+        self.created = created
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case object, id, merchant, title, sku, price, currency, hashtag, quantity, state, announcement, created
+        case taxCategory = "tax_category"
+        case perCardholderLimit = "per_cardholder_limit"
+        case startsAt = "starts_at"
+        case endsAt = "ends_at"
+        case eligibleStates = "eligible_states"
+        case captureMode = "capture_mode"
+        case confirmationWindowSeconds = "confirmation_window_seconds"
+        case unitsSold = "units_sold"
+        case unitsReserved = "units_reserved"
+    }
+}
+
+public struct LinkCodeView: Codable, Sendable, Hashable {
+    public var object = "link_code"
+    public var code: String
+    public var network: String
+    public var expiresAt: Int64
+    /// What to do with it.
+    public var instructions: String
+
+    public init(code: String, network: String, expiresAt: Int64, instructions: String) {
+        self.code = code
+        self.network = network
+        self.expiresAt = expiresAt
+        self.instructions = instructions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case object, code, network, instructions
+        case expiresAt = "expires_at"
+    }
+}
+
+public struct LinkView: Codable, Sendable, Hashable {
+    public var object = "link"
+    public var id: String
+    public var network: String
+    public var userId: String
+    public var handle: String
+    public var created: Int64
+    public var active: Bool
+
+    public init(id: String, network: String, userId: String, handle: String, created: Int64, active: Bool) {
+        self.id = id
+        self.network = network
+        self.userId = userId
+        self.handle = handle
+        self.created = created
+        self.active = active
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case object, id, network, handle, created, active
+        case userId = "user_id"
+    }
+}
+
+public struct PurchaseView: Codable, Sendable, Hashable {
+    public var object = "purchase"
+    public var id: String
+    public var offer: String
+    public var reference: String
+    public var state: String
+    /// The exact reason, for the cardholder only.
+    public var declineReason: String?
+    public var declineMessage: String?
+    public var amount: Int64
+    public var tax: Int64
+    public var total: Int64
+    public var currency: String
+    public var created: Int64
+
+    public init(id: String, offer: String, reference: String, state: String, declineReason: String?, declineMessage: String?,
+                amount: Int64, tax: Int64, total: Int64, currency: String, created: Int64) {
+        self.id = id
+        self.offer = offer
+        self.reference = reference
+        self.state = state
+        self.declineReason = declineReason
+        self.declineMessage = declineMessage
+        self.amount = amount
+        self.tax = tax
+        self.total = total
+        self.currency = currency
+        self.created = created
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case object, id, offer, reference, state, amount, tax, total, currency, created
+        case declineReason = "decline_reason"
+        case declineMessage = "decline_message"
+    }
+}

@@ -132,6 +132,16 @@ enum Migrations {
                     PRIMARY KEY (network, user_id)) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2-credentials") { db in
+            try db.execute(sql: """
+                -- Merchant API keys and cardholder tokens. Only a SHA-256 of each secret is kept:
+                -- the secret is shown once, when it is created.
+                CREATE TABLE credentials (
+                    id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('merchant_api_key', 'cardholder_token')),
+                    owner_id TEXT NOT NULL, secret_hash BLOB NOT NULL UNIQUE, created_at INTEGER NOT NULL, revoked_at INTEGER);
+                CREATE INDEX credentials_owner ON credentials(owner_id, kind);
+                """)
+        }
         return migrator
     }
 }

@@ -13,6 +13,42 @@ public struct SQLiteReader {
             .map(SQLiteTransaction.offer(from:))
     }
 
+    /// A merchant's offers, newest first, after `startingAfter` (an offer id), at most `limit`.
+    public func offers(merchantID: MerchantID, limit: Int, startingAfter: OfferID?) throws -> [Offer] {
+        var sql = "SELECT \(SQLiteTransaction.offerColumns) FROM offers WHERE merchant_id = ?"
+        var arguments: StatementArguments = [merchantID.rawValue]
+        if let startingAfter {
+            sql += " AND (created_at, id) < (SELECT created_at, id FROM offers WHERE id = ?)"
+            arguments += [startingAfter.rawValue]
+        }
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        arguments += [limit]
+        return try Row.fetchAll(db, sql: sql, arguments: arguments).map(SQLiteTransaction.offer(from:))
+    }
+
+    public func links(cardAccountID: CardAccountID) throws -> [Link] {
+        try Row.fetchAll(db, sql: "SELECT \(SQLiteTransaction.linkColumns) FROM links WHERE card_account_id = ? AND unlinked_at IS NULL ORDER BY created_at, id",
+                         arguments: [cardAccountID.rawValue]).map(SQLiteTransaction.link(from:))
+    }
+
+    public func link(_ id: LinkID) throws -> Link? {
+        try Row.fetchOne(db, sql: "SELECT \(SQLiteTransaction.linkColumns) FROM links WHERE id = ?", arguments: [id.rawValue])
+            .map(SQLiteTransaction.link(from:))
+    }
+
+    /// A cardholder's purchases, newest first, after `startingAfter` (a purchase id), at most `limit`.
+    public func purchases(cardAccountID: CardAccountID, limit: Int, startingAfter: PurchaseID?) throws -> [Purchase] {
+        var sql = "SELECT \(SQLiteTransaction.purchaseColumns) FROM purchases WHERE card_account_id = ?"
+        var arguments: StatementArguments = [cardAccountID.rawValue]
+        if let startingAfter {
+            sql += " AND (requested_at, id) < (SELECT requested_at, id FROM purchases WHERE id = ?)"
+            arguments += [startingAfter.rawValue]
+        }
+        sql += " ORDER BY requested_at DESC, id DESC LIMIT ?"
+        arguments += [limit]
+        return try Row.fetchAll(db, sql: sql, arguments: arguments).map(SQLiteTransaction.purchase(from:))
+    }
+
     /// Every funnel counter of an offer, by metric name (`declined.<reason>` per decline reason).
     public func funnel(offer: OfferID) throws -> [String: Int64] {
         var result: [String: Int64] = [:]

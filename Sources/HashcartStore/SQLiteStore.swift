@@ -92,6 +92,30 @@ public final class SQLiteStore: EngineStore {
         }
     }
 
+    // MARK: Credentials
+
+    /// What a credential lets its holder act as.
+    public enum CredentialKind: String, Sendable {
+        case merchantAPIKey = "merchant_api_key"
+        case cardholderToken = "cardholder_token"
+    }
+
+    /// Keeps a credential's hash (never the secret) for `ownerID`.
+    public func saveCredential(id: String, kind: CredentialKind, ownerID: String, secretHash: [UInt8], at: Instant) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO credentials (id, kind, owner_id, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id, kind.rawValue, ownerID, Data(secretHash), at.millisecondsSinceEpoch])
+        }
+    }
+
+    /// The owner of an unrevoked credential with this hash, if any.
+    public func credentialOwner(kind: CredentialKind, secretHash: [UInt8]) throws -> String? {
+        try pool.read { db in
+            try String.fetchOne(db, sql: "SELECT owner_id FROM credentials WHERE secret_hash = ? AND kind = ? AND revoked_at IS NULL",
+                                arguments: [Data(secretHash), kind.rawValue])
+        }
+    }
+
     /// Closes the database; the store must not be used afterwards.
     public func close() throws {
         try pool.close()
