@@ -33,6 +33,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("admin-token"), help: "The operator's bearer token (default: $HASHCART_ADMIN_TOKEN; generated and printed once on first start).")
     var adminToken: String?
 
+    @Option(name: .customLong("min-link-age"),
+            help: "Seconds a link must exist before it can buy (a takeover signal), 0…2592000 (default 3600; 0 for sandbox trials).")
+    var minimumLinkAge: Int64 = 3_600
+
     static let keyFile = "encryption.key"
     static let adminTokenHashFile = "admin-token.sha256"
 
@@ -59,8 +63,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let clock = SystemWallClock()
         let sandbox = try SandboxNetwork(directory: directory, clock: clock)
+        let configuration = EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: minimumLinkAge))
+        do {
+            _ = try configuration.validated()
+        } catch {
+            fail("--min-link-age: \(error.message)")
+        }
         let engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: RandomIDGenerator(),
-                                taxTable: try BundledTaxTable.load())
+                                taxTable: try BundledTaxTable.load(), configuration: configuration)
         var logger = Logger(label: "hashcart")
         logger.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let service = EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: tokenHash)
