@@ -163,12 +163,7 @@ public struct EngineService: HashcartService {
 
     public func offer(merchantID: String, id: String) async throws -> OfferView {
         try mapped {
-            guard let offerID = OfferID(validating: id), let offer = try store.write({ tx in try tx.offer(offerID) }),
-                offer.merchantID.rawValue == merchantID
-            else {
-                throw APIError.notFound("offer \(id.prefix(64))")
-            }
-            return view(offer)
+            view(try ownOffer(merchantID: merchantID, id: id))
         }
     }
 
@@ -181,6 +176,105 @@ public struct EngineService: HashcartService {
                   confirmationWindowSeconds: offer.confirmationWindowSeconds, state: offer.state(at: engine.clock.now()).rawValue,
                   unitsSold: offer.soldUnits, unitsReserved: offer.reservedUnits, announcement: offer.announcement,
                   created: offer.createdAt.millisecondsSinceEpoch / 1000)
+    }
+
+    public func setOfferLifecycle(merchantID: String, id: String, to lifecycle: String) async throws -> OfferView {
+        try mapped {
+            _ = try ownOffer(merchantID: merchantID, id: id)
+            guard let target = OfferLifecycle(rawValue: lifecycle) else { throw APIError.invalid("Unknown lifecycle \(lifecycle).") }
+            return view(try engine.setLifecycle(of: OfferID(id), to: target))
+        }
+    }
+
+    /// One of the merchant's offers; another merchant's is "not found".
+    func ownOffer(merchantID: String, id: String) throws -> Offer {
+        guard let offerID = OfferID(validating: id), let offer = try store.write({ tx in try tx.offer(offerID) }),
+            offer.merchantID.rawValue == merchantID
+        else { throw APIError.notFound("offer \(id.prefix(64))") }
+        return offer
+    }
+
+    /// One of the merchant's orders; another merchant's is "not found".
+    func ownOrder(merchantID: String, id: String) throws -> Order {
+        guard let orderID = OrderID(validating: id), let order = try store.read({ try $0.order(orderID) }),
+            order.merchantID.rawValue == merchantID
+        else { throw APIError.notFound("order \(id.prefix(64))") }
+        return order
+    }
+
+    func view(_ order: Order) throws -> OrderView {
+        let card = try store.read { try $0.cardAccount(order.cardAccountID) }
+        let shipping = card.map { card in
+            ShippingView(name: card.billing.name, line1: card.billing.line1, line2: card.billing.line2, city: card.billing.city,
+                         state: card.billing.state.rawValue, postalCode: card.billing.postalCode)
+        }
+        return OrderView(id: order.id.rawValue, offer: order.offerID.rawValue, reference: order.reference, status: order.status.rawValue,
+                         amount: order.unitPrice.minorUnits, tax: order.tax.minorUnits, taxRatePpm: order.taxRatePartsPerMillion,
+                         total: order.total.minorUnits, currency: order.total.currency.rawValue, amountCaptured: order.capturedAmount.minorUnits,
+                         amountRefunded: order.refundedAmount.minorUnits, carrier: order.carrier, tracking: order.tracking,
+                         shipping: shipping, created: order.createdAt.millisecondsSinceEpoch / 1000)
+    }
+
+    public func orders(merchantID: String, offerID: String?, status: String?, limit: Int, startingAfter: String?) async throws -> ListView<OrderView> {
+        try mapped {
+            var statusFilter: OrderStatus?
+            if let status {
+                guard let parsed = OrderStatus(rawValue: status) else {
+                    throw APIError.invalid("`status` must be created, shipped, cancelled or refunded.", param: "status")
+                }
+                statusFilter = parsed
+            }
+            let orders = try store.read { reader in
+                try reader.orders(merchantID: MerchantID(merchantID), offerID: offerID.map(OfferID.init(rawValue:)), status: statusFilter,
+                                  limit: limit + 1, startingAfter: startingAfter.map(OrderID.init(rawValue:)))
+            }
+            return ListView(data: try orders.prefix(limit).map(view), hasMore: orders.count > limit)
+        }
+    }
+
+    public func order(merchantID: String, id: String) async throws -> OrderView {
+        try mapped { try view(try ownOrder(merchantID: merchantID, id: id)) }
+    }
+
+    public func shipOrder(merchantID: String, id: String, _ body: ShipOrderBody) async throws -> OrderView {
+        try mapped {
+            let order = try ownOrder(merchantID: merchantID, id: id)
+            return try view(try engine.ship(orderID: order.id, carrier: body.carrier, tracking: body.tracking))
+        }
+    }
+
+    public func cancelOrder(merchantID: String, id: String) async throws -> OrderView {
+        try mapped {
+            let order = try ownOrder(merchantID: merchantID, id: id)
+            return try view(try engine.cancel(orderID: order.id, by: .merchantCancelled))
+        }
+    }
+
+    public func refundOrder(merchantID: String, id: String, _ body: RefundBody) async throws -> OrderView {
+        try mapped {
+            guard body.currency == nil || body.currency?.uppercased() == Currency.usd.rawValue else {
+                throw APIError.invalid("Refunds are in USD.", param: "currency")
+            }
+            guard body.amount > 0 else { throw APIError.invalid("`amount` must be a positive number of minor units.", param: "amount") }
+            let order = try ownOrder(merchantID: merchantID, id: id)
+            return try view(try engine.refund(orderID: order.id, amount: .usd(body.amount)))
+        }
+    }
+
+    public func cancelPurchase(cardholderID: String, id: String) async throws -> PurchaseView {
+        try mapped {
+            guard let purchaseID = PurchaseID(validating: id) else { throw APIError.notFound("purchase \(id.prefix(64))") }
+            try engine.cancelPurchase(purchaseID, cardAccountID: CardAccountID(cardholderID))
+            guard let purchase = try store.read({ try $0.purchase(purchaseID) }) else { throw APIError.notFound("purchase \(id.prefix(64))") }
+            return Self.view(purchase)
+        }
+    }
+
+    static func view(_ p: Purchase) -> PurchaseView {
+        PurchaseView(id: p.id.rawValue, offer: p.offerID.rawValue, reference: p.reference, state: p.state.rawValue,
+                     declineReason: p.declineReason?.rawValue, declineMessage: p.declineReason?.cardholderMessage,
+                     amount: p.unitPrice.minorUnits, tax: p.tax.minorUnits, total: p.total.minorUnits,
+                     currency: p.total.currency.rawValue, created: p.requestedAt.millisecondsSinceEpoch / 1000)
     }
 
     public func createLinkCode(cardholderID: String, _ body: CreateLinkBody) async throws -> LinkCodeView {
@@ -223,12 +317,7 @@ public struct EngineService: HashcartService {
                 try reader.purchases(cardAccountID: CardAccountID(cardholderID), limit: limit + 1,
                                      startingAfter: startingAfter.map(PurchaseID.init(rawValue:)))
             }
-            return ListView(data: purchases.prefix(limit).map { p in
-                PurchaseView(id: p.id.rawValue, offer: p.offerID.rawValue, reference: p.reference, state: p.state.rawValue,
-                             declineReason: p.declineReason?.rawValue, declineMessage: p.declineReason?.cardholderMessage,
-                             amount: p.unitPrice.minorUnits, tax: p.tax.minorUnits, total: p.total.minorUnits,
-                             currency: p.total.currency.rawValue, created: p.requestedAt.millisecondsSinceEpoch / 1000)
-            }, hasMore: purchases.count > limit)
+            return ListView(data: purchases.prefix(limit).map(Self.view), hasMore: purchases.count > limit)
         }
     }
 

@@ -111,3 +111,16 @@ public struct CreateLinkBody: StrictDecodable, Sendable {
     public var network: String
     public static let fields: Set<String> = ["network"]
 }
+
+public struct ShipOrderBody: StrictDecodable, Sendable {
+    public var carrier: String
+    public var tracking: String
+    public static let fields: Set<String> = ["carrier", "tracking"]
+}
+
+public struct RefundBody: StrictDecodable, Sendable {
+    /// Minor units; at most what was captured and not yet refunded.
+    public var amount: Int64
+    public var currency: String?
+    public static let fields: Set<String> = ["amount", "currency"]
+}

@@ -7,8 +7,8 @@ import Hummingbird
 /// | --- | --- |
 /// | `GET /healthz`, `GET /readyz` | anyone |
 /// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `GET /v1/ledger/check` | operator (admin bearer token) |
-/// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}` | merchant (API key as bearer token) |
-/// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases` | cardholder (bearer token) |
+/// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds` | merchant (API key as bearer token) |
+/// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel` | cardholder (bearer token) |
 /// | `POST /sandbox/accounts`, `POST /sandbox/posts`, `POST /sandbox/posts/{id}/reposts`, `DELETE /sandbox/posts/{id}?author_id=`, `GET /sandbox/posts` | anyone (the sandbox network) |
 public enum HashcartRouter {
     public static func build(service: some HashcartService) -> Router<HashcartRequestContext> {
@@ -57,6 +57,33 @@ public enum HashcartRouter {
             try json(try await service.offer(merchantID: context.merchantID!, id: context.parameters.require("id")))
         }
 
+        for (action, lifecycle) in [("pause", "paused"), ("resume", "published"), ("end", "ended")] {
+            merchant.post("offers/{id}/\(action)") { _, context in
+                try json(try await service.setOfferLifecycle(merchantID: context.merchantID!, id: context.parameters.require("id"), to: lifecycle))
+            }
+        }
+        merchant.get("orders") { request, context in
+            let query = request.uri.queryParameters
+            return try json(try await service.orders(merchantID: context.merchantID!, offerID: query.get("offer"), status: query.get("status"),
+                                                     limit: try pageLimit(query.get("limit")), startingAfter: query.get("starting_after")))
+        }
+        merchant.get("orders/{id}") { _, context in
+            try json(try await service.order(merchantID: context.merchantID!, id: context.parameters.require("id")))
+        }
+        merchant.post("orders/{id}/ship") { request, context in
+            var request = request
+            return try json(try await service.shipOrder(merchantID: context.merchantID!, id: context.parameters.require("id"),
+                                                        request.decodeStrict(ShipOrderBody.self)))
+        }
+        merchant.post("orders/{id}/cancel") { _, context in
+            try json(try await service.cancelOrder(merchantID: context.merchantID!, id: context.parameters.require("id")))
+        }
+        merchant.post("orders/{id}/refunds") { request, context in
+            var request = request
+            return try json(try await service.refundOrder(merchantID: context.merchantID!, id: context.parameters.require("id"),
+                                                          request.decodeStrict(RefundBody.self)), status: .created)
+        }
+
         // Cardholders.
         let cardholder = router.group("v1").add(middleware: CardholderAuthMiddleware(service: service))
         cardholder.post("links") { request, context in
@@ -67,6 +94,9 @@ public enum HashcartRouter {
         cardholder.get("links") { _, context in try json(try await service.links(cardholderID: context.cardholderID!)) }
         cardholder.delete("links/{id}") { _, context in
             try json(try await service.deleteLink(cardholderID: context.cardholderID!, id: context.parameters.require("id")))
+        }
+        cardholder.post("purchases/{id}/cancel") { _, context in
+            try json(try await service.cancelPurchase(cardholderID: context.cardholderID!, id: context.parameters.require("id")))
         }
         cardholder.get("purchases") { request, context in
             let query = request.uri.queryParameters

@@ -25,6 +25,18 @@ public protocol HashcartService: Sendable {
     /// Another merchant's offer is "not found".
     func offer(merchantID: String, id: String) async throws -> OfferView
 
+    /// Pauses (`paused`), resumes (`published`) or ends (`ended`) one of the merchant's offers.
+    func setOfferLifecycle(merchantID: String, id: String, to lifecycle: String) async throws -> OfferView
+
+    func orders(merchantID: String, offerID: String?, status: String?, limit: Int, startingAfter: String?) async throws -> ListView<OrderView>
+    func order(merchantID: String, id: String) async throws -> OrderView
+    func shipOrder(merchantID: String, id: String, _ body: ShipOrderBody) async throws -> OrderView
+    func cancelOrder(merchantID: String, id: String) async throws -> OrderView
+    func refundOrder(merchantID: String, id: String, _ body: RefundBody) async throws -> OrderView
+
+    /// The cardholder cancels a purchase before shipment.
+    func cancelPurchase(cardholderID: String, id: String) async throws -> PurchaseView
+
     func createLinkCode(cardholderID: String, _ body: CreateLinkBody) async throws -> LinkCodeView
     func links(cardholderID: String) async throws -> ListView<LinkView>
     func deleteLink(cardholderID: String, id: String) async throws -> LinkView

@@ -292,3 +292,76 @@ public struct PurchaseView: Codable, Sendable, Hashable {
         case declineMessage = "decline_message"
     }
 }
+
+public struct ShippingView: Codable, Sendable, Hashable {
+    public var name: String
+    public var line1: String
+    public var line2: String?
+    public var city: String
+    public var state: String
+    public var postalCode: String
+
+    public init(name: String, line1: String, line2: String?, city: String, state: String, postalCode: String) {
+        self.name = name
+        self.line1 = line1
+        self.line2 = line2
+        self.city = city
+        self.state = state
+        self.postalCode = postalCode
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, line1, line2, city, state
+        case postalCode = "postal_code"
+    }
+}
+
+/// An order as its merchant sees it: what to ship and where, the money, and nothing else about the card.
+public struct OrderView: Codable, Sendable, Hashable {
+    public var object = "order"
+    public var id: String
+    public var offer: String
+    public var reference: String
+    /// `created`, `shipped`, `cancelled`, `refunded`.
+    public var status: String
+    public var quantity: Int64 = 1
+    public var amount: Int64
+    public var tax: Int64
+    public var taxRatePpm: Int64
+    public var total: Int64
+    public var currency: String
+    public var amountCaptured: Int64
+    public var amountRefunded: Int64
+    public var carrier: String?
+    public var tracking: String?
+    /// Ship here: the cardholder's billing name and address.
+    public var shipping: ShippingView?
+    public var created: Int64
+
+    public init(id: String, offer: String, reference: String, status: String, amount: Int64, tax: Int64, taxRatePpm: Int64, total: Int64,
+                currency: String, amountCaptured: Int64, amountRefunded: Int64, carrier: String?, tracking: String?, shipping: ShippingView?,
+                created: Int64) {
+        self.id = id
+        self.offer = offer
+        self.reference = reference
+        self.status = status
+        self.amount = amount
+        self.tax = tax
+        self.taxRatePpm = taxRatePpm
+        self.total = total
+        self.currency = currency
+        self.amountCaptured = amountCaptured
+        self.amountRefunded = amountRefunded
+        self.carrier = carrier
+        self.tracking = tracking
+        self.shipping = shipping
+        self.created = created
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case object, id, offer, reference, status, quantity, amount, tax, total, currency, carrier, tracking, shipping, created
+        case taxRatePpm = "tax_rate_ppm"
+        case amountCaptured = "amount_captured"
+        case amountRefunded = "amount_refunded"
+    }
+}

@@ -26,6 +26,26 @@ public struct SQLiteReader {
         return try Row.fetchAll(db, sql: sql, arguments: arguments).map(SQLiteTransaction.offer(from:))
     }
 
+    /// A merchant's orders, newest first, optionally of one offer and one status.
+    public func orders(merchantID: MerchantID, offerID: OfferID?, status: OrderStatus?, limit: Int, startingAfter: OrderID?) throws -> [Order] {
+        var sql = "SELECT \(SQLiteTransaction.orderColumns) FROM orders WHERE merchant_id = ?"
+        var arguments: StatementArguments = [merchantID.rawValue]
+        if let offerID { sql += " AND offer_id = ?"; arguments += [offerID.rawValue] }
+        if let status { sql += " AND status = ?"; arguments += [status.rawValue] }
+        if let startingAfter {
+            sql += " AND (created_at, id) < (SELECT created_at, id FROM orders WHERE id = ?)"
+            arguments += [startingAfter.rawValue]
+        }
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        arguments += [limit]
+        return try Row.fetchAll(db, sql: sql, arguments: arguments).map(SQLiteTransaction.order(from:))
+    }
+
+    public func order(_ id: OrderID) throws -> Order? {
+        try Row.fetchOne(db, sql: "SELECT \(SQLiteTransaction.orderColumns) FROM orders WHERE id = ?", arguments: [id.rawValue])
+            .map(SQLiteTransaction.order(from:))
+    }
+
     public func links(cardAccountID: CardAccountID) throws -> [Link] {
         try Row.fetchAll(db, sql: "SELECT \(SQLiteTransaction.linkColumns) FROM links WHERE card_account_id = ? AND unlinked_at IS NULL ORDER BY created_at, id",
                          arguments: [cardAccountID.rawValue]).map(SQLiteTransaction.link(from:))
