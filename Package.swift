@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         // The HTTP API (`hashcart serve`); HummingbirdTesting drives it over loopback in tests.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // HTTP field names for the server's own headers (Idempotency-Key); already under Hummingbird.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // Runs the engine's loop beside the HTTP server, with graceful shutdown on SIGTERM.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
@@ -51,6 +53,7 @@ let package = Package(
             dependencies: [
                 "HashcartCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         // The engine: ties network events, the store and outbound posts together.
@@ -90,6 +93,7 @@ let package = Package(
                 "HashcartCore", "HashcartServer", "HashcartApp", "HashcartStore", "HashcartSandbox", "HashcartEngine",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
     ],

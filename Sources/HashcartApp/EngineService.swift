@@ -35,6 +35,21 @@ public struct EngineService: HashcartService {
         (try? store.read { try $0.count("merchants") }) != nil
     }
 
+    public func claimIdempotencyKey(scope: String, key: String, request: Data) async throws -> IdempotencyClaim {
+        let claim = try store.claimIdempotency(scope: Self.hash(token: scope), key: key, requestHash: Array(SHA256.hash(data: request)),
+                                               now: engine.clock.now())
+        switch claim {
+        case .claimed: return .claimed
+        case .inFlight: return .inFlight
+        case .mismatch: return .mismatch
+        case .replay(let status, let body): return .replay(status: status, body: body)
+        }
+    }
+
+    public func finishIdempotencyKey(scope: String, key: String, status: Int?, body: Data) async throws {
+        try store.finishIdempotency(scope: Self.hash(token: scope), key: key, status: status, body: body)
+    }
+
     public func createMerchant(_ body: CreateMerchantBody) async throws -> MerchantView {
         try mapped {
             let merchant = try engine.createMerchant(name: body.name, discountRateBasisPoints: body.discountRateBps ?? 250)

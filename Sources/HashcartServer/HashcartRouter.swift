@@ -14,6 +14,7 @@ public enum HashcartRouter {
     public static func build(service: some HashcartService) -> Router<HashcartRequestContext> {
         let router = Router(context: HashcartRequestContext.self)
         router.middlewares.add(ErrorShapeMiddleware())
+        router.middlewares.add(IdempotencyMiddleware(service: service))
 
         router.get("/healthz") { _, _ in try json(["status": "ok"]) }
         router.get("/readyz") { _, _ in

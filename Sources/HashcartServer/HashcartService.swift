@@ -12,6 +12,12 @@ public protocol HashcartService: Sendable {
     /// The cardholder a token acts as, or nil.
     func cardholder(forToken token: String) async -> String?
 
+    /// Claims an `Idempotency-Key` for a request: `scope` identifies the caller (its credential),
+    /// `request` is the method, path and body.
+    func claimIdempotencyKey(scope: String, key: String, request: Data) async throws -> IdempotencyClaim
+    /// Records the first response to a claimed key (`nil` forgets the key so it can be retried).
+    func finishIdempotencyKey(scope: String, key: String, status: Int?, body: Data) async throws
+
     func createMerchant(_ body: CreateMerchantBody) async throws -> MerchantView
     /// A new API key for a merchant, shown once.
     func createAPIKey(merchantID: String) async throws -> SecretView
@@ -48,3 +54,13 @@ public protocol HashcartService: Sendable {
     func deleteSandboxPost(postID: String, authorID: String) async throws -> SandboxPostView
     func sandboxPosts(authorID: String?, inReplyTo: String?, afterPostID: String?, limit: Int) async throws -> ListView<SandboxPostView>
 }
+
+/// What a service knows of an idempotency key.
+public enum IdempotencyClaim: Sendable, Equatable {
+    case claimed
+    case inFlight
+    case mismatch
+    case replay(status: Int, body: Data)
+}
+
+import Foundation

@@ -142,6 +142,16 @@ enum Migrations {
                 CREATE INDEX credentials_owner ON credentials(owner_id, kind);
                 """)
         }
+        migrator.registerMigration("v3-idempotency") { db in
+            try db.execute(sql: """
+                -- Idempotency-Key records (Stripe's semantics): the first response to a key is kept
+                -- and replayed; status is NULL while the first request is still running.
+                CREATE TABLE idempotency_keys (
+                    scope BLOB NOT NULL, key TEXT NOT NULL, request_hash BLOB NOT NULL, status INTEGER, response BLOB,
+                    created_at INTEGER NOT NULL, PRIMARY KEY (scope, key)) WITHOUT ROWID;
+                CREATE INDEX idempotency_keys_age ON idempotency_keys(created_at);
+                """)
+        }
         return migrator
     }
 }

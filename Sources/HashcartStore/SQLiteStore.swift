@@ -116,6 +116,58 @@ public final class SQLiteStore: EngineStore {
         }
     }
 
+    // MARK: Idempotency keys
+
+    /// What the store knows of an idempotency key.
+    public enum IdempotencyClaim: Sendable, Equatable {
+        /// The key is new (or its first request was abandoned): run the request, then ``finishIdempotency``.
+        case claimed
+        /// The first request with this key is still running.
+        case inFlight
+        /// The same key was used with a different request.
+        case mismatch
+        /// The first response, to send again.
+        case replay(status: Int, body: Data)
+    }
+
+    /// How long a key is kept (Stripe keeps 24 h; Hashcart keeps 48 h).
+    public static let idempotencyRetentionMilliseconds: Int64 = 48 * 3_600_000
+    /// An unfinished first request older than this is taken as abandoned (a crash mid-request).
+    public static let idempotencyAbandonMilliseconds: Int64 = 60_000
+
+    public func claimIdempotency(scope: [UInt8], key: String, requestHash: [UInt8], now: Instant) throws -> IdempotencyClaim {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM idempotency_keys WHERE created_at < ?",
+                           arguments: [now.millisecondsSinceEpoch - Self.idempotencyRetentionMilliseconds])
+            if let row = try Row.fetchOne(db, sql: "SELECT request_hash, status, response, created_at FROM idempotency_keys WHERE scope = ? AND key = ?",
+                                          arguments: [Data(scope), key]) {
+                let storedHash: Data = row[0]
+                guard storedHash == Data(requestHash) else { return .mismatch }
+                if let status: Int = row[1] { return .replay(status: status, body: row[2] ?? Data()) }
+                let started: Int64 = row[3]
+                guard now.millisecondsSinceEpoch - started > Self.idempotencyAbandonMilliseconds else { return .inFlight }
+                try db.execute(sql: "UPDATE idempotency_keys SET created_at = ? WHERE scope = ? AND key = ?",
+                               arguments: [now.millisecondsSinceEpoch, Data(scope), key])
+                return .claimed
+            }
+            try db.execute(sql: "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [Data(scope), key, Data(requestHash), now.millisecondsSinceEpoch])
+            return .claimed
+        }
+    }
+
+    /// Records the first response to a claimed key; `nil` status forgets the key (the request may be retried).
+    public func finishIdempotency(scope: [UInt8], key: String, status: Int?, body: Data) throws {
+        try pool.write { db in
+            if let status {
+                try db.execute(sql: "UPDATE idempotency_keys SET status = ?, response = ? WHERE scope = ? AND key = ?",
+                               arguments: [status, body, Data(scope), key])
+            } else {
+                try db.execute(sql: "DELETE FROM idempotency_keys WHERE scope = ? AND key = ?", arguments: [Data(scope), key])
+            }
+        }
+    }
+
     /// Closes the database; the store must not be used afterwards.
     public func close() throws {
         try pool.close()

@@ -1,0 +1,72 @@
+import Foundation
+import HashcartApp
+import HashcartCore
+import HashcartServer
+import HashcartStore
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite struct IdempotencyKeyTests {
+    func with(_ headers: HTTPFields, key: String) -> HTTPFields {
+        var headers = headers
+        headers[HTTPField.Name("Idempotency-Key")!] = key
+        return headers
+    }
+
+    @Test func aRetryReplaysTheFirstResponseAndChangesNothing() async throws {
+        let world = try ServerWorld()
+        try await world.app.test(.live) { client in
+            let first = try await client.execute(uri: "/v1/merchants", method: .post, headers: with(admin, key: "k-1"), body: body(#"{"name":"Shop"}"#)) {
+                #expect($0.status == .created)
+                return try object($0)["id"] as? String
+            }
+            try await client.execute(uri: "/v1/merchants", method: .post, headers: with(admin, key: "k-1"), body: body(#"{"name":"Shop"}"#)) { response in
+                #expect(response.status == .created)
+                #expect(response.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+                let again = try object(response)["id"] as? String
+                #expect(again == first)
+            }
+            // Same key, different request: refused.
+            try await client.execute(uri: "/v1/merchants", method: .post, headers: with(admin, key: "k-1"), body: body(#"{"name":"Other"}"#)) {
+                try expectError($0, .unprocessableContent, code: "idempotency_key_reused")
+            }
+            // A request the API refused is replayed refused; the same key cannot be "fixed".
+            try await client.execute(uri: "/v1/merchants", method: .post, headers: with(admin, key: "k-2"), body: body(#"{"name":""}"#)) {
+                try expectError($0, .badRequest, code: "parameter_invalid", param: "name")
+            }
+            try await client.execute(uri: "/v1/merchants", method: .post, headers: with(admin, key: "k-2"), body: body(#"{"name":""}"#)) {
+                try expectError($0, .badRequest, code: "parameter_invalid", param: "name")
+            }
+            // Keys are scoped to the caller: the same key from the sandbox (no credential) is another key.
+            try await client.execute(uri: "/sandbox/accounts", method: .post, headers: with(json, key: "k-1"), body: body(#"{"handle":"alice"}"#)) {
+                #expect($0.status == .created)
+            }
+            // Malformed keys.
+            for key in [String(repeating: "k", count: 256), "tab\there"] {
+                try await client.execute(uri: "/v1/merchants", method: .post, headers: with(admin, key: key), body: body(#"{"name":"Shop"}"#)) {
+                    try expectError($0, .badRequest, code: "idempotency_key_invalid")
+                }
+            }
+        }
+        #expect(try world.store.read { try $0.count("merchants") } == 1)
+        #expect(try world.sandbox.posts(limit: 10).isEmpty)
+    }
+
+    @Test func anUnfinishedFirstRequestIsInFlightThenAbandoned() throws {
+        let world = try ServerWorld()
+        let now = Instant(secondsSinceEpoch: 1_790_000_000)
+        let scope: [UInt8] = [1, 2, 3]
+        #expect(try world.store.claimIdempotency(scope: scope, key: "k", requestHash: [9], now: now) == .claimed)
+        #expect(try world.store.claimIdempotency(scope: scope, key: "k", requestHash: [9], now: now.adding(seconds: 5)) == .inFlight)
+        #expect(try world.store.claimIdempotency(scope: scope, key: "k", requestHash: [8], now: now.adding(seconds: 5)) == .mismatch)
+        // A crash mid-request: after a minute the key can be claimed again.
+        #expect(try world.store.claimIdempotency(scope: scope, key: "k", requestHash: [9], now: now.adding(seconds: 61)) == .claimed)
+        try world.store.finishIdempotency(scope: scope, key: "k", status: 201, body: Data("{}".utf8))
+        #expect(try world.store.claimIdempotency(scope: scope, key: "k", requestHash: [9], now: now.adding(seconds: 62))
+                == .replay(status: 201, body: Data("{}".utf8)))
+        // Kept 48 hours, then forgotten.
+        #expect(try world.store.claimIdempotency(scope: scope, key: "k", requestHash: [9], now: now.adding(seconds: 49 * 3600)) == .claimed)
+    }
+}
