@@ -276,6 +276,62 @@ public struct EngineService: HashcartService {
         }
     }
 
+    public func createWebhookEndpoint(merchantID: String, _ body: CreateWebhookEndpointBody) async throws -> WebhookEndpointView {
+        try mapped {
+            guard body.url.count <= 2_048, let components = URLComponents(string: body.url), let scheme = components.scheme?.lowercased(),
+                scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty, components.user == nil
+            else {
+                throw APIError.invalid("`url` must be an http or https URL of at most 2048 characters, without credentials.", param: "url")
+            }
+            let secret = Self.secret(prefix: "whsec_")
+            let endpoint = try store.createWebhookEndpoint(id: RandomIDGenerator().next(prefix: "we"), merchantID: MerchantID(merchantID),
+                                                           url: body.url, secret: secret, at: engine.clock.now())
+            return WebhookEndpointView(id: endpoint.id, url: endpoint.url, secret: secret, created: endpoint.createdAt.millisecondsSinceEpoch / 1000)
+        }
+    }
+
+    public func events(merchantID: String, limit: Int, startingAfter: String?) async throws -> ListView<EventView> {
+        try mapped {
+            let events = try store.merchantEvents(merchantID: MerchantID(merchantID), limit: limit + 1, startingAfter: startingAfter)
+            return ListView(data: events.prefix(limit).map(Self.view), hasMore: events.count > limit)
+        }
+    }
+
+    public func redeliverEvent(merchantID: String, id: String) async throws -> EventView {
+        try mapped {
+            guard try store.redeliverWebhook(eventID: id, merchantID: MerchantID(merchantID), now: engine.clock.now()),
+                let status = try store.merchantEvents(merchantID: MerchantID(merchantID), limit: 1_000, startingAfter: nil).first(where: { $0.event.id == id })
+            else { throw APIError.notFound("event \(id.prefix(64))") }
+            return Self.view(status)
+        }
+    }
+
+    static func view(_ status: MerchantEventStatus) -> EventView {
+        EventView(id: status.event.id, type: status.event.type.rawValue, subject: status.event.objectID,
+                  created: status.event.createdAt.millisecondsSinceEpoch / 1000, delivery: status.delivery, deliveryAttempts: status.attempts)
+    }
+
+    /// The JSON body of a webhook: `{"id", "object": "event", "type", "created", "data": {"object": …}}`,
+    /// with the order (and its shipping address) or the offer as it is at delivery time.
+    public func webhookPayload(for event: MerchantEvent) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let object: Data
+        switch event.type {
+        case .orderCreated, .orderShipped, .orderCancelled, .orderRefunded:
+            guard let order = try store.read({ try $0.order(OrderID(event.objectID)) }) else { throw StoreError.notFound("order \(event.objectID)") }
+            object = try encoder.encode(try view(order))
+        case .offerSoldOut, .offerEnded:
+            guard let offer = try store.write({ tx in try tx.offer(OfferID(event.objectID)) }) else { throw StoreError.notFound("offer \(event.objectID)") }
+            object = try encoder.encode(view(offer))
+        }
+        let head = "{\"created\":\(event.createdAt.millisecondsSinceEpoch / 1000),\"data\":{\"object\":"
+        var body = Data(head.utf8)
+        body.append(object)
+        body.append(Data("},\"id\":\"\(event.id)\",\"object\":\"event\",\"type\":\"\(event.type.rawValue)\"}".utf8))
+        return body
+    }
+
     public func cancelPurchase(cardholderID: String, id: String) async throws -> PurchaseView {
         try mapped {
             guard let purchaseID = PurchaseID(validating: id) else { throw APIError.notFound("purchase \(id.prefix(64))") }

@@ -124,3 +124,9 @@ public struct RefundBody: StrictDecodable, Sendable {
     public var currency: String?
     public static let fields: Set<String> = ["amount", "currency"]
 }
+
+public struct CreateWebhookEndpointBody: StrictDecodable, Sendable {
+    /// Where events are POSTed: an http(s) URL of at most 2,048 characters.
+    public var url: String
+    public static let fields: Set<String> = ["url"]
+}

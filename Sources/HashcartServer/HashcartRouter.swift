@@ -7,7 +7,7 @@ import Hummingbird
 /// | --- | --- |
 /// | `GET /healthz`, `GET /readyz` | anyone |
 /// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `GET /v1/ledger/check` | operator (admin bearer token) |
-/// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds` | merchant (API key as bearer token) |
+/// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds`, `POST /v1/webhook_endpoints`, `GET /v1/events`, `POST /v1/events/{id}/redeliver` | merchant (API key as bearer token) |
 /// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel` | cardholder (bearer token) |
 /// | `POST /sandbox/accounts`, `POST /sandbox/posts`, `POST /sandbox/posts/{id}/reposts`, `DELETE /sandbox/posts/{id}?author_id=`, `GET /sandbox/posts` | anyone (the sandbox network) |
 public enum HashcartRouter {
@@ -83,6 +83,20 @@ public enum HashcartRouter {
             var request = request
             return try json(try await service.refundOrder(merchantID: context.merchantID!, id: context.parameters.require("id"),
                                                           request.decodeStrict(RefundBody.self)), status: .created)
+        }
+
+        merchant.post("webhook_endpoints") { request, context in
+            var request = request
+            return try json(try await service.createWebhookEndpoint(merchantID: context.merchantID!, request.decodeStrict(CreateWebhookEndpointBody.self)),
+                            status: .created)
+        }
+        merchant.get("events") { request, context in
+            let query = request.uri.queryParameters
+            return try json(try await service.events(merchantID: context.merchantID!, limit: try pageLimit(query.get("limit")),
+                                                     startingAfter: query.get("starting_after")))
+        }
+        merchant.post("events/{id}/redeliver") { _, context in
+            try json(try await service.redeliverEvent(merchantID: context.merchantID!, id: context.parameters.require("id")))
         }
 
         // Cardholders.

@@ -40,6 +40,10 @@ public protocol HashcartService: Sendable {
     func cancelOrder(merchantID: String, id: String) async throws -> OrderView
     func refundOrder(merchantID: String, id: String, _ body: RefundBody) async throws -> OrderView
 
+    func createWebhookEndpoint(merchantID: String, _ body: CreateWebhookEndpointBody) async throws -> WebhookEndpointView
+    func events(merchantID: String, limit: Int, startingAfter: String?) async throws -> ListView<EventView>
+    func redeliverEvent(merchantID: String, id: String) async throws -> EventView
+
     /// The cardholder cancels a purchase before shipment.
     func cancelPurchase(cardholderID: String, id: String) async throws -> PurchaseView
 

@@ -365,3 +365,45 @@ public struct OrderView: Codable, Sendable, Hashable {
         case amountRefunded = "amount_refunded"
     }
 }
+
+public struct WebhookEndpointView: Codable, Sendable, Hashable {
+    public var object = "webhook_endpoint"
+    public var id: String
+    public var url: String
+    /// The signing secret (`whsec_…`): shown once, when the endpoint is created.
+    public var secret: String?
+    public var created: Int64
+
+    public init(id: String, url: String, secret: String?, created: Int64) {
+        self.id = id
+        self.url = url
+        self.secret = secret
+        self.created = created
+    }
+}
+
+public struct EventView: Codable, Sendable, Hashable {
+    public var object = "event"
+    public var id: String
+    public var type: String
+    /// The order or offer it is about.
+    public var subject: String
+    public var created: Int64
+    /// `pending`, `delivered`, `failed`, or `none` (no endpoint).
+    public var delivery: String
+    public var deliveryAttempts: Int64
+
+    public init(id: String, type: String, subject: String, created: Int64, delivery: String, deliveryAttempts: Int64) {
+        self.id = id
+        self.type = type
+        self.subject = subject
+        self.created = created
+        self.delivery = delivery
+        self.deliveryAttempts = deliveryAttempts
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case object, id, type, subject, created, delivery
+        case deliveryAttempts = "delivery_attempts"
+    }
+}

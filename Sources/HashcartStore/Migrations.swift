@@ -152,6 +152,22 @@ enum Migrations {
                 CREATE INDEX idempotency_keys_age ON idempotency_keys(created_at);
                 """)
         }
+        migrator.registerMigration("v4-webhooks") { db in
+            try db.execute(sql: """
+                -- A merchant's webhook endpoints. The signing secret is sealed like billing data.
+                CREATE TABLE webhook_endpoints (
+                    id TEXT PRIMARY KEY, merchant_id TEXT NOT NULL REFERENCES merchants(id), url TEXT NOT NULL,
+                    secret_sealed BLOB NOT NULL, created_at INTEGER NOT NULL, disabled_at INTEGER);
+                CREATE INDEX webhook_endpoints_merchant ON webhook_endpoints(merchant_id);
+                -- One row per (event, endpoint): at-least-once delivery that survives restarts.
+                CREATE TABLE webhook_deliveries (
+                    event_id TEXT NOT NULL REFERENCES merchant_events(id), endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id),
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')), attempts INTEGER NOT NULL,
+                    next_attempt_at INTEGER NOT NULL, last_status INTEGER, last_error TEXT, delivered_at INTEGER,
+                    created_at INTEGER NOT NULL, PRIMARY KEY (event_id, endpoint_id)) WITHOUT ROWID;
+                CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE state = 'pending';
+                """)
+        }
         return migrator
     }
 }

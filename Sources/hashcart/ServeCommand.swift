@@ -77,7 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
         let app = Application(
             router: HashcartRouter.build(service: service),
             configuration: .init(address: .hostname(host, port: port), serverName: "hashcart"),
-            services: [EngineLoop(engine: engine, logger: logger)],
+            services: [EngineLoop(engine: engine, logger: logger), WebhookDeliverer(service: service, logger: logger)],
             onServerRunning: { channel in
                 announce("hashcart: serving http://\(host):\(channel.localAddress?.port ?? port) (data: \(directory))")
             },

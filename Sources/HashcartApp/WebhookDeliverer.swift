@@ -1,0 +1,116 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import HashcartCore
+import HashcartStore
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Delivers merchant events to their webhook endpoints, at least once, across restarts.
+///
+/// Each POST carries `Hashcart-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`
+/// and `Hashcart-Event-Id`. A 2xx answer delivers; anything else (or no answer within 10 s) is
+/// retried with exponential backoff and jitter (10 s, 20 s, 40 s … capped at 6 h) until the event is
+/// 3 days old, then marked failed (a merchant can ask for it again). At most 8 deliveries at once,
+/// 100 per round.
+public struct WebhookDeliverer: Service {
+    let service: EngineService
+    let client: HTTPClient
+    let logger: Logger
+
+    public static let maximumConcurrentDeliveries = 8
+    public static let deliveriesPerRound = 100
+    public static let requestTimeoutSeconds: Int64 = 10
+    public static let retryForMilliseconds: Int64 = 3 * 86_400_000
+
+    public init(service: EngineService, client: HTTPClient = .shared, logger: Logger) {
+        self.service = service
+        self.client = client
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let delivered = (try? await round()) ?? 0
+            if delivered == 0 { try? await Task.sleep(for: .milliseconds(100)) }
+        }
+    }
+
+    /// One round: schedule new events, then deliver what is due. Returns the attempts made.
+    @discardableResult
+    public func round() async throws -> Int {
+        let store = service.store
+        let now = service.engine.clock.now()
+        try store.scheduleWebhookDeliveries(now: now)
+        let due = try store.dueWebhookDeliveries(now: now, limit: Self.deliveriesPerRound)
+        guard !due.isEmpty else { return 0 }
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for delivery in due {
+                if running == Self.maximumConcurrentDeliveries {
+                    await group.next()
+                    running -= 1
+                }
+                group.addTask { await self.deliver(delivery) }
+                running += 1
+            }
+        }
+        return due.count
+    }
+
+    func deliver(_ delivery: WebhookDelivery) async {
+        let store = service.store
+        var status: Int?
+        var failure: String?
+        do {
+            let body = try service.webhookPayload(for: delivery.event)
+            let timestamp = service.engine.clock.now().millisecondsSinceEpoch / 1000
+            var request = HTTPClientRequest(url: delivery.endpoint.url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "User-Agent", value: "Hashcart-Webhooks/1")
+            request.headers.add(name: "Hashcart-Event-Id", value: delivery.event.id)
+            request.headers.add(name: "Hashcart-Signature", value: Self.signature(secret: delivery.secret, timestamp: timestamp, body: body))
+            request.body = .bytes(ByteBuffer(bytes: body))
+            let response = try await client.execute(request, timeout: .seconds(Self.requestTimeoutSeconds))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            status = Int(response.status.code)
+        } catch {
+            failure = "\(error)"
+        }
+        let now = service.engine.clock.now()
+        let delivered = status.map { (200..<300).contains($0) } ?? false
+        var next: Instant?
+        if !delivered {
+            let delay = Self.retryDelayMilliseconds(afterAttempt: delivery.attempts + 1, key: delivery.event.id + delivery.endpoint.id)
+            let retryUntil = delivery.event.createdAt.adding(milliseconds: Self.retryForMilliseconds)
+            if now.adding(milliseconds: delay) <= retryUntil { next = now.adding(milliseconds: delay) }
+            logger.info("webhook not delivered", metadata: ["event": "\(delivery.event.id)", "endpoint": "\(delivery.endpoint.id)",
+                                                              "status": "\(status.map(String.init) ?? "none")", "retry": "\(next != nil)"])
+        }
+        do {
+            try store.recordWebhookAttempt(eventID: delivery.event.id, endpointID: delivery.endpoint.id, delivered: delivered, status: status,
+                                           error: failure ?? (delivered ? nil : "status \(status ?? 0)"), nextAttemptAt: next, now: now)
+        } catch {
+            logger.error("could not record a webhook attempt", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// `t=<timestamp>,v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`: what a merchant verifies.
+    public static func signature(secret: String, timestamp: Int64, body: Data) -> String {
+        var signed = Data("\(timestamp).".utf8)
+        signed.append(body)
+        let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(secret.utf8)))
+        return "t=\(timestamp),v1=" + mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// 10 s × 2^(attempt−1), capped at 6 h, plus up to 20 % jitter derived from the key (deterministic).
+    public static func retryDelayMilliseconds(afterAttempt attempt: Int64, key: String) -> Int64 {
+        let base = min(Int64(10_000) << min(max(attempt - 1, 0), 20), 6 * 3_600_000)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        hash = (hash ^ UInt64(attempt)) &* 0x100_0000_01b3
+        return base + Int64(hash % UInt64(base / 5 + 1))
+    }
+}

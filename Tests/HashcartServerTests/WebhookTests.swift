@@ -1,0 +1,153 @@
+import Crypto
+import Foundation
+import HashcartApp
+import HashcartCore
+import HashcartEngine
+import HashcartServer
+import HashcartStore
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+
+/// A merchant's webhook receiver on loopback: records what arrives, answers with a chosen status.
+final class WebhookReceiver: Sendable {
+    struct Delivery: Sendable {
+        var eventID: String
+        var signature: String
+        var body: Data
+    }
+
+    let received = Mutex<[Delivery]>([])
+    let status = Mutex<HTTPResponse.Status>(.ok)
+    let port = Mutex<Int?>(nil)
+
+    /// Starts the receiver; returns the task running it (cancel it to stop).
+    func start() async throws -> Task<Void, any Error> {
+        let router = Router()
+        router.post("/hook") { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            self.received.withLock {
+                $0.append(Delivery(eventID: request.headers[HTTPField.Name("Hashcart-Event-Id")!] ?? "",
+                                   signature: request.headers[HTTPField.Name("Hashcart-Signature")!] ?? "",
+                                   body: Data(body.readableBytesView)))
+            }
+            return Response(status: self.status.withLock { $0 })
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { channel in self.port.withLock { $0 = channel.localAddress?.port } })
+        let task = Task { try await app.runService() }
+        for _ in 0..<100 where port.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
+        return task
+    }
+
+    var url: String { "http://127.0.0.1:\(port.withLock { $0 } ?? 0)/hook" }
+}
+
+/// How a merchant verifies a delivery (the README's snippet, in Swift).
+func verify(signature: String, body: Data, secret: String) -> Bool {
+    let parts = Dictionary(uniqueKeysWithValues: signature.split(separator: ",").compactMap { part -> (String, String)? in
+        let pair = part.split(separator: "=", maxSplits: 1)
+        return pair.count == 2 ? (String(pair[0]), String(pair[1])) : nil
+    })
+    guard let t = parts["t"], let v1 = parts["v1"] else { return false }
+    var signed = Data("\(t).".utf8)
+    signed.append(body)
+    let expected = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(secret.utf8))).map { String(format: "%02x", $0) }.joined()
+    return expected == v1
+}
+
+@Suite struct WebhookTests {
+    @Test func signedDeliveriesSurviveAReceiverOutage() async throws {
+        let receiver = WebhookReceiver()
+        let receiverTask = try await receiver.start()
+        defer { receiverTask.cancel() }
+        let world = try ServerWorld()
+        let deliverer = WebhookDeliverer(service: world.service, logger: Logger(label: "test"))
+        let merchant = try world.engine.createMerchant(name: "Gadgets")
+        let key = try await world.service.createAPIKey(merchantID: merchant.id.rawValue).secret
+        let secret = try await world.app.test(.live) { client in
+            try await client.execute(uri: "/v1/webhook_endpoints", method: .post, headers: bearer(key), body: body(#"{"url":"\#(receiver.url)"}"#)) {
+                #expect($0.status == .created)
+                let secret = try #require(try object($0)["secret"] as? String)
+                #expect(secret.hasPrefix("whsec_"))
+                return secret
+            }
+        }
+        try await world.app.test(.live) { client in
+            for url in ["ftp://example.com/x", "not a url", "http://user:pw@example.com/", "http:///nohost"] {
+                try await client.execute(uri: "/v1/webhook_endpoints", method: .post, headers: bearer(key), body: body(#"{"url":"\#(url)"}"#)) {
+                    try expectError($0, .badRequest, code: "parameter_invalid", param: "url")
+                }
+            }
+        }
+
+        // A purchase: order.created is written with it.
+        _ = try world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle Fire HD", sku: "KFHD", price: .usd(14999),
+                                                    hashtag: "#BuyKindleFireHD", quantity: 5))
+        let card = try world.engine.createCardAccount(
+            creditLimit: .usd(500_000),
+            billing: BillingAddress(name: "Ada Lovelace", line1: "65 Broadway", city: "New York", state: .NY, postalCode: "10006"), cardLast4: "4242")
+        let alice = try world.sandbox.createAccount(handle: "alice")
+        try world.engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .sandbox, userID: alice.id, handle: "@alice"))
+        let post = try world.sandbox.post(authorID: alice.id, text: "#BuyKindleFireHD")
+        try await world.settle()
+        let reply = try #require(try world.sandbox.posts(authorID: world.sandbox.official.id, inReplyTo: post.id).first)
+        try world.sandbox.repost(authorID: alice.id, postID: reply.id)
+        try await world.settle()
+
+        // The receiver is down (500): the delivery waits and retries with backoff.
+        receiver.status.withLock { $0 = .internalServerError }
+        #expect(try await deliverer.round() == 1)
+        #expect(receiver.received.withLock { $0.count } == 1)
+        #expect(try await deliverer.round() == 0)  // not due yet
+        try await world.app.test(.live) { client in
+            try await client.execute(uri: "/v1/events", method: .get, headers: bearer(key)) { response in
+                let events = try #require(try object(response)["data"] as? [[String: Any]])
+                #expect(events.first?["type"] as? String == "order.created" && events.first?["delivery"] as? String == "pending")
+            }
+        }
+
+        // Up again, and past the backoff: delivered, signed, deduplicable by event id.
+        receiver.status.withLock { $0 = .ok }
+        world.clock.advance(seconds: 60)
+        #expect(try await deliverer.round() == 1)
+        let deliveries = receiver.received.withLock { $0 }
+        #expect(deliveries.count == 2 && Set(deliveries.map(\.eventID)).count == 1)
+        let last = try #require(deliveries.last)
+        #expect(verify(signature: last.signature, body: last.body, secret: secret))
+        #expect(!verify(signature: last.signature, body: last.body + Data(" ".utf8), secret: secret))
+        let payload = try #require(try JSONSerialization.jsonObject(with: last.body) as? [String: Any])
+        #expect(payload["type"] as? String == "order.created" && payload["id"] as? String == last.eventID)
+        let order = try #require((payload["data"] as? [String: Any])?["object"] as? [String: Any])
+        #expect(order["total"] as? Int == 15599)
+        let shipping = try #require(order["shipping"] as? [String: Any])
+        #expect(shipping["name"] as? String == "Ada Lovelace" && shipping["postal_code"] as? String == "10006")
+        #expect(String(decoding: last.body, as: UTF8.self).contains("4242") == false)  // nothing else about the card
+
+        // The merchant can ask for it again.
+        try await world.app.test(.live) { client in
+            try await client.execute(uri: "/v1/events/\(last.eventID)/redeliver", method: .post, headers: bearer(key)) {
+                let event = try object($0)
+                #expect(event["delivery"] as? String == "pending")
+            }
+            try await client.execute(uri: "/v1/events/evt_nope/redeliver", method: .post, headers: bearer(key)) {
+                try expectError($0, .notFound, code: "resource_missing")
+            }
+        }
+        #expect(try await deliverer.round() == 1)
+        #expect(receiver.received.withLock { $0.count } == 3)
+    }
+
+    @Test func aDeliveryIsGivenUpAfterThreeDays() async throws {
+        #expect(WebhookDeliverer.retryDelayMilliseconds(afterAttempt: 1, key: "k") >= 10_000)
+        #expect(WebhookDeliverer.retryDelayMilliseconds(afterAttempt: 1, key: "k") <= 12_000)
+        #expect(WebhookDeliverer.retryDelayMilliseconds(afterAttempt: 40, key: "k") <= 6 * 3_600_000 * 12 / 10)
+        // Same inputs, same delay: deterministic jitter.
+        #expect(WebhookDeliverer.retryDelayMilliseconds(afterAttempt: 3, key: "k") == WebhookDeliverer.retryDelayMilliseconds(afterAttempt: 3, key: "k"))
+    }
+}
