@@ -201,6 +201,31 @@ public struct EngineService: HashcartService {
         }
     }
 
+    public func analytics(merchantID: String, offerID: String) async throws -> AnalyticsView {
+        try mapped {
+            let offer = try ownOffer(merchantID: merchantID, id: offerID)
+            let (totals, series, times) = try store.read { reader in
+                (try reader.funnel(offer: offer.id), try reader.funnelSeries(offer: offer.id), try reader.timesToConfirm(offer: offer.id))
+            }
+            func rate(_ numerator: String, _ denominator: String) -> Double {
+                guard let bottom = totals[denominator], bottom > 0 else { return 0 }
+                return (Double(totals[numerator] ?? 0) / Double(bottom) * 10_000).rounded() / 10_000
+            }
+            let conversion = [
+                "linked_per_post": rate(FunnelMetric.linkedPosts.rawValue, FunnelMetric.posts.rawValue),
+                "confirmation_sent_per_linked": rate(FunnelMetric.confirmationsSent.rawValue, FunnelMetric.linkedPosts.rawValue),
+                "confirmed_per_confirmation_sent": rate(FunnelMetric.confirmed.rawValue, FunnelMetric.confirmationsSent.rawValue),
+                "order_per_confirmed": rate(FunnelMetric.orders.rawValue, FunnelMetric.confirmed.rawValue),
+            ]
+            func percentile(_ p: Int) -> Int64 { times.isEmpty ? 0 : times[min(times.count - 1, times.count * p / 100)] / 1000 }
+            var minutes: [Int64: [String: Int64]] = [:]
+            for entry in series { minutes[entry.minute, default: ["minute": entry.minute * 60]][entry.metric] = entry.value }
+            return AnalyticsView(offer: offer.id.rawValue, totals: totals, conversion: conversion,
+                                 timeToConfirmSeconds: ["p50": percentile(50), "p90": percentile(90), "count": Int64(times.count)],
+                                 series: minutes.keys.sorted().map { minutes[$0]! })
+        }
+    }
+
     /// One of the merchant's offers; another merchant's is "not found".
     func ownOffer(merchantID: String, id: String) throws -> Offer {
         guard let offerID = OfferID(validating: id), let offer = try store.write({ tx in try tx.offer(offerID) }),

@@ -82,7 +82,7 @@ extension Engine {
             }
             // A repost of someone else's post never buys; count it if it was a purchase post.
             if let purchase = try tx.purchase(Purchase.id(network: event.network, postID: target)) {
-                try tx.incrementFunnel(offer: purchase.offerID, metric: FunnelMetric.foreignReposts.rawValue, by: 1)
+                try tx.incrementFunnel(offer: purchase.offerID, metric: FunnelMetric.foreignReposts.rawValue, by: 1, at: now)
                 return .foreignRepost
             }
             return .ignored
@@ -138,12 +138,12 @@ extension Engine {
 
     func handlePost(_ event: NetworkEvent, tx: any StoreTransaction, now: Instant) throws -> EventOutcome {
         guard let offer = try offerFor(event, tx: tx) else { return .ignored }
-        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.posts.rawValue, by: 1)
+        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.posts.rawValue, by: 1, at: now)
         if try tx.recordAuthor(offer: offer.id, identity: event.author) {
-            try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.uniqueAuthors.rawValue, by: 1)
+            try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.uniqueAuthors.rawValue, by: 1, at: now)
         }
         if event.kind == .quote {
-            try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.quotes.rawValue, by: 1)
+            try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.quotes.rawValue, by: 1, at: now)
             return .quoteCounted(offer.id)
         }
         guard !(try tx.isPostDeleted(network: event.network, postID: event.eventID)) else { return .ignored }
@@ -151,7 +151,7 @@ extension Engine {
         guard try tx.purchase(purchaseID) == nil else { return .ignored }
 
         guard let link = try tx.activeLink(network: event.network, userID: event.author.userID) else {
-            try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.unlinkedPosts.rawValue, by: 1)
+            try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.unlinkedPosts.rawValue, by: 1, at: now)
             let invited = try tx.claimInvitation(network: event.network, userID: event.author.userID, now: now)
             if invited {
                 try enqueueReply(.linkInvitation(handle: event.author.handle), purpose: .linkInvitation,
@@ -160,7 +160,7 @@ extension Engine {
             }
             return .unlinkedPost(offer.id, invited: invited)
         }
-        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.linkedPosts.rawValue, by: 1)
+        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.linkedPosts.rawValue, by: 1, at: now)
         guard let card = try tx.cardAccount(link.cardAccountID), let merchant = try tx.merchant(offer.merchantID) else {
             throw EngineError.notFound("card account or merchant of offer \(offer.id)")
         }
@@ -216,7 +216,7 @@ extension Engine {
 
     func recordDecline(_ purchase: Purchase, offer: Offer, card: CardAccount, tx: any StoreTransaction, now: Instant) throws {
         let reason = purchase.declineReason!
-        try tx.incrementFunnel(offer: offer.id, metric: "\(FunnelMetric.declined.rawValue).\(reason.rawValue)", by: 1)
+        try tx.incrementFunnel(offer: offer.id, metric: "\(FunnelMetric.declined.rawValue).\(reason.rawValue)", by: 1, at: now)
         try tx.addCardholderNotification(CardholderNotification(
             id: "ntf_declined_\(purchase.id)", cardAccountID: card.id, purchaseID: purchase.id, kind: "declined",
             message: "\(offer.title) (ref \(purchase.reference)) was declined: \(reason.cardholderMessage)", createdAt: now))
@@ -238,12 +238,12 @@ extension Engine {
     func handleConfirmation(_ event: NetworkEvent, purchase: Purchase, tx: any StoreTransaction, now: Instant) throws -> EventOutcome {
         switch ConfirmationRule.evaluate(event, for: purchase) {
         case .foreignIdentity:
-            try tx.incrementFunnel(offer: purchase.offerID, metric: FunnelMetric.foreignReposts.rawValue, by: 1)
+            try tx.incrementFunnel(offer: purchase.offerID, metric: FunnelMetric.foreignReposts.rawValue, by: 1, at: now)
             return .foreignRepost
         case .missingReference, .notAwaiting:
             return .confirmationIgnored(purchase.id)
         case .late:
-            try tx.incrementFunnel(offer: purchase.offerID, metric: FunnelMetric.lateReposts.rawValue, by: 1)
+            try tx.incrementFunnel(offer: purchase.offerID, metric: FunnelMetric.lateReposts.rawValue, by: 1, at: now)
             let card = try tx.cardAccount(purchase.cardAccountID)
             try enqueueReply(.lateRepost(handle: purchase.identity.handle, reference: purchase.reference), purpose: .lateRepost,
                              key: "late:\(purchase.id)", inReplyTo: purchase.purchasePostID, purchase: purchase, card: card,
@@ -259,7 +259,7 @@ extension Engine {
             throw EngineError.notFound("offer or card account of purchase \(purchase.id)")
         }
         var confirmed = try purchase.applying(.confirm(repostedAt: repostedAt), now: now)
-        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.confirmed.rawValue, by: 1)
+        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.confirmed.rawValue, by: 1, at: now)
         precondition(offer.reservedUnits > 0, "a purchase awaiting confirmation holds a reserved unit")
         offer.reservedUnits -= 1
 
@@ -299,7 +299,7 @@ extension Engine {
         try tx.insertOrder(order)
         try tx.addMerchantEvent(MerchantEvent(merchantID: order.merchantID, type: .orderCreated, objectID: order.id.rawValue, createdAt: now))
         for (metric, value) in [(FunnelMetric.orders, 1), (.unitsSold, 1), (.revenue, order.unitPrice.minorUnits), (.tax, order.tax.minorUnits)] {
-            try tx.incrementFunnel(offer: offer.id, metric: metric.rawValue, by: value)
+            try tx.incrementFunnel(offer: offer.id, metric: metric.rawValue, by: value, at: now)
         }
         try tx.addCardholderNotification(CardholderNotification(
             id: "ntf_receipt_\(authorized.id)", cardAccountID: card.id, purchaseID: authorized.id, kind: "receipt",
@@ -319,7 +319,7 @@ extension Engine {
         offer.reservedUnits -= 1
         try tx.updateOffer(offer)
         try tx.updatePurchase(cancelled)
-        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.cancelled.rawValue, by: 1)
+        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.cancelled.rawValue, by: 1, at: now)
     }
 
     // MARK: Linking by code

@@ -65,7 +65,7 @@ extension Engine {
                         let purchase = try tx.purchase(purchaseID), purchase.state == .requested
                     {
                         try tx.updatePurchase(try purchase.applying(.confirmationPosted(postID: reply.postID), now: reply.createdAt))
-                        try tx.incrementFunnel(offer: purchase.offerID, metric: FunnelMetric.confirmationsSent.rawValue, by: 1)
+                        try tx.incrementFunnel(offer: purchase.offerID, metric: FunnelMetric.confirmationsSent.rawValue, by: 1, at: recordedAt)
                         for parked in try tx.takeParkedEvents(network: post.network, postID: reply.postID) {
                             summary.unparked.append(try handle(parked, tx: tx, now: recordedAt))
                         }

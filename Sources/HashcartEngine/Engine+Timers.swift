@@ -23,7 +23,7 @@ extension Engine {
                 offer.reservedUnits -= 1
                 try tx.updateOffer(offer)
                 try tx.updatePurchase(expired)
-                try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.expired.rawValue, by: 1)
+                try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.expired.rawValue, by: 1, at: now)
                 if expired.confirmationPostID != nil {
                     try enqueueReply(.expired(handle: expired.identity.handle, reference: expired.reference, hashtag: offer.hashtag),
                                      purpose: .expired, key: "expired:\(expired.id)", inReplyTo: expired.purchasePostID,
@@ -50,7 +50,7 @@ extension Engine {
         precondition(offer.soldUnits > 0, "a live order holds a sold unit")
         offer.soldUnits -= 1
         try tx.updateOffer(offer)
-        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.unitsSold.rawValue, by: -1)
+        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.unitsSold.rawValue, by: -1, at: now)
         try tx.addMerchantEvent(MerchantEvent(merchantID: order.merchantID, type: .orderCancelled, objectID: order.id.rawValue, createdAt: now))
     }
 }

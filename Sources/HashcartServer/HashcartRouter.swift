@@ -7,7 +7,7 @@ import Hummingbird
 /// | --- | --- |
 /// | `GET /healthz`, `GET /readyz` | anyone |
 /// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `GET /v1/ledger/check` | operator (admin bearer token) |
-/// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds`, `POST /v1/webhook_endpoints`, `GET /v1/events`, `POST /v1/events/{id}/redeliver` | merchant (API key as bearer token) |
+/// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/offers/{id}/analytics` (JSON, or CSV with `Accept: text/csv`), `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds`, `POST /v1/webhook_endpoints`, `GET /v1/events`, `POST /v1/events/{id}/redeliver` | merchant (API key as bearer token) |
 /// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel` | cardholder (bearer token) |
 /// | `POST /sandbox/accounts`, `POST /sandbox/posts`, `POST /sandbox/posts/{id}/reposts`, `DELETE /sandbox/posts/{id}?author_id=`, `GET /sandbox/posts` | anyone (the sandbox network) |
 public enum HashcartRouter {
@@ -62,6 +62,15 @@ public enum HashcartRouter {
             merchant.post("offers/{id}/\(action)") { _, context in
                 try json(try await service.setOfferLifecycle(merchantID: context.merchantID!, id: context.parameters.require("id"), to: lifecycle))
             }
+        }
+        merchant.get("offers/{id}/analytics") { request, context in
+            let analytics = try await service.analytics(merchantID: context.merchantID!, offerID: context.parameters.require("id"))
+            if request.headers[.accept]?.contains("text/csv") == true {
+                var headers = HTTPFields()
+                headers[.contentType] = "text/csv; charset=utf-8"
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: analytics.csv)))
+            }
+            return try json(analytics)
         }
         merchant.get("orders") { request, context in
             let query = request.uri.queryParameters

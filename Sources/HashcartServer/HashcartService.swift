@@ -34,6 +34,8 @@ public protocol HashcartService: Sendable {
     /// Pauses (`paused`), resumes (`published`) or ends (`ended`) one of the merchant's offers.
     func setOfferLifecycle(merchantID: String, id: String, to lifecycle: String) async throws -> OfferView
 
+    func analytics(merchantID: String, offerID: String) async throws -> AnalyticsView
+
     func orders(merchantID: String, offerID: String?, status: String?, limit: Int, startingAfter: String?) async throws -> ListView<OrderView>
     func order(merchantID: String, id: String) async throws -> OrderView
     func shipOrder(merchantID: String, id: String, _ body: ShipOrderBody) async throws -> OrderView

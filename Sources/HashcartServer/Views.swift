@@ -407,3 +407,44 @@ public struct EventView: Codable, Sendable, Hashable {
         case deliveryAttempts = "delivery_attempts"
     }
 }
+
+/// An offer's conversations turned into business: funnel totals, conversion at each step,
+/// time-to-confirm, and the per-minute series.
+public struct AnalyticsView: Codable, Sendable, Hashable {
+    public var object = "offer_analytics"
+    public var offer: String
+    /// Funnel counters: posts, unique_authors, linked_posts, unlinked_posts, quotes,
+    /// confirmations_sent, confirmed, orders, units_sold, revenue, tax, expired, cancelled,
+    /// late_reposts, foreign_reposts, and `declined.<reason>`.
+    public var totals: [String: Int64]
+    /// Each step's share of the step before it (0…1): linked/posts, confirmations/linked,
+    /// confirmed/confirmations, orders/confirmed.
+    public var conversion: [String: Double]
+    public var timeToConfirmSeconds: [String: Int64]
+    /// One entry per minute with activity: `minute` (unix seconds) and that minute's counters.
+    public var series: [[String: Int64]]
+
+    public init(offer: String, totals: [String: Int64], conversion: [String: Double], timeToConfirmSeconds: [String: Int64],
+                series: [[String: Int64]]) {
+        self.offer = offer
+        self.totals = totals
+        self.conversion = conversion
+        self.timeToConfirmSeconds = timeToConfirmSeconds
+        self.series = series
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case object, offer, totals, conversion, series
+        case timeToConfirmSeconds = "time_to_confirm_seconds"
+    }
+
+    /// The series as CSV: `minute` (ISO-free unix seconds) then one column per counter.
+    public var csv: String {
+        let metrics = Set(series.flatMap(\.keys)).subtracting(["minute"]).sorted()
+        var lines = [(["minute"] + metrics).joined(separator: ",")]
+        for row in series {
+            lines.append(([row["minute"] ?? 0] + metrics.map { row[$0] ?? 0 }).map(String.init).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

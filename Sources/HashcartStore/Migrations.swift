@@ -168,6 +168,14 @@ enum Migrations {
                 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE state = 'pending';
                 """)
         }
+        migrator.registerMigration("v5-funnel-minutes") { db in
+            try db.execute(sql: """
+                -- The funnel per minute (minute = unix seconds / 60), for the time series of analytics.
+                CREATE TABLE funnel_minutes (
+                    offer_id TEXT NOT NULL, metric TEXT NOT NULL, minute INTEGER NOT NULL, value INTEGER NOT NULL,
+                    PRIMARY KEY (offer_id, metric, minute)) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

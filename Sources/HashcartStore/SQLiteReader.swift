@@ -78,6 +78,18 @@ public struct SQLiteReader {
         return result
     }
 
+    /// An offer's funnel per minute: (unix minute, metric, value), oldest first, at most `limit` rows.
+    public func funnelSeries(offer: OfferID, limit: Int = 100_000) throws -> [(minute: Int64, metric: String, value: Int64)] {
+        try Row.fetchAll(db, sql: "SELECT minute, metric, value FROM funnel_minutes WHERE offer_id = ? ORDER BY minute, metric LIMIT ?",
+                         arguments: [offer.rawValue, limit]).map { (minute: $0[0], metric: $0[1], value: $0[2]) }
+    }
+
+    /// Milliseconds from each purchase request to its confirmation, for an offer.
+    public func timesToConfirm(offer: OfferID) throws -> [Int64] {
+        try Int64.fetchAll(db, sql: "SELECT confirmed_at - requested_at FROM purchases WHERE offer_id = ? AND confirmed_at IS NOT NULL ORDER BY 1",
+                           arguments: [offer.rawValue])
+    }
+
     public func purchaseCounts(offer: OfferID) throws -> [PurchaseState: Int64] {
         var result: [PurchaseState: Int64] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) FROM purchases WHERE offer_id = ? GROUP BY state", arguments: [offer.rawValue]) {

@@ -21,6 +21,8 @@ final class SQLiteTransaction: StoreTransaction {
     struct FunnelKey: Hashable {
         var offer: OfferID
         var metric: String
+        /// Unix minutes.
+        var minute: Int64
     }
 
     let cardCache: CardAccountCache?
@@ -52,7 +54,17 @@ final class SQLiteTransaction: StoreTransaction {
             INSERT INTO funnel (offer_id, metric, value) VALUES (?, ?, ?)
             ON CONFLICT (offer_id, metric) DO UPDATE SET value = value + excluded.value
             """)
-        for (key, value) in funnel.sorted(by: { ($0.key.offer, $0.key.metric) < ($1.key.offer, $1.key.metric) }) where value != 0 {
+        let minuteStatement = try db.cachedStatement(sql: """
+            INSERT INTO funnel_minutes (offer_id, metric, minute, value) VALUES (?, ?, ?, ?)
+            ON CONFLICT (offer_id, metric, minute) DO UPDATE SET value = value + excluded.value
+            """)
+        var totals: [FunnelKey: Int64] = [:]
+        for (key, value) in funnel.sorted(by: { ($0.key.offer, $0.key.metric, $0.key.minute) < ($1.key.offer, $1.key.metric, $1.key.minute) })
+        where value != 0 {
+            try minuteStatement.execute(arguments: [key.offer.rawValue, key.metric, key.minute, value])
+            totals[FunnelKey(offer: key.offer, metric: key.metric, minute: 0), default: 0] += value
+        }
+        for (key, value) in totals.sorted(by: { ($0.key.offer, $0.key.metric) < ($1.key.offer, $1.key.metric) }) where value != 0 {
             try funnelStatement.execute(arguments: [key.offer.rawValue, key.metric, value])
         }
         dirtyAccounts = []
@@ -665,8 +677,9 @@ final class SQLiteTransaction: StoreTransaction {
 
     // MARK: The funnel
 
-    func incrementFunnel(offer: OfferID, metric: String, by: Int64) throws {
-        funnel[FunnelKey(offer: offer, metric: metric), default: 0] += by
+    func incrementFunnel(offer: OfferID, metric: String, by: Int64, at: Instant) throws {
+        let minute = at.millisecondsSinceEpoch >= 0 ? at.millisecondsSinceEpoch / 60_000 : (at.millisecondsSinceEpoch - 59_999) / 60_000
+        funnel[FunnelKey(offer: offer, metric: metric, minute: minute), default: 0] += by
     }
 
     func recordAuthor(offer: OfferID, identity: SocialIdentity) throws -> Bool {

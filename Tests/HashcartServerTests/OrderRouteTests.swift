@@ -134,4 +134,35 @@ import Testing
             }
         }
     }
+
+    @Test func analyticsAsJSONAndCSV() async throws {
+        let (world, key, otherKey, _, _) = try await world(buyers: 3)
+        let offerID = try #require(try world.store.read { try $0.offers() }.first?.id)
+        try await world.app.test(.live) { client in
+            try await client.execute(uri: "/v1/offers/\(offerID)/analytics", method: .get, headers: bearer(key)) { response in
+                let analytics = try object(response)
+                let totals = try #require(analytics["totals"] as? [String: Int])
+                #expect(totals["posts"] == 3 && totals["linked_posts"] == 3 && totals["confirmations_sent"] == 3)
+                #expect(totals["confirmed"] == 3 && totals["orders"] == 3 && totals["revenue"] == 3 * 14999 && totals["tax"] == 3 * 600)
+                let conversion = try #require(analytics["conversion"] as? [String: Double])
+                #expect(conversion["order_per_confirmed"] == 1)
+                let series = try #require(analytics["series"] as? [[String: Int]])
+                #expect(series.reduce(0) { $0 + ($1["posts"] ?? 0) } == 3)
+                #expect(series.allSatisfy { ($0["minute"] ?? 1) % 60 == 0 })
+            }
+            var csvHeaders = bearer(key)
+            csvHeaders[.accept] = "text/csv"
+            try await client.execute(uri: "/v1/offers/\(offerID)/analytics", method: .get, headers: csvHeaders) { response in
+                #expect(response.headers[.contentType]?.hasPrefix("text/csv") == true)
+                let lines = String(buffer: response.body).split(separator: "\n")
+                let header = try #require(lines.first).split(separator: ",").map(String.init)
+                #expect(header.first == "minute" && header.contains("posts") && header.contains("orders"))
+                let postsColumn = try #require(header.firstIndex(of: "posts"))
+                #expect(lines.dropFirst().reduce(0) { $0 + (Int($1.split(separator: ",")[postsColumn]) ?? 0) } == 3)
+            }
+            try await client.execute(uri: "/v1/offers/\(offerID)/analytics", method: .get, headers: bearer(otherKey)) {
+                try expectError($0, .notFound, code: "resource_missing")
+            }
+        }
+    }
 }

@@ -149,7 +149,7 @@ import Testing
         let ids = try queue2.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
         let cards = try queue2.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM card_accounts") }
         try queue2.close()
-        #expect(ids == ["v1-core", "v2-credentials", "v3-idempotency", "v4-webhooks", "v99-from-the-future"])
+        #expect(ids == ["v1-core", "v2-credentials", "v3-idempotency", "v4-webhooks", "v5-funnel-minutes", "v99-from-the-future"])
         #expect(cards == 2)
     }
 }

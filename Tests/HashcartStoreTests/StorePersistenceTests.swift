@@ -97,7 +97,7 @@ import Testing
                 var offer = try #require(try tx.offer(StoreFixture.offerID))
                 offer.soldUnits = 1
                 try tx.updateOffer(offer)
-                try tx.incrementFunnel(offer: StoreFixture.offerID, metric: "orders", by: 1)
+                try tx.incrementFunnel(offer: StoreFixture.offerID, metric: "orders", by: 1, at: StoreFixture.now)
                 _ = try tx.markEventProcessed(network: .sandbox, eventID: "evt-1", at: StoreFixture.now)
                 try tx.enqueueOutbound(OutboundPost(key: "out-1", network: .sandbox, inReplyTo: "p1", text: "Confirmed", purpose: .confirmed,
                                                     purchaseID: nil, cardAccountID: StoreFixture.cardA, createdAt: StoreFixture.now))
@@ -130,7 +130,7 @@ import Testing
             var offer = try #require(try tx.offer(StoreFixture.offerID))
             offer.reservedUnits = 2
             try tx.updateOffer(offer)
-            try tx.incrementFunnel(offer: StoreFixture.offerID, metric: "posts", by: 3)
+            try tx.incrementFunnel(offer: StoreFixture.offerID, metric: "posts", by: 3, at: StoreFixture.now)
         }
         try fixture.reopen()
         let offer = try #require(try fixture.store.read { try $0.offers() }.first { $0.id == StoreFixture.offerID })

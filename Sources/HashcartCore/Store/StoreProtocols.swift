@@ -89,7 +89,8 @@ public protocol StoreTransaction: LedgerStorage {
     func ensureLedgerAccount(_ account: LedgerAccount) throws
 
     // The funnel.
-    func incrementFunnel(offer: OfferID, metric: String, by: Int64) throws
+    /// Adds to an offer's funnel counter, in total and in the minute of `at` (for the time series).
+    func incrementFunnel(offer: OfferID, metric: String, by: Int64, at: Instant) throws
     /// Records the author for the offer; `true` if new.
     func recordAuthor(offer: OfferID, identity: SocialIdentity) throws -> Bool
     /// Whether an invitation to link may go to this identity now (at most one a day); records it if so.
