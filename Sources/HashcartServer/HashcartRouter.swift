@@ -11,9 +11,10 @@ import Hummingbird
 /// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel` | cardholder (bearer token) |
 /// | `POST /sandbox/accounts`, `POST /sandbox/posts`, `POST /sandbox/posts/{id}/reposts`, `DELETE /sandbox/posts/{id}?author_id=`, `GET /sandbox/posts` | anyone (the sandbox network) |
 public enum HashcartRouter {
-    public static func build(service: some HashcartService) -> Router<HashcartRequestContext> {
+    public static func build(service: some HashcartService, rateLimit: RateLimit = RateLimit()) -> Router<HashcartRequestContext> {
         let router = Router(context: HashcartRequestContext.self)
         router.middlewares.add(ErrorShapeMiddleware())
+        router.middlewares.add(RateLimitMiddleware(limit: rateLimit))
         router.middlewares.add(IdempotencyMiddleware(service: service))
 
         router.get("/healthz") { _, _ in try json(["status": "ok"]) }
