@@ -111,6 +111,16 @@ public struct EngineService: HashcartService {
         }
     }
 
+    public func revokeAPIKey(merchantID: String, keyID: String) async throws -> SecretView {
+        try mapped {
+            let now = engine.clock.now()
+            guard try store.revokeCredential(id: keyID, kind: .merchantAPIKey, ownerID: merchantID, at: now) else {
+                throw APIError.notFound("API key \(keyID.prefix(64)) of merchant \(merchantID.prefix(64))")
+            }
+            return SecretView(object: "api_key", id: keyID, owner: merchantID, secret: nil, created: now.millisecondsSinceEpoch / 1000, revoked: true)
+        }
+    }
+
     public func createCardholderToken(cardholderID: String) async throws -> SecretView {
         try mapped {
             guard let id = CardAccountID(validating: cardholderID), try store.read({ try $0.cardAccount(id) }) != nil else {

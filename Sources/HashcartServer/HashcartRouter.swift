@@ -6,7 +6,7 @@ import Hummingbird
 /// | route | who |
 /// | --- | --- |
 /// | `GET /healthz`, `GET /readyz` | anyone |
-/// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `GET /v1/ledger/check` | operator (admin bearer token) |
+/// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `DELETE /v1/merchants/{id}/api_keys/{key}`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `GET /v1/ledger/check` | operator (admin bearer token) |
 /// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/offers/{id}/analytics` (JSON, or CSV with `Accept: text/csv`), `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds`, `POST /v1/webhook_endpoints`, `GET /v1/events`, `POST /v1/events/{id}/redeliver` | merchant (API key as bearer token) |
 /// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel` | cardholder (bearer token) |
 /// | `POST /sandbox/accounts`, `POST /sandbox/posts`, `POST /sandbox/posts/{id}/reposts`, `DELETE /sandbox/posts/{id}?author_id=`, `GET /sandbox/posts` | anyone (the sandbox network) |
@@ -38,6 +38,9 @@ public enum HashcartRouter {
         admin.get("ledger/check") { _, _ in try json(try await service.ledgerCheck()) }
         admin.post("merchants/{id}/api_keys") { _, context in
             try json(try await service.createAPIKey(merchantID: context.parameters.require("id")), status: .created)
+        }
+        admin.delete("merchants/{id}/api_keys/{key}") { _, context in
+            try json(try await service.revokeAPIKey(merchantID: context.parameters.require("id"), keyID: context.parameters.require("key")))
         }
         admin.post("cardholders/{id}/tokens") { _, context in
             try json(try await service.createCardholderToken(cardholderID: context.parameters.require("id")), status: .created)

@@ -21,6 +21,8 @@ public protocol HashcartService: Sendable {
     func createMerchant(_ body: CreateMerchantBody) async throws -> MerchantView
     /// A new API key for a merchant, shown once.
     func createAPIKey(merchantID: String) async throws -> SecretView
+    /// Revokes one of a merchant's API keys at once.
+    func revokeAPIKey(merchantID: String, keyID: String) async throws -> SecretView
     /// A new bearer token for a cardholder, shown once.
     func createCardholderToken(cardholderID: String) async throws -> SecretView
     func createCardholder(_ body: CreateCardholderBody) async throws -> CardholderView

@@ -133,16 +133,18 @@ public struct SecretView: Codable, Sendable, Hashable {
     public var id: String
     /// The merchant or cardholder it acts as.
     public var owner: String
-    /// The secret itself: store it now, it is never shown again.
-    public var secret: String
+    /// The secret itself: store it now, it is never shown again (absent afterwards).
+    public var secret: String?
     public var created: Int64
+    public var revoked: Bool
 
-    public init(object: String, id: String, owner: String, secret: String, created: Int64) {
+    public init(object: String, id: String, owner: String, secret: String?, created: Int64, revoked: Bool = false) {
         self.object = object
         self.id = id
         self.owner = owner
         self.secret = secret
         self.created = created
+        self.revoked = revoked
     }
 }
 

@@ -108,6 +108,15 @@ public final class SQLiteStore: EngineStore {
         }
     }
 
+    /// Revokes a credential of `ownerID` at once; `false` if there is no such live credential.
+    public func revokeCredential(id: String, kind: CredentialKind, ownerID: String, at: Instant) throws -> Bool {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE credentials SET revoked_at = ? WHERE id = ? AND kind = ? AND owner_id = ? AND revoked_at IS NULL",
+                           arguments: [at.millisecondsSinceEpoch, id, kind.rawValue, ownerID])
+            return db.changesCount == 1
+        }
+    }
+
     /// The owner of an unrevoked credential with this hash, if any.
     public func credentialOwner(kind: CredentialKind, secretHash: [UInt8]) throws -> String? {
         try pool.read { db in

@@ -14,8 +14,8 @@ import Testing
         let world = try ServerWorld()
         let merchant = try world.engine.createMerchant(name: "Gadgets")
         let other = try world.engine.createMerchant(name: "Other")
-        let key = try await world.service.createAPIKey(merchantID: merchant.id.rawValue).secret
-        let otherKey = try await world.service.createAPIKey(merchantID: other.id.rawValue).secret
+        let key = try await world.service.createAPIKey(merchantID: merchant.id.rawValue).secret!
+        let otherKey = try await world.service.createAPIKey(merchantID: other.id.rawValue).secret!
         _ = try world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle Fire HD", sku: "KFHD", price: .usd(14999),
                                                     hashtag: "#BuyKindleFireHD", quantity: 10))
         var cards: [CardAccountID] = []
@@ -90,13 +90,13 @@ import Testing
             }
         }
         // The cardholder of the third order cancels it.
-        let token = try await world.service.createCardholderToken(cardholderID: cards[2].rawValue).secret
+        let token = try await world.service.createCardholderToken(cardholderID: cards[2].rawValue).secret!
         let purchaseID = try #require(try world.store.read { try $0.order(orders[2]) }?.purchaseID)
         try await world.app.test(.live) { client in
             try await client.execute(uri: "/v1/purchases/\(purchaseID)/cancel", method: .post, headers: bearer("hc_ch_wrong")) {
                 try expectError($0, .unauthorized, code: "unauthorized")
             }
-            let strangerToken = try await world.service.createCardholderToken(cardholderID: cards[0].rawValue).secret
+            let strangerToken = try await world.service.createCardholderToken(cardholderID: cards[0].rawValue).secret!
             try await client.execute(uri: "/v1/purchases/\(purchaseID)/cancel", method: .post, headers: bearer(strangerToken)) {
                 try expectError($0, .notFound, code: "resource_missing")
             }

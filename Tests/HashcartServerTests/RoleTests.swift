@@ -65,6 +65,25 @@ func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)",
             try await client.execute(uri: "/v1/merchants/mer_nope/api_keys", method: .post, headers: admin) {
                 try expectError($0, .notFound, code: "resource_missing")
             }
+            // A revoked key stops working at once; revoking twice, or someone else's key, is 404.
+            let (merchantC, keyC) = try await merchantKey(client, name: "C")
+            let keys = try await client.execute(uri: "/v1/merchants/\(merchantC)/api_keys", method: .post, headers: admin) {
+                (try object($0)["id"] as? String, try object($0)["secret"] as? String)
+            }
+            let (secondKeyID, secondKey) = (try #require(keys.0), try #require(keys.1))
+            try await client.execute(uri: "/v1/offers", method: .get, headers: bearer(secondKey)) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/merchants/\(merchantC)/api_keys/\(secondKeyID)", method: .delete, headers: bearer(keyC)) {
+                try expectError($0, .unauthorized, code: "unauthorized")
+            }
+            try await client.execute(uri: "/v1/merchants/\(merchantC)/api_keys/\(secondKeyID)", method: .delete, headers: admin) {
+                let revoked = try object($0)
+                #expect(revoked["revoked"] as? Bool == true && revoked["secret"] == nil)
+            }
+            try await client.execute(uri: "/v1/offers", method: .get, headers: bearer(secondKey)) { try expectError($0, .unauthorized, code: "unauthorized") }
+            try await client.execute(uri: "/v1/offers", method: .get, headers: bearer(keyC)) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/merchants/\(merchantC)/api_keys/\(secondKeyID)", method: .delete, headers: admin) {
+                try expectError($0, .notFound, code: "resource_missing")
+            }
         }
     }
 

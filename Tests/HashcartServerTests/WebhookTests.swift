@@ -84,7 +84,7 @@ func runVerifySnippet(secret: String, signature: String, body: Data) throws -> I
         let world = try ServerWorld()
         let deliverer = WebhookDeliverer(service: world.service, logger: Logger(label: "test"))
         let merchant = try world.engine.createMerchant(name: "Gadgets")
-        let key = try await world.service.createAPIKey(merchantID: merchant.id.rawValue).secret
+        let key = try await world.service.createAPIKey(merchantID: merchant.id.rawValue).secret!
         let secret = try await world.app.test(.live) { client in
             try await client.execute(uri: "/v1/webhook_endpoints", method: .post, headers: bearer(key), body: body(#"{"url":"\#(receiver.url)"}"#)) {
                 #expect($0.status == .created)
