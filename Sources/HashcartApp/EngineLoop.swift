@@ -1,5 +1,7 @@
+import HashcartCore
 import HashcartEngine
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// The engine's loop: poll the network, send replies, fire timers; sleep briefly when idle.
@@ -20,6 +22,11 @@ public struct EngineLoop: Service {
                 let polled = try await engine.pollNetwork(limit: 1_000)
                 let dispatched = try await engine.dispatchOutbox()
                 let timers = try engine.runTimers()
+                Self.record(polled + dispatched.unparked)
+                Counter(label: "hashcart_replies_sent_total").increment(by: dispatched.sent)
+                Counter(label: "hashcart_replies_failed_total").increment(by: dispatched.failed)
+                Counter(label: "hashcart_purchases_expired_total").increment(by: timers.expiredPurchases)
+                Counter(label: "hashcart_holds_lapsed_total").increment(by: timers.lapsedHolds)
                 failures = 0
                 if polled.isEmpty && dispatched.sent == 0 && timers.expiredPurchases == 0 && timers.lapsedHolds == 0 {
                     try? await Task.sleep(for: .milliseconds(50))
@@ -30,5 +37,37 @@ public struct EngineLoop: Service {
                 try? await Task.sleep(for: .milliseconds(min(5_000, 100 << min(failures, 6))))
             }
         }
+    }
+
+    /// Counts events by what they did, and declines by reason.
+    static func record(_ outcomes: [EventOutcome]) {
+        guard !outcomes.isEmpty else { return }
+        var counts: [String: Int] = [:]
+        var declines: [String: Int] = [:]
+        for outcome in outcomes {
+            let kind: String
+            switch outcome {
+            case .duplicate: kind = "duplicate"
+            case .rejected: kind = "rejected"
+            case .ignored: kind = "ignored"
+            case .unlinkedPost: kind = "unlinked_post"
+            case .quoteCounted: kind = "quote"
+            case .purchaseRequested: kind = "purchase_requested"
+            case .declined(_, let reason):
+                kind = "declined"
+                declines[reason.rawValue, default: 0] += 1
+            case .confirmed: kind = "confirmed"
+            case .foreignRepost: kind = "foreign_repost"
+            case .lateRepost: kind = "late_repost"
+            case .confirmationIgnored: kind = "confirmation_ignored"
+            case .purchaseCancelled: kind = "purchase_cancelled"
+            case .parked: kind = "parked"
+            case .linked: kind = "linked"
+            case .linkCodeRefused: kind = "link_code_refused"
+            }
+            counts[kind, default: 0] += 1
+        }
+        for (kind, count) in counts { Counter(label: "hashcart_events_total", dimensions: [("outcome", kind)]).increment(by: count) }
+        for (reason, count) in declines { Counter(label: "hashcart_declines_total", dimensions: [("reason", reason)]).increment(by: count) }
     }
 }

@@ -5,6 +5,7 @@ import HashcartEngine
 import HashcartSandbox
 import HashcartServer
 import HashcartStore
+import Prometheus
 
 /// The HTTP API's ``HashcartService``, backed by the engine, the SQLite store and the sandbox.
 /// It turns every domain error into the API's error shape.
@@ -14,12 +15,20 @@ public struct EngineService: HashcartService {
     let sandbox: SandboxNetwork
     /// SHA-256 of the admin token: the token itself is never kept.
     let adminTokenHash: [UInt8]
+    /// Where the process's metrics are collected (bootstrapped into swift-metrics by `serve`).
+    let metrics: PrometheusCollectorRegistry
 
-    public init(engine: Engine, store: SQLiteStore, sandbox: SandboxNetwork, adminTokenHash: [UInt8]) {
+    public init(engine: Engine, store: SQLiteStore, sandbox: SandboxNetwork, adminTokenHash: [UInt8],
+                metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.engine = engine
         self.store = store
         self.sandbox = sandbox
         self.adminTokenHash = adminTokenHash
+        self.metrics = metrics
+    }
+
+    public func metricsText() async -> String {
+        metrics.emitToString()
     }
 
     /// SHA-256 of a token, as ``EngineService`` keeps it.

@@ -5,7 +5,7 @@ import Hummingbird
 ///
 /// | route | who |
 /// | --- | --- |
-/// | `GET /healthz`, `GET /readyz` | anyone |
+/// | `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus) | anyone |
 /// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `DELETE /v1/merchants/{id}/api_keys/{key}`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `GET /v1/ledger/check` | operator (admin bearer token) |
 /// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/offers/{id}/analytics` (JSON, or CSV with `Accept: text/csv`), `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds`, `POST /v1/webhook_endpoints`, `GET /v1/events`, `POST /v1/events/{id}/redeliver` | merchant (API key as bearer token) |
 /// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel` | cardholder (bearer token) |
@@ -13,11 +13,17 @@ import Hummingbird
 public enum HashcartRouter {
     public static func build(service: some HashcartService, rateLimit: RateLimit = RateLimit()) -> Router<HashcartRequestContext> {
         let router = Router(context: HashcartRequestContext.self)
+        router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(ErrorShapeMiddleware())
         router.middlewares.add(RateLimitMiddleware(limit: rateLimit))
         router.middlewares.add(IdempotencyMiddleware(service: service))
 
         router.get("/healthz") { _, _ in try json(["status": "ok"]) }
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: await service.metricsText())))
+        }
         router.get("/readyz") { _, _ in
             guard await service.isReady() else {
                 throw APIError(status: .serviceUnavailable, type: .api, code: "not_ready", message: "The store is not answering yet.")

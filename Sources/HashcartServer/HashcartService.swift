@@ -6,6 +6,8 @@ public protocol HashcartService: Sendable {
     func isAdminToken(_ token: String) async -> Bool
     /// Whether the store answers (for `/readyz`).
     func isReady() async -> Bool
+    /// The process's metrics in Prometheus' text format (for `/metrics`).
+    func metricsText() async -> String
 
     /// The merchant an API key acts as, or nil.
     func merchant(forAPIKey key: String) async -> String?

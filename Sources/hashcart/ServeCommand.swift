@@ -9,6 +9,8 @@ import HashcartServer
 import HashcartStore
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 
 /// `hashcart serve`: the HTTP API, the engine's loop and the sandbox network in one process.
@@ -73,7 +75,9 @@ struct ServeCommand: AsyncParsableCommand {
                                 taxTable: try BundledTaxTable.load(), configuration: configuration)
         var logger = Logger(label: "hashcart")
         logger.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        let service = EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: tokenHash)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let service = EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: tokenHash, metrics: registry)
         let app = Application(
             router: HashcartRouter.build(service: service),
             configuration: .init(address: .hostname(host, port: port), serverName: "hashcart"),

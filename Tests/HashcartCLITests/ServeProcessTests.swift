@@ -33,6 +33,12 @@ import Testing
             }
         }
         #expect(healthy, "hashcart serve did not answer /healthz within 10 s")
+        // Prometheus metrics: the HTTP middleware's and the engine loop's.
+        try await Task.sleep(for: .milliseconds(300))
+        let (metricsData, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+        let metrics = String(decoding: metricsData, as: UTF8.self)
+        #expect(metrics.contains("hashcart_replies_sent_total"), "\(metrics.prefix(2000))")
+        #expect(metrics.contains("hb_requests"), "\(metrics.prefix(2000))")
 
         kill(process.processIdentifier, SIGTERM)
         for _ in 0..<100 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
