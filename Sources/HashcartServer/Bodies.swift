@@ -129,4 +129,8 @@ public struct CreateWebhookEndpointBody: StrictDecodable, Sendable {
     /// Where events are POSTed: an http(s) URL of at most 2,048 characters.
     public var url: String
     public static let fields: Set<String> = ["url"]
+
+    public init(url: String) {
+        self.url = url
+    }
 }

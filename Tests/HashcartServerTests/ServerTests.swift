@@ -18,9 +18,10 @@ final class ServerWorld: @unchecked Sendable {
     let engine: Engine
     let service: EngineService
     static let adminToken = "test-admin-token-0123456789"
+    let key = AddressCipher.generateEncodedKey()
 
     init() throws {
-        store = try SQLiteStore(directory: directory, encryptionKey: AddressCipher.generateEncodedKey())
+        store = try SQLiteStore(directory: directory, encryptionKey: key)
         sandbox = try SandboxNetwork(directory: directory, clock: clock)
         engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: SequentialIDGenerator(),
                             taxTable: try BundledTaxTable.load(), configuration: EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0)))
@@ -28,6 +29,17 @@ final class ServerWorld: @unchecked Sendable {
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+    /// A new process on the same data folder, as after a crash or restart: its own store, sandbox,
+    /// engine and service (the old ones are closed).
+    func restarted() throws -> EngineService {
+        try store.close()
+        let store = try SQLiteStore(directory: directory, encryptionKey: key)
+        let sandbox = try SandboxNetwork(directory: directory, clock: clock)
+        let engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: SequentialIDGenerator(namespace: "r"),
+                                taxTable: try BundledTaxTable.load())
+        return EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: EngineService.hash(token: Self.adminToken))
+    }
 
     var app: some ApplicationProtocol { Application(router: HashcartRouter.build(service: service)) }
 

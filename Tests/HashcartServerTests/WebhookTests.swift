@@ -163,6 +163,29 @@ func runVerifySnippet(secret: String, signature: String, body: Data) throws -> I
         #expect(receiver.received.withLock { $0.count } == 3)
     }
 
+    /// A delivery pending when the process stops is delivered by the next process.
+    @Test func pendingDeliveriesSurviveARestart() async throws {
+        let receiver = WebhookReceiver()
+        let receiverTask = try await receiver.start()
+        defer { receiverTask.cancel() }
+        let world = try ServerWorld()
+        let merchant = try world.engine.createMerchant(name: "Gadgets")
+        _ = try await world.service.createWebhookEndpoint(merchantID: merchant.id.rawValue, CreateWebhookEndpointBody(url: receiver.url))
+        let offer = try world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Thing", sku: "T", price: .usd(1000),
+                                                            hashtag: "#BuyThing", quantity: 5))
+        _ = try world.engine.setLifecycle(of: offer.id, to: .ended)  // offer.ended for the merchant
+        receiver.status.withLock { $0 = .serviceUnavailable }
+        #expect(try await WebhookDeliverer(service: world.service, logger: Logger(label: "test")).round() == 1)
+
+        let service = try world.restarted()
+        receiver.status.withLock { $0 = .ok }
+        world.clock.advance(seconds: 60)
+        #expect(try await WebhookDeliverer(service: service, logger: Logger(label: "test")).round() == 1)
+        let received = receiver.received.withLock { $0 }
+        #expect(received.count == 2 && Set(received.map(\.eventID)) == ["evt_offer.ended_\(offer.id)"])
+        #expect(try await WebhookDeliverer(service: service, logger: Logger(label: "test")).round() == 0)  // delivered: done
+    }
+
     @Test func aDeliveryIsGivenUpAfterThreeDays() async throws {
         #expect(WebhookDeliverer.retryDelayMilliseconds(afterAttempt: 1, key: "k") >= 10_000)
         #expect(WebhookDeliverer.retryDelayMilliseconds(afterAttempt: 1, key: "k") <= 12_000)
