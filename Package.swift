@@ -59,7 +59,8 @@ let package = Package(
                 "HashcartCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-            ]
+            ],
+            resources: [.copy("Resources/openapi.yaml")]
         ),
         // The engine: ties network events, the store and outbound posts together.
         .target(

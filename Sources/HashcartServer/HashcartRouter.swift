@@ -5,7 +5,7 @@ import Hummingbird
 ///
 /// | route | who |
 /// | --- | --- |
-/// | `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus) | anyone |
+/// | `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus), `GET /openapi.yaml` | anyone |
 /// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `DELETE /v1/merchants/{id}/api_keys/{key}`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `GET /v1/ledger/check` | operator (admin bearer token) |
 /// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/offers/{id}/analytics` (JSON, or CSV with `Accept: text/csv`), `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds`, `POST /v1/webhook_endpoints`, `GET /v1/events`, `POST /v1/events/{id}/redeliver` | merchant (API key as bearer token) |
 /// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel` | cardholder (bearer token) |
@@ -19,6 +19,12 @@ public enum HashcartRouter {
         router.middlewares.add(IdempotencyMiddleware(service: service))
 
         router.get("/healthz") { _, _ in try json(["status": "ok"]) }
+        let openAPI = openAPIDocument
+        router.get("/openapi.yaml") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/yaml; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: openAPI)))
+        }
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
@@ -169,6 +175,14 @@ public enum HashcartRouter {
         }
         return router
     }
+
+    /// The OpenAPI 3 document of every route (`Resources/openapi.yaml`).
+    public static let openAPIDocument: String = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+            let text = try? String(contentsOf: url, encoding: .utf8)
+        else { preconditionFailure("the bundled openapi.yaml is missing") }
+        return text
+    }()
 
     /// `limit` must be 1…100 (default 20).
     static func pageLimit(_ text: String?) throws -> Int {

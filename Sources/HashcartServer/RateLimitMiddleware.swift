@@ -27,13 +27,18 @@ struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     let clock = ContinuousClock()
     let start: ContinuousClock.Instant
 
+    /// Probes and documents are never limited.
+    static var unlimitedPaths: Set<String> { ["/healthz", "/readyz", "/metrics", "/openapi.yaml"] }
+
     init(limit: RateLimit) {
         self.limit = limit
         self.start = clock.now
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let credential = request.headers[.authorization] else { return try await next(request, context) }
+        guard let credential = request.headers[.authorization], !Self.unlimitedPaths.contains(request.uri.path) else {
+            return try await next(request, context)
+        }
         let elapsed = start.duration(to: clock.now)
         let now = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let wait: Double? = buckets.state.withLock { buckets in

@@ -39,6 +39,9 @@ struct ServeCommand: AsyncParsableCommand {
             help: "Seconds a link must exist before it can buy (a takeover signal), 0…2592000 (default 3600; 0 for sandbox trials).")
     var minimumLinkAge: Int64 = 3_600
 
+    @Option(name: .customLong("rate-limit"), help: "Requests per second per credential, 1…100000 (burst: twice that; default 100).")
+    var rateLimit: Double = 100
+
     static let keyFile = "encryption.key"
     static let adminTokenHashFile = "admin-token.sha256"
 
@@ -48,6 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
         let host = host ?? environment["HASHCART_HOST"] ?? "127.0.0.1"
         let portText = port.map(String.init) ?? environment["HASHCART_PORT"] ?? "8080"
         guard let port = Int(portText), (1...65_535).contains(port) else { fail("port must be 1…65535, not \(portText)") }
+        guard (1...100_000).contains(rateLimit) else { fail("--rate-limit must be 1…100000 requests per second") }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
             fail("\(directory) is a file; --data needs a folder")
@@ -79,7 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let service = EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: tokenHash, metrics: registry)
         let app = Application(
-            router: HashcartRouter.build(service: service),
+            router: HashcartRouter.build(service: service, rateLimit: RateLimit(requestsPerSecond: rateLimit, burst: rateLimit * 2)),
             configuration: .init(address: .hostname(host, port: port), serverName: "hashcart"),
             services: [EngineLoop(engine: engine, logger: logger), WebhookDeliverer(service: service, logger: logger)],
             onServerRunning: { channel in

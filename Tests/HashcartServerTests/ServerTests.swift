@@ -87,6 +87,14 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/v2/nothing", method: .get) { try expectError($0, .notFound, code: "route_missing") }
+            try await client.execute(uri: "/openapi.yaml", method: .get) { response in
+                #expect(response.status == .ok)
+                let document = String(buffer: response.body)
+                #expect(document.hasPrefix("openapi: 3.0.3"))
+                for path in ["/v1/merchants:", "/v1/offers/{id}/analytics:", "/v1/orders/{id}/refunds:", "/sandbox/posts/{id}/reposts:"] {
+                    #expect(document.contains(path), "\(path) is not documented")
+                }
+            }
         }
     }
 

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs schemathesis (from PyPI) against /openapi.yaml of a live `hashcart serve`, once per kind of
+# caller (operator, merchant, cardholder, anonymous), and fails on any 5xx or any response that
+# breaks the document. Bounded: 20 examples per operation, 300 s per run.
+#
+#   scripts/schemathesis.sh [path/to/hashcart]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${1:-.build/debug/hashcart}
+command -v st >/dev/null || python3 -m pip install --quiet --disable-pip-version-check schemathesis
+PORT=$((20000 + RANDOM % 20000))
+DATA=$(mktemp -d /tmp/hashcart-schemathesis-XXXXXX)
+ADMIN_TOKEN="schemathesis-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+HASHCART_ADMIN_TOKEN=$ADMIN_TOKEN "$BIN" serve --data "$DATA" --port "$PORT" --min-link-age 0 --rate-limit 100000 > "$DATA/serve.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
+H=http://127.0.0.1:$PORT
+for _ in $(seq 100); do curl -sf "$H/healthz" >/dev/null && break; sleep 0.1; done
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+ADMIN="Authorization: Bearer $ADMIN_TOKEN"
+MERCHANT=$(curl -sf -X POST "$H/v1/merchants" -H "$ADMIN" -d '{"name":"Schemathesis"}' | json id)
+KEY=$(curl -sf -X POST "$H/v1/merchants/$MERCHANT/api_keys" -H "$ADMIN" | json secret)
+CARD=$(curl -sf -X POST "$H/v1/cardholders" -H "$ADMIN" -d '{"credit_limit":500000,"billing_name":"Ada Lovelace","address":{"line1":"65 Broadway","city":"New York","state":"NY","postal_code":"10006"},"card_last4":"4242"}' | json id)
+TOKEN=$(curl -sf -X POST "$H/v1/cardholders/$CARD/tokens" -H "$ADMIN" | json secret)
+CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+status=0
+for who in "operator:$ADMIN" "merchant:Authorization: Bearer $KEY" "cardholder:Authorization: Bearer $TOKEN" "anonymous:"; do
+  name=${who%%:*}; header=${who#*:}
+  echo "schemathesis: as $name"
+  args=(run "$H/openapi.yaml" --checks "$CHECKS" --max-examples 20 --seed 2013)
+  [ -n "$header" ] && args+=(--header "$header")
+  if ! timeout 300 st "${args[@]}" > "$DATA/st-$name.log" 2>&1; then
+    status=1
+    sed -n '/FAILURES/,/SUMMARY/p' "$DATA/st-$name.log" | head -120
+  else
+    grep -E "^Test cases:|generated" "$DATA/st-$name.log" | tail -1
+  fi
+done
+if ! kill -0 $SERVER 2>/dev/null; then echo "schemathesis: hashcart serve died"; tail -20 "$DATA/serve.log"; status=1; fi
+exit $status
