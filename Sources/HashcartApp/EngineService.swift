@@ -376,6 +376,17 @@ public struct EngineService: HashcartService {
         return body
     }
 
+    public func notifications(cardholderID: String, limit: Int) async throws -> ListView<NotificationView> {
+        try mapped {
+            let all = try store.read { try $0.notifications(cardAccountID: CardAccountID(cardholderID)) }
+            let newest = all.reversed().prefix(limit + 1)
+            return ListView(data: newest.prefix(limit).map {
+                NotificationView(id: $0.id, kind: $0.kind, purchase: $0.purchaseID?.rawValue, message: $0.message,
+                                 created: $0.createdAt.millisecondsSinceEpoch / 1000)
+            }, hasMore: newest.count > limit)
+        }
+    }
+
     public func cancelPurchase(cardholderID: String, id: String) async throws -> PurchaseView {
         try mapped {
             guard let purchaseID = PurchaseID(validating: id) else { throw APIError.notFound("purchase \(id.prefix(64))") }

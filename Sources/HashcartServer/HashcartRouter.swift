@@ -8,7 +8,7 @@ import Hummingbird
 /// | `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus), `GET /openapi.yaml` | anyone |
 /// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `DELETE /v1/merchants/{id}/api_keys/{key}`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `GET /v1/ledger/check` | operator (admin bearer token) |
 /// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/offers/{id}/analytics` (JSON, or CSV with `Accept: text/csv`), `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds`, `POST /v1/webhook_endpoints`, `GET /v1/events`, `POST /v1/events/{id}/redeliver` | merchant (API key as bearer token) |
-/// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel` | cardholder (bearer token) |
+/// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel`, `GET /v1/notifications` | cardholder (bearer token) |
 /// | `POST /sandbox/accounts`, `POST /sandbox/posts`, `POST /sandbox/posts/{id}/reposts`, `DELETE /sandbox/posts/{id}?author_id=`, `GET /sandbox/posts` | anyone (the sandbox network) |
 public enum HashcartRouter {
     public static func build(service: some HashcartService, rateLimit: RateLimit = RateLimit()) -> Router<HashcartRequestContext> {
@@ -137,6 +137,9 @@ public enum HashcartRouter {
         }
         cardholder.post("purchases/{id}/cancel") { _, context in
             try json(try await service.cancelPurchase(cardholderID: context.cardholderID!, id: context.parameters.require("id")))
+        }
+        cardholder.get("notifications") { request, context in
+            try json(try await service.notifications(cardholderID: context.cardholderID!, limit: try pageLimit(request.uri.queryParameters.get("limit"))))
         }
         cardholder.get("purchases") { request, context in
             let query = request.uri.queryParameters

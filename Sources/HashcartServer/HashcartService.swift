@@ -50,6 +50,9 @@ public protocol HashcartService: Sendable {
     func events(merchantID: String, limit: Int, startingAfter: String?) async throws -> ListView<EventView>
     func redeliverEvent(merchantID: String, id: String) async throws -> EventView
 
+    /// The cardholder's receipts and decline reasons, newest first.
+    func notifications(cardholderID: String, limit: Int) async throws -> ListView<NotificationView>
+
     /// The cardholder cancels a purchase before shipment.
     func cancelPurchase(cardholderID: String, id: String) async throws -> PurchaseView
 

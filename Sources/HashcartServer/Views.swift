@@ -450,3 +450,22 @@ public struct AnalyticsView: Codable, Sendable, Hashable {
         return lines.joined(separator: "\n") + "\n"
     }
 }
+
+/// A private message to the cardholder: a receipt, or the exact reason for a decline.
+public struct NotificationView: Codable, Sendable, Hashable {
+    public var object = "notification"
+    public var id: String
+    /// `receipt` or `declined`.
+    public var kind: String
+    public var purchase: String?
+    public var message: String
+    public var created: Int64
+
+    public init(id: String, kind: String, purchase: String?, message: String, created: Int64) {
+        self.id = id
+        self.kind = kind
+        self.purchase = purchase
+        self.message = message
+        self.created = created
+    }
+}

@@ -164,6 +164,12 @@ func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)",
                 #expect(purchases.count == 1)
                 #expect(purchases.first?["state"] as? String == "authorized" && purchases.first?["total"] as? Int == 15599)
             }
+            try await client.execute(uri: "/v1/notifications", method: .get, headers: bearer(token)) { response in
+                let notifications = try #require(try object(response)["data"] as? [[String: Any]])
+                let receipt = try #require(notifications.first)
+                #expect(receipt["kind"] as? String == "receipt")
+                #expect((receipt["message"] as? String)?.contains("$155.99") == true)
+            }
             // Another cardholder's token sees none of it.
             try await client.execute(uri: "/v1/purchases", method: .get, headers: bearer("hc_ch_stranger")) { try expectError($0, .unauthorized, code: "unauthorized") }
             try await client.execute(uri: "/v1/links/\(linkID)", method: .delete, headers: bearer(token)) { response in
