@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-.build/debug/hashcart}
-command -v st >/dev/null || python3 -m pip install --quiet --disable-pip-version-check schemathesis
+python3 -c "import schemathesis" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check schemathesis
+# schemathesis' CLI, without relying on its `st` script being on PATH (pyenv shims may be stale).
+ST=(python3 -c 'import sys; from schemathesis.cli import schemathesis; sys.argv[0] = "st"; sys.exit(schemathesis())')
 PORT=$((20000 + RANDOM % 20000))
 DATA=$(mktemp -d /tmp/hashcart-schemathesis-XXXXXX)
 ADMIN_TOKEN="schemathesis-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -29,7 +31,7 @@ for who in "operator:$ADMIN" "merchant:Authorization: Bearer $KEY" "cardholder:A
   echo "schemathesis: as $name"
   args=(run "$H/openapi.yaml" --checks "$CHECKS" --max-examples 20 --seed 2013)
   [ -n "$header" ] && args+=(--header "$header")
-  if ! timeout 300 st "${args[@]}" > "$DATA/st-$name.log" 2>&1; then
+  if ! timeout 300 "${ST[@]}" "${args[@]}" > "$DATA/st-$name.log" 2>&1; then
     status=1
     sed -n '/FAILURES/,/SUMMARY/p' "$DATA/st-$name.log" | head -120
   else
