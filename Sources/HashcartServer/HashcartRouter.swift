@@ -20,16 +20,8 @@ public enum HashcartRouter {
 
         router.get("/healthz") { _, _ in try json(["status": "ok"]) }
         let openAPI = openAPIDocument
-        router.get("/openapi.yaml") { _, _ in
-            var headers = HTTPFields()
-            headers[.contentType] = "application/yaml; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: openAPI)))
-        }
-        router.get("/metrics") { _, _ in
-            var headers = HTTPFields()
-            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: await service.metricsText())))
-        }
+        router.get("/openapi.yaml") { _, _ in text(openAPI, contentType: "application/yaml; charset=utf-8") }
+        router.get("/metrics") { _, _ in text(await service.metricsText(), contentType: "text/plain; version=0.0.4; charset=utf-8") }
         router.get("/readyz") { _, _ in
             guard await service.isReady() else {
                 throw APIError(status: .serviceUnavailable, type: .api, code: "not_ready", message: "The store is not answering yet.")
@@ -82,9 +74,7 @@ public enum HashcartRouter {
         merchant.get("offers/{id}/analytics") { request, context in
             let analytics = try await service.analytics(merchantID: context.merchantID!, offerID: context.parameters.require("id"))
             if request.headers[.accept]?.contains("text/csv") == true {
-                var headers = HTTPFields()
-                headers[.contentType] = "text/csv; charset=utf-8"
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: analytics.csv)))
+                return text(analytics.csv, contentType: "text/csv; charset=utf-8")
             }
             return try json(analytics)
         }
@@ -201,6 +191,13 @@ public enum HashcartRouter {
         encoder.outputFormatting = [.sortedKeys]
         return encoder
     }()
+
+    /// A text response (YAML, CSV, Prometheus).
+    static func text(_ body: String, contentType: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = contentType
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
 
     /// A JSON response.
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
