@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs schemathesis (from PyPI) against /openapi.yaml of a live `hashcart serve`, once per kind of
 # caller (operator, merchant, cardholder, anonymous), and fails on any 5xx or any response that
-# breaks the document. Bounded: 20 examples per operation, 300 s per run.
+# breaks the document. Bounded: 20 examples per operation, 300 s per run. The server sends no
+# webhooks (schemathesis invents endpoint URLs; nothing may leave this machine).
 #
 #   scripts/schemathesis.sh [path/to/hashcart]
 set -euo pipefail
@@ -13,7 +14,7 @@ ST=(python3 -c 'import sys; from schemathesis.cli import schemathesis; sys.argv[
 PORT=$((20000 + RANDOM % 20000))
 DATA=$(mktemp -d /tmp/hashcart-schemathesis-XXXXXX)
 ADMIN_TOKEN="schemathesis-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-HASHCART_ADMIN_TOKEN=$ADMIN_TOKEN "$BIN" serve --data "$DATA" --port "$PORT" --min-link-age 0 --rate-limit 100000 > "$DATA/serve.log" 2>&1 &
+HASHCART_ADMIN_TOKEN=$ADMIN_TOKEN "$BIN" serve --data "$DATA" --port "$PORT" --min-link-age 0 --rate-limit 100000 --no-webhook-delivery > "$DATA/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
 H=http://127.0.0.1:$PORT

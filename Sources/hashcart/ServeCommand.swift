@@ -42,6 +42,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("rate-limit"), help: "Requests per second per credential, 1…100000 (burst: twice that; default 100).")
     var rateLimit: Double = 100
 
+    @Flag(name: .customLong("allow-private-webhooks"), help: "Let webhook endpoints point at loopback or private addresses (local trials only).")
+    var allowPrivateWebhooks = false
+
+    @Flag(name: .customLong("no-webhook-delivery"), help: "Record webhook events but do not send them (test runs that must make no outbound calls).")
+    var noWebhookDelivery = false
+
     static let keyFile = "encryption.key"
     static let adminTokenHashFile = "admin-token.sha256"
 
@@ -81,11 +87,13 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let service = EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: tokenHash, metrics: registry)
+        let service = EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: tokenHash, metrics: registry,
+                                    allowPrivateWebhookHosts: allowPrivateWebhooks)
         let app = Application(
             router: HashcartRouter.build(service: service, rateLimit: RateLimit(requestsPerSecond: rateLimit, burst: rateLimit * 2)),
             configuration: .init(address: .hostname(host, port: port), serverName: "hashcart"),
-            services: [EngineLoop(engine: engine, logger: logger), WebhookDeliverer(service: service, logger: logger)],
+            services: noWebhookDelivery ? [EngineLoop(engine: engine, logger: logger)]
+                : [EngineLoop(engine: engine, logger: logger), WebhookDeliverer(service: service, logger: logger)],
             onServerRunning: { channel in
                 announce("hashcart: serving http://\(host):\(channel.localAddress?.port ?? port) (data: \(directory))")
             },

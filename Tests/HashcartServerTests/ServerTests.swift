@@ -25,7 +25,8 @@ final class ServerWorld: @unchecked Sendable {
         sandbox = try SandboxNetwork(directory: directory, clock: clock)
         engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: SequentialIDGenerator(),
                             taxTable: try BundledTaxTable.load(), configuration: EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0)))
-        service = EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: EngineService.hash(token: Self.adminToken))
+        service = EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: EngineService.hash(token: Self.adminToken),
+                                allowPrivateWebhookHosts: true)  // the test receivers listen on loopback
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
@@ -38,7 +39,8 @@ final class ServerWorld: @unchecked Sendable {
         let sandbox = try SandboxNetwork(directory: directory, clock: clock)
         let engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: SequentialIDGenerator(namespace: "r"),
                                 taxTable: try BundledTaxTable.load())
-        return EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: EngineService.hash(token: Self.adminToken))
+        return EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: EngineService.hash(token: Self.adminToken),
+                             allowPrivateWebhookHosts: true)
     }
 
     var app: some ApplicationProtocol { Application(router: HashcartRouter.build(service: service)) }

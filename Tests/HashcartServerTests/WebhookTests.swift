@@ -186,6 +186,22 @@ func runVerifySnippet(secret: String, signature: String, body: Data) throws -> I
         #expect(try await WebhookDeliverer(service: service, logger: Logger(label: "test")).round() == 0)  // delivered: done
     }
 
+    /// A merchant cannot make Hashcart call into the issuer's own network.
+    @Test func privateWebhookHostsAreRefused() async throws {
+        let world = try ServerWorld()
+        let strict = EngineService(engine: world.engine, store: world.store, sandbox: world.sandbox,
+                                   adminTokenHash: EngineService.hash(token: ServerWorld.adminToken))
+        let merchant = try world.engine.createMerchant(name: "M")
+        for url in ["http://127.0.0.1:8080/x", "http://localhost/x", "https://10.1.2.3/x", "https://192.168.0.1/x", "https://172.20.0.1/x",
+                    "https://169.254.169.254/latest/meta-data", "http://[::1]/x", "https://[fd00::1]/x", "https://api.internal/x", "http://0.0.0.0/"] {
+            await #expect(throws: APIError.self, "\(url)") {
+                try await strict.createWebhookEndpoint(merchantID: merchant.id.rawValue, CreateWebhookEndpointBody(url: url))
+            }
+        }
+        let endpoint = try await strict.createWebhookEndpoint(merchantID: merchant.id.rawValue, CreateWebhookEndpointBody(url: "https://shop.example/hooks"))
+        #expect(endpoint.secret?.hasPrefix("whsec_") == true)
+    }
+
     @Test func aDeliveryIsGivenUpAfterThreeDays() async throws {
         #expect(WebhookDeliverer.retryDelayMilliseconds(afterAttempt: 1, key: "k") >= 10_000)
         #expect(WebhookDeliverer.retryDelayMilliseconds(afterAttempt: 1, key: "k") <= 12_000)
