@@ -48,6 +48,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-webhook-delivery"), help: "Record webhook events but do not send them (test runs that must make no outbound calls).")
     var noWebhookDelivery = false
 
+    @Option(name: .customLong("log-format"), help: "`text` (default) or `json` (one object per line, for log collectors).")
+    var logFormat = "text"
+
     static let keyFile = "encryption.key"
     static let adminTokenHashFile = "admin-token.sha256"
 
@@ -58,6 +61,13 @@ struct ServeCommand: AsyncParsableCommand {
         let portText = port.map(String.init) ?? environment["HASHCART_PORT"] ?? "8080"
         guard let port = Int(portText), (1...65_535).contains(port) else { fail("port must be 1…65535, not \(portText)") }
         guard (1...100_000).contains(rateLimit) else { fail("--rate-limit must be 1…100000 requests per second") }
+        guard logFormat == "text" || logFormat == "json" else { fail("--log-format must be text or json") }
+        let configuration = EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: minimumLinkAge))
+        do {
+            _ = try configuration.validated()
+        } catch {
+            fail("--min-link-age: \(error.message)")
+        }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
             fail("\(directory) is a file; --data needs a folder")
@@ -75,14 +85,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let clock = SystemWallClock()
         let sandbox = try SandboxNetwork(directory: directory, clock: clock)
-        let configuration = EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: minimumLinkAge))
-        do {
-            _ = try configuration.validated()
-        } catch {
-            fail("--min-link-age: \(error.message)")
-        }
         let engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: RandomIDGenerator(),
                                 taxTable: try BundledTaxTable.load(), configuration: configuration)
+        if logFormat == "json" { LoggingSystem.bootstrap { label in JSONLogHandler(label: label) } }
         var logger = Logger(label: "hashcart")
         logger.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let registry = PrometheusCollectorRegistry()

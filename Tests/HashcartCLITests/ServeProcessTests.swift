@@ -51,11 +51,13 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: folder.file("hashcart.sqlite")))
     }
 
-    @Test func refusesABadPort() throws {
+    @Test(arguments: [(["--port", "70000"], "port"), (["--port", "http"], "port"), (["--rate-limit", "0"], "rate-limit"),
+                      (["--log-format", "xml"], "log-format"), (["--min-link-age", "-1"], "min-link-age"), (["--min-link-age=-5"], "min-link-age"), (["--admin-token", "short"], "admin-token")])
+    func refusesBadFlagsAndCreatesNothing(flags: [String], mentions: String) throws {
         let folder = TemporaryFolder()
-        let result = try hashcart(["serve", "--data", folder.path, "--port", "70000"])
+        let result = try hashcart(["serve", "--data", folder.path] + flags)
         #expect(result.status != 0)
-        #expect(result.stderr.contains("port"))
+        #expect(result.stderr.contains(mentions), "\(result)")
         #expect(!FileManager.default.fileExists(atPath: folder.file("hashcart.sqlite")))
     }
 }
