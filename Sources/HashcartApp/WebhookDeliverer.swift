@@ -108,9 +108,9 @@ public struct WebhookDeliverer: Service {
     /// 10 s × 2^(attempt−1), capped at 6 h, plus up to 20 % jitter derived from the key (deterministic).
     public static func retryDelayMilliseconds(afterAttempt attempt: Int64, key: String) -> Int64 {
         let base = min(Int64(10_000) << min(max(attempt - 1, 0), 20), 6 * 3_600_000)
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        hash = (hash ^ UInt64(attempt)) &* 0x100_0000_01b3
-        return base + Int64(hash % UInt64(base / 5 + 1))
+        var hasher = FNV1a()
+        hasher.combine(key)
+        hasher.combine(UInt8(truncatingIfNeeded: attempt))
+        return base + Int64(hasher.value % UInt64(base / 5 + 1))
     }
 }

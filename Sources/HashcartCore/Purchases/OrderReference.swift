@@ -6,15 +6,10 @@ public enum OrderReference {
     public static let length = 6
 
     public static func make(for purchaseID: PurchaseID, attempt: Int = 0) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a 64
-        for byte in purchaseID.rawValue.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        for byte in String(attempt).utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
+        var hasher = FNV1a()
+        hasher.combine(purchaseID.rawValue)
+        hasher.combine(String(attempt))
+        var hash = hasher.value
         var reference = ""
         for _ in 0..<length {
             reference.append(alphabet[Int(hash & 31)])

@@ -54,9 +54,7 @@ public struct OutboundPost: Sendable, Hashable, Codable {
     public static func retryDelayMilliseconds(afterAttempt attempt: Int64, key: String) -> Int64 {
         let base = Int64(1_000) << min(attempt, 10)
         let capped = min(base, 600_000)
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let jitter = Int64(hash % UInt64(capped / 2 + 1))
+        let jitter = Int64(FNV1a.hash(key) % UInt64(capped / 2 + 1))
         return capped / 2 + jitter
     }
 }
