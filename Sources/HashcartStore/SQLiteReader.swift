@@ -66,7 +66,7 @@ public struct SQLiteReader {
         }
         sql += " ORDER BY requested_at DESC, id DESC LIMIT ?"
         arguments += [limit]
-        return try Row.fetchAll(db, sql: sql, arguments: arguments).map(SQLiteTransaction.purchase(from:))
+        return try db.fetchRaw(sql, arguments, limit: limit, SQLiteTransaction.purchase(from:))
     }
 
     /// Every funnel counter of an offer, by metric name (`declined.<reason>` per decline reason).
@@ -99,13 +99,13 @@ public struct SQLiteReader {
     }
 
     public func purchase(_ id: PurchaseID) throws -> Purchase? {
-        try Row.fetchOne(db, sql: "SELECT \(SQLiteTransaction.purchaseColumns) FROM purchases WHERE id = ?", arguments: [id.rawValue])
-            .map(SQLiteTransaction.purchase(from:))
+        try db.fetchFirstRaw("SELECT \(SQLiteTransaction.purchaseColumns) FROM purchases WHERE id = ?", [id.rawValue],
+                             SQLiteTransaction.purchase(from:))
     }
 
     public func purchases(limit: Int = 10_000) throws -> [Purchase] {
-        try Row.fetchAll(db, sql: "SELECT \(SQLiteTransaction.purchaseColumns) FROM purchases ORDER BY requested_at, id LIMIT ?", arguments: [limit])
-            .map(SQLiteTransaction.purchase(from:))
+        try db.fetchRaw("SELECT \(SQLiteTransaction.purchaseColumns) FROM purchases ORDER BY requested_at, id LIMIT ?", [limit],
+                        limit: limit, SQLiteTransaction.purchase(from:))
     }
 
     public func orders(limit: Int = 10_000) throws -> [Order] {

@@ -313,32 +313,7 @@ final class SQLiteTransaction: StoreTransaction {
         requested_at, expires_at, confirmation_post_id, confirmed_at, authorized_at, hold_expires_at, captured_at, ended_at
         """
 
-    static func purchase(from row: Row) throws -> Purchase {
-        let id: String = row[0]
-        func bad(_ detail: String) -> StoreError { .corruptRecord(table: "purchases", id: id, detail: detail) }
-        guard let state = PurchaseState(rawValue: row[9]) else { throw bad("state") }
-        guard let billingState = USState(rawValue: row[18]) else { throw bad("billing_state") }
-        func instant(_ index: Int) -> Instant? { (row[index] as Int64?).map(Instant.init(millisecondsSinceEpoch:)) }
-        var purchase = Purchase(
-            id: PurchaseID(id), offerID: OfferID(row[1] as String), merchantID: MerchantID(row[2] as String),
-            cardAccountID: CardAccountID(row[3] as String),
-            identity: SocialIdentity(network: NetworkName(rawValue: row[4]), userID: row[5], handle: row[6]),
-            purchasePostID: row[7], reference: row[8], state: state, unitPrice: .usd(row[12]), tax: .usd(row[13]),
-            total: .usd(row[14]), fee: .usd(row[15]), taxRatePartsPerMillion: row[16], taxTableVersion: row[17],
-            billingState: billingState, confirmationWindowSeconds: row[19],
-            requestedAt: Instant(millisecondsSinceEpoch: row[20]), expiresAt: Instant(millisecondsSinceEpoch: row[21]))
-        purchase.declineReason = (row[10] as String?).flatMap(DeclineReason.init(rawValue:))
-        purchase.cancellationReason = (row[11] as String?).flatMap(CancellationReason.init(rawValue:))
-        purchase.confirmationPostID = row[22]
-        purchase.confirmedAt = instant(23)
-        purchase.authorizedAt = instant(24)
-        purchase.holdExpiresAt = instant(25)
-        purchase.capturedAt = instant(26)
-        purchase.endedAt = instant(27)
-        return purchase
-    }
-
-    /// The same decoding as ``purchase(from:)``, by position from the C API (the hot path).
+    /// A purchase row, read by position through SQLite's C API (``purchaseColumns`` order).
     static func purchase(from row: RawRow) throws -> Purchase {
         let id = row.text(0)
         func bad(_ detail: String) -> StoreError { .corruptRecord(table: "purchases", id: id, detail: detail) }
@@ -431,24 +406,28 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func purchasesDueToExpire(before: Instant, limit: Int) throws -> [Purchase] {
-        try Row.fetchAll(db.cachedStatement(sql: """
+        try db.fetchRaw("""
             SELECT \(Self.purchaseColumns) FROM purchases
             WHERE state IN ('requested', 'awaiting_confirmation') AND expires_at <= ? ORDER BY expires_at, id LIMIT ?
-            """), arguments: [before.millisecondsSinceEpoch, limit]).map(Self.purchase(from:))
+            """, [before.millisecondsSinceEpoch, limit], limit: limit, Self.purchase(from:))
     }
 
     func purchasesWithLapsedHolds(before: Instant, limit: Int) throws -> [Purchase] {
-        try Row.fetchAll(db.cachedStatement(sql: """
+        try db.fetchRaw("""
             SELECT \(Self.purchaseColumns) FROM purchases
             WHERE state = 'authorized' AND hold_expires_at <= ? ORDER BY hold_expires_at, id LIMIT ?
-            """), arguments: [before.millisecondsSinceEpoch, limit]).map(Self.purchase(from:))
+            """, [before.millisecondsSinceEpoch, limit], limit: limit, Self.purchase(from:))
     }
 
+    /// Most purchases one card can have waiting on one network (velocity limits keep it far lower).
+    static let maximumPendingPurchasesPerCard = 100_000
+
     func pendingPurchases(cardAccountID: CardAccountID, network: NetworkName) throws -> [Purchase] {
-        try Row.fetchAll(db, sql: """
+        try db.fetchRaw("""
             SELECT \(Self.purchaseColumns) FROM purchases
-            WHERE card_account_id = ? AND network = ? AND state IN ('requested', 'awaiting_confirmation') ORDER BY id
-            """, arguments: [cardAccountID.rawValue, network.rawValue]).map(Self.purchase(from:))
+            WHERE card_account_id = ? AND network = ? AND state IN ('requested', 'awaiting_confirmation') ORDER BY id LIMIT ?
+            """, [cardAccountID.rawValue, network.rawValue, Self.maximumPendingPurchasesPerCard],
+            limit: Self.maximumPendingPurchasesPerCard, Self.purchase(from:))
     }
 
     static let orderColumns = """
