@@ -11,7 +11,7 @@ let package = Package(
     dependencies: [
         // Embedded SQLite store (WAL, migrations, cached statements).
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        // AES-GCM for billing addresses at rest; SHA-256 for cause-derived ids.
+        // AES-GCM for billing data and webhook secrets at rest; SHA-256 for stored credentials; HMAC for webhooks.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // The `hashcart` command line.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -88,7 +88,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),

@@ -123,7 +123,7 @@ public struct EngineService: HashcartService {
     }
 
     /// A new secret: a prefix and 32 characters from the system's CSPRNG.
-    static func secret(prefix: String) -> String {
+    public static func secret(prefix: String) -> String {
         let generator = RandomIDGenerator()
         return prefix + generator.next(prefix: "x").dropFirst(2) + generator.next(prefix: "x").dropFirst(2)
     }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Crypto
 import Foundation
 import HashcartApp
 import HashcartCore
@@ -126,7 +125,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// The admin token's hash: from the flag or environment, else the one stored on first start.
     func resolveAdminTokenHash(directory: String, environment: [String: String]) throws -> [UInt8] {
-        func hash(_ token: String) -> [UInt8] { Array(SHA256.hash(data: Data(token.utf8))) }
+        let hash = EngineService.hash(token:)
         if let adminToken {
             guard adminToken.count >= 16 else { fail("--admin-token must be at least 16 characters") }
             return hash(adminToken)
@@ -141,7 +140,7 @@ struct ServeCommand: AsyncParsableCommand {
             guard hex.count == 64, let bytes = Self.bytes(hex: hex) else { fail("\(path) is corrupt; delete it to generate a new admin token") }
             return bytes
         }
-        let token = "hc_admin_" + RandomIDGenerator().next(prefix: "x").dropFirst(2) + RandomIDGenerator().next(prefix: "x").dropFirst(2)
+        let token = EngineService.secret(prefix: "hc_admin_")
         let digest = hash(token)
         guard FileManager.default.createFile(atPath: path, contents: Data(digest.map { String(format: "%02x", $0) }.joined().utf8),
                                              attributes: [.posixPermissions: 0o600])
