@@ -19,18 +19,14 @@ public struct EngineLoop: Service {
         var failures = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                let polled = try await engine.pollNetwork(limit: 1_000)
-                let dispatched = try await engine.dispatchOutbox()
-                let timers = try engine.runTimers()
-                Self.record(polled + dispatched.unparked)
-                Counter(label: "hashcart_replies_sent_total").increment(by: dispatched.sent)
-                Counter(label: "hashcart_replies_failed_total").increment(by: dispatched.failed)
-                Counter(label: "hashcart_purchases_expired_total").increment(by: timers.expiredPurchases)
-                Counter(label: "hashcart_holds_lapsed_total").increment(by: timers.lapsedHolds)
+                let round = try await engine.runRound()
+                Self.record(round.outcomes)
+                Counter(label: "hashcart_replies_sent_total").increment(by: round.dispatch.sent)
+                Counter(label: "hashcart_replies_failed_total").increment(by: round.dispatch.failed)
+                Counter(label: "hashcart_purchases_expired_total").increment(by: round.timers.expiredPurchases)
+                Counter(label: "hashcart_holds_lapsed_total").increment(by: round.timers.lapsedHolds)
                 failures = 0
-                if polled.isEmpty && dispatched.sent == 0 && timers.expiredPurchases == 0 && timers.lapsedHolds == 0 {
-                    try? await Task.sleep(for: .milliseconds(50))
-                }
+                if round.isQuiet { try? await Task.sleep(for: .milliseconds(50)) }
             } catch {
                 failures += 1
                 logger.error("engine round failed; retrying", metadata: ["error": "\(error)", "failures": "\(failures)"])

@@ -206,12 +206,7 @@ struct FlashSale {
     /// Runs the engine until the network, the outbox and the timers are quiet.
     func settle() async throws {
         for _ in 0..<1_000 {
-            let polled = try await engine.pollNetwork(limit: 1_000)
-            let dispatched = try await engine.dispatchOutbox()
-            let timers = try engine.runTimers()
-            if polled.isEmpty && dispatched.sent == 0 && dispatched.retried == 0 && timers.expiredPurchases == 0 && timers.lapsedHolds == 0 {
-                return
-            }
+            if try await engine.runRound().isQuiet { return }
         }
     }
 }

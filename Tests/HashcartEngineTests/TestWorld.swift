@@ -53,11 +53,9 @@ final class TestWorld {
     func settle() async throws -> [EventOutcome] {
         var outcomes: [EventOutcome] = []
         for _ in 0..<50 {
-            let polled = try await engine.pollNetwork()
-            let dispatched = try await engine.dispatchOutbox()
-            let timers = try engine.runTimers()
-            outcomes += polled + dispatched.unparked
-            if polled.isEmpty && dispatched.sent == 0 && timers.expiredPurchases == 0 && timers.lapsedHolds == 0 { break }
+            let round = try await engine.runRound()
+            outcomes += round.outcomes
+            if round.isQuiet { break }
         }
         return outcomes
     }
