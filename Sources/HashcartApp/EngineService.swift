@@ -7,11 +7,11 @@ import HashcartServer
 import HashcartStore
 import Prometheus
 
-/// The HTTP API's ``HashcartService``, backed by the engine, the SQLite store and the sandbox.
+/// The HTTP API's ``HashcartService``, backed by the engine, the store (SQLite or PostgreSQL) and the sandbox.
 /// It turns every domain error into the API's error shape.
 public struct EngineService: HashcartService {
     let engine: Engine
-    let store: SQLiteStore
+    let store: any HashcartDatabase
     let sandbox: SandboxNetwork
     /// SHA-256 of the admin token: the token itself is never kept.
     let adminTokenHash: [UInt8]
@@ -20,7 +20,7 @@ public struct EngineService: HashcartService {
     /// Whether webhook endpoints may point at loopback or private addresses (local trials, tests).
     let allowPrivateWebhookHosts: Bool
 
-    public init(engine: Engine, store: SQLiteStore, sandbox: SandboxNetwork, adminTokenHash: [UInt8],
+    public init(engine: Engine, store: any HashcartDatabase, sandbox: SandboxNetwork, adminTokenHash: [UInt8],
                 metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), allowPrivateWebhookHosts: Bool = false) {
         self.engine = engine
         self.store = store

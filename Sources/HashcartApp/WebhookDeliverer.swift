@@ -14,17 +14,24 @@ import ServiceLifecycle
 /// retried with exponential backoff and jitter (10 s, 20 s, 40 s … capped at 6 h) until the event is
 /// 3 days old, then marked failed (a merchant can ask for it again). At most 8 deliveries at once,
 /// 100 per round.
+///
+/// With several instances on one database, each delivery is claimed by one deliverer for
+/// ``leaseMilliseconds``; a crashed instance's claims run out and another instance takes them over.
 public struct WebhookDeliverer: Service {
     let service: EngineService
     let client: HTTPClient
     let logger: Logger
+    /// How long a claimed delivery stays with this deliverer (longer than a round can take).
+    public let leaseMilliseconds: Int64
 
     public static let maximumConcurrentDeliveries = 8
     public static let deliveriesPerRound = 100
     public static let requestTimeoutSeconds: Int64 = 10
     public static let retryForMilliseconds: Int64 = 3 * 86_400_000
 
-    public init(service: EngineService, client: HTTPClient = .shared, logger: Logger) {
+    public init(service: EngineService, client: HTTPClient = .shared, logger: Logger, leaseMilliseconds: Int64 = 180_000) {
+        precondition(leaseMilliseconds >= 1_000 && leaseMilliseconds <= 3_600_000, "a lease lasts between 1 s and 1 h")
+        self.leaseMilliseconds = leaseMilliseconds
         self.service = service
         self.client = client
         self.logger = logger
@@ -43,7 +50,7 @@ public struct WebhookDeliverer: Service {
         let store = service.store
         let now = service.engine.clock.now()
         try store.scheduleWebhookDeliveries(now: now)
-        let due = try store.dueWebhookDeliveries(now: now, limit: Self.deliveriesPerRound)
+        let due = try store.claimDueWebhookDeliveries(now: now, limit: Self.deliveriesPerRound, leaseMilliseconds: leaseMilliseconds)
         guard !due.isEmpty else { return 0 }
         await withTaskGroup(of: Void.self) { group in
             var running = 0

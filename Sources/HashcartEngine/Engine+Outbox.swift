@@ -17,7 +17,8 @@ extension Engine {
     @discardableResult
     public func dispatchOutbox() async throws -> DispatchSummary {
         let now = clock.now()
-        var due = try store.dueOutbound(now: now, limit: configuration.maximumOutboundPerRound)
+        var due = try store.claimDueOutbound(now: now, limit: configuration.maximumOutboundPerRound,
+                                             leaseMilliseconds: configuration.outboundLeaseMilliseconds)
         guard !due.isEmpty else { return DispatchSummary() }
         // A confirmation request whose purchase ended (expired, cancelled) while the post waited
         // must not go out: nobody could confirm it.

@@ -15,6 +15,9 @@ public struct EngineConfiguration: Sendable, Hashable {
     public var maximumOutboundPerRound: Int
     /// Most timers fired per round.
     public var maximumTimersPerRound: Int
+    /// How long an engine holds the outbox posts it claimed before another instance may take them
+    /// over (it records each result well before; the lease matters only if it dies mid-round).
+    public var outboundLeaseMilliseconds: Int64 = 30_000
 
     public init(risk: RiskPolicy = RiskPolicy(), holdDurationSeconds: Int64 = 7 * 86_400, expiryGraceSeconds: Int64 = 30,
                 linkCodeLifetimeSeconds: Int64 = 900, maximumEventsPerBatch: Int = 2_000, maximumOutboundPerRound: Int = 2_000,
@@ -38,6 +41,9 @@ public struct EngineConfiguration: Sendable, Hashable {
         }
         guard (60...86_400).contains(linkCodeLifetimeSeconds) else {
             throw ValidationError(field: "link_code_lifetime_seconds", message: "must be between 60 and 86400")
+        }
+        guard (1_000...600_000).contains(outboundLeaseMilliseconds) else {
+            throw ValidationError(field: "outbound_lease_milliseconds", message: "must be between 1000 and 600000")
         }
         for (name, value) in [("maximum_events_per_batch", maximumEventsPerBatch), ("maximum_outbound_per_round", maximumOutboundPerRound),
                               ("maximum_timers_per_round", maximumTimersPerRound)] where !(1...10_000).contains(value) {

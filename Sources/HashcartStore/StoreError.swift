@@ -13,6 +13,12 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A uniqueness rule was broken, e.g. a hashtag already used by a live offer.
     case conflict(String)
     case notFound(String)
+    /// The database URL cannot be used (`--database`, `HASHCART_DATABASE_URL`).
+    case badDatabaseURL(String)
+    /// The database cannot be reached or refused the connection.
+    case unavailable(String)
+    /// The database refused a statement; the message is the server's own (never a value from the row).
+    case database(String)
 
     public var description: String {
         switch self {
@@ -30,6 +36,12 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             detail
         case .notFound(let detail):
             detail
+        case .badDatabaseURL(let detail):
+            "the database URL cannot be used: \(detail) (expected postgres://user[:password]@host[:port]/database)"
+        case .unavailable(let detail):
+            "the database is unavailable: \(detail)"
+        case .database(let detail):
+            "the database refused a statement: \(detail)"
         }
     }
 }

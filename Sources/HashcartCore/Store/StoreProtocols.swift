@@ -31,7 +31,7 @@ public struct LinkCode: Sendable, Hashable, Codable {
 /// Everything the engine reads and writes inside one store transaction. All of it commits
 /// together or not at all: a state change, its ledger transfers and its outbox rows.
 ///
-/// The SQLite store implements it today; any other store must give the same behaviour.
+/// The SQLite and PostgreSQL stores implement it, and pass the same conformance suite.
 public protocol StoreTransaction: LedgerStorage {
     // Idempotency of inputs.
     /// Records the event as processed; `false` if it already was (a redelivery).
@@ -101,6 +101,9 @@ public protocol StoreTransaction: LedgerStorage {
 public protocol EngineStore: Sendable {
     /// Runs `body` in one write transaction; commits if it returns, rolls back if it throws.
     func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T
-    /// Outbox rows due at `now`, oldest first, at most `limit`.
-    func dueOutbound(now: Instant, limit: Int) throws -> [OutboundPost]
+    /// Claims outbox rows due at `now`, oldest first, at most `limit`: each is leased to the
+    /// caller for `leaseMilliseconds` (its next attempt moves to then), so an engine on another
+    /// instance does not send it too. If the caller dies before recording the result, the lease
+    /// runs out and any engine sends it again, with the same idempotency key.
+    func claimDueOutbound(now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [OutboundPost]
 }

@@ -4,7 +4,7 @@ import HashcartCore
 
 /// Read-only queries over a consistent snapshot: reports, the funnel, and the audit behind
 /// `hashcart check`.
-public struct SQLiteReader {
+public struct SQLiteReader: StoreReader {
     let db: Database
     let cipher: AddressCipher
 
@@ -79,9 +79,9 @@ public struct SQLiteReader {
     }
 
     /// An offer's funnel per minute: (unix minute, metric, value), oldest first, at most `limit` rows.
-    public func funnelSeries(offer: OfferID, limit: Int = 100_000) throws -> [(minute: Int64, metric: String, value: Int64)] {
+    public func funnelSeries(offer: OfferID, limit: Int) throws -> [FunnelPoint] {
         try Row.fetchAll(db, sql: "SELECT minute, metric, value FROM funnel_minutes WHERE offer_id = ? ORDER BY minute, metric LIMIT ?",
-                         arguments: [offer.rawValue, limit]).map { (minute: $0[0], metric: $0[1], value: $0[2]) }
+                         arguments: [offer.rawValue, limit]).map { FunnelPoint(minute: $0[0], metric: $0[1], value: $0[2]) }
     }
 
     /// Milliseconds from each purchase request to its confirmation, for an offer.
@@ -103,12 +103,12 @@ public struct SQLiteReader {
                              SQLiteTransaction.purchase(from:))
     }
 
-    public func purchases(limit: Int = 10_000) throws -> [Purchase] {
+    public func purchases(limit: Int) throws -> [Purchase] {
         try db.fetchRaw("SELECT \(SQLiteTransaction.purchaseColumns) FROM purchases ORDER BY requested_at, id LIMIT ?", [limit],
                         limit: limit, SQLiteTransaction.purchase(from:))
     }
 
-    public func orders(limit: Int = 10_000) throws -> [Order] {
+    public func orders(limit: Int) throws -> [Order] {
         try Row.fetchAll(db, sql: "SELECT \(SQLiteTransaction.orderColumns) FROM orders ORDER BY created_at, id LIMIT ?", arguments: [limit])
             .map(SQLiteTransaction.order(from:))
     }
@@ -127,7 +127,7 @@ public struct SQLiteReader {
         try SQLiteTransaction(db: db, cipher: cipher).cardAccount(id)
     }
 
-    public func outboundPosts(limit: Int = 100_000) throws -> [OutboundPost] {
+    public func outboundPosts(limit: Int) throws -> [OutboundPost] {
         try Row.fetchAll(db, sql: "SELECT \(SQLiteTransaction.outboundColumns) FROM outbound_posts ORDER BY created_at, key LIMIT ?", arguments: [limit])
             .map(SQLiteTransaction.outbound(from:))
     }
@@ -154,7 +154,7 @@ public struct SQLiteReader {
 
     /// Every violation of PRODUCT.md's "Rules that are never broken" that the stored data shows.
     /// At most `limit` are returned per rule.
-    public func audit(limit: Int = 100) throws -> [InvariantViolation] {
+    public func audit(limit: Int) throws -> [InvariantViolation] {
         var found: [InvariantViolation] = []
         func rows(_ sql: String, _ arguments: StatementArguments = []) throws -> [Row] {
             try Row.fetchAll(db, sql: sql + " LIMIT \(limit)", arguments: arguments)

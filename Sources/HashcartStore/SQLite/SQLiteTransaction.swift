@@ -92,16 +92,13 @@ final class SQLiteTransaction: StoreTransaction {
             .execute(arguments: [network.rawValue, postID, at.millisecondsSinceEpoch])
     }
 
-    /// Most events parked at once; the oldest is dropped beyond it.
-    static let maximumParkedEvents = 100_000
-
     func parkEvent(_ event: NetworkEvent, at: Instant) throws {
         guard let postID = event.referencedPostID else { return }
         let data = try JSONEncoder().encode(event)
         try db.execute(sql: "INSERT INTO parked_events (network, post_id, event, parked_at) VALUES (?, ?, ?, ?)",
                        arguments: [event.network.rawValue, postID, data, at.millisecondsSinceEpoch])
         try db.execute(sql: "DELETE FROM parked_events WHERE id <= (SELECT MAX(id) FROM parked_events) - ?",
-                       arguments: [Self.maximumParkedEvents])
+                       arguments: [StoreLimits.maximumParkedEvents])
     }
 
     func takeParkedEvents(network: NetworkName, postID: String) throws -> [NetworkEvent] {
@@ -419,15 +416,12 @@ final class SQLiteTransaction: StoreTransaction {
             """, [before.millisecondsSinceEpoch, limit], limit: limit, Self.purchase(from:))
     }
 
-    /// Most purchases one card can have waiting on one network (velocity limits keep it far lower).
-    static let maximumPendingPurchasesPerCard = 100_000
-
     func pendingPurchases(cardAccountID: CardAccountID, network: NetworkName) throws -> [Purchase] {
         try db.fetchRaw("""
             SELECT \(Self.purchaseColumns) FROM purchases
             WHERE card_account_id = ? AND network = ? AND state IN ('requested', 'awaiting_confirmation') ORDER BY id LIMIT ?
-            """, [cardAccountID.rawValue, network.rawValue, Self.maximumPendingPurchasesPerCard],
-            limit: Self.maximumPendingPurchasesPerCard, Self.purchase(from:))
+            """, [cardAccountID.rawValue, network.rawValue, StoreLimits.maximumPendingPurchasesPerCard],
+            limit: StoreLimits.maximumPendingPurchasesPerCard, Self.purchase(from:))
     }
 
     static let orderColumns = """

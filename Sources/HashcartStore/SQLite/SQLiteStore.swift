@@ -6,13 +6,15 @@ import Synchronization
 /// Hashcart's embedded store: one SQLite database in WAL mode with `synchronous=FULL`, so a
 /// committed purchase survives power loss. Every engine transaction is one SQLite transaction;
 /// the engine batches many events into one to pay one fsync for many purchases.
-public final class SQLiteStore: EngineStore {
+public final class SQLiteStore: HashcartDatabase {
     public let pool: DatabasePool
     let cipher: AddressCipher
     public let path: String
     /// Decrypted card accounts, shared by transactions: the purchase post and its repost a few
     /// minutes later need the same card. Card accounts are never updated in place.
     let cardCache = CardAccountCache(capacity: 100_000)
+
+    public var location: String { "SQLite at \(path)" }
 
     /// The database file inside a data folder.
     public static let fileName = "hashcart.sqlite"
@@ -80,25 +82,23 @@ public final class SQLiteStore: EngineStore {
     }
 
     /// Read-only access for reports and checks, on a consistent snapshot.
-    public func read<T>(_ body: (SQLiteReader) throws -> T) throws -> T {
+    public func read<T>(_ body: (any StoreReader) throws -> T) throws -> T {
         try pool.read { db in try body(SQLiteReader(db: db, cipher: cipher)) }
     }
 
-    public func dueOutbound(now: Instant, limit: Int) throws -> [OutboundPost] {
+    public func claimDueOutbound(now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [OutboundPost] {
         precondition(limit > 0 && limit <= 10_000, "outbox batches are bounded")
-        return try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(SQLiteTransaction.outboundColumns) FROM outbound_posts WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, key LIMIT ?",
-                             arguments: [now.millisecondsSinceEpoch, limit]).map(SQLiteTransaction.outbound(from:))
+        precondition(leaseMilliseconds > 0, "leases run out")
+        return try pool.write { db in
+            let due = try Row.fetchAll(db, sql: "SELECT \(SQLiteTransaction.outboundColumns) FROM outbound_posts WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, key LIMIT ?",
+                                       arguments: [now.millisecondsSinceEpoch, limit]).map(SQLiteTransaction.outbound(from:))
+            let lease = try db.cachedStatement(sql: "UPDATE outbound_posts SET next_attempt_at = ? WHERE key = ?")
+            for post in due { try lease.execute(arguments: [now.millisecondsSinceEpoch + leaseMilliseconds, post.key]) }
+            return due
         }
     }
 
     // MARK: Credentials
-
-    /// What a credential lets its holder act as.
-    public enum CredentialKind: String, Sendable {
-        case merchantAPIKey = "merchant_api_key"
-        case cardholderToken = "cardholder_token"
-    }
 
     /// Keeps a credential's hash (never the secret) for `ownerID`.
     public func saveCredential(id: String, kind: CredentialKind, ownerID: String, secretHash: [UInt8], at: Instant) throws {
@@ -127,34 +127,17 @@ public final class SQLiteStore: EngineStore {
 
     // MARK: Idempotency keys
 
-    /// What the store knows of an idempotency key.
-    public enum IdempotencyClaim: Sendable, Equatable {
-        /// The key is new (or its first request was abandoned): run the request, then ``finishIdempotency``.
-        case claimed
-        /// The first request with this key is still running.
-        case inFlight
-        /// The same key was used with a different request.
-        case mismatch
-        /// The first response, to send again.
-        case replay(status: Int, body: Data)
-    }
-
-    /// How long a key is kept (Stripe keeps 24 h; Hashcart keeps 48 h).
-    public static let idempotencyRetentionMilliseconds: Int64 = 48 * 3_600_000
-    /// An unfinished first request older than this is taken as abandoned (a crash mid-request).
-    public static let idempotencyAbandonMilliseconds: Int64 = 60_000
-
-    public func claimIdempotency(scope: [UInt8], key: String, requestHash: [UInt8], now: Instant) throws -> IdempotencyClaim {
+    public func claimIdempotency(scope: [UInt8], key: String, requestHash: [UInt8], now: Instant) throws -> IdempotencyKeyClaim {
         try pool.write { db in
             try db.execute(sql: "DELETE FROM idempotency_keys WHERE created_at < ?",
-                           arguments: [now.millisecondsSinceEpoch - Self.idempotencyRetentionMilliseconds])
+                           arguments: [now.millisecondsSinceEpoch - StoreLimits.idempotencyRetentionMilliseconds])
             if let row = try Row.fetchOne(db, sql: "SELECT request_hash, status, response, created_at FROM idempotency_keys WHERE scope = ? AND key = ?",
                                           arguments: [Data(scope), key]) {
                 let storedHash: Data = row[0]
                 guard storedHash == Data(requestHash) else { return .mismatch }
                 if let status: Int = row[1] { return .replay(status: status, body: row[2] ?? Data()) }
                 let started: Int64 = row[3]
-                guard now.millisecondsSinceEpoch - started > Self.idempotencyAbandonMilliseconds else { return .inFlight }
+                guard now.millisecondsSinceEpoch - started > StoreLimits.idempotencyAbandonMilliseconds else { return .inFlight }
                 try db.execute(sql: "UPDATE idempotency_keys SET created_at = ? WHERE scope = ? AND key = ?",
                                arguments: [now.millisecondsSinceEpoch, Data(scope), key])
                 return .claimed

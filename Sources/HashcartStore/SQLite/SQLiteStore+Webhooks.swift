@@ -2,41 +2,14 @@ import Foundation
 import GRDB
 import HashcartCore
 
-/// A merchant's webhook endpoint.
-public struct WebhookEndpoint: Sendable, Hashable {
-    public var id: String
-    public var merchantID: MerchantID
-    public var url: String
-    public var createdAt: Instant
-}
-
-/// One event to deliver to one endpoint.
-public struct WebhookDelivery: Sendable, Hashable {
-    public var event: MerchantEvent
-    public var endpoint: WebhookEndpoint
-    /// The endpoint's signing secret (unsealed for signing only).
-    public var secret: String
-    public var attempts: Int64
-}
-
-/// A merchant event and how its deliveries stand.
-public struct MerchantEventStatus: Sendable, Hashable {
-    public var event: MerchantEvent
-    /// `pending`, `delivered`, `failed`, or `none` when the merchant has no endpoint.
-    public var delivery: String
-    public var attempts: Int64
-}
-
 extension SQLiteStore {
-    public static let maximumEndpointsPerMerchant = 16
-
     public func createWebhookEndpoint(id: String, merchantID: MerchantID, url: String, secret: String, at: Instant) throws -> WebhookEndpoint {
         let sealed = try cipher.seal(Data(secret.utf8), context: "webhook:" + id)
         return try pool.write { db in
             let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM webhook_endpoints WHERE merchant_id = ? AND disabled_at IS NULL",
                                          arguments: [merchantID.rawValue]) ?? 0
-            guard count < Self.maximumEndpointsPerMerchant else {
-                throw StoreError.conflict("a merchant has at most \(Self.maximumEndpointsPerMerchant) webhook endpoints")
+            guard count < StoreLimits.maximumEndpointsPerMerchant else {
+                throw StoreError.conflict("a merchant has at most \(StoreLimits.maximumEndpointsPerMerchant) webhook endpoints")
             }
             try db.execute(sql: "INSERT INTO webhook_endpoints (id, merchant_id, url, secret_sealed, created_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [id, merchantID.rawValue, url, sealed, at.millisecondsSinceEpoch])
@@ -47,7 +20,7 @@ extension SQLiteStore {
     /// Creates delivery rows for events that have none yet, for every endpoint of their merchant
     /// that existed when the event happened. Returns how many rows it created (at most `limit` events).
     @discardableResult
-    public func scheduleWebhookDeliveries(now: Instant, limit: Int = 1_000) throws -> Int {
+    public func scheduleWebhookDeliveries(now: Instant, limit: Int) throws -> Int {
         try pool.write { db in
             let cursor = try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'webhook_cursor'") ?? 0
             let rows = try Row.fetchAll(db, sql: "SELECT rowid, id, merchant_id, created_at FROM merchant_events WHERE rowid > ? ORDER BY rowid LIMIT ?",
@@ -69,15 +42,18 @@ extension SQLiteStore {
         }
     }
 
-    /// Deliveries due at `now`, oldest first, at most `limit`.
-    public func dueWebhookDeliveries(now: Instant, limit: Int) throws -> [WebhookDelivery] {
+    public func claimDueWebhookDeliveries(now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [WebhookDelivery] {
         precondition(limit > 0 && limit <= 1_000, "delivery batches are bounded")
-        let rows = try pool.read { db in
-            try Row.fetchAll(db, sql: """
+        precondition(leaseMilliseconds > 0, "leases run out")
+        let rows = try pool.write { db in
+            let rows = try Row.fetchAll(db, sql: """
                 SELECT e.id, e.merchant_id, e.type, e.object_id, e.created_at, w.id, w.url, w.secret_sealed, w.created_at, d.attempts
                 FROM webhook_deliveries d JOIN merchant_events e ON e.id = d.event_id JOIN webhook_endpoints w ON w.id = d.endpoint_id
                 WHERE d.state = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.event_id LIMIT ?
                 """, arguments: [now.millisecondsSinceEpoch, limit])
+            let lease = try db.cachedStatement(sql: "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE event_id = ? AND endpoint_id = ?")
+            for row in rows { try lease.execute(arguments: [now.millisecondsSinceEpoch + leaseMilliseconds, row[0] as String, row[5] as String]) }
+            return rows
         }
         return try rows.map { row in
             guard let type = MerchantEventType(rawValue: row[2]) else {

@@ -1,0 +1,167 @@
+import Foundation
+import HashcartCore
+
+/// Everything Hashcart keeps, behind one protocol with two implementations: ``SQLiteStore`` (the
+/// embedded default, one process) and ``PostgresStore`` (several instances on one PostgreSQL
+/// database). Both pass the same conformance suite: what holds on one holds on the other.
+///
+/// Calls are synchronous and block the calling thread until the database answers, like GRDB's;
+/// call them from tasks or threads, never from a SwiftNIO event loop.
+public protocol HashcartDatabase: EngineStore {
+    /// Where the data lives, for logs and error messages (never includes a password).
+    var location: String { get }
+
+    /// Runs `body` on a consistent read-only snapshot.
+    func read<T>(_ body: (any StoreReader) throws -> T) throws -> T
+
+    // MARK: Credentials
+    /// Keeps a credential's hash (never the secret) for `ownerID`.
+    func saveCredential(id: String, kind: CredentialKind, ownerID: String, secretHash: [UInt8], at: Instant) throws
+    /// Revokes a credential of `ownerID` at once; `false` if there is no such live credential.
+    func revokeCredential(id: String, kind: CredentialKind, ownerID: String, at: Instant) throws -> Bool
+    /// The owner of an unrevoked credential with this hash, if any.
+    func credentialOwner(kind: CredentialKind, secretHash: [UInt8]) throws -> String?
+
+    // MARK: Idempotency keys (Stripe's semantics)
+    func claimIdempotency(scope: [UInt8], key: String, requestHash: [UInt8], now: Instant) throws -> IdempotencyKeyClaim
+    /// Records the first response to a claimed key; `nil` status forgets the key (the request may be retried).
+    func finishIdempotency(scope: [UInt8], key: String, status: Int?, body: Data) throws
+
+    // MARK: Webhooks
+    func createWebhookEndpoint(id: String, merchantID: MerchantID, url: String, secret: String, at: Instant) throws -> WebhookEndpoint
+    /// Creates delivery rows for events that have none yet, for every endpoint of their merchant
+    /// that existed when the event happened. Returns how many rows it created (at most `limit` events).
+    @discardableResult
+    func scheduleWebhookDeliveries(now: Instant, limit: Int) throws -> Int
+    /// Claims deliveries due at `now`, oldest first, at most `limit`: each is leased to the caller
+    /// for `leaseMilliseconds` (its next attempt moves to then), so another instance does not
+    /// send it too; if the caller dies, the lease runs out and another instance takes it over.
+    func claimDueWebhookDeliveries(now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [WebhookDelivery]
+    /// Records an attempt: delivered, or retried at `nextAttemptAt`, or failed for good when that is nil.
+    func recordWebhookAttempt(eventID: String, endpointID: String, delivered: Bool, status: Int?, error: String?,
+                              nextAttemptAt: Instant?, now: Instant) throws
+    /// Sends a merchant's event again to every endpoint (it was failed, or the merchant lost it).
+    func redeliverWebhook(eventID: String, merchantID: MerchantID, now: Instant) throws -> Bool
+    /// A merchant's events, newest first, with how their deliveries stand.
+    func merchantEvents(merchantID: MerchantID, limit: Int, startingAfter: String?) throws -> [MerchantEventStatus]
+
+    /// Closes the store; it must not be used afterwards.
+    func close() throws
+}
+
+extension HashcartDatabase {
+    @discardableResult
+    public func scheduleWebhookDeliveries(now: Instant) throws -> Int {
+        try scheduleWebhookDeliveries(now: now, limit: 1_000)
+    }
+}
+
+/// Read-only queries over a consistent snapshot: reports, the funnel, and the audit behind
+/// `hashcart check`.
+public protocol StoreReader {
+    func offers() throws -> [Offer]
+    /// A merchant's offers, newest first, after `startingAfter` (an offer id), at most `limit`.
+    func offers(merchantID: MerchantID, limit: Int, startingAfter: OfferID?) throws -> [Offer]
+    /// A merchant's orders, newest first, optionally of one offer and one status.
+    func orders(merchantID: MerchantID, offerID: OfferID?, status: OrderStatus?, limit: Int, startingAfter: OrderID?) throws -> [Order]
+    func order(_ id: OrderID) throws -> Order?
+    func links(cardAccountID: CardAccountID) throws -> [Link]
+    func link(_ id: LinkID) throws -> Link?
+    /// A cardholder's purchases, newest first, after `startingAfter` (a purchase id), at most `limit`.
+    func purchases(cardAccountID: CardAccountID, limit: Int, startingAfter: PurchaseID?) throws -> [Purchase]
+    /// Every funnel counter of an offer, by metric name (`declined.<reason>` per decline reason).
+    func funnel(offer: OfferID) throws -> [String: Int64]
+    /// An offer's funnel per minute: (unix minute, metric, value), oldest first, at most `limit` rows.
+    func funnelSeries(offer: OfferID, limit: Int) throws -> [FunnelPoint]
+    /// Milliseconds from each purchase request to its confirmation, for an offer.
+    func timesToConfirm(offer: OfferID) throws -> [Int64]
+    func purchaseCounts(offer: OfferID) throws -> [PurchaseState: Int64]
+    func purchase(_ id: PurchaseID) throws -> Purchase?
+    /// Every purchase, oldest first, at most `limit`.
+    func purchases(limit: Int) throws -> [Purchase]
+    /// Every order, oldest first, at most `limit`.
+    func orders(limit: Int) throws -> [Order]
+    func ledgerAccounts() throws -> [LedgerAccount]
+    func ledgerAccount(_ id: LedgerAccountID) throws -> LedgerAccount?
+    func cardAccount(_ id: CardAccountID) throws -> CardAccount?
+    func outboundPosts(limit: Int) throws -> [OutboundPost]
+    func merchantEventCounts() throws -> [String: Int64]
+    func notifications(cardAccountID: CardAccountID) throws -> [CardholderNotification]
+    /// Rows in one of the store's tables (`purchases`, `orders`, `ledger_transfers`, …).
+    func count(_ table: String) throws -> Int64
+    /// Every violation of PRODUCT.md's "Rules that are never broken" that the stored data shows.
+    /// At most `limit` are returned per rule.
+    func audit(limit: Int) throws -> [InvariantViolation]
+}
+
+extension StoreReader {
+    public func funnelSeries(offer: OfferID) throws -> [FunnelPoint] { try funnelSeries(offer: offer, limit: 100_000) }
+    public func purchases() throws -> [Purchase] { try purchases(limit: 10_000) }
+    public func orders() throws -> [Order] { try orders(limit: 10_000) }
+    public func outboundPosts() throws -> [OutboundPost] { try outboundPosts(limit: 100_000) }
+    public func audit() throws -> [InvariantViolation] { try audit(limit: 100) }
+}
+
+/// One minute of one funnel metric.
+public struct FunnelPoint: Sendable, Hashable {
+    /// Unix minutes.
+    public var minute: Int64
+    public var metric: String
+    public var value: Int64
+}
+
+/// What a credential lets its holder act as.
+public enum CredentialKind: String, Sendable {
+    case merchantAPIKey = "merchant_api_key"
+    case cardholderToken = "cardholder_token"
+}
+
+/// What the store knows of an idempotency key.
+public enum IdempotencyKeyClaim: Sendable, Equatable {
+    /// The key is new (or its first request was abandoned): run the request, then `finishIdempotency`.
+    case claimed
+    /// The first request with this key is still running.
+    case inFlight
+    /// The same key was used with a different request.
+    case mismatch
+    /// The first response, to send again.
+    case replay(status: Int, body: Data)
+}
+
+/// Rules both stores share.
+public enum StoreLimits {
+    /// How long an idempotency key is kept (Stripe keeps 24 h; Hashcart keeps 48 h).
+    public static let idempotencyRetentionMilliseconds: Int64 = 48 * 3_600_000
+    /// An unfinished first request older than this is taken as abandoned (a crash mid-request).
+    public static let idempotencyAbandonMilliseconds: Int64 = 60_000
+    public static let maximumEndpointsPerMerchant = 16
+    /// Most events parked at once; the oldest is dropped beyond it.
+    public static let maximumParkedEvents = 100_000
+    /// Most purchases one card can have waiting on one network (velocity limits keep it far lower).
+    public static let maximumPendingPurchasesPerCard = 100_000
+}
+
+/// A merchant's webhook endpoint.
+public struct WebhookEndpoint: Sendable, Hashable {
+    public var id: String
+    public var merchantID: MerchantID
+    public var url: String
+    public var createdAt: Instant
+}
+
+/// One event to deliver to one endpoint.
+public struct WebhookDelivery: Sendable, Hashable {
+    public var event: MerchantEvent
+    public var endpoint: WebhookEndpoint
+    /// The endpoint's signing secret (unsealed for signing only).
+    public var secret: String
+    public var attempts: Int64
+}
+
+/// A merchant event and how its deliveries stand.
+public struct MerchantEventStatus: Sendable, Hashable {
+    public var event: MerchantEvent
+    /// `pending`, `delivered`, `failed`, or `none` when the merchant has no endpoint.
+    public var delivery: String
+    public var attempts: Int64
+}
