@@ -96,14 +96,26 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
+        // Fresh databases for tests on each backend (SQLite files, a PostgreSQL schema per test).
+        .target(
+            name: "HashcartTestSupport",
+            dependencies: [
+                "HashcartStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Tests/HashcartTestSupport"
+        ),
         .testTarget(name: "HashcartCoreTests", dependencies: ["HashcartCore"]),
-        .testTarget(name: "HashcartStoreTests", dependencies: ["HashcartCore", "HashcartStore"]),
-        .testTarget(name: "HashcartEngineTests", dependencies: ["HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine"]),
+        .testTarget(name: "HashcartStoreTests", dependencies: ["HashcartCore", "HashcartStore", "HashcartTestSupport"]),
+        .testTarget(name: "HashcartEngineTests",
+                    dependencies: ["HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine", "HashcartTestSupport"]),
         .testTarget(name: "HashcartCLITests", dependencies: ["hashcart"]),
         .testTarget(
             name: "HashcartServerTests",
             dependencies: [
                 "HashcartCore", "HashcartServer", "HashcartApp", "HashcartStore", "HashcartSandbox", "HashcartEngine",
+                "HashcartTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,64 +1,57 @@
 import Foundation
-import GRDB
 import HashcartCore
 import HashcartStore
+import HashcartTestSupport
 import Testing
 
 /// The database refuses what the rules forbid even when the engine is bypassed, and the audit
 /// behind `hashcart check` finds what raw tampering did.
-@Suite struct StoreConstraintAndAuditTests {
-    /// Runs raw SQL and expects SQLite to refuse it with a CHECK constraint.
-    func expectCheckFailure(_ fixture: StoreFixture, _ sql: String, _ arguments: StatementArguments = [],
+@Suite(.onEveryBackend) struct StoreConstraintAndAuditTests {
+    /// Runs raw SQL and expects the database to refuse it with a CHECK constraint.
+    func expectCheckFailure(_ fixture: StoreFixture, _ sql: String, _ arguments: [(any Sendable)?] = [],
                             sourceLocation: SourceLocation = #_sourceLocation) {
-        let error = #expect(throws: DatabaseError.self, sourceLocation: sourceLocation) {
-            try fixture.store.pool.write { db in try db.execute(sql: sql, arguments: arguments) }
+        #expect(throws: RawSQLError.checkViolation, sourceLocation: sourceLocation) {
+            try fixture.database.execute(sql, arguments)
         }
-        #expect(error?.extendedResultCode == .SQLITE_CONSTRAINT_CHECK, "\(String(describing: error))", sourceLocation: sourceLocation)
     }
 
     func units(_ fixture: StoreFixture) throws -> [Int64] {
-        try fixture.store.pool.read { db in
-            let row = try #require(try Row.fetchOne(db, sql: "SELECT quantity, reserved_units, sold_units FROM offers WHERE id = ?",
-                                                    arguments: [StoreFixture.offerID.rawValue]))
-            return [row[0], row[1], row[2]]
-        }
+        let row = try #require(try fixture.database.query("SELECT quantity, reserved_units, sold_units FROM offers WHERE id = $1",
+                                                          [StoreFixture.offerID.rawValue]).first)
+        return row.map { Int64($0 ?? "") ?? -1 }
     }
 
     @Test func sqlRefusesOversellingAnOffer() throws {
         let fixture = try StoreFixture()
         #expect(try units(fixture) == [5, 0, 0])
         let id = StoreFixture.offerID.rawValue
-        expectCheckFailure(fixture, "UPDATE offers SET sold_units = quantity + 1 WHERE id = ?", [id])
-        expectCheckFailure(fixture, "UPDATE offers SET reserved_units = 3, sold_units = 3 WHERE id = ?", [id])
-        expectCheckFailure(fixture, "UPDATE offers SET reserved_units = 6 WHERE id = ?", [id])
-        expectCheckFailure(fixture, "UPDATE offers SET sold_units = -1 WHERE id = ?", [id])
-        expectCheckFailure(fixture, "UPDATE offers SET quantity = 0, sold_units = 1 WHERE id = ?", [id])
+        expectCheckFailure(fixture, "UPDATE offers SET sold_units = quantity + 1 WHERE id = $1", [id])
+        expectCheckFailure(fixture, "UPDATE offers SET reserved_units = 3, sold_units = 3 WHERE id = $1", [id])
+        expectCheckFailure(fixture, "UPDATE offers SET reserved_units = 6 WHERE id = $1", [id])
+        expectCheckFailure(fixture, "UPDATE offers SET sold_units = -1 WHERE id = $1", [id])
+        expectCheckFailure(fixture, "UPDATE offers SET quantity = 0, sold_units = 1 WHERE id = $1", [id])
         #expect(try units(fixture) == [5, 0, 0])
         // Exactly the quantity is allowed by SQL (the audit then compares it with the orders).
-        try fixture.store.pool.write { db in
-            try db.execute(sql: "UPDATE offers SET reserved_units = 2, sold_units = 3 WHERE id = ?", arguments: [id])
-        }
+        try fixture.database.execute("UPDATE offers SET reserved_units = 2, sold_units = 3 WHERE id = $1", [id])
         #expect(try units(fixture) == [5, 2, 3])
     }
 
     /// A purchase and its captured order, written with raw SQL.
     func insertCapturedOrder(_ fixture: StoreFixture, total: Int64 = 15_599) throws {
-        try fixture.store.pool.write { db in
-            try db.execute(sql: """
+        try fixture.database.execute("""
                 INSERT INTO purchases (id, offer_id, merchant_id, card_account_id, network, user_id, handle, post_id, reference, state,
                     unit_price, tax, total, fee, tax_rate_ppm, tax_version, billing_state, window_seconds, requested_at, expires_at,
                     authorized_at, captured_at)
-                VALUES ('pur_1', ?, ?, ?, 'sandbox', 'u1', '@u1', 'p1', 'REF1', 'captured', 14999, ?, ?, 375, 40000, 'test', 'NY',
+                VALUES ('pur_1', $1, $2, $3, 'sandbox', 'u1', '@u1', 'p1', 'REF1', 'captured', 14999, $4, $5, 375, 40000, 'test', 'NY',
                     600, 0, 600000, 1, 2)
-                """, arguments: [StoreFixture.offerID.rawValue, StoreFixture.merchantID.rawValue, StoreFixture.cardA.rawValue,
+                """, [StoreFixture.offerID.rawValue, StoreFixture.merchantID.rawValue, StoreFixture.cardA.rawValue,
                                  total - 14999, total])
-            try db.execute(sql: """
+        try fixture.database.execute("""
                 INSERT INTO orders (id, purchase_id, merchant_id, offer_id, card_account_id, reference, unit_price, tax, total, fee,
                     tax_rate_ppm, tax_version, billing_state, status, captured, refunded, refund_count, created_at, updated_at)
-                VALUES ('ord_1', 'pur_1', ?, ?, ?, 'REF1', 14999, ?, ?, 375, 40000, 'test', 'NY', 'shipped', ?, 0, 0, 0, 0)
-                """, arguments: [StoreFixture.merchantID.rawValue, StoreFixture.offerID.rawValue, StoreFixture.cardA.rawValue,
+                VALUES ('ord_1', 'pur_1', $1, $2, $3, 'REF1', 14999, $4, $5, 375, 40000, 'test', 'NY', 'shipped', $6, 0, 0, 0, 0)
+                """, [StoreFixture.merchantID.rawValue, StoreFixture.offerID.rawValue, StoreFixture.cardA.rawValue,
                                  total - 14999, total, total])
-        }
     }
 
     @Test func sqlRefusesRefundingMoreThanWasCaptured() throws {
@@ -71,21 +64,17 @@ import Testing
         expectCheckFailure(fixture, "UPDATE orders SET captured = 0, refunded = 100 WHERE id = 'ord_1'")
         // A purchase's total is its price plus tax.
         expectCheckFailure(fixture, "UPDATE purchases SET total = total + 1 WHERE id = 'pur_1'")
-        let row = try fixture.store.pool.read { db in
-            try #require(try Row.fetchOne(db, sql: "SELECT captured, refunded FROM orders WHERE id = 'ord_1'"))
-        }
-        #expect(row[0] as Int64 == 15_599 && row[1] as Int64 == 0)
-        try fixture.store.pool.write { db in
-            try db.execute(sql: "UPDATE orders SET refunded = captured WHERE id = 'ord_1'")
-        }
+        let row = try #require(try fixture.database.query("SELECT captured, refunded FROM orders WHERE id = 'ord_1'").first)
+        #expect(row == ["15599", "0"])
+        try fixture.database.execute("UPDATE orders SET refunded = captured WHERE id = 'ord_1'")
     }
 
     @Test func sqlRefusesOverdrawingACreditLine() throws {
         let fixture = try StoreFixture()
         let line = LedgerAccounts.creditLine(StoreFixture.cardB).id.rawValue
-        expectCheckFailure(fixture, "UPDATE ledger_accounts SET debits_posted = credits_posted + 1 WHERE id = ?", [line])
-        expectCheckFailure(fixture, "UPDATE ledger_accounts SET debits_pending = credits_posted, debits_posted = 1 WHERE id = ?", [line])
-        expectCheckFailure(fixture, "UPDATE ledger_accounts SET credits_posted = -5 WHERE id = ?", [LedgerAccounts.issuerFeeRevenue.id.rawValue])
+        expectCheckFailure(fixture, "UPDATE ledger_accounts SET debits_posted = credits_posted + 1 WHERE id = $1", [line])
+        expectCheckFailure(fixture, "UPDATE ledger_accounts SET debits_pending = credits_posted, debits_posted = 1 WHERE id = $1", [line])
+        expectCheckFailure(fixture, "UPDATE ledger_accounts SET credits_posted = -5 WHERE id = $1", [LedgerAccounts.issuerFeeRevenue.id.rawValue])
         #expect(try fixture.store.read { try $0.ledgerAccount(LedgerAccounts.creditLine(StoreFixture.cardB).id) }?.availableCredit == 250_000)
     }
 
@@ -98,10 +87,7 @@ import Testing
 
     @Test func auditFindsATamperedLedgerTotal() throws {
         let fixture = try StoreFixture()
-        try fixture.store.pool.write { db in
-            try db.execute(sql: "UPDATE ledger_accounts SET debits_posted = debits_posted + 1 WHERE id = ?",
-                           arguments: [LedgerAccounts.issuerCreditLines.id.rawValue])
-        }
+        try fixture.database.execute("UPDATE ledger_accounts SET debits_posted = debits_posted + 1 WHERE id = $1", [LedgerAccounts.issuerCreditLines.id.rawValue])
         let violations = try fixture.audit()
         #expect(violations.contains { $0.rule == "ledger.balanced" })
         #expect(violations.contains { $0.rule == "ledger.totals_match_transfers" && $0.subject == LedgerAccounts.issuerCreditLines.id.rawValue })
@@ -111,12 +97,8 @@ import Testing
     @Test func auditFindsBalancedButForgedTotals() throws {
         // Debits and credits still sum equal, but neither account matches its transfers.
         let fixture = try StoreFixture()
-        try fixture.store.pool.write { db in
-            try db.execute(sql: "UPDATE ledger_accounts SET debits_posted = debits_posted + 500 WHERE id = ?",
-                           arguments: [LedgerAccounts.issuerCreditLines.id.rawValue])
-            try db.execute(sql: "UPDATE ledger_accounts SET credits_posted = credits_posted + 500 WHERE id = ?",
-                           arguments: [LedgerAccounts.issuerFeeRevenue.id.rawValue])
-        }
+        try fixture.database.execute("UPDATE ledger_accounts SET debits_posted = debits_posted + 500 WHERE id = $1", [LedgerAccounts.issuerCreditLines.id.rawValue])
+        try fixture.database.execute("UPDATE ledger_accounts SET credits_posted = credits_posted + 500 WHERE id = $1", [LedgerAccounts.issuerFeeRevenue.id.rawValue])
         let violations = try fixture.audit()
         #expect(!violations.contains { $0.rule == "ledger.balanced" })
         let forged = Set(violations.filter { $0.rule == "ledger.totals_match_transfers" }.map(\.subject))
@@ -125,9 +107,7 @@ import Testing
 
     @Test func auditFindsATamperedCreditLine() throws {
         let fixture = try StoreFixture()
-        try fixture.store.pool.write { db in
-            try db.execute(sql: "UPDATE card_accounts SET credit_limit = credit_limit + 100 WHERE id = ?", arguments: [StoreFixture.cardB.rawValue])
-        }
+        try fixture.database.execute("UPDATE card_accounts SET credit_limit = credit_limit + 100 WHERE id = $1", [StoreFixture.cardB.rawValue])
         let violations = try fixture.audit()
         #expect(violations.contains { $0.rule == "ledger.credit_line_matches_limit" && $0.subject == StoreFixture.cardB.rawValue })
     }
@@ -139,20 +119,18 @@ import Testing
     ])
     func auditFindsTamperedStockCounters(sql: String, offer: String) throws {
         let fixture = try StoreFixture()
-        try fixture.store.pool.write { db in try db.execute(sql: sql) }
+        try fixture.database.execute(sql)
         let violations = try fixture.audit()
         #expect(violations.map(\.rule) == ["stock.not_oversold"])
         #expect(violations.first?.subject == offer)
     }
 
     func insertSentPost(_ fixture: StoreFixture, key: String, text: String, card: CardAccountID?) throws {
-        try fixture.store.pool.write { db in
-            try db.execute(sql: """
+        try fixture.database.execute("""
                 INSERT INTO outbound_posts (key, network, in_reply_to, text, purpose, purchase_id, card_account_id, state, attempts,
                     next_attempt_at, last_error, post_id, sent_at, created_at)
-                VALUES (?, 'sandbox', 'p1', ?, 'confirmed', NULL, ?, 'sent', 1, 0, NULL, 'r1', 0, 0)
-                """, arguments: [key, text, card?.rawValue])
-        }
+                VALUES ($1, 'sandbox', 'p1', $2, 'confirmed', NULL, $3, 'sent', 1, 0, NULL, 'r1', 0, 0)
+                """, [key, text, card?.rawValue])
     }
 
     @Test func auditFindsAnOutboundPostRevealingTheCardholdersData() throws {
@@ -176,9 +154,7 @@ import Testing
 
     @Test func tamperingIsStillFoundAfterReopen() throws {
         let fixture = try StoreFixture()
-        try fixture.store.pool.write { db in
-            try db.execute(sql: "UPDATE offers SET sold_units = 2 WHERE id = ?", arguments: [StoreFixture.offerID.rawValue])
-        }
+        try fixture.database.execute("UPDATE offers SET sold_units = 2 WHERE id = $1", [StoreFixture.offerID.rawValue])
         try fixture.reopen()
         #expect(try fixture.audit().map(\.rule) == ["stock.not_oversold"])
     }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HashcartCore
 import HashcartStore
+import HashcartTestSupport
 import Testing
 
 @Suite struct StoreEncryptionKeyTests {
@@ -50,6 +51,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory))
     }
 
+    /// On PostgreSQL the key is checked before the server is even contacted: no schema appears.
+    @Test(.enabled(if: TestBackend.postgresURL != nil, Comment(rawValue: TestBackend.skipNotice)), arguments: [nil, "", "notakey"] as [String?])
+    func aMissingOrMalformedKeyCreatesNoPostgresSchema(key: String?) throws {
+        let database = try TestDatabase(.postgres)
+        #expect(throws: StoreError.self) { try database.open(key: key) }
+        let schemas = try database.query("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = $1",
+                                         [database.schema])
+        #expect(schemas == [["0"]])
+    }
+}
+
+/// The key's guarantees that hold on both stores.
+@Suite(.onEveryBackend) struct StoreEncryptionKeyConformanceTests {
+    static func hex(_ bytes: [UInt8]) -> String { StoreEncryptionKeyTests.hex(bytes) }
+
     @Test func theSameKeyOpensWhetherWrittenAsBase64OrHex() throws {
         let fixture = try StoreFixture()
         let bytes = [UInt8](try #require(Data(base64Encoded: fixture.key)))
@@ -72,11 +88,11 @@ import Testing
         let otherKey = AddressCipher.generateEncodedKey()
         #expect(otherKey != fixture.key)
         #expect(throws: StoreError.wrongEncryptionKey) {
-            try SQLiteStore(directory: fixture.directory, encryptionKey: otherKey)
+            try fixture.database.open(key: otherKey)
         }
         // Twice: a refused open leaves nothing behind that changes the next one.
         #expect(throws: StoreError.wrongEncryptionKey) {
-            try SQLiteStore(directory: fixture.directory, encryptionKey: otherKey)
+            try fixture.database.open(key: otherKey)
         }
         #expect(StoreError.wrongEncryptionKey.description.contains("key"))
 
@@ -86,7 +102,7 @@ import Testing
         let filesAfter = try Set(FileManager.default.contentsOfDirectory(atPath: fixture.directory))
         #expect(filesAfter.subtracting(filesBefore).filter { !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }.isEmpty)
 
-        fixture.store = try SQLiteStore(directory: fixture.directory, encryptionKey: fixture.key)
+        fixture.store = try fixture.database.open(key: fixture.key)
         #expect(try fixture.dump() == before)
         #expect(try ["card_accounts", "ledger_transfers", "offers", "meta"].map { try fixture.count($0) } == counts)
         #expect(try fixture.store.read { try $0.cardAccount(StoreFixture.cardA) } == fixture.cardA)
@@ -94,62 +110,66 @@ import Testing
 
     @Test func aSealedBillingBlobMovedToAnotherCardDoesNotOpen() throws {
         let fixture = try StoreFixture()
-        try fixture.store.pool.write { db in
-            let a = try #require(try Data.fetchOne(db, sql: "SELECT billing_sealed FROM card_accounts WHERE id = ?", arguments: [StoreFixture.cardA.rawValue]))
-            let b = try #require(try Data.fetchOne(db, sql: "SELECT billing_sealed FROM card_accounts WHERE id = ?", arguments: [StoreFixture.cardB.rawValue]))
-            try db.execute(sql: "UPDATE card_accounts SET billing_sealed = ? WHERE id = ?", arguments: [b, StoreFixture.cardA.rawValue])
-            try db.execute(sql: "UPDATE card_accounts SET billing_sealed = ? WHERE id = ?", arguments: [a, StoreFixture.cardB.rawValue])
-        }
+        let a = StoreFixture.cardA.rawValue, b = StoreFixture.cardB.rawValue
+        // Swap the two sealed blobs (through a third row, so it works row by row too).
+        try fixture.database.execute("""
+            INSERT INTO card_accounts (id, credit_limit, billing_state, billing_sealed, created_at)
+            SELECT 'card_swap', credit_limit, billing_state, billing_sealed, created_at FROM card_accounts WHERE id = $1
+            """, [a])
+        try fixture.database.execute("UPDATE card_accounts SET billing_sealed = (SELECT billing_sealed FROM card_accounts WHERE id = $1) WHERE id = $2", [b, a])
+        try fixture.database.execute("UPDATE card_accounts SET billing_sealed = (SELECT billing_sealed FROM card_accounts WHERE id = 'card_swap') WHERE id = $1", [b])
+        try fixture.database.execute("DELETE FROM card_accounts WHERE id = 'card_swap'")
         for id in [StoreFixture.cardA, StoreFixture.cardB] {
             #expect(throws: StoreError.self) { try fixture.store.read { try $0.cardAccount(id) } }
             #expect(throws: StoreError.self) { try fixture.store.write { try $0.cardAccount(id) } }
         }
 
         // A sealed blob copied onto a new row (another id) does not open either.
-        try fixture.store.pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO card_accounts (id, credit_limit, billing_state, billing_sealed, created_at)
-                SELECT 'card_copy', credit_limit, billing_state, billing_sealed, created_at FROM card_accounts WHERE id = ?
-                """, arguments: [StoreFixture.cardA.rawValue])
-        }
+        try fixture.database.execute("""
+            INSERT INTO card_accounts (id, credit_limit, billing_state, billing_sealed, created_at)
+            SELECT 'card_copy', credit_limit, billing_state, billing_sealed, created_at FROM card_accounts WHERE id = $1
+            """, [a])
         #expect(throws: StoreError.self) { try fixture.store.read { try $0.cardAccount("card_copy") } }
     }
 
     @Test(arguments: ["flip", "truncate", "empty"])
     func aDamagedBillingBlobIsAnErrorNeverGarbage(damage: String) throws {
         let fixture = try StoreFixture()
-        try fixture.store.pool.write { db in
-            var blob = [UInt8](try #require(try Data.fetchOne(db, sql: "SELECT billing_sealed FROM card_accounts WHERE id = ?",
-                                                              arguments: [StoreFixture.cardA.rawValue])))
-            switch damage {
-            case "flip": blob[blob.count / 2] ^= 0x01
-            case "truncate": blob.removeLast(5)
-            default: blob = []
-            }
-            try db.execute(sql: "UPDATE card_accounts SET billing_sealed = ? WHERE id = ?", arguments: [Data(blob), StoreFixture.cardA.rawValue])
+        let sqlite = fixture.database.backend == .sqlite
+        let change = switch damage {
+        case "flip":
+            sqlite ? "substr(billing_sealed, 1, 20) || X'00' || substr(billing_sealed, 22)"
+                : "overlay(billing_sealed placing '\\x00'::bytea from 21 for 1)"
+        case "truncate":
+            sqlite ? "substr(billing_sealed, 1, length(billing_sealed) - 5)"
+                : "substring(billing_sealed from 1 for length(billing_sealed) - 5)"
+        default:
+            sqlite ? "X''" : "''::bytea"
         }
+        try fixture.database.execute("UPDATE card_accounts SET billing_sealed = \(change) WHERE id = $1", [StoreFixture.cardA.rawValue])
         #expect(throws: StoreError.self) { try fixture.store.read { try $0.cardAccount(StoreFixture.cardA) } }
         #expect(try fixture.store.read { try $0.cardAccount(StoreFixture.cardB) } == fixture.cardB)
     }
 
-    @Test func aFolderWithAnUnknownMigrationIsTooNew() throws {
+    @Test func aStoreWithAnUnknownMigrationIsTooNew() throws {
         let fixture = try StoreFixture()
         try fixture.store.close()
-        let queue = try DatabaseQueue(path: fixture.databasePath)
-        try queue.write { db in
-            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')")
+        let (insert, list) = switch fixture.database.backend {
+        case .sqlite:
+            ("INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')",
+             "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+        case .postgres:
+            ("INSERT INTO hashcart_migrations (id, applied_at) VALUES ('v99-from-the-future', 0)",
+             "SELECT id FROM hashcart_migrations ORDER BY id")
         }
-        try queue.close()
+        try fixture.database.execute(insert)
         #expect(throws: StoreError.schemaTooNew("v99-from-the-future")) {
-            try SQLiteStore(directory: fixture.directory, encryptionKey: fixture.key)
+            try fixture.database.open(key: fixture.key)
         }
         #expect(StoreError.schemaTooNew("v99-from-the-future").description.contains("newer Hashcart"))
-        // The folder was not migrated or rewritten: the unknown id is still there, the data intact.
-        let queue2 = try DatabaseQueue(path: fixture.databasePath)
-        let ids = try queue2.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
-        let cards = try queue2.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM card_accounts") }
-        try queue2.close()
-        #expect(ids == ["v1-core", "v2-credentials", "v3-idempotency", "v4-webhooks", "v5-funnel-minutes", "v99-from-the-future"])
-        #expect(cards == 2)
+        // The store was not migrated or rewritten: the unknown id is still there, the data intact.
+        #expect(try fixture.database.query(list).map { $0[0] ?? "" }
+                == ["v1-core", "v2-credentials", "v3-idempotency", "v4-webhooks", "v5-funnel-minutes", "v99-from-the-future"])
+        #expect(try fixture.database.query("SELECT COUNT(*) FROM card_accounts") == [["2"]])
     }
 }

@@ -1,15 +1,17 @@
 import Foundation
-import GRDB
 import HashcartCore
 import HashcartStore
+import HashcartTestSupport
 import Testing
 
-/// A store on real SQLite files in a fresh temporary folder, with a few rows written through
-/// the same `StoreTransaction` calls the engine uses.
+/// A store on a fresh database of the current test's backend (real SQLite files in a temporary
+/// folder, or a PostgreSQL schema of its own), with a few rows written through the same
+/// `StoreTransaction` calls the engine uses.
 final class StoreFixture {
-    let directory: String
+    let database: TestDatabase
     let key: String
-    var store: SQLiteStore
+    var store: any HashcartDatabase
+    var directory: String { database.directory }
 
     static let now = Instant(secondsSinceEpoch: 1_790_000_000)
     static let merchantID = MerchantID("mer_fixture")
@@ -27,16 +29,15 @@ final class StoreFixture {
     static let last4A = "7391"
     static let last4B = "5120"
 
-    init(seed: Bool = true) throws {
-        directory = NSTemporaryDirectory() + "hashcart-store-test-" + UUID().uuidString
+    init(seed: Bool = true, backend: TestBackend = TestBackend.current) throws {
+        database = try TestDatabase(backend)
         key = AddressCipher.generateEncodedKey()
-        store = try SQLiteStore(directory: directory, encryptionKey: key)
+        store = try database.open(key: key)
         if seed { try self.seed() }
     }
 
     deinit {
         try? store.close()
-        try? FileManager.default.removeItem(atPath: directory)
     }
 
     var cardA: CardAccount {
@@ -82,10 +83,10 @@ final class StoreFixture {
     /// Closes the store and opens it again from disk with `key` (default: the same key).
     func reopen(key: String? = nil) throws {
         try store.close()
-        store = try SQLiteStore(directory: directory, encryptionKey: key ?? self.key)
+        store = try database.open(key: key ?? self.key)
     }
 
-    /// The bytes of the database file and its write-ahead log, as they are on disk now.
+    /// The bytes of the SQLite database file and its write-ahead log, as they are on disk now.
     func rawBytes() throws -> Data {
         var data = try Data(contentsOf: URL(fileURLWithPath: databasePath))
         if let wal = FileManager.default.contents(atPath: databasePath + "-wal") { data.append(wal) }
@@ -94,12 +95,7 @@ final class StoreFixture {
 
     /// Every row of every table, as text: a whole-database fingerprint.
     func dump() throws -> [String] {
-        try store.pool.read { db in
-            let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-            return try tables.flatMap { table in
-                try Row.fetchAll(db, sql: "SELECT * FROM \(table.quotedDatabaseIdentifier) ORDER BY 1").map { "\(table): \($0)" }
-            }
-        }
+        try database.dump()
     }
 
     func audit() throws -> [InvariantViolation] {

@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
+import HashcartTestSupport
 import HashcartCore
 import HashcartStore
 import Testing
 
-@Suite struct StorePersistenceTests {
+@Suite(.onEveryBackend) struct StorePersistenceTests {
     @Test func everythingWrittenSurvivesCloseAndReopen() throws {
         let fixture = try StoreFixture()
         try fixture.reopen()
@@ -61,7 +62,14 @@ import Testing
                        StoreFixture.billingA.postalCode, "12983", StoreFixture.last4A,
                        StoreFixture.billingB.name, StoreFixture.billingB.line1, StoreFixture.billingB.city, "94117", StoreFixture.last4B]
 
-        // While open (rows still in the WAL) and after close (checkpointed into the main file).
+        // Every column of every row, as the database returns it (sealed bytes as base64).
+        let rows = Data(try fixture.dump().joined(separator: "\n").utf8)
+        #expect(rows.contains("Gadgets Inc"), "the search itself works: a clear-text merchant name is found")
+        for secret in secrets {
+            #expect(!rows.contains(secret), "\(secret) is stored in clear text")
+        }
+        guard fixture.database.backend == .sqlite else { return }
+        // SQLite's files themselves, while open (rows still in the WAL) and after close (checkpointed).
         let open = try fixture.rawBytes()
         #expect(open.contains("Gadgets Inc"), "the search itself works: a clear-text merchant name is found")
         for secret in secrets {
@@ -73,7 +81,7 @@ import Testing
         for secret in secrets {
             #expect(!closed.contains(secret), "\(secret) is stored in clear text")
         }
-        fixture.store = try SQLiteStore(directory: fixture.directory, encryptionKey: fixture.key)
+        fixture.store = try fixture.database.open(key: fixture.key)
     }
 
     @Test func aTransactionThatThrowsMidwayRollsEverythingBack() throws {
@@ -108,8 +116,8 @@ import Testing
         #expect(try fixture.store.write { tx in try tx.pendingStatus(StoreFixture.holdID) } == .pending)
         #expect(try fixture.store.write { tx in try tx.cardAccount(newCard.id) } == nil)
 
-        // A failure inside SQLite (a duplicate merchant id) after other writes rolls back the same way.
-        #expect(throws: DatabaseError.self) {
+        // A failure inside the database (a duplicate merchant id) after other writes rolls back the same way.
+        #expect(throws: (any Error).self) {
             try fixture.store.write { tx in
                 try tx.insertCardAccount(newCard)
                 _ = try tx.markEventProcessed(network: .sandbox, eventID: "evt-2", at: StoreFixture.now)
@@ -144,13 +152,14 @@ import Testing
     /// its writer to WAL and `synchronous=NORMAL` after `prepareDatabase` ran, so the setting has
     /// to be re-applied afterwards for it to hold.
     @Test func theWriterCommitsWithSynchronousFull() throws {
-        let fixture = try StoreFixture(seed: false)
-        let journal = try fixture.store.pool.write { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        let fixture = try StoreFixture(seed: false, backend: .sqlite)
+        let store = try #require(fixture.store as? SQLiteStore)
+        let journal = try store.pool.write { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
-        let synchronous = try fixture.store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        let synchronous = try store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
         #expect(synchronous == 2, "PRAGMA synchronous is \(synchronous.map(String.init) ?? "nil") on the writer, not 2 (FULL)")
         try fixture.reopen()
-        let reopened = try fixture.store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        let reopened = try #require(fixture.store as? SQLiteStore).pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
         #expect(reopened == 2, "after reopen, PRAGMA synchronous is \(reopened.map(String.init) ?? "nil"), not 2 (FULL)")
     }
 }

@@ -34,6 +34,7 @@ final class PostgresConnectionPool: Sendable {
 
     /// Runs `body` on a connection of its own. A connection whose `body` threw while it was
     /// still open is handed back only if `reusable` says so (a transaction rolled back cleanly).
+    @discardableResult
     func withConnection<T>(_ body: (PostgresSession) throws -> T) throws -> T {
         guard permits.wait(timeout: .now() + .seconds(Self.acquireTimeoutSeconds)) == .success else {
             throw StoreError.unavailable("all \(capacity) connections to \(url) stayed busy for \(Self.acquireTimeoutSeconds) s")
@@ -77,6 +78,10 @@ final class PostgresConnectionPool: Sendable {
             throw error
         }
         return connection
+    }
+
+    deinit {
+        close()
     }
 
     /// Closes every idle connection (connections in use close when handed back).

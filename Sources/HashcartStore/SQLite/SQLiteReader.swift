@@ -152,136 +152,26 @@ public struct SQLiteReader: StoreReader {
         return try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
     }
 
-    /// Every violation of PRODUCT.md's "Rules that are never broken" that the stored data shows.
-    /// At most `limit` are returned per rule.
     public func audit(limit: Int) throws -> [InvariantViolation] {
-        var found: [InvariantViolation] = []
-        func rows(_ sql: String, _ arguments: StatementArguments = []) throws -> [Row] {
-            try Row.fetchAll(db, sql: sql + " LIMIT \(limit)", arguments: arguments)
-        }
-
-        // Money: debits equal credits, pending and posted.
-        let totals = try Row.fetchOne(db, sql: """
-            SELECT COALESCE(SUM(debits_posted), 0), COALESCE(SUM(credits_posted), 0),
-                   COALESCE(SUM(debits_pending), 0), COALESCE(SUM(credits_pending), 0) FROM ledger_accounts
-            """)!
-        if (totals[0] as Int64) != (totals[1] as Int64) {
-            found.append(.init(rule: "ledger.balanced", subject: "ledger", detail: "posted debits \(totals[0] as Int64) ≠ posted credits \(totals[1] as Int64)"))
-        }
-        if (totals[2] as Int64) != (totals[3] as Int64) {
-            found.append(.init(rule: "ledger.balanced", subject: "ledger", detail: "pending debits \(totals[2] as Int64) ≠ pending credits \(totals[3] as Int64)"))
-        }
-        // Every account inside its bounds (no cardholder over the credit limit).
-        for row in try rows("""
-            SELECT id, debits_pending, debits_posted, credits_posted FROM ledger_accounts
-            WHERE (flags & 1) != 0 AND debits_pending + debits_posted > credits_posted
-            """) {
-            found.append(.init(rule: "ledger.credit_limit", subject: row[0], detail: "debits \((row[1] as Int64) + (row[2] as Int64)) exceed credits \(row[3] as Int64)"))
-        }
-        // Account totals are exactly what the immutable transfers say.
-        for row in try rows("""
-            WITH moves AS (
-                SELECT t.debit_account_id AS account, t.amount AS dp, 0 AS dq, 0 AS cp, 0 AS cq FROM ledger_transfers t
-                    WHERE t.type IN ('single', 'post_pending')
-                UNION ALL SELECT t.credit_account_id, 0, 0, t.amount, 0 FROM ledger_transfers t
-                    WHERE t.type IN ('single', 'post_pending')
-                UNION ALL SELECT t.debit_account_id, 0, t.amount, 0, 0 FROM ledger_transfers t
-                    WHERE t.pending_status = 'pending'
-                UNION ALL SELECT t.credit_account_id, 0, 0, 0, t.amount FROM ledger_transfers t
-                    WHERE t.pending_status = 'pending'),
-            sums AS (SELECT account, SUM(dp) dp, SUM(dq) dq, SUM(cp) cp, SUM(cq) cq FROM moves GROUP BY account)
-            SELECT a.id, a.debits_posted, COALESCE(s.dp, 0), a.debits_pending, COALESCE(s.dq, 0),
-                   a.credits_posted, COALESCE(s.cp, 0), a.credits_pending, COALESCE(s.cq, 0)
-            FROM ledger_accounts a LEFT JOIN sums s ON s.account = a.id
-            WHERE a.debits_posted != COALESCE(s.dp, 0) OR a.debits_pending != COALESCE(s.dq, 0)
-               OR a.credits_posted != COALESCE(s.cp, 0) OR a.credits_pending != COALESCE(s.cq, 0)
-            """) {
-            found.append(.init(rule: "ledger.totals_match_transfers", subject: row[0],
-                               detail: "stored totals differ from the sum of its transfers"))
-        }
-        // Each credit line holds exactly its card account's limit.
-        for row in try rows("""
-            WITH refunds AS (
-                SELECT credit_account_id AS account, SUM(amount) AS total FROM ledger_transfers
-                WHERE code IN ('refund_principal', 'refund_tax', 'refund_fee') GROUP BY credit_account_id)
-            SELECT c.id, c.credit_limit, a.credits_posted FROM card_accounts c
-            LEFT JOIN ledger_accounts a ON a.id = 'card:' || c.id || ':credit_line'
-            LEFT JOIN refunds r ON r.account = a.id
-            WHERE a.credits_posted IS NULL OR a.credits_posted != c.credit_limit + COALESCE(r.total, 0)
-            """) {
-            found.append(.init(rule: "ledger.credit_line_matches_limit", subject: row[0], detail: "limit \(row[1] as Int64), credit line \(row[2] as Int64? ?? -1)"))
-        }
-        // No unit sold twice or oversold; counters match the purchases and orders behind them.
-        for row in try rows("""
-            SELECT o.id, o.quantity, o.reserved_units, o.sold_units,
-                (SELECT COUNT(*) FROM purchases p WHERE p.offer_id = o.id AND p.state IN ('requested', 'awaiting_confirmation')),
-                (SELECT COUNT(*) FROM orders r WHERE r.offer_id = o.id AND r.status != 'cancelled')
-            FROM offers o
-            WHERE (o.quantity IS NOT NULL AND o.reserved_units + o.sold_units > o.quantity)
-               OR o.reserved_units != (SELECT COUNT(*) FROM purchases p WHERE p.offer_id = o.id AND p.state IN ('requested', 'awaiting_confirmation'))
-               OR o.sold_units != (SELECT COUNT(*) FROM orders r WHERE r.offer_id = o.id AND r.status != 'cancelled')
-            """) {
-            found.append(.init(rule: "stock.not_oversold", subject: row[0],
-                               detail: "quantity \(row[1] as Int64? ?? -1), reserved \(row[2] as Int64) (purchases say \(row[4] as Int64)), sold \(row[3] as Int64) (orders say \(row[5] as Int64))"))
-        }
-        // Every authorized purchase has one order; every order a purchase that got that far.
-        for row in try rows("""
-            SELECT p.id, p.state FROM purchases p LEFT JOIN orders o ON o.purchase_id = p.id
-            WHERE (p.state IN ('authorized', 'captured') AND o.id IS NULL)
-               OR (o.id IS NOT NULL AND p.authorized_at IS NULL)
-            """) {
-            found.append(.init(rule: "orders.match_purchases", subject: row[0], detail: "purchase \(row[1] as String) and its order disagree"))
-        }
-        // At most one capture per order, of exactly its total; captured iff its holds are posted.
-        for row in try rows("""
-            WITH counts AS (
-                SELECT o.id AS id, o.captured AS captured, o.total AS total,
-                    (SELECT COUNT(*) FROM ledger_transfers t WHERE t.subject = o.purchase_id AND t.type = 'post_pending') AS posts,
-                    (SELECT COUNT(*) FROM ledger_transfers t WHERE t.subject = o.purchase_id AND t.type = 'pending') AS holds
-                FROM orders o)
-            SELECT id, captured, total, posts, holds FROM counts
-            WHERE (captured != 0 AND captured != total) OR ((captured = 0) != (posts = 0)) OR posts > holds
-            """) {
-            found.append(.init(rule: "capture.at_most_once", subject: row[0],
-                               detail: "captured \(row[1] as Int64) of \(row[2] as Int64); \(row[3] as Int64) posts of \(row[4] as Int64) holds"))
-        }
-        // Refunds never exceed what was captured, and match their transfers.
-        for row in try rows("""
-            WITH sums AS (
-                SELECT o.id AS id, o.refunded AS refunded, o.captured AS captured,
-                    (SELECT COALESCE(SUM(t.amount), 0) FROM ledger_transfers t
-                     WHERE t.subject = o.id AND t.code IN ('refund_principal', 'refund_tax', 'refund_fee')) AS transferred
-                FROM orders o)
-            SELECT id, refunded, captured, transferred FROM sums WHERE refunded > captured OR refunded != transferred
-            """) {
-            found.append(.init(rule: "refunds.within_capture", subject: row[0],
-                               detail: "refunded \(row[1] as Int64), captured \(row[2] as Int64), refund transfers \(row[3] as Int64)"))
-        }
-        // Privacy: nothing sent to a network reveals card, address, name, limit or balance.
         let transaction = SQLiteTransaction(db: db, cipher: cipher)
-        var sensitiveByCard: [CardAccountID: SensitiveData] = [:]
-        let posts = try Row.fetchCursor(db, sql: "SELECT key, text, card_account_id FROM outbound_posts")
-        var privacyCount = 0
-        while let row = try posts.next(), privacyCount < limit {
-            var sensitive: SensitiveData?
-            if let cardID = (row[2] as String?).map(CardAccountID.init(rawValue:)) {
-                if let cached = sensitiveByCard[cardID] {
-                    sensitive = cached
-                } else if let card = try transaction.cardAccount(cardID) {
-                    let line = try transaction.ledgerAccount(LedgerAccounts.creditLine(cardID).id)
-                    let data = SensitiveData(cardLast4: card.cardLast4, billing: card.billing, creditLimit: card.creditLimit,
-                                             availableCredit: .usd(line?.availableCredit ?? 0))
-                    sensitiveByCard[cardID] = data
-                    sensitive = data
+        return try StoreAudit(
+            query: { sql, parameters in
+                try Row.fetchAll(db, sql: sql, arguments: StatementArguments(parameters)).map { row in
+                    (0..<row.count).map { index -> AuditValue in
+                        switch row[index] as DatabaseValue {
+                        case let value where value.isNull: .null
+                        case let value: (Int64.fromDatabaseValue(value)).map(AuditValue.int) ?? .text(String.fromDatabaseValue(value) ?? "")
+                        }
+                    }
                 }
-            }
-            let violations = PrivacyGuard.violations(in: row[1], sensitive: sensitive)
-                .filter { $0 != .balance }  // the balance moves after posting; checked when posted
-            if !violations.isEmpty {
-                privacyCount += 1
-                found.append(.init(rule: "privacy.outbound_post", subject: row[0], detail: violations.map(\.rawValue).joined(separator: ", ")))
-            }
-        }
-        return found
+            },
+            sensitiveData: { cardID in
+                guard let card = try transaction.cardAccount(cardID) else { return nil }
+                let line = try transaction.ledgerAccount(LedgerAccounts.creditLine(cardID).id)
+                return SensitiveData(cardLast4: card.cardLast4, billing: card.billing, creditLimit: card.creditLimit,
+                                     availableCredit: .usd(line?.availableCredit ?? 0))
+            },
+            limit: limit
+        ).run()
     }
 }

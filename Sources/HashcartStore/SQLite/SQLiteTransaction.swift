@@ -159,7 +159,7 @@ final class SQLiteTransaction: StoreTransaction {
                                    try cipher.sealPrivate(of: account), account.createdAt.millisecondsSinceEpoch])
     }
 
-    static let linkColumns = "id, card_account_id, network, user_id, handle, created_at, unlinked_at"
+    static let linkColumns = StoreColumns.link
 
     static func link(from row: Row) -> Link {
         Link(id: LinkID(row[0] as String), cardAccountID: CardAccountID(row[1] as String),
@@ -211,11 +211,7 @@ final class SQLiteTransaction: StoreTransaction {
         try db.execute(sql: "UPDATE link_codes SET used_at = ? WHERE code = ? AND used_at IS NULL", arguments: [at.millisecondsSinceEpoch, code])
     }
 
-    static let offerColumns = """
-        id, merchant_id, title, sku, price, currency, tax_category, quantity, per_cardholder_limit, starts_at, ends_at,
-        eligible_states, hashtag, hashtag_key, capture_mode, window_seconds, lifecycle, kill_switch, reserved_units,
-        sold_units, created_at
-        """
+    static let offerColumns = StoreColumns.offer
 
     static func offer(from row: Row) throws -> Offer {
         let id: String = row[0]
@@ -304,11 +300,7 @@ final class SQLiteTransaction: StoreTransaction {
 
     // MARK: Purchases and orders
 
-    static let purchaseColumns = """
-        id, offer_id, merchant_id, card_account_id, network, user_id, handle, post_id, reference, state, decline_reason,
-        cancellation_reason, unit_price, tax, total, fee, tax_rate_ppm, tax_version, billing_state, window_seconds,
-        requested_at, expires_at, confirmation_post_id, confirmed_at, authorized_at, hold_expires_at, captured_at, ended_at
-        """
+    static let purchaseColumns = StoreColumns.purchase
 
     /// A purchase row, read by position through SQLite's C API (``purchaseColumns`` order).
     static func purchase(from row: RawRow) throws -> Purchase {
@@ -424,10 +416,7 @@ final class SQLiteTransaction: StoreTransaction {
             limit: StoreLimits.maximumPendingPurchasesPerCard, Self.purchase(from:))
     }
 
-    static let orderColumns = """
-        id, purchase_id, merchant_id, offer_id, card_account_id, reference, unit_price, tax, total, fee, tax_rate_ppm,
-        tax_version, billing_state, status, captured, refunded, refund_count, carrier, tracking, created_at, updated_at
-        """
+    static let orderColumns = StoreColumns.order
 
     static func order(from row: Row) throws -> Order {
         let id: String = row[0]
@@ -481,10 +470,7 @@ final class SQLiteTransaction: StoreTransaction {
 
     // MARK: Effects
 
-    static let outboundColumns = """
-        key, network, in_reply_to, text, purpose, purchase_id, card_account_id, state, attempts, next_attempt_at,
-        last_error, post_id, sent_at, created_at
-        """
+    static let outboundColumns = StoreColumns.outbound
 
     static func outbound(from row: Row) throws -> OutboundPost {
         let key: String = row[0]
@@ -580,7 +566,7 @@ final class SQLiteTransaction: StoreTransaction {
         return account
     }
 
-    static let transferColumns = "id, debit_account_id, credit_account_id, amount, type, pending_id, timeout_at, code, created_at"
+    static let transferColumns = StoreColumns.transfer
 
     static func transfer(from row: Row) throws -> Transfer {
         let id: String = row[0]

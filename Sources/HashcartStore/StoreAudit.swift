@@ -1,0 +1,177 @@
+import HashcartCore
+
+/// The audit behind `hashcart check`: every violation of PRODUCT.md's "Rules that are never
+/// broken" that the stored data shows. The rules are written once, in SQL both SQLite and
+/// PostgreSQL run unchanged; each store supplies how to run a query and read a card.
+struct StoreAudit {
+    /// One row of a rule's query, read by position.
+    typealias Row = [AuditValue]
+
+    /// Runs a query (already carrying its LIMIT) with text parameters `$1`, `$2`, … and returns its rows.
+    let query: (String, [String]) throws -> [Row]
+    /// A card account with its private data, and its credit line, for the privacy rule.
+    let sensitiveData: (CardAccountID) throws -> SensitiveData?
+    let limit: Int
+
+    func run() throws -> [InvariantViolation] {
+        var found: [InvariantViolation] = []
+        func rows(_ sql: String) throws -> [Row] { try query(sql + " LIMIT \(limit)", []) }
+
+        // Money: debits equal credits, pending and posted.
+        let totals = try query("""
+            SELECT CAST(COALESCE(SUM(debits_posted), 0) AS BIGINT), CAST(COALESCE(SUM(credits_posted), 0) AS BIGINT),
+                   CAST(COALESCE(SUM(debits_pending), 0) AS BIGINT), CAST(COALESCE(SUM(credits_pending), 0) AS BIGINT) FROM ledger_accounts
+            """, [])[0]
+        if totals[0].int != totals[1].int {
+            found.append(.init(rule: "ledger.balanced", subject: "ledger", detail: "posted debits \(totals[0].int) ≠ posted credits \(totals[1].int)"))
+        }
+        if totals[2].int != totals[3].int {
+            found.append(.init(rule: "ledger.balanced", subject: "ledger", detail: "pending debits \(totals[2].int) ≠ pending credits \(totals[3].int)"))
+        }
+        // Every account inside its bounds (no cardholder over the credit limit).
+        for row in try rows("""
+            SELECT id, debits_pending, debits_posted, credits_posted FROM ledger_accounts
+            WHERE (flags & 1) != 0 AND debits_pending + debits_posted > credits_posted
+            """) {
+            found.append(.init(rule: "ledger.credit_limit", subject: row[0].text, detail: "debits \(row[1].int + row[2].int) exceed credits \(row[3].int)"))
+        }
+        // Account totals are exactly what the immutable transfers say.
+        for row in try rows("""
+            WITH moves AS (
+                SELECT t.debit_account_id AS account, t.amount AS dp, 0 AS dq, 0 AS cp, 0 AS cq FROM ledger_transfers t
+                    WHERE t.type IN ('single', 'post_pending')
+                UNION ALL SELECT t.credit_account_id, 0, 0, t.amount, 0 FROM ledger_transfers t
+                    WHERE t.type IN ('single', 'post_pending')
+                UNION ALL SELECT t.debit_account_id, 0, t.amount, 0, 0 FROM ledger_transfers t
+                    WHERE t.pending_status = 'pending'
+                UNION ALL SELECT t.credit_account_id, 0, 0, 0, t.amount FROM ledger_transfers t
+                    WHERE t.pending_status = 'pending'),
+            sums AS (SELECT account, SUM(dp) dp, SUM(dq) dq, SUM(cp) cp, SUM(cq) cq FROM moves GROUP BY account)
+            SELECT a.id FROM ledger_accounts a LEFT JOIN sums s ON s.account = a.id
+            WHERE a.debits_posted != COALESCE(s.dp, 0) OR a.debits_pending != COALESCE(s.dq, 0)
+               OR a.credits_posted != COALESCE(s.cp, 0) OR a.credits_pending != COALESCE(s.cq, 0)
+            """) {
+            found.append(.init(rule: "ledger.totals_match_transfers", subject: row[0].text,
+                               detail: "stored totals differ from the sum of its transfers"))
+        }
+        // Each credit line holds exactly its card account's limit.
+        for row in try rows("""
+            WITH refunds AS (
+                SELECT credit_account_id AS account, SUM(amount) AS total FROM ledger_transfers
+                WHERE code IN ('refund_principal', 'refund_tax', 'refund_fee') GROUP BY credit_account_id)
+            SELECT c.id, c.credit_limit, a.credits_posted FROM card_accounts c
+            LEFT JOIN ledger_accounts a ON a.id = 'card:' || c.id || ':credit_line'
+            LEFT JOIN refunds r ON r.account = a.id
+            WHERE a.credits_posted IS NULL OR a.credits_posted != c.credit_limit + COALESCE(r.total, 0)
+            """) {
+            found.append(.init(rule: "ledger.credit_line_matches_limit", subject: row[0].text,
+                               detail: "limit \(row[1].int), credit line \(row[2].optionalInt ?? -1)"))
+        }
+        // No unit sold twice or oversold; counters match the purchases and orders behind them.
+        for row in try rows("""
+            SELECT o.id, o.quantity, o.reserved_units, o.sold_units,
+                (SELECT COUNT(*) FROM purchases p WHERE p.offer_id = o.id AND p.state IN ('requested', 'awaiting_confirmation')),
+                (SELECT COUNT(*) FROM orders r WHERE r.offer_id = o.id AND r.status != 'cancelled')
+            FROM offers o
+            WHERE (o.quantity IS NOT NULL AND o.reserved_units + o.sold_units > o.quantity)
+               OR o.reserved_units != (SELECT COUNT(*) FROM purchases p WHERE p.offer_id = o.id AND p.state IN ('requested', 'awaiting_confirmation'))
+               OR o.sold_units != (SELECT COUNT(*) FROM orders r WHERE r.offer_id = o.id AND r.status != 'cancelled')
+            """) {
+            found.append(.init(rule: "stock.not_oversold", subject: row[0].text,
+                               detail: "quantity \(row[1].optionalInt ?? -1), reserved \(row[2].int) (purchases say \(row[4].int)), sold \(row[3].int) (orders say \(row[5].int))"))
+        }
+        // Every authorized purchase has one order; every order a purchase that got that far.
+        for row in try rows("""
+            SELECT p.id, p.state FROM purchases p LEFT JOIN orders o ON o.purchase_id = p.id
+            WHERE (p.state IN ('authorized', 'captured') AND o.id IS NULL)
+               OR (o.id IS NOT NULL AND p.authorized_at IS NULL)
+            """) {
+            found.append(.init(rule: "orders.match_purchases", subject: row[0].text, detail: "purchase \(row[1].text) and its order disagree"))
+        }
+        // At most one capture per order, of exactly its total; captured iff its holds are posted.
+        for row in try rows("""
+            WITH counts AS (
+                SELECT o.id AS id, o.captured AS captured, o.total AS total,
+                    (SELECT COUNT(*) FROM ledger_transfers t WHERE t.subject = o.purchase_id AND t.type = 'post_pending') AS posts,
+                    (SELECT COUNT(*) FROM ledger_transfers t WHERE t.subject = o.purchase_id AND t.type = 'pending') AS holds
+                FROM orders o)
+            SELECT id, captured, total, posts, holds FROM counts
+            WHERE (captured != 0 AND captured != total) OR ((captured = 0) != (posts = 0)) OR posts > holds
+            """) {
+            found.append(.init(rule: "capture.at_most_once", subject: row[0].text,
+                               detail: "captured \(row[1].int) of \(row[2].int); \(row[3].int) posts of \(row[4].int) holds"))
+        }
+        // Refunds never exceed what was captured, and match their transfers.
+        for row in try rows("""
+            WITH sums AS (
+                SELECT o.id AS id, o.refunded AS refunded, o.captured AS captured,
+                    (SELECT CAST(COALESCE(SUM(t.amount), 0) AS BIGINT) FROM ledger_transfers t
+                     WHERE t.subject = o.id AND t.code IN ('refund_principal', 'refund_tax', 'refund_fee')) AS transferred
+                FROM orders o)
+            SELECT id, refunded, captured, transferred FROM sums WHERE refunded > captured OR refunded != transferred
+            """) {
+            found.append(.init(rule: "refunds.within_capture", subject: row[0].text,
+                               detail: "refunded \(row[1].int), captured \(row[2].int), refund transfers \(row[3].int)"))
+        }
+        // Privacy: nothing sent to a network reveals card, address, name, limit or balance.
+        var sensitiveByCard: [CardAccountID: SensitiveData?] = [:]
+        var privacyCount = 0
+        var after = ""
+        // Outbound posts are read in pages by key, so the audit's memory stays bounded.
+        pages: while privacyCount < limit {
+            let page = try query("SELECT key, text, card_account_id FROM outbound_posts WHERE key > $1 ORDER BY key LIMIT 1000", [after])
+            guard let last = page.last else { break }
+            after = last[0].text
+            for row in page {
+                var sensitive: SensitiveData?
+                if let cardID = row[2].optionalText.map(CardAccountID.init(rawValue:)) {
+                    if let cached = sensitiveByCard[cardID] {
+                        sensitive = cached
+                    } else {
+                        sensitive = try sensitiveData(cardID)
+                        sensitiveByCard[cardID] = sensitive
+                    }
+                }
+                let violations = PrivacyGuard.violations(in: row[1].text, sensitive: sensitive)
+                    .filter { $0 != .balance }  // the balance moves after posting; checked when posted
+                if !violations.isEmpty {
+                    privacyCount += 1
+                    found.append(.init(rule: "privacy.outbound_post", subject: row[0].text, detail: violations.map(\.rawValue).joined(separator: ", ")))
+                    if privacyCount >= limit { break pages }
+                }
+            }
+            if page.count < 1000 { break }
+        }
+        return found
+    }
+}
+
+/// One value of an audit row: text, integer or NULL.
+enum AuditValue {
+    case text(String)
+    case int(Int64)
+    case null
+
+    var text: String {
+        switch self {
+        case .text(let value): value
+        case .int(let value): String(value)
+        case .null: ""
+        }
+    }
+
+    var optionalText: String? {
+        if case .null = self { return nil }
+        return text
+    }
+
+    var int: Int64 { optionalInt ?? 0 }
+
+    var optionalInt: Int64? {
+        switch self {
+        case .int(let value): value
+        case .text(let value): Int64(value)
+        case .null: nil
+        }
+    }
+}
