@@ -3,10 +3,11 @@ import HashcartCore
 import HashcartEngine
 import HashcartSandbox
 import HashcartStore
+import HashcartTestSupport
 import Testing
 
 /// Who can buy, when, and what everyone is told (PRODUCT.md "3. Buying").
-@Suite struct ConfirmationRulesTests {
+@Suite(.onEveryBackend) struct ConfirmationRulesTests {
     static let genericDecline = "We couldn't complete this — see your Hashcart account."
 
     // MARK: Only the buyer's own repost of that reply, in time, buys

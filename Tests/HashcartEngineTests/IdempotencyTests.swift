@@ -4,11 +4,12 @@ import HashcartEngine
 import HashcartSandbox
 import HashcartStore
 import Synchronization
+import HashcartTestSupport
 import Testing
 
 /// Networks redeliver, reorder and drop events, and Hashcart may stop at any instruction:
 /// nothing is lost, nothing is charged twice (PRODUCT.md, "Rules that are never broken").
-@Suite struct IdempotencyTests {
+@Suite(.onEveryBackend) struct IdempotencyTests {
     @Test func theSameEventsIngestedTwiceChangeNothingTheSecondTime() async throws {
         let world = try TestWorld()
         let merchant = try world.engine.createMerchant(name: "Gadgets Inc")

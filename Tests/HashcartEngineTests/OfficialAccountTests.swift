@@ -3,9 +3,10 @@ import HashcartCore
 import HashcartEngine
 import HashcartSandbox
 import HashcartStore
+import HashcartTestSupport
 import Testing
 
-@Suite struct OfficialAccountTests {
+@Suite(.onEveryBackend) struct OfficialAccountTests {
     /// The network echoes the issuer's own posts: an announcement or an "expired" reply naming the
     /// hashtag must never count as a purchase post, invite the official account, or buy.
     @Test func theOfficialAccountsOwnPostsAreIgnored() async throws {

@@ -2,11 +2,12 @@ import Foundation
 import HashcartCore
 import HashcartEngine
 import HashcartStore
+import HashcartTestSupport
 import Testing
 
 /// What the operator and merchants hand the engine (offers, card accounts, configuration) is
 /// outside input: garbage gets a clear error and changes nothing.
-@Suite struct OperatorInputTests {
+@Suite(.onEveryBackend) struct OperatorInputTests {
     @Test func garbageOffersAreRefusedAndNothingIsStored() throws {
         let world = try TestWorld()
         let merchant = try world.engine.createMerchant(name: "Shop")

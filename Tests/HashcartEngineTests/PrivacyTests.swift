@@ -3,10 +3,11 @@ import HashcartCore
 import HashcartEngine
 import HashcartSandbox
 import HashcartStore
+import HashcartTestSupport
 import Testing
 
 /// "No card data, address or account balance ever goes to a network."
-@Suite struct PrivacyTests {
+@Suite(.onEveryBackend) struct PrivacyTests {
     struct Secrets {
         var card: CardAccount
         var account: SandboxAccount

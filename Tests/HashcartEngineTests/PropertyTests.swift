@@ -3,12 +3,13 @@ import HashcartCore
 import HashcartEngine
 import HashcartSandbox
 import HashcartStore
+import HashcartTestSupport
 import Testing
 
 /// Seeded random runs of whole flash sales (posts, right and wrong reposts, late reposts,
 /// deletes, redelivered and reordered events, clock jumps, shipping, cancels, refunds, restarts),
 /// checking after every few steps that every rule that is never broken still holds.
-@Suite struct PropertyTests {
+@Suite(.onEveryBackend) struct PropertyTests {
     static let seeds: [UInt64] = Array(1...30)
     static let steps = 130
 

@@ -3,9 +3,10 @@ import HashcartCore
 import HashcartEngine
 import HashcartSandbox
 import HashcartStore
+import HashcartTestSupport
 import Testing
 
-@Suite struct PurchaseFlowTests {
+@Suite(.onEveryBackend) struct PurchaseFlowTests {
     @Test func postRepostBuysAndBalancesTheLedger() async throws {
         let world = try TestWorld()
         let merchant = try world.engine.createMerchant(name: "Gadgets Inc", discountRateBasisPoints: 250)

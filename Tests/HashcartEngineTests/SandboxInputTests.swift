@@ -1,11 +1,12 @@
 import Foundation
 import HashcartCore
 import HashcartSandbox
+import HashcartTestSupport
 import Testing
 
 /// The sandbox network takes input from people (and, with the Server issue, from HTTP): every
 /// malformed request gets a clear error and changes nothing.
-@Suite struct SandboxInputTests {
+@Suite(.onEveryBackend) struct SandboxInputTests {
     @Test func refusesMalformedActionsAndChangesNothing() async throws {
         let world = try TestWorld()
         let alice = try world.sandbox.createAccount(handle: "alice")

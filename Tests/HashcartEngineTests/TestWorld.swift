@@ -3,15 +3,18 @@ import HashcartCore
 import HashcartEngine
 import HashcartSandbox
 import HashcartStore
+import HashcartTestSupport
 
-/// A whole Hashcart on real files in a fresh temporary folder: SQLite store, sandbox network,
-/// engine on a manual clock.
+/// A whole Hashcart on a fresh database of the current test's backend (SQLite files in a
+/// temporary folder, or a PostgreSQL schema of its own), the sandbox network in that folder, and
+/// the engine on a manual clock.
 final class TestWorld {
-    let directory: String
+    let database: TestDatabase
+    var directory: String { database.directory }
     let key: String
     let clock: ManualClock
     let ids = SequentialIDGenerator()
-    var store: SQLiteStore
+    var store: any HashcartDatabase
     let sandbox: SandboxNetwork
     var engine: Engine
     let taxTable: TaxRateTable
@@ -19,11 +22,11 @@ final class TestWorld {
     static let start = Instant(secondsSinceEpoch: 1_790_000_000)
 
     init(configuration: EngineConfiguration = EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0))) throws {
-        directory = NSTemporaryDirectory() + "hashcart-test-" + UUID().uuidString
+        database = try TestDatabase()
         key = AddressCipher.generateEncodedKey()
         clock = ManualClock(Self.start)
-        store = try SQLiteStore(directory: directory, encryptionKey: key)
-        sandbox = try SandboxNetwork(directory: directory, clock: clock)
+        store = try database.open(key: key)
+        sandbox = try SandboxNetwork(directory: database.directory, clock: clock)
         taxTable = try BundledTaxTable.load()
         engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: ids,
                             taxTable: taxTable, configuration: configuration)
@@ -32,7 +35,7 @@ final class TestWorld {
     /// Closes and reopens the store and engine from disk, as after a crash or restart.
     func reopen() throws {
         try store.close()
-        store = try SQLiteStore(directory: directory, encryptionKey: key)
+        store = try database.open(key: key)
         engine = try Engine(store: store, connector: engine.connector, clock: clock, ids: ids,
                             taxTable: taxTable, configuration: engine.configuration)
     }
@@ -45,7 +48,7 @@ final class TestWorld {
     }
 
     deinit {
-        try? FileManager.default.removeItem(atPath: directory)
+        try? store.close()
     }
 
     /// Polls, dispatches and fires timers until nothing changes.

@@ -6,9 +6,10 @@ import HashcartStore
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import HashcartTestSupport
 import Testing
 
-@Suite struct IdempotencyKeyTests {
+@Suite(.onEveryBackend) struct IdempotencyKeyTests {
     func with(_ headers: HTTPFields, key: String) -> HTTPFields {
         var headers = headers
         headers[HTTPField.Name("Idempotency-Key")!] = key

@@ -5,10 +5,11 @@ import HashcartEngine
 import HashcartServer
 import Hummingbird
 import HummingbirdTesting
+import HashcartTestSupport
 import Testing
 
 /// Merchants fulfil orders over HTTP: list, ship (captures), refund (bounded), cancel; cardholders cancel.
-@Suite struct OrderRouteTests {
+@Suite(.onEveryBackend) struct OrderRouteTests {
     /// A merchant with an API key, a live offer, and `buyers` confirmed purchases (set up through the engine).
     func world(buyers: Int) async throws -> (ServerWorld, key: String, otherKey: String, orders: [OrderID], cards: [CardAccountID]) {
         let world = try ServerWorld()

@@ -3,9 +3,10 @@ import HashcartServer
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import HashcartTestSupport
 import Testing
 
-@Suite struct RateLimitTests {
+@Suite(.onEveryBackend) struct RateLimitTests {
     /// A credential past its burst gets 429 with Retry-After; another credential is not affected.
     @Test func aBusyCredentialIsSlowedDownAlone() async throws {
         let world = try ServerWorld()

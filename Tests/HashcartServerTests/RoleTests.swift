@@ -4,12 +4,13 @@ import HashcartCore
 import HashcartServer
 import Hummingbird
 import HummingbirdTesting
+import HashcartTestSupport
 import Testing
 
 func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)", .contentType: "application/json"] }
 
 /// Merchants, cardholders and the operator each see only what is theirs, over loopback.
-@Suite struct RoleTests {
+@Suite(.onEveryBackend) struct RoleTests {
     static let offerBody = ##"{"title":"Kindle Fire HD","sku":"KFHD","price":14999,"hashtag":"#BuyKindleFireHD","quantity":5}"##
 
     /// Creates a merchant and its API key through the operator routes.

@@ -5,15 +5,18 @@ import HashcartEngine
 import HashcartSandbox
 import HashcartServer
 import HashcartStore
+import HashcartTestSupport
 import Hummingbird
 import HummingbirdTesting
 import Testing
 
-/// The HTTP API on a real store, over real HTTP on loopback (HummingbirdTesting's `.live`).
+/// The HTTP API on a real store of the current test's backend, over real HTTP on loopback
+/// (HummingbirdTesting's `.live`).
 final class ServerWorld: @unchecked Sendable {
-    let directory = NSTemporaryDirectory() + "hashcart-server-test-" + UUID().uuidString
+    let database: TestDatabase
+    var directory: String { database.directory }
     let clock = ManualClock(Instant(secondsSinceEpoch: 1_790_000_000))
-    let store: SQLiteStore
+    let store: any HashcartDatabase
     let sandbox: SandboxNetwork
     let engine: Engine
     let service: EngineService
@@ -21,21 +24,22 @@ final class ServerWorld: @unchecked Sendable {
     let key = AddressCipher.generateEncodedKey()
 
     init() throws {
-        store = try SQLiteStore(directory: directory, encryptionKey: key)
-        sandbox = try SandboxNetwork(directory: directory, clock: clock)
+        database = try TestDatabase()
+        store = try database.open(key: key)
+        sandbox = try SandboxNetwork(directory: database.directory, clock: clock)
         engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: SequentialIDGenerator(),
                             taxTable: try BundledTaxTable.load(), configuration: EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0)))
         service = EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: EngineService.hash(token: Self.adminToken),
                                 allowPrivateWebhookHosts: true)  // the test receivers listen on loopback
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
+    deinit { try? store.close() }
 
     /// A new process on the same data folder, as after a crash or restart: its own store, sandbox,
     /// engine and service (the old ones are closed).
     func restarted() throws -> EngineService {
         try store.close()
-        let store = try SQLiteStore(directory: directory, encryptionKey: key)
+        let store = try database.open(key: key)
         let sandbox = try SandboxNetwork(directory: directory, clock: clock)
         let engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: SequentialIDGenerator(namespace: "r"),
                                 taxTable: try BundledTaxTable.load())
@@ -46,12 +50,7 @@ final class ServerWorld: @unchecked Sendable {
     var app: some ApplicationProtocol { Application(router: HashcartRouter.build(service: service)) }
 
     func settle() async throws {
-        for _ in 0..<10 {
-            let polled = try await engine.pollNetwork()
-            let sent = try await engine.dispatchOutbox().sent
-            _ = try engine.runTimers()
-            if polled.isEmpty && sent == 0 { return }
-        }
+        for _ in 0..<10 where !(try await engine.runRound().isQuiet) {}
     }
 
     func counts() throws -> [Int64] {
@@ -82,7 +81,7 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
     return error
 }
 
-@Suite struct ServerTests {
+@Suite(.onEveryBackend) struct ServerTests {
     @Test func healthAndUnknownRoutes() async throws {
         let world = try ServerWorld()
         try await world.app.test(.live) { client in

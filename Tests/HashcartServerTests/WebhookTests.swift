@@ -11,6 +11,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Synchronization
+import HashcartTestSupport
 import Testing
 
 /// A merchant's webhook receiver on loopback: records what arrives, answers with a chosen status.
@@ -76,7 +77,7 @@ func runVerifySnippet(secret: String, signature: String, body: Data) throws -> I
     return process.terminationStatus
 }
 
-@Suite struct WebhookTests {
+@Suite(.onEveryBackend) struct WebhookTests {
     @Test func signedDeliveriesSurviveAReceiverOutage() async throws {
         let receiver = WebhookReceiver()
         let receiverTask = try await receiver.start()
