@@ -6,12 +6,13 @@ import HashcartStore
 import Histogram
 import Synchronization
 
-/// `hashcart bench purchases`: end-to-end confirmed purchases per second on the embedded store.
+/// `hashcart bench purchases`: end-to-end confirmed purchases per second on the embedded store,
+/// or on PostgreSQL with `--database`.
 ///
 /// Setup (not timed): one merchant, one offer with N units, N card accounts with linked
 /// identities, N purchase posts ingested and their confirmation replies posted. Timed: the N
-/// confirming reposts, ingested in batches of `--batch` events per SQLite transaction
-/// (synchronous=FULL, so one fsync per batch). Each repost's latency runs from the moment its
+/// confirming reposts, ingested in batches of `--batch` events per store transaction
+/// (SQLite: synchronous=FULL; PostgreSQL: the server's synchronous_commit; one durable commit per batch). Each repost's latency runs from the moment its
 /// batch starts to the commit of the authorization; all events of a batch arrive at its start.
 struct BenchPurchasesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,6 +27,10 @@ struct BenchPurchasesCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("data"), help: "A new folder for the benchmark's store (default: a fresh temporary folder, removed afterwards).")
     var data: String?
+
+    @Option(name: .customLong("database"),
+            help: "Run on PostgreSQL, postgres://user[:password]@host[:port]/db: in a fresh schema of its own, dropped afterwards (or in ?schema=NAME, kept).")
+    var database: String?
 
     @Flag(help: "Capture on confirmation (more ledger work per purchase) instead of on shipment.")
     var captureOnConfirmation = false
@@ -49,7 +54,23 @@ struct BenchPurchasesCommand: AsyncParsableCommand {
         }
         defer { if data == nil { try? FileManager.default.removeItem(atPath: directory) } }
         let clock = ManualClock(Instant(secondsSinceEpoch: 1_795_791_600))
-        let store = try SQLiteStore(directory: directory, encryptionKey: AddressCipher.generateEncodedKey())
+        let store: any HashcartDatabase
+        var storeName = "sqlite", durability = "synchronous=FULL", ownSchema = false
+        if var url = StoreOptions.databaseURL(flag: database) {
+            // A schema of its own, unless the URL names one (then it is kept afterwards).
+            if url.schema == "public" {
+                url.schema = "hashcart_bench_" + String(UUID().uuidString.prefix(8)).lowercased()
+                ownSchema = true
+            }
+            let postgres = try PostgresStore(url: url, encryptionKey: AddressCipher.generateEncodedKey())
+            if try postgres.read({ try $0.count("merchants") }) > 0 { fail("schema \(url.schema) already holds a Hashcart store; the benchmark needs a new one") }
+            storeName = "postgresql"
+            durability = "synchronous_commit=" + (try postgres.serverSetting("synchronous_commit"))
+            store = postgres
+        } else {
+            store = try SQLiteStore(directory: directory, encryptionKey: AddressCipher.generateEncodedKey())
+        }
+        defer { if ownSchema, let postgres = store as? PostgresStore { try? postgres.dropSchema() } }
         let connector = BenchConnector(clock: clock)
         let configuration = EngineConfiguration(maximumEventsPerBatch: batch, maximumOutboundPerRound: 10_000)
         let engine = try Engine(store: store, connector: connector, clock: clock, ids: SequentialIDGenerator(),
@@ -118,7 +139,7 @@ struct BenchPurchasesCommand: AsyncParsableCommand {
         let auditSeconds = (wall.now - auditStart).seconds
 
         let result: [String: Any] = [
-            "benchmark": "purchases", "store": "sqlite", "synchronous": "FULL", "count": count, "batch": batch,
+            "benchmark": "purchases", "store": storeName, "durability": durability, "count": count, "batch": batch,
             "capture": captureOnConfirmation ? "on_confirmation" : "on_shipment",
             "confirmed": confirmed, "seconds": round3(timedSeconds),
             "purchases_per_second": Int((Double(confirmed) / timedSeconds).rounded()),
@@ -130,6 +151,7 @@ struct BenchPurchasesCommand: AsyncParsableCommand {
         if json {
             printJSON(result)
         } else {
+            print("store: \(store.location) (\(durability))")
             print("confirmed \(confirmed) of \(count) purchases in \(String(format: "%.2f", timedSeconds)) s: \(result["purchases_per_second"]!) purchases/s")
             print("latency repost → committed authorization: p50 \(histogram.valueAtPercentile(50)) µs, p99 \(histogram.valueAtPercentile(99)) µs, max \(histogram.max) µs (batches of \(batch))")
             print("purchase requests (post → reservation + reply queued): \(result["purchase_requests_per_second"]!) /s; audit \(String(format: "%.2f", auditSeconds)) s: \(violations.count) violations")

@@ -7,7 +7,7 @@ import HashcartStore
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Check a data folder against the rules that are never broken (ledger, stock, captures, refunds, privacy).")
+        abstract: "Check a store (a data folder, or --database) against the rules that are never broken (ledger, stock, captures, refunds, privacy).")
 
     @OptionGroup var store: StoreOptions
 
@@ -15,14 +15,21 @@ struct CheckCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        guard let directory = store.data else { fail("--data DIR is required: the data folder to check") }
-        guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(SQLiteStore.fileName)) else {
-            fail("no Hashcart store in \(directory) (expected \(SQLiteStore.fileName))")
+        let url = store.databaseURL()
+        let directory = store.data ?? "hashcart-data"
+        if url == nil {
+            guard store.data != nil else { fail("--data DIR is required: the data folder to check (or --database postgres://…)") }
+            guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(SQLiteStore.fileName)) else {
+                fail("no Hashcart store in \(directory) (expected \(SQLiteStore.fileName))")
+            }
         }
         let violations: [InvariantViolation]
         let counts: [String: Int64]
         do {
-            let opened = try SQLiteStore(directory: directory, encryptionKey: store.resolvedKey(directory: directory))
+            let key = store.resolvedKey(directory: directory)
+            let opened: any HashcartDatabase = if let url { try PostgresStore(url: url, encryptionKey: key) }
+                else { try SQLiteStore(directory: directory, encryptionKey: key) }
+            defer { try? opened.close() }
             (violations, counts) = try opened.read { reader in
                 (try reader.audit(), [
                     "purchases": try reader.count("purchases"), "orders": try reader.count("orders"),

@@ -19,6 +19,26 @@ struct StoreOptions: ParsableArguments {
             help: "32-byte key (base64 or hex) that seals billing addresses. Default: $HASHCART_ENCRYPTION_KEY, else the demo key file in the data folder.")
     var encryptionKey: String?
 
+    @Option(name: .customLong("database"),
+            help: "A PostgreSQL database, postgres://user[:password]@host[:port]/db (default: $HASHCART_DATABASE_URL; none: the SQLite store in the data folder).")
+    var database: String?
+
+    /// The PostgreSQL URL from the flag or the environment, checked; nil for the embedded SQLite store.
+    func databaseURL() -> PostgresDatabaseURL? {
+        Self.databaseURL(flag: database)
+    }
+
+    static func databaseURL(flag: String?) -> PostgresDatabaseURL? {
+        guard let text = flag ?? ProcessInfo.processInfo.environment["HASHCART_DATABASE_URL"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            return nil
+        }
+        do {
+            return try PostgresDatabaseURL(text)
+        } catch {
+            fail(error.description)
+        }
+    }
+
     static let demoKeyFile = "demo-encryption.key"
 
     /// The key from the flag, the environment, or (for demo data) the key file beside the data.

@@ -16,10 +16,18 @@ import ServiceLifecycle
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the HTTP API (operators, sandbox network) and run the engine, on the embedded SQLite store.")
+        abstract: "Serve the HTTP API (operators, sandbox network) and run the engine, on the embedded SQLite store or PostgreSQL.")
 
     @Option(name: .customLong("data"), help: "The data folder (default: $HASHCART_DATA or ./hashcart-data).")
     var data: String?
+
+    @Option(name: .customLong("database"),
+            help: "Keep the data in PostgreSQL, postgres://user[:password]@host[:port]/db; several instances may share it (default: $HASHCART_DATABASE_URL; none: SQLite in the data folder).")
+    var database: String?
+
+    @Option(name: .customLong("sandbox-data"),
+            help: "The folder of the sandbox network (default: the data folder). Instances sharing a database share it too, as they would a real network.")
+    var sandboxData: String?
 
     @Option(help: "Address to listen on (default: $HASHCART_HOST or 127.0.0.1).")
     var host: String?
@@ -76,14 +84,21 @@ struct ServeCommand: AsyncParsableCommand {
         let key = try resolveKey(directory: directory, environment: environment)
         let tokenHash = try resolveAdminTokenHash(directory: directory, environment: environment)
 
-        let store: SQLiteStore
+        let url = StoreOptions.databaseURL(flag: database)
+        let store: any HashcartDatabase
         do {
-            store = try SQLiteStore(directory: directory, encryptionKey: key)
+            if let url {
+                store = try PostgresStore(url: url, encryptionKey: key)
+            } else {
+                store = try SQLiteStore(directory: directory, encryptionKey: key)
+            }
         } catch let error as StoreError {
             fail(error.description)
         }
         let clock = SystemWallClock()
-        let sandbox = try SandboxNetwork(directory: directory, clock: clock)
+        let sandboxDirectory = sandboxData ?? directory
+        try FileManager.default.createDirectory(atPath: sandboxDirectory, withIntermediateDirectories: true)
+        let sandbox = try SandboxNetwork(directory: sandboxDirectory, clock: clock)
         let engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: RandomIDGenerator(),
                                 taxTable: try BundledTaxTable.load(), configuration: configuration)
         if logFormat == "json" { LoggingSystem.bootstrap { label in JSONLogHandler(label: label) } }
@@ -99,7 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
             services: noWebhookDelivery ? [EngineLoop(engine: engine, logger: logger)]
                 : [EngineLoop(engine: engine, logger: logger), WebhookDeliverer(service: service, logger: logger)],
             onServerRunning: { channel in
-                announce("hashcart: serving http://\(host):\(channel.localAddress?.port ?? port) (data: \(directory))")
+                announce("hashcart: serving http://\(host):\(channel.localAddress?.port ?? port) (store: \(store.location))")
             },
             logger: logger)
         try await app.runService()

@@ -355,4 +355,20 @@ public final class PostgresStore: HashcartDatabase {
     public func close() throws {
         pool.close()
     }
+
+    /// A server setting (`synchronous_commit`, `server_version`, …), for reports.
+    public func serverSetting(_ name: String) throws -> String {
+        precondition(PostgresDatabaseURL.isIdentifier(name), "setting names are identifiers")
+        return try pool.withConnection { session in
+            try PostgresRowReader(row: try session.query("SHOW \(name)")[0], table: "settings").text(0)
+        }
+    }
+
+    /// Drops this store's schema and everything in it, then closes the store: for benchmarks and
+    /// other throwaway stores. Refused on the `public` schema, which may hold other data.
+    public func dropSchema() throws {
+        guard url.schema != "public" else { throw StoreError.conflict("refusing to drop the public schema") }
+        try pool.withConnection { session in try session.execute("DROP SCHEMA \(url.schema) CASCADE") }
+        pool.close()
+    }
 }
