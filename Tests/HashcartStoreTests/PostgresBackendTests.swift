@@ -1,0 +1,71 @@
+import Foundation
+import HashcartCore
+import HashcartStore
+import HashcartTestSupport
+import Testing
+
+/// What only the PostgreSQL store has: its URL, its server, several stores on one database.
+/// Without `HASHCART_TEST_DATABASE_URL` these tests are skipped, and say so.
+@Suite(.enabled(if: TestBackend.postgresURL != nil, Comment(rawValue: TestBackend.skipNotice)))
+struct PostgresBackendTests {
+    @Test func theServerKeepsCommitsDurable() throws {
+        let fixture = try StoreFixture(backend: .postgres)
+        let store = try #require(fixture.store as? PostgresStore)
+        #expect(try store.serverSetting("synchronous_commit") == "on")
+        #expect(try store.serverSetting("fsync") == "on")
+        #expect(store.location.hasPrefix("PostgreSQL at postgres://"))
+        #expect(!store.location.contains("@127.0.0.1:1/"))
+    }
+
+    /// Two stores (two instances) on one schema see each other's commits at once.
+    @Test func twoInstancesShareOneDatabase() throws {
+        let fixture = try StoreFixture(backend: .postgres)
+        let second = try fixture.database.open(key: fixture.key)
+        defer { try? second.close() }
+        #expect(try second.read { try $0.cardAccount(StoreFixture.cardA) } == fixture.cardA)
+        try second.write { tx in
+            var offer = try #require(try tx.offer(StoreFixture.offerID))
+            offer.reservedUnits = 1
+            try tx.updateOffer(offer)
+        }
+        #expect(try fixture.store.read { try $0.offers() }.first { $0.id == StoreFixture.offerID }?.reservedUnits == 1)
+    }
+
+}
+
+/// The database URL an operator gives (`--database`, `HASHCART_DATABASE_URL`): garbage is a clear error.
+@Suite struct PostgresDatabaseURLTests {
+    @Test(arguments: [
+        "", "mysql://u@h/db", "postgres://", "postgres://h/db", "postgres://u@/db", "postgres://u@h", "postgres://u@h/",
+        "postgres://u@h:0/db", "postgres://u@h:70000/db", "postgres://u@h/db?sslmode=maybe", "postgres://u@h/db?schema=Bad-Name",
+        "postgres://u@h/db?pool=0", "postgres://u@h/db?pool=500", "postgres://u@h/db?colour=blue", "postgres://u@h/a/b",
+        "postgres://u@h/db?schema=" + String(repeating: "a", count: 60), "postgres://u@h/" + String(repeating: "x", count: 3_000),
+    ])
+    func aBadDatabaseURLIsAClearError(url: String) throws {
+        let error = #expect(throws: StoreError.self) { try PostgresDatabaseURL(url) }
+        guard case .badDatabaseURL = error else {
+            Issue.record("expected badDatabaseURL, got \(String(describing: error))")
+            return
+        }
+        #expect(error?.description.contains("postgres://") == true)
+    }
+
+    @Test func aURLParsesWithItsOptions() throws {
+        let url = try PostgresDatabaseURL("postgresql://ops%40bank:s%3Acret@db.internal:6432/hashcart?sslmode=require&schema=tenant_a&pool=16")
+        #expect(url.host == "db.internal" && url.port == 6432 && url.username == "ops@bank" && url.password == "s:cret")
+        #expect(url.database == "hashcart" && url.schema == "tenant_a" && url.requireTLS && url.poolSize == 16)
+        #expect(!url.description.contains("s:cret") && !url.description.contains("s%3Acret"), "the password never reaches logs")
+    }
+
+    /// Needs no server: nothing listens on port 1.
+    @Test func anUnreachableServerIsAClearError() throws {
+        let error = #expect(throws: StoreError.self) {
+            try PostgresStore(url: "postgres://postgres@127.0.0.1:1/hashcart", encryptionKey: AddressCipher.generateEncodedKey())
+        }
+        guard case .unavailable(let detail) = error else {
+            Issue.record("expected unavailable, got \(String(describing: error))")
+            return
+        }
+        #expect(detail.contains("127.0.0.1:1"))
+    }
+}
