@@ -20,6 +20,7 @@ extension Engine {
             let now = clock.now()
             do {
                 outcomes += try store.write { tx in
+                    try tx.prefetch(batchKeys(for: batch))
                     let results = try batch.map { try process($0, tx: tx, now: now) }
                     if let batchCursor { try tx.setCursor(network: network, cursor: batchCursor) }
                     return results
@@ -52,6 +53,25 @@ extension Engine {
             return []
         }
         return try ingest(page.events, cursor: page.nextCursor)
+    }
+
+    /// What a batch will look up (see ``BatchKeys``).
+    func batchKeys(for batch: [NetworkEvent]) -> BatchKeys {
+        var keys = BatchKeys(network: network)
+        for event in batch where event.network == network {
+            keys.eventIDs.append(event.eventID)
+            if let target = event.referencedPostID {
+                keys.referencedPostIDs.append(target)
+                keys.purchaseIDs.append(Purchase.id(network: event.network, postID: target))
+            }
+            if event.kind == .post || event.kind == .reply || event.kind == .quote {
+                let purchaseID = Purchase.id(network: event.network, postID: event.eventID)
+                keys.purchaseIDs.append(purchaseID)
+                keys.references.append(OrderReference.make(for: purchaseID))
+                keys.authorUserIDs.append(event.author.userID)
+            }
+        }
+        return keys
     }
 
     func process(_ incoming: NetworkEvent, tx: any StoreTransaction, now: Instant) throws -> EventOutcome {

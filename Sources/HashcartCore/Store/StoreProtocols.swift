@@ -28,11 +28,35 @@ public struct LinkCode: Sendable, Hashable, Codable {
     }
 }
 
+/// What a batch of network events is about to look up, so a store whose every read is a network
+/// round trip (PostgreSQL) can fetch it all in a few queries first. A hint only: a store may
+/// ignore it (SQLite reads in-process), and every read must still be right without it.
+public struct BatchKeys: Sendable, Hashable {
+    public var network: NetworkName
+    /// The events' ids (their processed-event keys).
+    public var eventIDs: [String] = []
+    /// Purchases the events may name: a post's own, a repost's or delete's target.
+    public var purchaseIDs: [PurchaseID] = []
+    /// Posts that reposts and replies refer to (confirmation posts).
+    public var referencedPostIDs: [String] = []
+    /// Authors whose links a post may need.
+    public var authorUserIDs: [String] = []
+    /// Order references new purchases would take first.
+    public var references: [String] = []
+
+    public init(network: NetworkName) {
+        self.network = network
+    }
+}
+
 /// Everything the engine reads and writes inside one store transaction. All of it commits
 /// together or not at all: a state change, its ledger transfers and its outbox rows.
 ///
 /// The SQLite and PostgreSQL stores implement it, and pass the same conformance suite.
 public protocol StoreTransaction: LedgerStorage {
+    /// Fetches ahead what a batch of events will read (see ``BatchKeys``).
+    func prefetch(_ keys: BatchKeys) throws
+
     // Idempotency of inputs.
     /// Records the event as processed; `false` if it already was (a redelivery).
     func markEventProcessed(network: NetworkName, eventID: String, at: Instant) throws -> Bool
@@ -95,6 +119,10 @@ public protocol StoreTransaction: LedgerStorage {
     func recordAuthor(offer: OfferID, identity: SocialIdentity) throws -> Bool
     /// Whether an invitation to link may go to this identity now (at most one a day); records it if so.
     func claimInvitation(network: NetworkName, userID: String, now: Instant) throws -> Bool
+}
+
+extension StoreTransaction {
+    public func prefetch(_ keys: BatchKeys) throws {}
 }
 
 /// A store the engine can open transactions on.

@@ -1,16 +1,59 @@
 import Foundation
 import HashcartCore
+import PostgresNIO
 
 /// The engine's view of one PostgreSQL write transaction (``PostgresStore/write(_:)``).
 ///
-/// Like the SQLite transaction, hot rows (ledger accounts, offers, funnel counters) are cached
-/// for the life of the transaction and written back once, in ``flush()``, with one statement per
-/// table; ledger transfers go in with one statement per group. Every write transaction holds the
-/// store's writer lock, so what this transaction read cannot change under it.
+/// Every statement is a network round trip, so the transaction works on a *working set*: what a
+/// batch of events will read is fetched ahead in a few queries (``prefetch(_:)``), every row read
+/// or written is kept in memory for the life of the transaction, and writes are buffered and sent
+/// once, in ``flush()``, as one bulk statement per table (`unnest` of arrays). A thousand
+/// purchases cost a few dozen statements, not tens of thousands.
+///
+/// This is sound because every write transaction holds the store's writer lock: nothing another
+/// instance does can change a row between our read and our commit, so what is in memory is the
+/// truth plus our own changes. A read that the working set cannot answer goes to the database;
+/// a query that could see buffered rows (aggregates, lists) first flushes the buffers it touches.
 final class PostgresTransaction: StoreTransaction {
     let session: PostgresSession
     let cipher: AddressCipher
     let cardCache: CardAccountCache
+
+    // Purchases: every one read or written here, by id and by confirmation post.
+    private var purchases: [PurchaseID: Purchase] = [:]
+    private var purchaseByConfirmation: [String: PurchaseID] = [:]
+    private var missingPurchases: Set<PurchaseID> = []
+    private var missingConfirmations: Set<String> = []
+    private var insertedPurchases: [PurchaseID] = []
+    private var updatedPurchases: Set<PurchaseID> = []
+    private var takenReferences: Set<String> = []
+    private var freeReferences: Set<String> = []
+    // Orders.
+    private var orders: [OrderID: Order] = [:]
+    private var insertedOrders: [OrderID] = []
+    private var updatedOrders: Set<OrderID> = []
+    // Processed events and deleted posts (keys known present or absent).
+    private var processedEvents: Set<String> = []
+    private var unprocessedEvents: Set<String> = []
+    private var newProcessedEvents: [(String, Int64)] = []
+    private var deletedPosts: Set<String> = []
+    private var undeletedPosts: Set<String> = []
+    // Links by author (nil: known to have none).
+    private var linksByUser: [String: Link?] = [:]
+    // Ledger transfers and pending statuses written here.
+    private var newTransfers: [Transfer] = []
+    private var newTransferIndex: [TransferID: Int] = [:]
+    private var newPendingStatuses: [(TransferID, PendingStatus)] = []
+    private var pendingStatusChanges: [TransferID: PendingStatus] = [:]
+    // Effects.
+    private var newOutbound: [OutboundPost] = []
+    private var changedOutbound: [String: OutboundPost] = [:]
+    private var changedOutboundOrder: [String] = []
+    private var newMerchantEvents: [MerchantEvent] = []
+    private var newNotifications: [CardholderNotification] = []
+    private var network: NetworkName = .sandbox
+    /// Cards with purchases or orders still in the buffers.
+    private var bufferedCards: Set<CardAccountID> = []
 
     private var accounts: [LedgerAccountID: LedgerAccount] = [:]
     private var dirtyAccounts: Set<LedgerAccountID> = []
@@ -32,8 +75,17 @@ final class PostgresTransaction: StoreTransaction {
         self.cardCache = cardCache
     }
 
-    /// Writes back every cached change. Called once, just before commit.
+    /// Writes back every buffered change. Called once, just before commit.
     func flush() throws {
+        try flushProcessedEvents()
+        try flushPurchasesAndOrders()
+        try flushLedger()
+        try flushOutbound()
+        try flushEvents()
+        try flushHotRows()
+    }
+
+    private func flushHotRows() throws {
         if !dirtyAccounts.isEmpty {
             let changed = dirtyAccounts.sorted().map { accounts[$0]! }
             for account in changed { precondition(account.isWithinBounds, "ledger account \(account.id) out of bounds at commit") }
@@ -78,6 +130,304 @@ final class PostgresTransaction: StoreTransaction {
         funnel = [:]
     }
 
+    // MARK: Buffers
+
+    /// Text arrays carry NULL as ``PostgresNullMarker``; integers travel as text for the same reason.
+    private static func text(_ value: Int64?) -> String? { value.map(String.init) }
+
+    private func flushProcessedEvents() throws {
+        guard !newProcessedEvents.isEmpty else { return }
+        let inserted = try session.execute("""
+            INSERT INTO processed_events (network, event_id, processed_at)
+            SELECT $1, * FROM unnest($2::text[], $3::bigint[]) ON CONFLICT DO NOTHING
+            """, [network.rawValue, newProcessedEvents.map(\.0), newProcessedEvents.map(\.1)])
+        precondition(inserted == newProcessedEvents.count, "an event marked new was already processed (the writer lock was not held)")
+        newProcessedEvents = []
+    }
+
+    private func flushPurchasesAndOrders() throws {
+        let null = PostgresNullMarker.column
+        if !insertedPurchases.isEmpty {
+            let rows = insertedPurchases.map { purchases[$0]! }
+            try session.execute("""
+                INSERT INTO purchases (\(StoreColumns.purchase))
+                SELECT id, offer_id, merchant_id, card_account_id, network, user_id, handle, post_id, reference, state,
+                    \(null("decline_reason")), \(null("cancellation_reason")), unit_price, tax, total, fee, tax_rate_ppm, tax_version,
+                    billing_state, window_seconds, requested_at, expires_at, \(null("confirmation_post_id")),
+                    \(null("confirmed_at"))::bigint, \(null("authorized_at"))::bigint, \(null("hold_expires_at"))::bigint,
+                    \(null("captured_at"))::bigint, \(null("ended_at"))::bigint
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                            $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[],
+                            $18::text[], $19::text[], $20::bigint[], $21::bigint[], $22::bigint[], $23::text[], $24::text[], $25::text[],
+                            $26::text[], $27::text[], $28::text[])
+                    AS p(id, offer_id, merchant_id, card_account_id, network, user_id, handle, post_id, reference, state, decline_reason,
+                         cancellation_reason, unit_price, tax, total, fee, tax_rate_ppm, tax_version, billing_state, window_seconds,
+                         requested_at, expires_at, confirmation_post_id, confirmed_at, authorized_at, hold_expires_at, captured_at, ended_at)
+                """, [
+                    rows.map(\.id.rawValue), rows.map(\.offerID.rawValue), rows.map(\.merchantID.rawValue), rows.map(\.cardAccountID.rawValue),
+                    rows.map(\.identity.network.rawValue), rows.map(\.identity.userID), rows.map(\.identity.handle), rows.map(\.purchasePostID),
+                    rows.map(\.reference), rows.map(\.state.rawValue), rows.map { $0.declineReason?.rawValue },
+                    rows.map { $0.cancellationReason?.rawValue }, rows.map(\.unitPrice.minorUnits), rows.map(\.tax.minorUnits),
+                    rows.map(\.total.minorUnits), rows.map(\.fee.minorUnits), rows.map(\.taxRatePartsPerMillion), rows.map(\.taxTableVersion),
+                    rows.map(\.billingState.rawValue), rows.map(\.confirmationWindowSeconds), rows.map(\.requestedAt.millisecondsSinceEpoch),
+                    rows.map(\.expiresAt.millisecondsSinceEpoch), rows.map(\.confirmationPostID),
+                    rows.map { Self.text($0.confirmedAt?.millisecondsSinceEpoch) }, rows.map { Self.text($0.authorizedAt?.millisecondsSinceEpoch) },
+                    rows.map { Self.text($0.holdExpiresAt?.millisecondsSinceEpoch) }, rows.map { Self.text($0.capturedAt?.millisecondsSinceEpoch) },
+                    rows.map { Self.text($0.endedAt?.millisecondsSinceEpoch) },
+                ])
+            for id in insertedPurchases { updatedPurchases.remove(id) }
+            insertedPurchases = []
+        }
+        if !updatedPurchases.isEmpty {
+            let rows = updatedPurchases.sorted().map { purchases[$0]! }
+            let updated = try session.execute("""
+                UPDATE purchases p SET state = v.state, decline_reason = \(null("v.decline_reason")),
+                    cancellation_reason = \(null("v.cancellation_reason")), expires_at = v.expires_at,
+                    confirmation_post_id = \(null("v.confirmation_post_id")), confirmed_at = \(null("v.confirmed_at"))::bigint,
+                    authorized_at = \(null("v.authorized_at"))::bigint, hold_expires_at = \(null("v.hold_expires_at"))::bigint,
+                    captured_at = \(null("v.captured_at"))::bigint, ended_at = \(null("v.ended_at"))::bigint
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[],
+                            $10::text[], $11::text[])
+                    AS v(id, state, decline_reason, cancellation_reason, expires_at, confirmation_post_id, confirmed_at, authorized_at,
+                         hold_expires_at, captured_at, ended_at)
+                WHERE p.id = v.id
+                """, [
+                    rows.map(\.id.rawValue), rows.map(\.state.rawValue), rows.map { $0.declineReason?.rawValue },
+                    rows.map { $0.cancellationReason?.rawValue }, rows.map(\.expiresAt.millisecondsSinceEpoch), rows.map(\.confirmationPostID),
+                    rows.map { Self.text($0.confirmedAt?.millisecondsSinceEpoch) }, rows.map { Self.text($0.authorizedAt?.millisecondsSinceEpoch) },
+                    rows.map { Self.text($0.holdExpiresAt?.millisecondsSinceEpoch) }, rows.map { Self.text($0.capturedAt?.millisecondsSinceEpoch) },
+                    rows.map { Self.text($0.endedAt?.millisecondsSinceEpoch) },
+                ])
+            precondition(updated == rows.count, "a purchase vanished")
+            updatedPurchases = []
+        }
+        if !insertedOrders.isEmpty {
+            let rows = insertedOrders.map { orders[$0]! }
+            try session.execute("""
+                INSERT INTO orders (\(StoreColumns.order))
+                SELECT id, purchase_id, merchant_id, offer_id, card_account_id, reference, unit_price, tax, total, fee, tax_rate_ppm,
+                    tax_version, billing_state, status, captured, refunded, refund_count, \(null("carrier")), \(null("tracking")),
+                    created_at, updated_at
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[],
+                            $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::bigint[], $16::bigint[], $17::bigint[],
+                            $18::text[], $19::text[], $20::bigint[], $21::bigint[])
+                    AS o(id, purchase_id, merchant_id, offer_id, card_account_id, reference, unit_price, tax, total, fee, tax_rate_ppm,
+                         tax_version, billing_state, status, captured, refunded, refund_count, carrier, tracking, created_at, updated_at)
+                """, [
+                    rows.map(\.id.rawValue), rows.map(\.purchaseID.rawValue), rows.map(\.merchantID.rawValue), rows.map(\.offerID.rawValue),
+                    rows.map(\.cardAccountID.rawValue), rows.map(\.reference), rows.map(\.unitPrice.minorUnits), rows.map(\.tax.minorUnits),
+                    rows.map(\.total.minorUnits), rows.map(\.fee.minorUnits), rows.map(\.taxRatePartsPerMillion), rows.map(\.taxTableVersion),
+                    rows.map(\.billingState.rawValue), rows.map(\.status.rawValue), rows.map(\.capturedAmount.minorUnits),
+                    rows.map(\.refundedAmount.minorUnits), rows.map(\.refundCount), rows.map(\.carrier), rows.map(\.tracking),
+                    rows.map(\.createdAt.millisecondsSinceEpoch), rows.map(\.updatedAt.millisecondsSinceEpoch),
+                ])
+            for id in insertedOrders { updatedOrders.remove(id) }
+            insertedOrders = []
+        }
+        if !updatedOrders.isEmpty {
+            let rows = updatedOrders.sorted().map { orders[$0]! }
+            let updated = try session.execute("""
+                UPDATE orders o SET status = v.status, captured = v.captured, refunded = v.refunded, refund_count = v.refund_count,
+                    carrier = \(null("v.carrier")), tracking = \(null("v.tracking")), updated_at = v.updated_at
+                FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::bigint[])
+                    AS v(id, status, captured, refunded, refund_count, carrier, tracking, updated_at)
+                WHERE o.id = v.id
+                """, [
+                    rows.map(\.id.rawValue), rows.map(\.status.rawValue), rows.map(\.capturedAmount.minorUnits),
+                    rows.map(\.refundedAmount.minorUnits), rows.map(\.refundCount), rows.map(\.carrier), rows.map(\.tracking),
+                    rows.map(\.updatedAt.millisecondsSinceEpoch),
+                ])
+            precondition(updated == rows.count, "an order vanished")
+            updatedOrders = []
+        }
+        bufferedCards = []
+    }
+
+    private func flushLedger() throws {
+        if !newTransfers.isEmpty {
+            let transfers = newTransfers
+            let null = PostgresNullMarker.column
+            try session.execute("""
+                INSERT INTO ledger_transfers (\(StoreColumns.transfer), subject, pending_status)
+                SELECT id, debit, credit, amount, type, \(null("pending_id")), \(null("timeout_at"))::bigint, code, created_at, subject,
+                    \(null("pending_status"))
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
+                            $9::bigint[], $10::text[], $11::text[])
+                    AS t(id, debit, credit, amount, type, pending_id, timeout_at, code, created_at, subject, pending_status)
+                """, [
+                    transfers.map(\.id.rawValue), transfers.map(\.debitAccountID.rawValue), transfers.map(\.creditAccountID.rawValue),
+                    transfers.map(\.amount), transfers.map(\.type.rawValue), transfers.map { $0.pendingID?.rawValue },
+                    transfers.map { Self.text($0.timeoutAt?.millisecondsSinceEpoch) }, transfers.map(\.code.rawValue),
+                    transfers.map(\.createdAt.millisecondsSinceEpoch), transfers.map { SQLiteTransaction.subject(of: $0.id) },
+                    transfers.map { $0.type == .pending ? (pendingStatusChanges[$0.id] ?? .pending).rawValue : nil },
+                ])
+            // Statuses of transfers inserted just now went in with them.
+            newPendingStatuses.removeAll { newTransferIndex[$0.0] != nil }
+            newTransfers = []
+            newTransferIndex = [:]
+        }
+        if !newPendingStatuses.isEmpty {
+            let statuses = newPendingStatuses
+            let updated = try session.execute("""
+                UPDATE ledger_transfers t SET pending_status = v.status
+                FROM unnest($1::text[], $2::text[]) AS v(id, status)
+                WHERE t.id = v.id AND t.pending_status = 'pending'
+                """, [statuses.map(\.0.rawValue), statuses.map(\.1.rawValue)])
+            precondition(updated == statuses.count, "a pending transfer was resolved twice")
+            newPendingStatuses = []
+        }
+    }
+
+    private func flushOutbound() throws {
+        let null = PostgresNullMarker.column
+        if !newOutbound.isEmpty {
+            let posts = newOutbound
+            try session.execute("""
+                INSERT INTO outbound_posts (\(StoreColumns.outbound))
+                SELECT key, network, in_reply_to, text, purpose, \(null("purchase_id")), \(null("card_account_id")), state, attempts,
+                    next_attempt_at, \(null("last_error")), \(null("post_id")), \(null("sent_at"))::bigint, created_at
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                            $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::bigint[]) WITH ORDINALITY
+                    AS o(key, network, in_reply_to, text, purpose, purchase_id, card_account_id, state, attempts, next_attempt_at,
+                         last_error, post_id, sent_at, created_at, position)
+                ORDER BY position
+                ON CONFLICT DO NOTHING
+                """, [
+                    posts.map(\.key), posts.map(\.network.rawValue), posts.map(\.inReplyTo), posts.map(\.text), posts.map(\.purpose.rawValue),
+                    posts.map { $0.purchaseID?.rawValue }, posts.map { $0.cardAccountID?.rawValue }, posts.map(\.state.rawValue),
+                    posts.map(\.attempts), posts.map(\.nextAttemptAt.millisecondsSinceEpoch), posts.map(\.lastError), posts.map(\.postID),
+                    posts.map { Self.text($0.sentAt?.millisecondsSinceEpoch) }, posts.map(\.createdAt.millisecondsSinceEpoch),
+                ])
+            newOutbound = []
+        }
+        if !changedOutbound.isEmpty {
+            let posts = changedOutboundOrder.map { changedOutbound[$0]! }
+            try session.execute("""
+                UPDATE outbound_posts o SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at,
+                    last_error = \(null("v.last_error")), post_id = \(null("v.post_id")), sent_at = \(null("v.sent_at"))::bigint,
+                    text = v.text
+                FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[])
+                    AS v(key, state, attempts, next_attempt_at, last_error, post_id, sent_at, text)
+                WHERE o.key = v.key
+                """, [
+                    posts.map(\.key), posts.map(\.state.rawValue), posts.map(\.attempts), posts.map(\.nextAttemptAt.millisecondsSinceEpoch),
+                    posts.map(\.lastError), posts.map(\.postID), posts.map { Self.text($0.sentAt?.millisecondsSinceEpoch) }, posts.map(\.text),
+                ])
+            changedOutbound = [:]
+            changedOutboundOrder = []
+        }
+    }
+
+    private func flushEvents() throws {
+        if !newMerchantEvents.isEmpty {
+            let events = newMerchantEvents
+            // In the order they happened: their sequence numbers order webhook deliveries.
+            try session.execute("""
+                INSERT INTO merchant_events (id, merchant_id, type, object_id, created_at)
+                SELECT id, merchant_id, type, object_id, created_at
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY
+                    AS e(id, merchant_id, type, object_id, created_at, position)
+                ORDER BY position
+                ON CONFLICT DO NOTHING
+                """, [events.map(\.id), events.map(\.merchantID.rawValue), events.map(\.type.rawValue), events.map(\.objectID),
+                      events.map(\.createdAt.millisecondsSinceEpoch)])
+            newMerchantEvents = []
+        }
+        if !newNotifications.isEmpty {
+            let notifications = newNotifications
+            try session.execute("""
+                INSERT INTO cardholder_notifications (id, card_account_id, purchase_id, kind, message, created_at)
+                SELECT id, card_account_id, \(PostgresNullMarker.column("purchase_id")), kind, message, created_at
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
+                    AS n(id, card_account_id, purchase_id, kind, message, created_at)
+                ON CONFLICT DO NOTHING
+                """, [notifications.map(\.id), notifications.map(\.cardAccountID.rawValue), notifications.map { $0.purchaseID?.rawValue },
+                      notifications.map(\.kind), notifications.map(\.message), notifications.map(\.createdAt.millisecondsSinceEpoch)])
+            newNotifications = []
+        }
+    }
+
+    // MARK: Prefetch
+
+    func prefetch(_ keys: BatchKeys) throws {
+        network = keys.network
+        let eventIDs = Array(Set(keys.eventIDs).subtracting(processedEvents).subtracting(unprocessedEvents))
+        if !eventIDs.isEmpty {
+            let found = try session.query("SELECT event_id FROM processed_events WHERE network = $1 AND event_id = ANY($2::text[])",
+                                          [keys.network.rawValue, eventIDs]).map { try PostgresRowReader(row: $0, table: "processed_events").text(0) }
+            processedEvents.formUnion(found)
+            unprocessedEvents.formUnion(Set(eventIDs).subtracting(found))
+            let deleted = try session.query("SELECT post_id FROM deleted_posts WHERE network = $1 AND post_id = ANY($2::text[])",
+                                            [keys.network.rawValue, eventIDs]).map { try PostgresRowReader(row: $0, table: "deleted_posts").text(0) }
+            deletedPosts.formUnion(deleted)
+            undeletedPosts.formUnion(Set(eventIDs).subtracting(deleted))
+        }
+        let purchaseIDs = Array(Set(keys.purchaseIDs).filter { purchases[$0] == nil && !missingPurchases.contains($0) })
+        let referenced = Array(Set(keys.referencedPostIDs.map { keys.network.rawValue + "|" + $0 })
+            .filter { purchaseByConfirmation[$0] == nil && !missingConfirmations.contains($0) })
+            .map { String($0.dropFirst(keys.network.rawValue.count + 1)) }
+        if !purchaseIDs.isEmpty || !referenced.isEmpty {
+            let rows = try session.query("""
+                SELECT \(StoreColumns.purchase) FROM purchases
+                WHERE id = ANY($1::text[]) OR (network = $2 AND confirmation_post_id = ANY($3::text[]))
+                """, [purchaseIDs.map(\.rawValue), keys.network.rawValue, referenced])
+            for row in rows { _ = remember(try PostgresRows.purchase(row)) }
+            for id in purchaseIDs where purchases[id] == nil { missingPurchases.insert(id) }
+            for post in referenced where purchaseByConfirmation[keys.network.rawValue + "|" + post] == nil {
+                missingConfirmations.insert(keys.network.rawValue + "|" + post)
+            }
+        }
+        let references = Array(Set(keys.references).subtracting(takenReferences).subtracting(freeReferences))
+        if !references.isEmpty {
+            let taken = try session.query("SELECT reference FROM purchases WHERE reference = ANY($1::text[])", [references])
+                .map { try PostgresRowReader(row: $0, table: "purchases").text(0) }
+            takenReferences.formUnion(taken)
+            freeReferences.formUnion(Set(references).subtracting(taken))
+        }
+        let authors = Array(Set(keys.authorUserIDs).filter { linksByUser[$0] == nil })
+        if !authors.isEmpty {
+            let links = try session.query("""
+                SELECT \(StoreColumns.link) FROM links WHERE network = $1 AND user_id = ANY($2::text[]) AND unlinked_at IS NULL
+                """, [keys.network.rawValue, authors]).map(PostgresRows.link)
+            for author in authors { linksByUser[author] = .some(nil) }
+            for link in links { linksByUser[link.identity.userID] = .some(link) }
+        }
+        // The card accounts and credit lines those purchases and links will need.
+        var cards = Set(purchases.values.map(\.cardAccountID))
+        for case let link? in linksByUser.values { cards.insert(link.cardAccountID) }
+        let fetched = Set(cardsToCache.map(\.id))
+        let uncached = cards.filter { cardCache.get($0) == nil && !fetched.contains($0) }
+        if !uncached.isEmpty {
+            for raw in try session.query("SELECT id, credit_limit, billing_sealed, created_at FROM card_accounts WHERE id = ANY($1::text[])",
+                                         [uncached.map(\.rawValue)]) {
+                cardsToCache.append(try Self.cardAccount(raw, cipher: cipher))
+            }
+        }
+        let lines = cards.map { LedgerAccounts.creditLine($0).id }.filter { accounts[$0] == nil }
+        if !lines.isEmpty {
+            for raw in try session.query("SELECT \(PostgresRows.ledgerAccountColumns) FROM ledger_accounts WHERE id = ANY($1::text[])",
+                                         [lines.map(\.rawValue)]) {
+                let account = try PostgresRows.ledgerAccount(raw)
+                accounts[account.id] = account
+            }
+        }
+    }
+
+    static func cardAccount(_ raw: PostgresRandomAccessRow, cipher: AddressCipher) throws -> CardAccount {
+        let row = PostgresRowReader(row: raw, table: "card_accounts")
+        let id = CardAccountID(try row.text(0))
+        let (billing, last4) = try cipher.openPrivate(try row.data(2), id: id)
+        return CardAccount(id: id, creditLimit: .usd(try row.int(1)), billing: billing, cardLast4: last4, createdAt: try row.instant(3))
+    }
+
+    /// Keeps a purchase read from the database, unless this transaction already holds a newer one.
+    private func remember(_ purchase: Purchase) -> Purchase {
+        if let held = purchases[purchase.id] { return held }
+        purchases[purchase.id] = purchase
+        if let post = purchase.confirmationPostID { purchaseByConfirmation[purchase.identity.network.rawValue + "|" + post] = purchase.id }
+        return purchase
+    }
+
     /// Shares what this transaction decrypted with later ones; called after it committed.
     func committed() {
         for account in cardsToCache { cardCache.put(account) }
@@ -87,17 +437,34 @@ final class PostgresTransaction: StoreTransaction {
     // MARK: Idempotency of inputs
 
     func markEventProcessed(network: NetworkName, eventID: String, at: Instant) throws -> Bool {
-        try session.execute("INSERT INTO processed_events (network, event_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                            [network.rawValue, eventID, at.millisecondsSinceEpoch]) == 1
+        if network == self.network {
+            if processedEvents.contains(eventID) { return false }
+            if unprocessedEvents.contains(eventID) {
+                unprocessedEvents.remove(eventID)
+                processedEvents.insert(eventID)
+                newProcessedEvents.append((eventID, at.millisecondsSinceEpoch))
+                return true
+            }
+        }
+        return try session.execute("INSERT INTO processed_events (network, event_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                                   [network.rawValue, eventID, at.millisecondsSinceEpoch]) == 1
     }
 
     func isPostDeleted(network: NetworkName, postID: String) throws -> Bool {
-        !(try session.query("SELECT 1 FROM deleted_posts WHERE network = $1 AND post_id = $2", [network.rawValue, postID]).isEmpty)
+        if network == self.network {
+            if deletedPosts.contains(postID) { return true }
+            if undeletedPosts.contains(postID) { return false }
+        }
+        return !(try session.query("SELECT 1 FROM deleted_posts WHERE network = $1 AND post_id = $2", [network.rawValue, postID]).isEmpty)
     }
 
     func recordDeletedPost(network: NetworkName, postID: String, at: Instant) throws {
         try session.execute("INSERT INTO deleted_posts (network, post_id, deleted_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                             [network.rawValue, postID, at.millisecondsSinceEpoch])
+        if network == self.network {
+            undeletedPosts.remove(postID)
+            deletedPosts.insert(postID)
+        }
     }
 
     func parkEvent(_ event: NetworkEvent, at: Instant) throws {
@@ -148,11 +515,10 @@ final class PostgresTransaction: StoreTransaction {
 
     func cardAccount(_ id: CardAccountID) throws -> CardAccount? {
         if let cached = cardCache.get(id) { return cached }
-        guard let raw = try session.query("SELECT credit_limit, billing_sealed, created_at FROM card_accounts WHERE id = $1", [id.rawValue]).first
+        if let fetched = cardsToCache.last(where: { $0.id == id }) { return fetched }
+        guard let raw = try session.query("SELECT id, credit_limit, billing_sealed, created_at FROM card_accounts WHERE id = $1", [id.rawValue]).first
         else { return nil }
-        let row = PostgresRowReader(row: raw, table: "card_accounts")
-        let (billing, last4) = try cipher.openPrivate(try row.data(1), id: id)
-        let account = CardAccount(id: id, creditLimit: .usd(try row.int(0)), billing: billing, cardLast4: last4, createdAt: try row.instant(2))
+        let account = try Self.cardAccount(raw, cipher: cipher)
         cardsToCache.append(account)
         return account
     }
@@ -164,8 +530,9 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func activeLink(network: NetworkName, userID: String) throws -> Link? {
-        try session.query("SELECT \(StoreColumns.link) FROM links WHERE network = $1 AND user_id = $2 AND unlinked_at IS NULL",
-                          [network.rawValue, userID]).first.map(PostgresRows.link)
+        if network == self.network, let known = linksByUser[userID] { return known }
+        return try session.query("SELECT \(StoreColumns.link) FROM links WHERE network = $1 AND user_id = $2 AND unlinked_at IS NULL",
+                                 [network.rawValue, userID]).first.map(PostgresRows.link)
     }
 
     func activeLink(cardAccountID: CardAccountID, network: NetworkName) throws -> Link? {
@@ -174,6 +541,7 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func insertLink(_ link: Link) throws {
+        linksByUser = [:]
         do {
             try session.execute("INSERT INTO links (\(StoreColumns.link)) VALUES (\(PostgresRows.placeholders(7)))",
                                 [link.id.rawValue, link.cardAccountID.rawValue, link.identity.network.rawValue, link.identity.userID,
@@ -184,6 +552,7 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func endLink(_ id: LinkID, at: Instant) throws {
+        linksByUser = [:]
         try session.execute("UPDATE links SET unlinked_at = $1 WHERE id = $2 AND unlinked_at IS NULL", [at.millisecondsSinceEpoch, id.rawValue])
     }
 
@@ -254,47 +623,66 @@ final class PostgresTransaction: StoreTransaction {
     // MARK: Purchases and orders
 
     func purchase(_ id: PurchaseID) throws -> Purchase? {
-        try session.query("SELECT \(StoreColumns.purchase) FROM purchases WHERE id = $1", [id.rawValue]).first.map(PostgresRows.purchase)
+        if let held = purchases[id] { return held }
+        if missingPurchases.contains(id) { return nil }
+        guard let found = try session.query("SELECT \(StoreColumns.purchase) FROM purchases WHERE id = $1", [id.rawValue]).first
+        else {
+            missingPurchases.insert(id)
+            return nil
+        }
+        return remember(try PostgresRows.purchase(found))
     }
 
     func purchase(network: NetworkName, confirmationPostID: String) throws -> Purchase? {
-        try session.query("SELECT \(StoreColumns.purchase) FROM purchases WHERE network = $1 AND confirmation_post_id = $2",
-                          [network.rawValue, confirmationPostID]).first.map(PostgresRows.purchase)
+        let key = network.rawValue + "|" + confirmationPostID
+        if let id = purchaseByConfirmation[key] { return purchases[id] }
+        if missingConfirmations.contains(key) { return nil }
+        guard let found = try session.query("SELECT \(StoreColumns.purchase) FROM purchases WHERE network = $1 AND confirmation_post_id = $2",
+                                            [network.rawValue, confirmationPostID]).first
+        else {
+            missingConfirmations.insert(key)
+            return nil
+        }
+        let purchase = remember(try PostgresRows.purchase(found))
+        return purchase.confirmationPostID == confirmationPostID ? purchase : nil
     }
 
-    func insertPurchase(_ p: Purchase) throws {
-        try session.execute("""
-            INSERT INTO purchases (\(StoreColumns.purchase)) VALUES (\(PostgresRows.placeholders(28)))
-            """, [
-                p.id.rawValue, p.offerID.rawValue, p.merchantID.rawValue, p.cardAccountID.rawValue, p.identity.network.rawValue,
-                p.identity.userID, p.identity.handle, p.purchasePostID, p.reference, p.state.rawValue, p.declineReason?.rawValue,
-                p.cancellationReason?.rawValue, p.unitPrice.minorUnits, p.tax.minorUnits, p.total.minorUnits, p.fee.minorUnits,
-                p.taxRatePartsPerMillion, p.taxTableVersion, p.billingState.rawValue, p.confirmationWindowSeconds,
-                p.requestedAt.millisecondsSinceEpoch, p.expiresAt.millisecondsSinceEpoch, p.confirmationPostID,
-                p.confirmedAt?.millisecondsSinceEpoch, p.authorizedAt?.millisecondsSinceEpoch, p.holdExpiresAt?.millisecondsSinceEpoch,
-                p.capturedAt?.millisecondsSinceEpoch, p.endedAt?.millisecondsSinceEpoch,
-            ])
+    func insertPurchase(_ purchase: Purchase) throws {
+        precondition(purchases[purchase.id] == nil, "purchase \(purchase.id) inserted twice")
+        purchases[purchase.id] = purchase
+        missingPurchases.remove(purchase.id)
+        if let post = purchase.confirmationPostID {
+            purchaseByConfirmation[purchase.identity.network.rawValue + "|" + post] = purchase.id
+            missingConfirmations.remove(purchase.identity.network.rawValue + "|" + post)
+        }
+        takenReferences.insert(purchase.reference)
+        freeReferences.remove(purchase.reference)
+        insertedPurchases.append(purchase.id)
+        bufferedCards.insert(purchase.cardAccountID)
     }
 
-    func updatePurchase(_ p: Purchase) throws {
-        let updated = try session.execute("""
-            UPDATE purchases SET state = $1, decline_reason = $2, cancellation_reason = $3, expires_at = $4,
-                confirmation_post_id = $5, confirmed_at = $6, authorized_at = $7, hold_expires_at = $8, captured_at = $9, ended_at = $10
-            WHERE id = $11
-            """, [
-                p.state.rawValue, p.declineReason?.rawValue, p.cancellationReason?.rawValue, p.expiresAt.millisecondsSinceEpoch,
-                p.confirmationPostID, p.confirmedAt?.millisecondsSinceEpoch, p.authorizedAt?.millisecondsSinceEpoch,
-                p.holdExpiresAt?.millisecondsSinceEpoch, p.capturedAt?.millisecondsSinceEpoch, p.endedAt?.millisecondsSinceEpoch,
-                p.id.rawValue,
-            ])
-        precondition(updated == 1, "purchase \(p.id) vanished")
+    func updatePurchase(_ purchase: Purchase) throws {
+        precondition(purchases[purchase.id] != nil || !missingPurchases.contains(purchase.id), "purchase \(purchase.id) vanished")
+        purchases[purchase.id] = purchase
+        if let post = purchase.confirmationPostID {
+            purchaseByConfirmation[purchase.identity.network.rawValue + "|" + post] = purchase.id
+            missingConfirmations.remove(purchase.identity.network.rawValue + "|" + post)
+        }
+        updatedPurchases.insert(purchase.id)
+        bufferedCards.insert(purchase.cardAccountID)
     }
 
     func isReferenceTaken(_ reference: String) throws -> Bool {
-        !(try session.query("SELECT 1 FROM purchases WHERE reference = $1", [reference]).isEmpty)
+        if takenReferences.contains(reference) { return true }
+        if freeReferences.contains(reference) { return false }
+        let taken = !(try session.query("SELECT 1 FROM purchases WHERE reference = $1", [reference]).isEmpty)
+        if taken { takenReferences.insert(reference) } else { freeReferences.insert(reference) }
+        return taken
     }
 
     func cardUsage(card: CardAccountID, offer: OfferID, now: Instant) throws -> CardUsage {
+        // The query sums this card's purchases and orders: send the buffered ones first.
+        if bufferedCards.contains(card) { try flushPurchasesAndOrders() }
         let dayStart = now.utcDay * 86_400_000
         let hourAgo = now.millisecondsSinceEpoch - 3_600_000
         // Purchases whose order was cancelled (and refunded) no longer count against the limits.
@@ -310,83 +698,78 @@ final class PostgresTransaction: StoreTransaction {
         return CardUsage(spentToday: .usd(try row.int(0)), purchasesLastHour: try row.int(1), purchasesOfOffer: try row.int(2))
     }
 
+    /// Runs a purchase list query on everything written so far, keeping what this transaction holds.
+    private func purchaseList(_ sql: String, _ values: [any PostgresBindable]) throws -> [Purchase] {
+        try flushPurchasesAndOrders()
+        return try session.query(sql, values).map { remember(try PostgresRows.purchase($0)) }
+    }
+
     func purchasesDueToExpire(before: Instant, limit: Int) throws -> [Purchase] {
-        try session.query("""
+        try purchaseList("""
             SELECT \(StoreColumns.purchase) FROM purchases
             WHERE state IN ('requested', 'awaiting_confirmation') AND expires_at <= $1 ORDER BY expires_at, id LIMIT $2
-            """, [before.millisecondsSinceEpoch, limit]).map(PostgresRows.purchase)
+            """, [before.millisecondsSinceEpoch, limit])
     }
 
     func purchasesWithLapsedHolds(before: Instant, limit: Int) throws -> [Purchase] {
-        try session.query("""
+        try purchaseList("""
             SELECT \(StoreColumns.purchase) FROM purchases
             WHERE state = 'authorized' AND hold_expires_at <= $1 ORDER BY hold_expires_at, id LIMIT $2
-            """, [before.millisecondsSinceEpoch, limit]).map(PostgresRows.purchase)
+            """, [before.millisecondsSinceEpoch, limit])
     }
 
     func pendingPurchases(cardAccountID: CardAccountID, network: NetworkName) throws -> [Purchase] {
-        try session.query("""
+        try purchaseList("""
             SELECT \(StoreColumns.purchase) FROM purchases
             WHERE card_account_id = $1 AND network = $2 AND state IN ('requested', 'awaiting_confirmation') ORDER BY id LIMIT $3
-            """, [cardAccountID.rawValue, network.rawValue, StoreLimits.maximumPendingPurchasesPerCard]).map(PostgresRows.purchase)
+            """, [cardAccountID.rawValue, network.rawValue, StoreLimits.maximumPendingPurchasesPerCard])
     }
 
     func order(_ id: OrderID) throws -> Order? {
-        try session.query("SELECT \(StoreColumns.order) FROM orders WHERE id = $1", [id.rawValue]).first.map(PostgresRows.order)
+        if let held = orders[id] { return held }
+        guard let found = try session.query("SELECT \(StoreColumns.order) FROM orders WHERE id = $1", [id.rawValue]).first.map(PostgresRows.order)
+        else { return nil }
+        orders[id] = found
+        return found
     }
 
-    func insertOrder(_ o: Order) throws {
-        try session.execute("INSERT INTO orders (\(StoreColumns.order)) VALUES (\(PostgresRows.placeholders(21)))", [
-            o.id.rawValue, o.purchaseID.rawValue, o.merchantID.rawValue, o.offerID.rawValue, o.cardAccountID.rawValue, o.reference,
-            o.unitPrice.minorUnits, o.tax.minorUnits, o.total.minorUnits, o.fee.minorUnits, o.taxRatePartsPerMillion,
-            o.taxTableVersion, o.billingState.rawValue, o.status.rawValue, o.capturedAmount.minorUnits,
-            o.refundedAmount.minorUnits, o.refundCount, o.carrier, o.tracking, o.createdAt.millisecondsSinceEpoch,
-            o.updatedAt.millisecondsSinceEpoch,
-        ])
+    func insertOrder(_ order: Order) throws {
+        precondition(orders[order.id] == nil, "order \(order.id) inserted twice")
+        orders[order.id] = order
+        insertedOrders.append(order.id)
+        bufferedCards.insert(order.cardAccountID)
     }
 
-    func updateOrder(_ o: Order) throws {
-        let updated = try session.execute("""
-            UPDATE orders SET status = $1, captured = $2, refunded = $3, refund_count = $4, carrier = $5, tracking = $6, updated_at = $7
-            WHERE id = $8
-            """, [o.status.rawValue, o.capturedAmount.minorUnits, o.refundedAmount.minorUnits, o.refundCount, o.carrier, o.tracking,
-                  o.updatedAt.millisecondsSinceEpoch, o.id.rawValue])
-        precondition(updated == 1, "order \(o.id) vanished")
+    func updateOrder(_ order: Order) throws {
+        orders[order.id] = order
+        updatedOrders.insert(order.id)
+        bufferedCards.insert(order.cardAccountID)
     }
 
     // MARK: Effects
 
     func enqueueOutbound(_ post: OutboundPost) throws {
-        try session.execute("""
-            INSERT INTO outbound_posts (network, in_reply_to, text, purpose, purchase_id, card_account_id, state,
-                attempts, next_attempt_at, last_error, post_id, sent_at, created_at, key)
-            VALUES (\(PostgresRows.placeholders(14))) ON CONFLICT DO NOTHING
-            """, PostgresRows.values(of: post))
+        newOutbound.append(post)
     }
 
     func outbound(key: String) throws -> OutboundPost? {
-        try session.query("SELECT \(StoreColumns.outbound) FROM outbound_posts WHERE key = $1", [key]).first.map(PostgresRows.outbound)
+        if let changed = changedOutbound[key] { return changed }
+        // An enqueued post may meet a row already there (it is then ignored): ask the database.
+        if newOutbound.contains(where: { $0.key == key }) { try flushOutbound() }
+        return try session.query("SELECT \(StoreColumns.outbound) FROM outbound_posts WHERE key = $1", [key]).first.map(PostgresRows.outbound)
     }
 
     func updateOutbound(_ post: OutboundPost) throws {
-        try session.execute("""
-            UPDATE outbound_posts SET network = $1, in_reply_to = $2, text = $3, purpose = $4, purchase_id = $5, card_account_id = $6,
-                state = $7, attempts = $8, next_attempt_at = $9, last_error = $10, post_id = $11, sent_at = $12, created_at = $13
-            WHERE key = $14
-            """, PostgresRows.values(of: post))
+        if newOutbound.contains(where: { $0.key == post.key }) { try flushOutbound() }
+        if changedOutbound.updateValue(post, forKey: post.key) == nil { changedOutboundOrder.append(post.key) }
     }
 
     func addMerchantEvent(_ event: MerchantEvent) throws {
-        try session.execute("""
-            INSERT INTO merchant_events (id, merchant_id, type, object_id, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING
-            """, [event.id, event.merchantID.rawValue, event.type.rawValue, event.objectID, event.createdAt.millisecondsSinceEpoch])
+        newMerchantEvents.append(event)
     }
 
-    func addCardholderNotification(_ n: CardholderNotification) throws {
-        try session.execute("""
-            INSERT INTO cardholder_notifications (id, card_account_id, purchase_id, kind, message, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
-            """, [n.id, n.cardAccountID.rawValue, n.purchaseID?.rawValue, n.kind, n.message, n.createdAt.millisecondsSinceEpoch])
+    func addCardholderNotification(_ notification: CardholderNotification) throws {
+        newNotifications.append(notification)
     }
 
     // MARK: Ledger storage
@@ -413,14 +796,20 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func transfer(_ id: TransferID) throws -> Transfer? {
-        try session.query("SELECT \(StoreColumns.transfer) FROM ledger_transfers WHERE id = $1", [id.rawValue]).first.map(PostgresRows.transfer)
+        if let index = newTransferIndex[id] { return newTransfers[index] }
+        return try session.query("SELECT \(StoreColumns.transfer) FROM ledger_transfers WHERE id = $1", [id.rawValue]).first.map(PostgresRows.transfer)
     }
 
     func transfers(_ ids: [TransferID]) throws -> [TransferID: Transfer] {
         guard !ids.isEmpty else { return [:] }
         precondition(ids.count <= Ledger.maximumGroupSize, "ledger groups are bounded")
         var found: [TransferID: Transfer] = [:]
-        for raw in try session.query("SELECT \(StoreColumns.transfer) FROM ledger_transfers WHERE id = ANY($1::text[])", [ids.map(\.rawValue)]) {
+        var unknown: [String] = []
+        for id in ids {
+            if let index = newTransferIndex[id] { found[id] = newTransfers[index] } else { unknown.append(id.rawValue) }
+        }
+        guard !unknown.isEmpty else { return found }
+        for raw in try session.query("SELECT \(StoreColumns.transfer) FROM ledger_transfers WHERE id = ANY($1::text[])", [unknown]) {
             let transfer = try PostgresRows.transfer(raw)
             found[transfer.id] = transfer
         }
@@ -428,7 +817,9 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func pendingStatus(_ id: TransferID) throws -> PendingStatus? {
-        try session.query("SELECT pending_status FROM ledger_transfers WHERE id = $1", [id.rawValue]).first
+        if let changed = pendingStatusChanges[id] { return changed }
+        if let index = newTransferIndex[id] { return newTransfers[index].type == .pending ? .pending : nil }
+        return try session.query("SELECT pending_status FROM ledger_transfers WHERE id = $1", [id.rawValue]).first
             .flatMap { try PostgresRowReader(row: $0, table: "ledger_transfers").optionalText(0) }
             .flatMap(PendingStatus.init(rawValue:))
     }
@@ -438,27 +829,15 @@ final class PostgresTransaction: StoreTransaction {
             accounts[account.id] = account
             dirtyAccounts.insert(account.id)
         }
-        if !transfers.isEmpty {
-            let null = PostgresNullMarker.self
-            try session.execute("""
-                INSERT INTO ledger_transfers (\(StoreColumns.transfer), subject, pending_status)
-                SELECT id, debit, credit, amount, type, \(null.column("pending_id")), NULLIF(timeout_at, -1), code, created_at, subject,
-                    \(null.column("pending_status"))
-                FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[],
-                            $9::bigint[], $10::text[], $11::text[])
-                    AS t(id, debit, credit, amount, type, pending_id, timeout_at, code, created_at, subject, pending_status)
-                """, [
-                    transfers.map(\.id.rawValue), transfers.map(\.debitAccountID.rawValue), transfers.map(\.creditAccountID.rawValue),
-                    transfers.map(\.amount), transfers.map(\.type.rawValue), transfers.map { $0.pendingID?.rawValue },
-                    transfers.map { $0.timeoutAt?.millisecondsSinceEpoch ?? -1 }, transfers.map(\.code.rawValue),
-                    transfers.map(\.createdAt.millisecondsSinceEpoch), transfers.map { SQLiteTransaction.subject(of: $0.id) },
-                    transfers.map { $0.type == .pending ? PendingStatus.pending.rawValue : nil },
-                ])
+        for transfer in transfers {
+            precondition(newTransferIndex[transfer.id] == nil, "transfer \(transfer.id) saved twice")
+            newTransferIndex[transfer.id] = newTransfers.count
+            newTransfers.append(transfer)
         }
         for (id, status) in pendingStatuses {
-            let updated = try session.execute("UPDATE ledger_transfers SET pending_status = $1 WHERE id = $2 AND pending_status = 'pending'",
-                                              [status.rawValue, id.rawValue])
-            precondition(updated == 1, "pending transfer \(id) resolved twice")
+            precondition(pendingStatusChanges[id] == nil, "pending transfer \(id) resolved twice")
+            pendingStatusChanges[id] = status
+            newPendingStatuses.append((id, status))
         }
     }
 
