@@ -103,6 +103,8 @@ let package = Package(
                 "HashcartStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             path: "Tests/HashcartTestSupport"
         ),
@@ -110,7 +112,7 @@ let package = Package(
         .testTarget(name: "HashcartStoreTests", dependencies: ["HashcartCore", "HashcartStore", "HashcartTestSupport"]),
         .testTarget(name: "HashcartEngineTests",
                     dependencies: ["HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine", "HashcartTestSupport"]),
-        .testTarget(name: "HashcartCLITests", dependencies: ["hashcart"]),
+        .testTarget(name: "HashcartCLITests", dependencies: ["hashcart", "HashcartTestSupport"]),
         .testTarget(
             name: "HashcartServerTests",
             dependencies: [

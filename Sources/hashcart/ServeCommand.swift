@@ -55,6 +55,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-webhook-delivery"), help: "Record webhook events but do not send them (test runs that must make no outbound calls).")
     var noWebhookDelivery = false
 
+    @Option(name: .customLong("claim-lease"),
+            help: "Seconds an instance holds the replies and webhook deliveries it claimed before another instance may take them over, 1…600 (default 60).")
+    var claimLease: Int64 = 60
+
     @Option(name: .customLong("log-format"), help: "`text` (default) or `json` (one object per line, for log collectors).")
     var logFormat = "text"
 
@@ -69,7 +73,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard let port = Int(portText), (1...65_535).contains(port) else { fail("port must be 1…65535, not \(portText)") }
         guard (1...100_000).contains(rateLimit) else { fail("--rate-limit must be 1…100000 requests per second") }
         guard logFormat == "text" || logFormat == "json" else { fail("--log-format must be text or json") }
-        let configuration = EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: minimumLinkAge))
+        guard (1...600).contains(claimLease) else { fail("--claim-lease must be 1…600 seconds") }
+        let url = StoreOptions.databaseURL(flag: database)
+        var configuration = EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: minimumLinkAge))
+        configuration.outboundLeaseMilliseconds = claimLease * 1_000
         do {
             _ = try configuration.validated()
         } catch {
@@ -84,7 +91,6 @@ struct ServeCommand: AsyncParsableCommand {
         let key = try resolveKey(directory: directory, environment: environment)
         let tokenHash = try resolveAdminTokenHash(directory: directory, environment: environment)
 
-        let url = StoreOptions.databaseURL(flag: database)
         let store: any HashcartDatabase
         do {
             if let url {
@@ -112,7 +118,8 @@ struct ServeCommand: AsyncParsableCommand {
             router: HashcartRouter.build(service: service, rateLimit: RateLimit(requestsPerSecond: rateLimit, burst: rateLimit * 2)),
             configuration: .init(address: .hostname(host, port: port), serverName: "hashcart"),
             services: noWebhookDelivery ? [EngineLoop(engine: engine, logger: logger)]
-                : [EngineLoop(engine: engine, logger: logger), WebhookDeliverer(service: service, logger: logger)],
+                : [EngineLoop(engine: engine, logger: logger),
+                   WebhookDeliverer(service: service, logger: logger, leaseMilliseconds: claimLease * 1_000)],
             onServerRunning: { channel in
                 announce("hashcart: serving http://\(host):\(channel.localAddress?.port ?? port) (store: \(store.location))")
             },

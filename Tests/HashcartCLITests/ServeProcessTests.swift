@@ -52,7 +52,10 @@ import Testing
     }
 
     @Test(arguments: [(["--port", "70000"], "port"), (["--port", "http"], "port"), (["--rate-limit", "0"], "rate-limit"),
-                      (["--log-format", "xml"], "log-format"), (["--min-link-age", "-1"], "min-link-age"), (["--min-link-age=-5"], "min-link-age"), (["--admin-token", "short"], "admin-token")])
+                      (["--log-format", "xml"], "log-format"), (["--min-link-age", "-1"], "min-link-age"), (["--min-link-age=-5"], "min-link-age"), (["--admin-token", "short"], "admin-token"),
+                      (["--claim-lease", "0"], "claim-lease"), (["--claim-lease", "601"], "claim-lease"),
+                      (["--database", "mysql://u@h/db"], "postgres://"), (["--database", "postgres://u@h/db?pool=0"], "pool"),
+                      (["--database", "postgres://nobody@127.0.0.1:1/db"], "unavailable")])
     func refusesBadFlagsAndCreatesNothing(flags: [String], mentions: String) throws {
         let folder = TemporaryFolder()
         let result = try hashcart(["serve", "--data", folder.path] + flags)

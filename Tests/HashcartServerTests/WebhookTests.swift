@@ -14,41 +14,6 @@ import Synchronization
 import HashcartTestSupport
 import Testing
 
-/// A merchant's webhook receiver on loopback: records what arrives, answers with a chosen status.
-final class WebhookReceiver: Sendable {
-    struct Delivery: Sendable {
-        var eventID: String
-        var signature: String
-        var body: Data
-    }
-
-    let received = Mutex<[Delivery]>([])
-    let status = Mutex<HTTPResponse.Status>(.ok)
-    let port = Mutex<Int?>(nil)
-
-    /// Starts the receiver; returns the task running it (cancel it to stop).
-    func start() async throws -> Task<Void, any Error> {
-        let router = Router()
-        router.post("/hook") { request, _ in
-            var request = request
-            let body = try await request.collectBody(upTo: 1 << 20)
-            self.received.withLock {
-                $0.append(Delivery(eventID: request.headers[HTTPField.Name("Hashcart-Event-Id")!] ?? "",
-                                   signature: request.headers[HTTPField.Name("Hashcart-Signature")!] ?? "",
-                                   body: Data(body.readableBytesView)))
-            }
-            return Response(status: self.status.withLock { $0 })
-        }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in self.port.withLock { $0 = channel.localAddress?.port } })
-        let task = Task { try await app.runService() }
-        for _ in 0..<100 where port.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
-        return task
-    }
-
-    var url: String { "http://127.0.0.1:\(port.withLock { $0 } ?? 0)/hook" }
-}
-
 /// How a merchant verifies a delivery (the README's snippet, in Swift).
 func verify(signature: String, body: Data, secret: String) -> Bool {
     let parts = Dictionary(uniqueKeysWithValues: signature.split(separator: ",").compactMap { part -> (String, String)? in

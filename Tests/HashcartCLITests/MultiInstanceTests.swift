@@ -1,0 +1,240 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HashcartTestSupport
+import Testing
+
+/// Several `hashcart serve` processes on one PostgreSQL database, as behind a load balancer:
+/// a flash sale over HTTP against all of them while instances are SIGKILLed and restarted.
+@Suite(.enabled(if: TestBackend.postgresURL != nil, Comment(rawValue: TestBackend.skipNotice)))
+struct MultiInstanceTests {
+    static let adminToken = "multi-instance-admin-token-0123"
+
+    /// One `hashcart serve` process.
+    final class Instance {
+        let arguments: [String]
+        let port: Int
+        var process: Process?
+        let log: String
+
+        init(port: Int, arguments: [String], log: String) {
+            self.port = port
+            self.arguments = arguments
+            self.log = log
+        }
+
+        var base: String { "http://127.0.0.1:\(port)" }
+
+        func start() throws {
+            let process = Process()
+            process.executableURL = try HashcartBinary.require()
+            process.arguments = arguments
+            var environment = ProcessInfo.processInfo.environment
+            for name in ["HASHCART_ENCRYPTION_KEY", "HASHCART_ADMIN_TOKEN", "HASHCART_DATABASE_URL"] { environment[name] = nil }
+            process.environment = environment
+            if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            handle.seekToEndOfFile()
+            process.standardOutput = handle
+            process.standardError = handle
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            self.process = process
+        }
+
+        /// The crash: no shutdown, no flush, no goodbye to PostgreSQL.
+        func kill() {
+            guard let process, process.isRunning else { return }
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        func stop() {
+            guard let process, process.isRunning else { return }
+            process.terminate()
+            process.waitUntilExit()
+        }
+
+        var isRunning: Bool { process?.isRunning ?? false }
+    }
+
+    struct HTTPError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// One JSON request; the status and the decoded object.
+    @discardableResult
+    static func call(_ method: String, _ url: String, token: String? = nil, body: [String: Any]? = nil,
+                     expect: Range<Int> = 200..<300) async throws -> [String: Any] {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = method
+        request.timeoutInterval = 10
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let body {
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard expect.contains(status) else { throw HTTPError(description: "\(method) \(url): \(status) \(String(decoding: data, as: UTF8.self).prefix(500))") }
+        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+
+    static func waitHealthy(_ instance: Instance) async throws {
+        for _ in 0..<200 {
+            if (try? await call("GET", instance.base + "/healthz")) != nil { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw HTTPError(description: "instance on \(instance.port) did not answer /healthz within 10 s: \((try? String(contentsOfFile: instance.log, encoding: .utf8))?.suffix(2000) ?? "")")
+    }
+
+    @Test(.timeLimit(.minutes(5)))
+    func aFlashSaleOnThreeInstancesSurvivesSIGKILL() async throws {
+        let database = try TestDatabase(.postgres)
+        let url = try #require(database.url)
+        let key = randomKey()
+        let sandbox = database.directory + "/sandbox"
+        let stock = 30, buyers = 45
+        let basePort = Int.random(in: 20_000...39_000)
+        let instances = (0..<3).map { index in
+            Instance(port: basePort + index, arguments: [
+                "serve", "--database", url, "--data", database.directory + "/instance\(index)", "--sandbox-data", sandbox,
+                "--port", String(basePort + index), "--encryption-key", key, "--admin-token", Self.adminToken, "--min-link-age", "0",
+                "--allow-private-webhooks", "--claim-lease", "3",
+            ], log: database.directory + "/instance\(index).log")
+        }
+        try FileManager.default.createDirectory(atPath: sandbox, withIntermediateDirectories: true)
+        for instance in instances { try instance.start() }
+        defer { for instance in instances { instance.stop() } }
+        for instance in instances { try await Self.waitHealthy(instance) }
+        let receiver = WebhookReceiver()
+        let receiverTask = try await receiver.start()
+        defer { receiverTask.cancel() }
+
+        /// Any instance that is up, round robin; like a load balancer, a request an instance
+        /// refused to connect (it is down or still starting) goes to the next one.
+        var turn = 0
+        @discardableResult
+        func api(_ method: String, _ path: String, token: String? = nil, body: [String: Any]? = nil) async throws -> [String: Any] {
+            var lastError: (any Error)?
+            for _ in 0..<30 {
+                turn += 1
+                let instance = instances[turn % 3]
+                guard instance.isRunning else { continue }
+                do {
+                    return try await Self.call(method, instance.base + path, token: token, body: body)
+                } catch let error as URLError where error.code == .cannotConnectToHost {
+                    lastError = error
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            throw lastError ?? HTTPError(description: "no instance is running")
+        }
+
+        // The merchant, its webhook endpoint and a hot offer, through different instances.
+        let merchant = try await api("POST", "/v1/merchants", token: Self.adminToken, body: ["name": "Gadgets Inc"])["id"] as! String
+        let apiKey = try await api("POST", "/v1/merchants/\(merchant)/api_keys", token: Self.adminToken)["secret"] as! String
+        try await api("POST", "/v1/webhook_endpoints", token: apiKey, body: ["url": receiver.url])
+        let offer = try await api("POST", "/v1/offers", token: apiKey, body: [
+            "title": "Kindle Fire HD", "sku": "KFHD-7", "price": 14999, "hashtag": "#BuyKindleFireHD", "quantity": stock,
+        ])["id"] as! String
+
+        // Cardholders link their sandbox accounts by posting a code.
+        var tokens: [String] = [], accounts: [String] = []
+        for index in 0..<buyers {
+            let card = try await api("POST", "/v1/cardholders", token: Self.adminToken, body: [
+                "credit_limit": 500_000, "billing_name": "Buyer \(index)", "card_last4": "4242",
+                "address": ["line1": "\(index) Main St", "city": "Albany", "state": "NY", "postal_code": "12207"],
+            ])["id"] as! String
+            let token = try await api("POST", "/v1/cardholders/\(card)/tokens", token: Self.adminToken)["secret"] as! String
+            let code = try await api("POST", "/v1/links", token: token, body: ["network": "sandbox"])["code"] as! String
+            let account = try await api("POST", "/sandbox/accounts", body: ["handle": "buyer\(index)"])["id"] as! String
+            try await api("POST", "/sandbox/posts", body: ["author_id": account, "text": "Linking my card \(code)"])
+            tokens.append(token)
+            accounts.append(account)
+        }
+        for index in 0..<buyers {
+            var linked = false
+            for _ in 0..<200 where !linked {
+                linked = !((try await api("GET", "/v1/links", token: tokens[index])["data"] as? [Any]) ?? []).isEmpty
+                if !linked { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(linked, "buyer \(index) was never linked")
+        }
+
+        // The sale: every buyer posts the hashtag; instance 1 is killed halfway and comes back.
+        var posts: [String] = []
+        for index in 0..<buyers {
+            if index == buyers / 2 { instances[1].kill() }
+            posts.append(try await api("POST", "/sandbox/posts", body: [
+                "author_id": accounts[index], "text": "I want it #BuyKindleFireHD",
+            ])["id"] as! String)
+        }
+        try instances[1].start()
+        try await Self.waitHealthy(instances[1])
+
+        // Buyers repost the confirmation request as it arrives; instance 2 is killed once meanwhile.
+        var reposted = Set<Int>(), settled: [Int: String] = [:]
+        let deadline = Date().addingTimeInterval(120)
+        var killedSecond = false
+        while settled.count < buyers && Date() < deadline {
+            if !killedSecond && reposted.count >= stock / 2 {
+                instances[2].kill()
+                killedSecond = true
+                try instances[2].start()
+            }
+            for index in 0..<buyers where settled[index] == nil {
+                let purchases = (try await api("GET", "/v1/purchases", token: tokens[index])["data"] as? [[String: Any]]) ?? []
+                guard let purchase = purchases.first, let state = purchase["state"] as? String else { continue }
+                switch state {
+                case "awaiting_confirmation" where !reposted.contains(index):
+                    let replies = (try await api("GET", "/sandbox/posts?in_reply_to=\(posts[index])")["data"] as? [[String: Any]]) ?? []
+                    if let reply = replies.first?["id"] as? String {
+                        try await api("POST", "/sandbox/posts/\(reply)/reposts", body: ["author_id": accounts[index]])
+                        reposted.insert(index)
+                    }
+                case "authorized", "captured", "declined", "cancelled", "expired":
+                    settled[index] = state
+                default:
+                    break
+                }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Self.waitHealthy(instances[2])
+        #expect(settled.count == buyers, "only \(settled.count) of \(buyers) purchases settled within 2 minutes")
+
+        // Exactly the stock sold: every buyer who got a confirmation request confirmed, the rest were told it was sold out.
+        let sold = settled.values.filter { $0 == "authorized" || $0 == "captured" }.count
+        #expect(sold == min(stock, reposted.count), "sold \(sold), stock \(stock), confirmations \(reposted.count)")
+        #expect(sold == stock)
+        #expect(settled.values.filter { $0 == "declined" }.count == buyers - stock)
+        let offerView = try await api("GET", "/v1/offers/\(offer)", token: apiKey)
+        #expect(offerView["units_sold"] as? Int == stock && offerView["units_reserved"] as? Int == 0, "\(offerView)")
+        let orders = (try await api("GET", "/v1/orders?limit=100", token: apiKey)["data"] as? [[String: Any]]) ?? []
+        #expect(orders.count == stock)
+
+        // Every order.created reached the merchant (at least once; counted by event id).
+        var delivered = Set<String>()
+        for _ in 0..<300 {
+            delivered = Set(receiver.received.withLock { $0 }.compactMap { delivery -> String? in
+                let body = try? JSONSerialization.jsonObject(with: delivery.body) as? [String: Any]
+                return body?["type"] as? String == "order.created" ? delivery.eventID : nil
+            })
+            if delivered.count >= stock { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(delivered.count == stock, "\(delivered.count) of \(stock) order.created events delivered")
+
+        print("multi-instance sale: \(buyers) buyers, stock \(stock), sold \(sold), confirmations \(reposted.count), order.created delivered \(delivered.count), second kill \(killedSecond)")
+
+        // The operator's audit over the shared database finds nothing.
+        for instance in instances { instance.stop() }
+        let check = try hashcart(["check", "--database", url, "--encryption-key", key, "--json"])
+        #expect(check.status == 0, "\(check)")
+        let report = try check.json()
+        #expect(report["ok"] as? Bool == true, "\(report)")
+        #expect((report["checked"] as? [String: Any])?["orders"] as? Int == stock)
+    }
+}
