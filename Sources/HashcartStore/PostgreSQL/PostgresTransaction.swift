@@ -54,6 +54,14 @@ final class PostgresTransaction: StoreTransaction {
     private var network: NetworkName = .sandbox
     /// Cards with purchases or orders still in the buffers.
     private var bufferedCards: Set<CardAccountID> = []
+    /// Cards known to have no purchase at all (their usage is zero).
+    private var cardsWithoutPurchases: Set<CardAccountID> = []
+    /// Merchants read here (they are never updated in place).
+    private var merchants: [MerchantID: Merchant] = [:]
+    /// (offer, user) pairs known to be recorded authors, and users whose authorship is all known.
+    private var authorships: Set<String> = []
+    private var authorsKnown: Set<String> = []
+    private var newAuthors: [(OfferID, String)] = []
 
     private var accounts: [LedgerAccountID: LedgerAccount] = [:]
     private var dirtyAccounts: Set<LedgerAccountID> = []
@@ -319,6 +327,14 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     private func flushEvents() throws {
+        if !newAuthors.isEmpty {
+            let inserted = try session.execute("""
+                INSERT INTO offer_authors (offer_id, network, user_id)
+                SELECT offer_id, $1, user_id FROM unnest($2::text[], $3::text[]) AS a(offer_id, user_id) ON CONFLICT DO NOTHING
+                """, [network.rawValue, newAuthors.map(\.0.rawValue), newAuthors.map(\.1)])
+            precondition(inserted == newAuthors.count, "an author recorded as new was already recorded (the writer lock was not held)")
+            newAuthors = []
+        }
         if !newMerchantEvents.isEmpty {
             let events = newMerchantEvents
             // In the order they happened: their sequence numbers order webhook deliveries.
@@ -392,6 +408,15 @@ final class PostgresTransaction: StoreTransaction {
             for author in authors { linksByUser[author] = .some(nil) }
             for link in links { linksByUser[link.identity.userID] = .some(link) }
         }
+        let unknownAuthors = Array(Set(keys.authorUserIDs).subtracting(authorsKnown))
+        if !unknownAuthors.isEmpty {
+            for raw in try session.query("SELECT offer_id, user_id FROM offer_authors WHERE network = $1 AND user_id = ANY($2::text[])",
+                                         [keys.network.rawValue, unknownAuthors]) {
+                let row = PostgresRowReader(row: raw, table: "offer_authors")
+                authorships.insert(try row.text(0) + "|" + (try row.text(1)))
+            }
+            authorsKnown.formUnion(unknownAuthors)
+        }
         // The card accounts and credit lines those purchases and links will need.
         var cards = Set(purchases.values.map(\.cardAccountID))
         for case let link? in linksByUser.values { cards.insert(link.cardAccountID) }
@@ -402,6 +427,13 @@ final class PostgresTransaction: StoreTransaction {
                                          [uncached.map(\.rawValue)]) {
                 cardsToCache.append(try Self.cardAccount(raw, cipher: cipher))
             }
+        }
+        let linkedCards = Set(linksByUser.values.compactMap { $0?.cardAccountID }).subtracting(cardsWithoutPurchases)
+            .subtracting(purchases.values.map(\.cardAccountID))
+        if !linkedCards.isEmpty {
+            let buying = Set(try session.query("SELECT DISTINCT card_account_id FROM purchases WHERE card_account_id = ANY($1::text[])",
+                                               [linkedCards.map(\.rawValue)]).map { CardAccountID(try PostgresRowReader(row: $0, table: "purchases").text(0)) })
+            cardsWithoutPurchases.formUnion(linkedCards.subtracting(buying))
         }
         let lines = cards.map { LedgerAccounts.creditLine($0).id }.filter { accounts[$0] == nil }
         if !lines.isEmpty {
@@ -501,10 +533,13 @@ final class PostgresTransaction: StoreTransaction {
     // MARK: People and offers
 
     func merchant(_ id: MerchantID) throws -> Merchant? {
-        try session.query("SELECT id, name, discount_bps, created_at FROM merchants WHERE id = $1", [id.rawValue]).first.map { raw in
+        if let known = merchants[id] { return known }
+        let merchant = try session.query("SELECT id, name, discount_bps, created_at FROM merchants WHERE id = $1", [id.rawValue]).first.map { raw in
             let row = PostgresRowReader(row: raw, table: "merchants")
             return Merchant(id: id, name: try row.text(1), discountRateBasisPoints: try row.int(2), createdAt: try row.instant(3))
         }
+        merchants[id] = merchant
+        return merchant
     }
 
     func insertMerchant(_ merchant: Merchant) throws {
@@ -659,6 +694,7 @@ final class PostgresTransaction: StoreTransaction {
         freeReferences.remove(purchase.reference)
         insertedPurchases.append(purchase.id)
         bufferedCards.insert(purchase.cardAccountID)
+        cardsWithoutPurchases.remove(purchase.cardAccountID)
     }
 
     func updatePurchase(_ purchase: Purchase) throws {
@@ -682,6 +718,9 @@ final class PostgresTransaction: StoreTransaction {
 
     func cardUsage(card: CardAccountID, offer: OfferID, now: Instant) throws -> CardUsage {
         // The query sums this card's purchases and orders: send the buffered ones first.
+        if cardsWithoutPurchases.contains(card) {
+            return CardUsage(spentToday: .usd(0), purchasesLastHour: 0, purchasesOfOffer: 0)
+        }
         if bufferedCards.contains(card) { try flushPurchasesAndOrders() }
         let dayStart = now.utcDay * 86_400_000
         let hourAgo = now.millisecondsSinceEpoch - 3_600_000
@@ -849,7 +888,14 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func recordAuthor(offer: OfferID, identity: SocialIdentity) throws -> Bool {
-        try session.execute("INSERT INTO offer_authors (offer_id, network, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        if identity.network == network && authorsKnown.contains(identity.userID) {
+            let key = offer.rawValue + "|" + identity.userID
+            guard !authorships.contains(key) else { return false }
+            authorships.insert(key)
+            newAuthors.append((offer, identity.userID))
+            return true
+        }
+        return try session.execute("INSERT INTO offer_authors (offer_id, network, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                             [offer.rawValue, identity.network.rawValue, identity.userID]) == 1
     }
 
