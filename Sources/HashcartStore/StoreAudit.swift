@@ -9,8 +9,8 @@ struct StoreAudit {
 
     /// Runs a query (already carrying its LIMIT) with text parameters `$1`, `$2`, … and returns its rows.
     let query: (String, [String]) throws -> [Row]
-    /// A card account with its private data, and its credit line, for the privacy rule.
-    let sensitiveData: (CardAccountID) throws -> SensitiveData?
+    /// Card accounts' private data and credit lines, for the privacy rule (a page of cards at a time).
+    let sensitiveData: ([CardAccountID]) throws -> [CardAccountID: SensitiveData]
     let limit: Int
 
     func run() throws -> [InvariantViolation] {
@@ -122,16 +122,12 @@ struct StoreAudit {
             let page = try query("SELECT key, text, card_account_id FROM outbound_posts WHERE key > $1 ORDER BY key LIMIT 1000", [after])
             guard let last = page.last else { break }
             after = last[0].text
+            let cards = Set(page.compactMap { $0[2].optionalText.map(CardAccountID.init(rawValue:)) }).subtracting(sensitiveByCard.keys)
+            let loaded = try sensitiveData(Array(cards))
+            for card in cards { sensitiveByCard[card] = .some(loaded[card]) }
             for row in page {
                 var sensitive: SensitiveData?
-                if let cardID = row[2].optionalText.map(CardAccountID.init(rawValue:)) {
-                    if let cached = sensitiveByCard[cardID] {
-                        sensitive = cached
-                    } else {
-                        sensitive = try sensitiveData(cardID)
-                        sensitiveByCard[cardID] = sensitive
-                    }
-                }
+                if let card = row[2].optionalText { sensitive = sensitiveByCard[CardAccountID(card)] ?? nil }
                 let violations = PrivacyGuard.violations(in: row[1].text, sensitive: sensitive)
                     .filter { $0 != .balance }  // the balance moves after posting; checked when posted
                 if !violations.isEmpty {

@@ -146,8 +146,7 @@ struct PostgresReader: StoreReader {
     }
 
     func audit(limit: Int) throws -> [InvariantViolation] {
-        let rows = self.rows
-        return try StoreAudit(
+        try StoreAudit(
             query: { sql, parameters in
                 try session.query(sql, parameters).map { raw in
                     (0..<raw.count).map { index -> AuditValue in
@@ -159,11 +158,26 @@ struct PostgresReader: StoreReader {
                     }
                 }
             },
-            sensitiveData: { cardID in
-                guard let card = try rows.cardAccount(cardID) else { return nil }
-                let line = try rows.ledgerAccount(LedgerAccounts.creditLine(cardID).id)
-                return SensitiveData(cardLast4: card.cardLast4, billing: card.billing, creditLimit: card.creditLimit,
-                                     availableCredit: .usd(line?.availableCredit ?? 0))
+            sensitiveData: { cardIDs in
+                guard !cardIDs.isEmpty else { return [:] }
+                let ids = cardIDs.map(\.rawValue)
+                var lines: [CardAccountID: Int64] = [:]  // available credit
+                for raw in try session.query("""
+                    SELECT c.id, a.credits_posted - a.debits_posted - a.debits_pending FROM card_accounts c
+                    LEFT JOIN ledger_accounts a ON a.id = 'card:' || c.id || ':credit_line' WHERE c.id = ANY($1::text[])
+                    """, [ids]) {
+                    let row = PostgresRowReader(row: raw, table: "ledger_accounts")
+                    let available: Int64 = try row.optionalInt(1) ?? 0
+                    lines[CardAccountID(try row.text(0))] = available
+                }
+                var found: [CardAccountID: SensitiveData] = [:]
+                for raw in try session.query("SELECT id, credit_limit, billing_sealed, created_at FROM card_accounts WHERE id = ANY($1::text[])", [ids]) {
+                    let card = try PostgresTransaction.cardAccount(raw, cipher: cipher)
+                    let available: Int64 = lines[card.id] ?? 0
+                    found[card.id] = SensitiveData(cardLast4: card.cardLast4, billing: card.billing, creditLimit: card.creditLimit,
+                                                   availableCredit: .usd(available))
+                }
+                return found
             },
             limit: limit
         ).run()

@@ -383,9 +383,11 @@ final class PostgresTransaction: StoreTransaction {
             .filter { purchaseByConfirmation[$0] == nil && !missingConfirmations.contains($0) })
             .map { String($0.dropFirst(keys.network.rawValue.count + 1)) }
         if !purchaseIDs.isEmpty || !referenced.isEmpty {
+            // Two index lookups (an OR of the two would scan the table).
             let rows = try session.query("""
-                SELECT \(StoreColumns.purchase) FROM purchases
-                WHERE id = ANY($1::text[]) OR (network = $2 AND confirmation_post_id = ANY($3::text[]))
+                SELECT \(StoreColumns.purchase) FROM purchases WHERE id = ANY($1::text[])
+                UNION ALL
+                SELECT \(StoreColumns.purchase) FROM purchases WHERE network = $2 AND confirmation_post_id = ANY($3::text[])
                 """, [purchaseIDs.map(\.rawValue), keys.network.rawValue, referenced])
             for row in rows { _ = remember(try PostgresRows.purchase(row)) }
             for id in purchaseIDs where purchases[id] == nil { missingPurchases.insert(id) }

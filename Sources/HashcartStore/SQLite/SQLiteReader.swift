@@ -165,11 +165,15 @@ public struct SQLiteReader: StoreReader {
                     }
                 }
             },
-            sensitiveData: { cardID in
-                guard let card = try transaction.cardAccount(cardID) else { return nil }
-                let line = try transaction.ledgerAccount(LedgerAccounts.creditLine(cardID).id)
-                return SensitiveData(cardLast4: card.cardLast4, billing: card.billing, creditLimit: card.creditLimit,
-                                     availableCredit: .usd(line?.availableCredit ?? 0))
+            sensitiveData: { cardIDs in
+                var found: [CardAccountID: SensitiveData] = [:]
+                for cardID in cardIDs {
+                    guard let card = try transaction.cardAccount(cardID) else { continue }
+                    let line = try transaction.ledgerAccount(LedgerAccounts.creditLine(cardID).id)
+                    found[cardID] = SensitiveData(cardLast4: card.cardLast4, billing: card.billing, creditLimit: card.creditLimit,
+                                                  availableCredit: .usd(line?.availableCredit ?? 0))
+                }
+                return found
             },
             limit: limit
         ).run()
