@@ -1,3 +1,5 @@
+import HashcartCore
+
 /// The columns each stored type is read from, in the order its decoder expects. Both stores
 /// use the same table and column names.
 enum StoreColumns {
@@ -21,4 +23,10 @@ enum StoreColumns {
         last_error, post_id, sent_at, created_at
         """
     static let transfer = "id, debit_account_id, credit_account_id, amount, type, pending_id, timeout_at, code, created_at"
+
+    /// The cause a transfer id names: `auth:<purchase>:principal` → `<purchase>`.
+    static func subject(of id: TransferID) -> String {
+        let parts = id.rawValue.split(separator: ":", omittingEmptySubsequences: false)
+        return parts.count >= 3 ? parts.dropFirst().dropLast().joined(separator: ":") : id.rawValue
+    }
 }

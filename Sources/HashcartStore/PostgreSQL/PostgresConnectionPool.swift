@@ -133,11 +133,6 @@ final class PostgresSession {
         }
     }
 
-    /// The SQLSTATE of a server error (`23505` is a unique violation).
-    static func sqlState(of error: any Error) -> String? {
-        (error as? PostgresServerError)?.sqlState
-    }
-
     static func translate(_ error: PSQLError) -> any Error {
         guard let info = error.serverInfo else { return StoreError.unavailable(describe(error)) }
         return PostgresServerError(sqlState: info[.sqlState] ?? "", message: info[.message] ?? "unknown error",
@@ -160,7 +155,6 @@ struct PostgresServerError: Error, CustomStringConvertible {
     var constraint: String?
 
     var isUniqueViolation: Bool { sqlState == "23505" }
-    var isCheckViolation: Bool { sqlState == "23514" }
     var description: String { StoreError.database("\(message) (SQLSTATE \(sqlState))").description }
 }
 

@@ -125,15 +125,6 @@ enum PostgresRows {
         return post
     }
 
-    /// Parameters in column order, key last.
-    static func values(of p: OutboundPost) -> [any PostgresBindable] {
-        [
-            p.network.rawValue, p.inReplyTo, p.text, p.purpose.rawValue, p.purchaseID?.rawValue, p.cardAccountID?.rawValue,
-            p.state.rawValue, p.attempts, p.nextAttemptAt.millisecondsSinceEpoch, p.lastError, p.postID,
-            p.sentAt?.millisecondsSinceEpoch, p.createdAt.millisecondsSinceEpoch, p.key,
-        ]
-    }
-
     static func transfer(_ raw: PostgresRandomAccessRow) throws -> Transfer {
         let row = PostgresRowReader(row: raw, table: "ledger_transfers")
         let id = try row.text(0)

@@ -65,9 +65,7 @@ final class PostgresTransaction: StoreTransaction {
 
     private var accounts: [LedgerAccountID: LedgerAccount] = [:]
     private var dirtyAccounts: Set<LedgerAccountID> = []
-    private var offers: [OfferID: Offer] = [:]
-    private var offerByHashtag: [String: OfferID] = [:]
-    private var dirtyOffers: Set<OfferID> = []
+    private var offers = OfferCache()
     private var funnel: [FunnelKey: Int64] = [:]
     private var cardsToCache: [CardAccount] = []
 
@@ -105,7 +103,7 @@ final class PostgresTransaction: StoreTransaction {
                       changed.map(\.creditsPending), changed.map(\.creditsPosted)])
             precondition(updated == changed.count, "a ledger account vanished")
         }
-        for id in dirtyOffers.sorted() {
+        for id in offers.dirty.sorted() {
             let updated = try session.execute("""
                 UPDATE offers SET merchant_id = $1, title = $2, sku = $3, price = $4, currency = $5, tax_category = $6, quantity = $7,
                     per_cardholder_limit = $8, starts_at = $9, ends_at = $10, eligible_states = $11, hashtag = $12, hashtag_key = $13,
@@ -134,7 +132,7 @@ final class PostgresTransaction: StoreTransaction {
             }
         }
         dirtyAccounts = []
-        dirtyOffers = []
+        offers.written()
         funnel = [:]
     }
 
@@ -266,7 +264,7 @@ final class PostgresTransaction: StoreTransaction {
                     transfers.map(\.id.rawValue), transfers.map(\.debitAccountID.rawValue), transfers.map(\.creditAccountID.rawValue),
                     transfers.map(\.amount), transfers.map(\.type.rawValue), transfers.map { $0.pendingID?.rawValue },
                     transfers.map { Self.text($0.timeoutAt?.millisecondsSinceEpoch) }, transfers.map(\.code.rawValue),
-                    transfers.map(\.createdAt.millisecondsSinceEpoch), transfers.map { SQLiteTransaction.subject(of: $0.id) },
+                    transfers.map(\.createdAt.millisecondsSinceEpoch), transfers.map { StoreColumns.subject(of: $0.id) },
                     transfers.map { $0.type == .pending ? (pendingStatusChanges[$0.id] ?? .pending).rawValue : nil },
                 ])
             // Statuses of transfers inserted just now went in with them.
@@ -611,23 +609,16 @@ final class PostgresTransaction: StoreTransaction {
         try session.execute("UPDATE link_codes SET used_at = $1 WHERE code = $2 AND used_at IS NULL", [at.millisecondsSinceEpoch, code])
     }
 
-    private func cache(_ offer: Offer) -> Offer {
-        if let cached = offers[offer.id] { return cached }
-        offers[offer.id] = offer
-        offerByHashtag[offer.hashtag.key] = offer.id
-        return offer
-    }
-
     func offer(hashtagKey: String) throws -> Offer? {
-        if let id = offerByHashtag[hashtagKey], let cached = offers[id], cached.lifecycle != .ended { return cached }
+        if let cached = offers.live(hashtagKey: hashtagKey) { return cached }
         return try session.query("SELECT \(StoreColumns.offer) FROM offers WHERE hashtag_key = $1 AND lifecycle != 'ended'", [hashtagKey])
-            .first.map { cache(try PostgresRows.offer($0)) }
+            .first.map { offers.remember(try PostgresRows.offer($0)) }
     }
 
     func offer(_ id: OfferID) throws -> Offer? {
         if let cached = offers[id] { return cached }
         return try session.query("SELECT \(StoreColumns.offer) FROM offers WHERE id = $1", [id.rawValue]).first
-            .map { cache(try PostgresRows.offer($0)) }
+            .map { offers.remember(try PostgresRows.offer($0)) }
     }
 
     func insertOffer(_ offer: Offer) throws {
@@ -641,20 +632,11 @@ final class PostgresTransaction: StoreTransaction {
         } catch let error as PostgresServerError where error.isUniqueViolation {
             throw StoreError.conflict("hashtag \(offer.hashtag) is already used by an offer that has not ended")
         }
-        _ = cache(offer)
+        _ = offers.remember(offer)
     }
 
     func updateOffer(_ offer: Offer) throws {
-        precondition(offer.reservedUnits >= 0 && offer.soldUnits >= 0, "unit counts never go negative")
-        if let quantity = offer.quantity {
-            precondition(offer.reservedUnits + offer.soldUnits <= quantity, "no offer is ever oversold")
-        }
-        if let previous = offers[offer.id], previous.hashtag.key != offer.hashtag.key {
-            offerByHashtag[previous.hashtag.key] = nil
-        }
-        offers[offer.id] = offer
-        offerByHashtag[offer.hashtag.key] = offer.id
-        dirtyOffers.insert(offer.id)
+        offers.update(offer)
     }
 
     // MARK: Purchases and orders

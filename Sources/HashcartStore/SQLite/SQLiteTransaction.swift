@@ -13,9 +13,7 @@ final class SQLiteTransaction: StoreTransaction {
 
     private var accounts: [LedgerAccountID: LedgerAccount] = [:]
     private var dirtyAccounts: Set<LedgerAccountID> = []
-    private var offers: [OfferID: Offer] = [:]
-    private var offerByHashtag: [String: OfferID] = [:]
-    private var dirtyOffers: Set<OfferID> = []
+    private var offers = OfferCache()
     private var funnel: [FunnelKey: Int64] = [:]
 
     struct FunnelKey: Hashable {
@@ -47,7 +45,7 @@ final class SQLiteTransaction: StoreTransaction {
             try accountStatement.execute(arguments: [a.debitsPending, a.debitsPosted, a.creditsPending, a.creditsPosted, id.rawValue])
             precondition(db.changesCount == 1, "ledger account \(id) vanished")
         }
-        for id in dirtyOffers.sorted() {
+        for id in offers.dirty.sorted() {
             try writeOffer(offers[id]!, insert: false)
         }
         let funnelStatement = try db.cachedStatement(sql: """
@@ -68,7 +66,7 @@ final class SQLiteTransaction: StoreTransaction {
             try funnelStatement.execute(arguments: [key.offer.rawValue, key.metric, value])
         }
         dirtyAccounts = []
-        dirtyOffers = []
+        offers.written()
         funnel = [:]
         for account in cardsToCache { cardCache?.put(account) }
         cardsToCache = []
@@ -230,23 +228,16 @@ final class SQLiteTransaction: StoreTransaction {
             soldUnits: row[19], createdAt: Instant(millisecondsSinceEpoch: row[20]))
     }
 
-    private func cache(_ offer: Offer) -> Offer {
-        if let cached = offers[offer.id] { return cached }
-        offers[offer.id] = offer
-        offerByHashtag[offer.hashtag.key] = offer.id
-        return offer
-    }
-
     func offer(hashtagKey: String) throws -> Offer? {
-        if let id = offerByHashtag[hashtagKey], let cached = offers[id], cached.lifecycle != .ended { return cached }
+        if let cached = offers.live(hashtagKey: hashtagKey) { return cached }
         return try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.offerColumns) FROM offers WHERE hashtag_key = ? AND lifecycle != 'ended'"),
-                                arguments: [hashtagKey]).map { cache(try Self.offer(from: $0)) }
+                                arguments: [hashtagKey]).map { offers.remember(try Self.offer(from: $0)) }
     }
 
     func offer(_ id: OfferID) throws -> Offer? {
         if let cached = offers[id] { return cached }
         return try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.offerColumns) FROM offers WHERE id = ?"),
-                                arguments: [id.rawValue]).map { cache(try Self.offer(from: $0)) }
+                                arguments: [id.rawValue]).map { offers.remember(try Self.offer(from: $0)) }
     }
 
     func insertOffer(_ offer: Offer) throws {
@@ -255,20 +246,11 @@ final class SQLiteTransaction: StoreTransaction {
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw StoreError.conflict("hashtag \(offer.hashtag) is already used by an offer that has not ended")
         }
-        _ = cache(offer)
+        _ = offers.remember(offer)
     }
 
     func updateOffer(_ offer: Offer) throws {
-        precondition(offer.reservedUnits >= 0 && offer.soldUnits >= 0, "unit counts never go negative")
-        if let quantity = offer.quantity {
-            precondition(offer.reservedUnits + offer.soldUnits <= quantity, "no offer is ever oversold")
-        }
-        if let previous = offers[offer.id], previous.hashtag.key != offer.hashtag.key {
-            offerByHashtag[previous.hashtag.key] = nil
-        }
-        offers[offer.id] = offer
-        offerByHashtag[offer.hashtag.key] = offer.id
-        dirtyOffers.insert(offer.id)
+        offers.update(offer)
     }
 
     private func writeOffer(_ o: Offer, insert: Bool) throws {
@@ -579,12 +561,6 @@ final class SQLiteTransaction: StoreTransaction {
                         createdAt: Instant(millisecondsSinceEpoch: row[8]))
     }
 
-    /// The cause a transfer id names: `auth:<purchase>:principal` → `<purchase>`.
-    static func subject(of id: TransferID) -> String {
-        let parts = id.rawValue.split(separator: ":", omittingEmptySubsequences: false)
-        return parts.count >= 3 ? parts.dropFirst().dropLast().joined(separator: ":") : id.rawValue
-    }
-
     func transfer(_ id: TransferID) throws -> Transfer? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.transferColumns) FROM ledger_transfers WHERE id = ?"),
                          arguments: [id.rawValue]).map(Self.transfer(from:))
@@ -624,7 +600,7 @@ final class SQLiteTransaction: StoreTransaction {
         for t in transfers {
             try insertTransfer.execute(arguments: [t.id.rawValue, t.debitAccountID.rawValue, t.creditAccountID.rawValue, t.amount,
                                                    t.type.rawValue, t.pendingID?.rawValue, t.timeoutAt?.millisecondsSinceEpoch,
-                                                   t.code.rawValue, t.createdAt.millisecondsSinceEpoch, Self.subject(of: t.id),
+                                                   t.code.rawValue, t.createdAt.millisecondsSinceEpoch, StoreColumns.subject(of: t.id),
                                                    t.type == .pending ? PendingStatus.pending.rawValue : nil])
         }
         let updatePending = try db.cachedStatement(sql: "UPDATE ledger_transfers SET pending_status = ? WHERE id = ? AND pending_status = 'pending'")
