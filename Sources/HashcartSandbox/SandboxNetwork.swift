@@ -78,6 +78,16 @@ public final class SandboxNetwork: Sendable {
                     author_id TEXT NOT NULL, post_id TEXT NOT NULL, created_at INTEGER NOT NULL);
                 """)
         }
+        // Several processes may open one sandbox at once (instances sharing a network): GRDB's
+        // migrator reads which migrations ran before it takes the write lock, so two first opens
+        // would both create the tables. An exclusive lock on a file beside the database makes
+        // the check and the migration one step across processes.
+        let lockPath = (directory as NSString).appendingPathComponent(Self.fileName + ".migrate-lock")
+        let lock = open(lockPath, O_CREAT | O_RDWR, 0o600)
+        guard lock >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: lockPath]) }
+        defer { close(lock) }
+        guard flock(lock, LOCK_EX) == 0 else { throw CocoaError(.fileLocking, userInfo: [NSFilePathErrorKey: lockPath]) }
+        defer { flock(lock, LOCK_UN) }
         try migrator.migrate(queue)
         let now = clock.now()
         official = try queue.write { db in
