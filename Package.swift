@@ -26,10 +26,14 @@ let package = Package(
         // /metrics in Prometheus' text format, through the swift-metrics API.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // Runs the engine's loop beside the HTTP server, with graceful shutdown on SIGTERM.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // The PostgreSQL store (`--database postgres://…`): several instances on one database.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // Bluesky's Jetstream is JSON over WebSocket: Hummingbird's WebSocket client (WSClient).
+        // SwiftNIO's bare NIOWebSocket would mean writing the upgrade, masking and close handshake ourselves.
+        .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
     ],
     targets: [
         // Pure domain: money, offers, purchases, ledger, tax, risk. No I/O, no clock, no randomness.
@@ -64,6 +68,18 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             resources: [.copy("Resources/openapi.yaml")]
+        ),
+        // The real networks' connectors (Bluesky, Mastodon, X): their wire formats, parsed without
+        // trusting them, and their streaming and posting over HTTP and WebSocket. Depends on the core only.
+        .target(
+            name: "HashcartConnectors",
+            dependencies: [
+                "HashcartCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // The engine: ties network events, the store and outbound posts together.
         .target(
@@ -112,6 +128,8 @@ let package = Package(
         .testTarget(name: "HashcartStoreTests", dependencies: ["HashcartCore", "HashcartStore", "HashcartTestSupport"]),
         .testTarget(name: "HashcartEngineTests",
                     dependencies: ["HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine", "HashcartTestSupport"]),
+        .testTarget(name: "HashcartConnectorsTests", dependencies: ["HashcartCore", "HashcartConnectors"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "HashcartCLITests", dependencies: ["hashcart", "HashcartTestSupport"]),
         .testTarget(
             name: "HashcartServerTests",

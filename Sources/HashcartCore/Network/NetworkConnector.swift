@@ -47,4 +47,11 @@ public protocol NetworkConnector: Sendable {
     /// Replies to `postID` from the official account. The same `idempotencyKey` never posts twice:
     /// a retry returns the post made the first time.
     func reply(to postID: String, text: String, idempotencyKey: String) async throws -> PostedReply
+    /// What the engine wants now; a connector filters its stream and keeps its subscriptions by it.
+    /// Called before every poll; connectors that deliver everything (the sandbox) ignore it.
+    func updateInterest(_ interest: ConnectorInterest) async
+}
+
+extension NetworkConnector {
+    public func updateInterest(_ interest: ConnectorInterest) async {}
 }

@@ -39,10 +39,16 @@ public struct Hashtag: Sendable, Hashable, Codable, CustomStringConvertible {
             .precomposedStringWithCompatibilityMapping
     }
 
-    static func isTagScalar(_ scalar: Unicode.Scalar) -> Bool {
+    /// Whether `scalar` can be part of a tag: letters, decimal digits, combining marks and `_`.
+    public static func isTagScalar(_ scalar: Unicode.Scalar) -> Bool {
         scalar == "_" || scalar.properties.isAlphabetic || scalar.properties.numericType == .decimal
             || scalar.properties.generalCategory == .nonspacingMark
             || scalar.properties.generalCategory == .spacingMark
+    }
+
+    /// Characters that make a following `#` part of something else: `&#39;`, `a/#b`, `?x=#y`, `http://x.#`.
+    public static func isTagStopper(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "&" || scalar == "/" || scalar == "=" || scalar == "?" || scalar == ":" || scalar == "."
     }
 
     /// Every hashtag in a post's text, in order, whole tags only, at most `limit`.
@@ -55,7 +61,7 @@ public struct Hashtag: Sendable, Hashable, Codable, CustomStringConvertible {
         var index = 0
         while index < scalars.count, tags.count < limit {
             let scalar = scalars[index]
-            let precededByTagChar = index > 0 && (isTagScalar(scalars[index - 1]) || "&/=?:.".unicodeScalars.contains(scalars[index - 1]))
+            let precededByTagChar = index > 0 && (isTagScalar(scalars[index - 1]) || isTagStopper(scalars[index - 1]))
             if (scalar == "#" || scalar == "＃") && !precededByTagChar {
                 var end = index + 1
                 while end < scalars.count, isTagScalar(scalars[end]) { end += 1 }
