@@ -34,6 +34,8 @@ let package = Package(
         // Bluesky's Jetstream is JSON over WebSocket: Hummingbird's WebSocket client (WSClient).
         // SwiftNIO's bare NIOWebSocket would mean writing the upgrade, masking and close handshake ourselves.
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
+        // Tests only: a loopback Jetstream (WebSocket) server beside the fake PDS's HTTP routes.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     ],
     targets: [
         // Pure domain: money, offers, purchases, ledger, tax, risk. No I/O, no clock, no randomness.
@@ -104,6 +106,7 @@ let package = Package(
             name: "hashcart",
             dependencies: [
                 "HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine", "HashcartServer", "HashcartApp",
+                "HashcartConnectors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -128,8 +131,17 @@ let package = Package(
         .testTarget(name: "HashcartStoreTests", dependencies: ["HashcartCore", "HashcartStore", "HashcartTestSupport"]),
         .testTarget(name: "HashcartEngineTests",
                     dependencies: ["HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine", "HashcartTestSupport"]),
-        .testTarget(name: "HashcartConnectorsTests", dependencies: ["HashcartCore", "HashcartConnectors"],
-                    exclude: ["Fixtures"]),
+        .testTarget(
+            name: "HashcartConnectorsTests",
+            dependencies: [
+                "HashcartCore", "HashcartConnectors", "HashcartStore", "HashcartEngine", "HashcartTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(name: "HashcartCLITests", dependencies: ["hashcart", "HashcartTestSupport"]),
         .testTarget(
             name: "HashcartServerTests",

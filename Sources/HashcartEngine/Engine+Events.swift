@@ -46,6 +46,7 @@ extension Engine {
     @discardableResult
     public func pollNetwork(limit: Int = 1_000) async throws -> [EventOutcome] {
         precondition(limit > 0 && limit <= 10_000, "pages are bounded")
+        try await refreshInterest()
         let cursor = try store.write { tx in try tx.cursor(network: network) }
         let page = try await connector.events(after: cursor, limit: limit)
         if page.events.isEmpty {
@@ -53,6 +54,20 @@ extension Engine {
             return []
         }
         return try ingest(page.events, cursor: page.nextCursor)
+    }
+
+    /// Tells the connector what to keep (live offers' hashtags, authors of open purchases), at most
+    /// once per ``EngineConfiguration/interestRefreshMilliseconds``.
+    public func refreshInterest(force: Bool = false) async throws {
+        let now = clock.now()
+        let due = interestRefreshedAt.withLock { last -> Bool in
+            guard force || last.map({ $0.milliseconds(until: now) >= configuration.interestRefreshMilliseconds || $0 > now }) ?? true
+            else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        await connector.updateInterest(try store.connectorInterest(network: network, now: now))
     }
 
     /// What a batch will look up (see ``BatchKeys``).

@@ -17,7 +17,7 @@ extension Engine {
     @discardableResult
     public func dispatchOutbox() async throws -> DispatchSummary {
         let now = clock.now()
-        var due = try store.claimDueOutbound(now: now, limit: configuration.maximumOutboundPerRound,
+        var due = try store.claimDueOutbound(network: network, now: now, limit: configuration.maximumOutboundPerRound,
                                              leaseMilliseconds: configuration.outboundLeaseMilliseconds)
         guard !due.isEmpty else { return DispatchSummary() }
         // A confirmation request whose purchase ended (expired, cancelled) while the post waited

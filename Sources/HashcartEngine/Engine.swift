@@ -1,4 +1,5 @@
 import HashcartCore
+import Synchronization
 
 /// The engine: turns network events into purchases, orders and ledger transfers, and sends the
 /// replies they call for. It holds no state of its own: everything lives in the store, so an
@@ -15,6 +16,8 @@ public final class Engine: Sendable {
     public let ids: any IDGenerator
     public let taxTable: TaxRateTable
     public let configuration: EngineConfiguration
+    /// When the connector was last told the engine's interest.
+    let interestRefreshedAt = Mutex<Instant?>(nil)
 
     public init(store: any EngineStore, connector: any NetworkConnector, clock: any WallClock, ids: any IDGenerator,
                 taxTable: TaxRateTable, configuration: EngineConfiguration = EngineConfiguration()) throws {

@@ -18,6 +18,9 @@ public struct EngineConfiguration: Sendable, Hashable {
     /// How long an engine holds the outbox posts it claimed before another instance may take them
     /// over (it records each result well before; the lease matters only if it dies mid-round).
     public var outboundLeaseMilliseconds: Int64 = 30_000
+    /// How often the connector is told which hashtags and authors matter (a new offer is matched
+    /// at the edge within this time).
+    public var interestRefreshMilliseconds: Int64 = 1_000
 
     public init(risk: RiskPolicy = RiskPolicy(), holdDurationSeconds: Int64 = 7 * 86_400, expiryGraceSeconds: Int64 = 30,
                 linkCodeLifetimeSeconds: Int64 = 900, maximumEventsPerBatch: Int = 2_000, maximumOutboundPerRound: Int = 2_000,
@@ -44,6 +47,9 @@ public struct EngineConfiguration: Sendable, Hashable {
         }
         guard (1_000...600_000).contains(outboundLeaseMilliseconds) else {
             throw ValidationError(field: "outbound_lease_milliseconds", message: "must be between 1000 and 600000")
+        }
+        guard (0...60_000).contains(interestRefreshMilliseconds) else {
+            throw ValidationError(field: "interest_refresh_milliseconds", message: "must be between 0 and 60000")
         }
         for (name, value) in [("maximum_events_per_batch", maximumEventsPerBatch), ("maximum_outbound_per_round", maximumOutboundPerRound),
                               ("maximum_timers_per_round", maximumTimersPerRound)] where !(1...10_000).contains(value) {

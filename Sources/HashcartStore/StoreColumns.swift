@@ -3,6 +3,22 @@ import HashcartCore
 /// The columns each stored type is read from, in the order its decoder expects. Both stores
 /// use the same table and column names.
 enum StoreColumns {
+    /// Hashtag keys of offers not ended (bound 1: now, 2: limit). Both dialects; `placeholder` is `?` or `$`.
+    static func interestHashtagsSQL(placeholder: String) -> String {
+        let (now, limit) = placeholder == "?" ? ("?", "?") : ("$1", "$2")
+        return "SELECT hashtag_key FROM offers WHERE lifecycle != 'ended' AND ends_at > \(now) ORDER BY hashtag_key LIMIT \(limit)"
+    }
+
+    /// Authors of purchases holding a unit on a network (bound 1: network, 2: limit); served by the
+    /// partial index `purchases_open_expiry`.
+    static func interestAuthorsSQL(placeholder: String) -> String {
+        let (network, limit) = placeholder == "?" ? ("?", "?") : ("$1", "$2")
+        return """
+            SELECT DISTINCT user_id FROM purchases WHERE state IN ('requested', 'awaiting_confirmation') AND network = \(network)
+            ORDER BY user_id LIMIT \(limit)
+            """
+    }
+
     static let link = "id, card_account_id, network, user_id, handle, created_at, unlinked_at"
     static let offer = """
         id, merchant_id, title, sku, price, currency, tax_category, quantity, per_cardholder_limit, starts_at, ends_at,

@@ -11,8 +11,22 @@ public enum JetstreamDecoder {
     public static let postCollection = "app.bsky.feed.post"
     public static let repostCollection = "app.bsky.feed.repost"
 
+    /// A decoded event with what a reply to it needs: the post's CID and its thread's root.
+    public struct Decoded: Sendable, Hashable {
+        public var event: NetworkEvent
+        /// The CID of the created record (a reply's strongRef needs it).
+        public var cid: String?
+        /// For a reply: the root of its thread (`uri`, `cid`).
+        public var replyRoot: BlueskyStrongRef?
+    }
+
     /// The event, or `nil` for events the engine has no use for (likes, follows, identity, …).
     public static func decode(_ line: some DataProtocol) throws(WireFormatError) -> NetworkEvent? {
+        try decodeWithReferences(line)?.event
+    }
+
+    /// Like ``decode(_:)``, with the record's CID and reply root.
+    public static func decodeWithReferences(_ line: some DataProtocol) throws(WireFormatError) -> Decoded? {
         let bytes = Data(line)
         guard bytes.count <= JetstreamFilter.maximumLineBytes else {
             throw WireFormatError(network: .bluesky, message: "a Jetstream event of \(bytes.count) bytes is over the \(JetstreamFilter.maximumLineBytes)-byte limit")
@@ -61,10 +75,7 @@ public enum JetstreamDecoder {
         }
     }
 
-    struct StrongRef: Decodable {
-        var uri: String
-        var cid: String?
-    }
+    typealias StrongRef = BlueskyStrongRef
 
     struct Feature: Decodable {
         var type: String?
@@ -113,8 +124,9 @@ public enum JetstreamDecoder {
         var collection: String
         var rkey: String
         var record: Record?
+        var cid: String?
 
-        enum CodingKeys: String, CodingKey { case operation, collection, rkey, record }
+        enum CodingKeys: String, CodingKey { case operation, collection, rkey, record, cid }
 
         /// Records of other collections (likes, follows, …) have other shapes: they are not read.
         init(from decoder: any Decoder) throws {
@@ -122,6 +134,7 @@ public enum JetstreamDecoder {
             operation = try container.decode(String.self, forKey: .operation)
             collection = try container.decode(String.self, forKey: .collection)
             rkey = try container.decode(String.self, forKey: .rkey)
+            cid = try container.decodeIfPresent(String.self, forKey: .cid)
             let known = collection == JetstreamDecoder.postCollection || collection == JetstreamDecoder.repostCollection
             record = known ? try container.decodeIfPresent(Record.self, forKey: .record) : nil
         }
@@ -133,7 +146,7 @@ public enum JetstreamDecoder {
         var kind: String
         var commit: Commit?
 
-        func networkEvent() throws(WireFormatError) -> NetworkEvent? {
+        func networkEvent() throws(WireFormatError) -> Decoded? {
             func refuse(_ message: String) -> WireFormatError { WireFormatError(network: .bluesky, message: message) }
             guard JetstreamDecoder.isDID(did) else { throw refuse("\"did\" is not a DID") }
             guard time_us >= 0 else { throw refuse("time_us is negative") }
@@ -162,22 +175,23 @@ public enum JetstreamDecoder {
                 if let referenced, JetstreamDecoder.did(inURI: referenced) == nil {
                     throw refuse("the referenced post \"\(referenced.prefix(80))\" is not an AT URI")
                 }
-                return try validated(NetworkEvent(
+                return Decoded(event: try validated(NetworkEvent(
                     network: .bluesky, eventID: uri, kind: kind, author: author, text: record.text ?? "",
                     hashtags: Array(hashtags.prefix(NetworkEvent.maximumHashtags)), referencedPostID: referenced,
-                    referencedAuthorID: referenced.flatMap(JetstreamDecoder.did(inURI:)), createdAt: createdAt))
+                    referencedAuthorID: referenced.flatMap(JetstreamDecoder.did(inURI:)), createdAt: createdAt)),
+                    cid: commit.cid, replyRoot: record.reply?.root)
             case (JetstreamDecoder.repostCollection, "create"):
                 guard let subject = commit.record?.subject else { throw refuse("a repost has no subject") }
                 guard let subjectDID = JetstreamDecoder.did(inURI: subject.uri) else {
                     throw refuse("the reposted post \"\(subject.uri.prefix(80))\" is not an AT URI")
                 }
-                return try validated(NetworkEvent(
+                return Decoded(event: try validated(NetworkEvent(
                     network: .bluesky, eventID: uri, kind: .repost, author: author, referencedPostID: subject.uri,
-                    referencedAuthorID: subjectDID, createdAt: createdAt))
+                    referencedAuthorID: subjectDID, createdAt: createdAt)), cid: commit.cid)
             case (JetstreamDecoder.postCollection, "delete"):
-                return try validated(NetworkEvent(
+                return Decoded(event: try validated(NetworkEvent(
                     network: .bluesky, eventID: uri + "#delete", kind: .delete, author: author, referencedPostID: uri,
-                    referencedAuthorID: did, createdAt: createdAt))
+                    referencedAuthorID: did, createdAt: createdAt)))
             default:
                 return nil
             }
@@ -190,5 +204,16 @@ public enum JetstreamDecoder {
                 throw WireFormatError(network: .bluesky, message: "Jetstream event refused: \(error.description)")
             }
         }
+    }
+}
+
+/// A reference to one version of a record: its AT URI and CID.
+public struct BlueskyStrongRef: Sendable, Hashable, Codable {
+    public var uri: String
+    public var cid: String?
+
+    public init(uri: String, cid: String?) {
+        self.uri = uri
+        self.cid = cid
     }
 }

@@ -133,5 +133,8 @@ public protocol EngineStore: Sendable {
     /// caller for `leaseMilliseconds` (its next attempt moves to then), so an engine on another
     /// instance does not send it too. If the caller dies before recording the result, the lease
     /// runs out and any engine sends it again, with the same idempotency key.
-    func claimDueOutbound(now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [OutboundPost]
+    func claimDueOutbound(network: NetworkName, now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [OutboundPost]
+    /// What the engine on `network` wants from its connector now: the hashtags of offers not yet
+    /// ended, and the authors of purchases still holding a unit (their deletions cancel).
+    func connectorInterest(network: NetworkName, now: Instant) throws -> ConnectorInterest
 }

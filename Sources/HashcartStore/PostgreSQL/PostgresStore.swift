@@ -148,17 +148,27 @@ public final class PostgresStore: HashcartDatabase {
         }
     }
 
-    public func claimDueOutbound(now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [OutboundPost] {
+    public func claimDueOutbound(network: NetworkName, now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [OutboundPost] {
         precondition(limit > 0 && limit <= 10_000, "outbox batches are bounded")
         precondition(leaseMilliseconds > 0, "leases run out")
         return try pool.withConnection { session in
             try session.query("""
                 UPDATE outbound_posts SET next_attempt_at = $2
-                WHERE key IN (SELECT key FROM outbound_posts WHERE state = 'pending' AND next_attempt_at <= $1
+                WHERE key IN (SELECT key FROM outbound_posts WHERE state = 'pending' AND next_attempt_at <= $1 AND network = $4
                               ORDER BY next_attempt_at, key LIMIT $3 FOR UPDATE SKIP LOCKED)
                 RETURNING \(StoreColumns.outbound)
-                """, [now.millisecondsSinceEpoch, now.millisecondsSinceEpoch + leaseMilliseconds, limit])
+                """, [now.millisecondsSinceEpoch, now.millisecondsSinceEpoch + leaseMilliseconds, limit, network.rawValue])
                 .map(PostgresRows.outbound).sorted { ($0.createdAt, $0.key) < ($1.createdAt, $1.key) }
+        }
+    }
+
+    public func connectorInterest(network: NetworkName, now: Instant) throws -> ConnectorInterest {
+        try pool.withConnection { session in
+            let tags = try session.query(StoreColumns.interestHashtagsSQL(placeholder: "$"), [now.millisecondsSinceEpoch, ConnectorInterest.maximumHashtags])
+                .map { try PostgresRowReader(row: $0, table: "offers").text(0) }
+            let authors = try session.query(StoreColumns.interestAuthorsSQL(placeholder: "$"), [network.rawValue, ConnectorInterest.maximumWatchedAuthors])
+                .map { try PostgresRowReader(row: $0, table: "purchases").text(0) }
+            return ConnectorInterest(hashtagKeys: Set(tags), watchedAuthorIDs: Set(authors))
         }
     }
 

@@ -86,15 +86,25 @@ public final class SQLiteStore: HashcartDatabase {
         try pool.read { db in try body(SQLiteReader(db: db, cipher: cipher)) }
     }
 
-    public func claimDueOutbound(now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [OutboundPost] {
+    public func claimDueOutbound(network: NetworkName, now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [OutboundPost] {
         precondition(limit > 0 && limit <= 10_000, "outbox batches are bounded")
         precondition(leaseMilliseconds > 0, "leases run out")
         return try pool.write { db in
-            let due = try Row.fetchAll(db, sql: "SELECT \(SQLiteTransaction.outboundColumns) FROM outbound_posts WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, key LIMIT ?",
-                                       arguments: [now.millisecondsSinceEpoch, limit]).map(SQLiteTransaction.outbound(from:))
+            let due = try Row.fetchAll(db, sql: "SELECT \(SQLiteTransaction.outboundColumns) FROM outbound_posts WHERE state = 'pending' AND next_attempt_at <= ? AND network = ? ORDER BY next_attempt_at, key LIMIT ?",
+                                       arguments: [now.millisecondsSinceEpoch, network.rawValue, limit]).map(SQLiteTransaction.outbound(from:))
             let lease = try db.cachedStatement(sql: "UPDATE outbound_posts SET next_attempt_at = ? WHERE key = ?")
             for post in due { try lease.execute(arguments: [now.millisecondsSinceEpoch + leaseMilliseconds, post.key]) }
             return due
+        }
+    }
+
+    public func connectorInterest(network: NetworkName, now: Instant) throws -> ConnectorInterest {
+        try pool.read { db in
+            let tags = try String.fetchAll(db, sql: StoreColumns.interestHashtagsSQL(placeholder: "?"),
+                                           arguments: [now.millisecondsSinceEpoch, ConnectorInterest.maximumHashtags])
+            let authors = try String.fetchAll(db, sql: StoreColumns.interestAuthorsSQL(placeholder: "?"),
+                                              arguments: [network.rawValue, ConnectorInterest.maximumWatchedAuthors])
+            return ConnectorInterest(hashtagKeys: Set(tags), watchedAuthorIDs: Set(authors))
         }
     }
 

@@ -1,0 +1,72 @@
+import HashcartCore
+
+/// The bounded queue between a connector's stream reader and the engine's polls.
+///
+/// The reader ``push(_:)``es; when the buffer holds ``capacity`` events it suspends until the
+/// engine drains some, so a slow engine slows the reader, which stops reading the socket, and the
+/// network's own flow control does the rest (nothing is dropped, nothing grows without bound).
+/// Each entry carries the stream cursor to store once it and everything before it are committed.
+public actor EventBuffer {
+    public struct Entry: Sendable {
+        public var event: NetworkEvent
+        public var cursorAfter: String
+    }
+
+    public let capacity: Int
+    private var entries: [Entry] = []
+    private var head = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// The cursor of the stream's newest position with nothing pending before it.
+    private var idleCursor: String?
+
+    public init(capacity: Int = 10_000) {
+        precondition(capacity > 0 && capacity <= 1_000_000, "the buffer is bounded")
+        self.capacity = capacity
+    }
+
+    public var count: Int { entries.count - head }
+
+    /// Adds an event; waits while the buffer is full.
+    public func push(_ entry: Entry) async {
+        while count >= capacity {
+            await withCheckedContinuation { waiting.append($0) }
+        }
+        entries.append(entry)
+    }
+
+    /// Records progress through events that were all skipped (the cursor still moves on).
+    public func advance(to cursor: String) {
+        idleCursor = cursor
+    }
+
+    /// Takes up to `limit` events and the cursor to store after them.
+    public func drain(limit: Int) -> (events: [NetworkEvent], cursor: String?) {
+        let taken = min(limit, count)
+        let slice = entries[head..<(head + taken)]
+        head += taken
+        let events = slice.map(\.event)
+        var cursor = slice.last?.cursorAfter
+        if count == 0 {
+            entries.removeAll(keepingCapacity: true)
+            head = 0
+            cursor = idleCursor ?? cursor
+        } else if head > 4_096 {
+            entries.removeFirst(head)
+            head = 0
+        }
+        let resumed = waiting
+        waiting.removeAll()
+        for continuation in resumed { continuation.resume() }
+        return (events, cursor)
+    }
+
+    /// Empties the buffer (a restart from the stored cursor will deliver these again).
+    public func reset() {
+        entries.removeAll()
+        head = 0
+        idleCursor = nil
+        let resumed = waiting
+        waiting.removeAll()
+        for continuation in resumed { continuation.resume() }
+    }
+}
