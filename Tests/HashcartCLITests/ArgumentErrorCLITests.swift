@@ -27,6 +27,18 @@ import Testing
         BadCommand(arguments: ["bench", "purchases", "--batch", "0"], message: "--batch must be between", usesDataFolder: true),
         BadCommand(arguments: ["bench", "frobnicate"], message: "frobnicate", usesDataFolder: false),
         BadCommand(arguments: ["frobnicate"], message: "frobnicate", usesDataFolder: false),
+        BadCommand(arguments: ["replay", "--network", "x", "--file", "/dev/null", "--dry-run"], message: "cannot be replayed yet", usesDataFolder: false),
+        BadCommand(arguments: ["replay", "--network", "myspace", "--file", "/dev/null", "--dry-run"], message: "cannot be replayed yet", usesDataFolder: false),
+        BadCommand(arguments: ["replay", "--network", "bluesky", "--file", "/nonexistent", "--dry-run"], message: "cannot read", usesDataFolder: false),
+        BadCommand(arguments: ["replay", "--network", "bluesky", "--file", "/dev/null"], message: "--official is required", usesDataFolder: false),
+        BadCommand(arguments: ["replay", "--network", "bluesky", "--file", "/dev/null", "--official", "alice"], message: "--official must be a DID", usesDataFolder: false),
+        BadCommand(arguments: ["replay", "--network", "bluesky", "--file", "/dev/null", "--dry-run", "--hashtags", "no spaces"], message: "--hashtags", usesDataFolder: false),
+        BadCommand(arguments: ["replay", "--network", "bluesky", "--file", "/dev/null", "--official", "did:plc:a"], message: "no Hashcart store", usesDataFolder: true),
+        BadCommand(arguments: ["bench", "ingest", "--generate", "0"], message: "--generate must be between", usesDataFolder: false),
+        BadCommand(arguments: ["bench", "ingest"], message: "exactly one of --file and --generate", usesDataFolder: false),
+        BadCommand(arguments: ["bench", "ingest", "--generate", "10", "--network", "x"], message: "only bluesky", usesDataFolder: false),
+        BadCommand(arguments: ["bench", "ingest", "--generate", "10", "--rounds", "0"], message: "--rounds must be between", usesDataFolder: false),
+        BadCommand(arguments: ["bench", "ingest", "--generate", "10", "--official", "bob"], message: "--official must be a DID", usesDataFolder: false),
         BadCommand(arguments: ["demo", "--no-such-flag"], message: "no-such-flag", usesDataFolder: false),
     ]
 

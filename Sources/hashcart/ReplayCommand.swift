@@ -1,0 +1,186 @@
+import ArgumentParser
+import Foundation
+import HashcartConnectors
+import HashcartCore
+import HashcartEngine
+import HashcartStore
+
+/// `hashcart replay`: a recorded stream through the connector's own parser and filter, and (unless
+/// `--dry-run`) through the engine on a store, reporting what each event did. Replies the engine
+/// queues are not sent: nothing reaches the network.
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Run a recorded network stream through the connector's parser and the engine, and report what each event did.",
+        discussion: """
+            Test offers against real captures: `hashcart replay --network bluesky --file capture.jsonl --data DIR` \
+            ingests the capture into the store in DIR (or --database) with its live offers, as the live connector would. \
+            With --dry-run nothing is written: each event the connector would pass on is shown with its hashtags. \
+            Replies are never sent by the replay, but the ones it queues stay in the store's outbox: replay into a copy \
+            of the store or a scratch one, never into a store that `hashcart serve` runs on.
+            """)
+
+    @Option(help: "The network the capture is from: bluesky (Jetstream v1 JSON lines).")
+    var network: String
+
+    @Option(help: "The capture: one event per line.")
+    var file: String
+
+    @Flag(help: "Parse and filter only; change nothing.")
+    var dryRun = false
+
+    @Option(help: "The official account's id on the network (Bluesky: its DID); its posts' reposts are confirmations.")
+    var official: String?
+
+    @Option(help: "Extra live hashtags, comma-separated (with --dry-run and no store, the only ones).")
+    var hashtags: String?
+
+    @OptionGroup var store: StoreOptions
+
+    @Flag(help: "Print one JSON object per reported event, then a summary object.")
+    var json = false
+
+    static let maximumFileBytes = 1 << 30
+
+    func validate() throws {
+        guard network == "bluesky" else {
+            throw ValidationError("--network: \"\(network)\" cannot be replayed yet; bluesky can (x and mastodon connectors are not built)")
+        }
+        if let official, JetstreamDecoder.did(inURI: "at://\(official)/x") == nil {
+            throw ValidationError("--official must be a DID, e.g. did:plc:…")
+        }
+        if !dryRun, official == nil { throw ValidationError("--official is required unless --dry-run: the engine needs the official account") }
+        for tag in (hashtags ?? "").split(separator: ",") {
+            do { _ = try Hashtag(String(tag)) } catch { throw ValidationError("--hashtags: \"\(tag)\": \(error.message)") }
+        }
+    }
+
+    func run() throws {
+        guard let handle = FileHandle(forReadingAtPath: file) else { fail("cannot read \(file)") }
+        defer { try? handle.close() }
+        let data: Data
+        do {
+            data = try handle.read(upToCount: Self.maximumFileBytes + 1) ?? Data()
+        } catch {
+            fail("cannot read \(file): \(error.localizedDescription)")
+        }
+        guard data.count <= Self.maximumFileBytes else { fail("\(file) is over 1 GiB; split it") }
+
+        let url = store.databaseURL()
+        let hasStore = url != nil || store.data != nil
+        if !dryRun, !hasStore { fail("--data DIR or --database URL is required unless --dry-run: the store to replay into") }
+        var opened: (any HashcartDatabase)?
+        if hasStore {
+            let directory = store.data ?? "hashcart-data"
+            if url == nil, !FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(SQLiteStore.fileName)) {
+                fail("no Hashcart store in \(directory) (expected \(SQLiteStore.fileName))")
+            }
+            do {
+                let key = store.resolvedKey(directory: directory)
+                opened = if let url { try PostgresStore(url: url, encryptionKey: key) } else { try SQLiteStore(directory: directory, encryptionKey: key) }
+            } catch let error as StoreError {
+                fail(error.description)
+            }
+        }
+        defer { try? opened?.close() }
+
+        let clock = SystemWallClock()
+        var interest = try opened?.connectorInterest(network: .bluesky, now: clock.now()) ?? ConnectorInterest()
+        for tag in (hashtags ?? "").split(separator: ",") { interest.hashtagKeys.insert(try Hashtag(String(tag)).key) }
+        var ingest = JetstreamIngest(filter: JetstreamFilter(officialDID: official ?? "did:none:none", interest: interest))
+
+        var pending: [(line: Int, event: NetworkEvent)] = []
+        var outcomes: [String: Int] = [:]
+        var engine: Engine?
+        if let store = opened, let official, !dryRun {
+            engine = try Engine(store: store, connector: ReplayConnector(network: .bluesky, officialAccountID: official), clock: clock,
+                                ids: RandomIDGenerator(), taxTable: try BundledTaxTable.load())
+        }
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            if let engine {
+                for (item, outcome) in zip(pending, try engine.ingest(pending.map(\.event))) {
+                    report(line: item.line, event: item.event, outcome: outcome.description)
+                    outcomes[Self.outcomeName(outcome), default: 0] += 1
+                }
+            } else {
+                for item in pending { report(line: item.line, event: item.event, outcome: "would be passed to the engine") }
+            }
+            pending.removeAll()
+        }
+        var lineNumber = 0
+        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var start = 0
+            while start < bytes.count {
+                let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+                lineNumber += 1
+                if end > start {
+                    switch ingest.accept(UnsafeBufferPointer(rebasing: bytes[start..<end])) {
+                    case .skipped: break
+                    case .event(let decoded):
+                        pending.append((lineNumber, decoded.event))
+                        if pending.count >= 1_000 { try flush() }
+                    case .refused(let error):
+                        reportRefused(line: lineNumber, error: error)
+                    }
+                }
+                start = end + 1
+            }
+        }
+        try flush()
+        let summary: [String: Any] = [
+            "lines": ingest.lines, "kept": ingest.kept, "refused": ingest.refused, "skipped": ingest.lines - ingest.kept - ingest.refused,
+            "cursor": ingest.cursor.map { String($0) } ?? NSNull(), "dry_run": dryRun || engine == nil, "outcomes": outcomes,
+        ]
+        if json {
+            printLine(["summary": summary])
+        } else {
+            print("\(ingest.lines) events: \(ingest.kept) for the engine, \(ingest.lines - ingest.kept - ingest.refused) not about any offer, \(ingest.refused) refused")
+            if !outcomes.isEmpty { print("outcomes: " + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
+            if let cursor = ingest.cursor { print("cursor after the capture: \(cursor)") }
+        }
+    }
+
+    func report(line: Int, event: NetworkEvent, outcome: String) {
+        if json {
+            printLine(["line": line, "event_id": event.eventID, "kind": event.kind.rawValue, "author": event.author.userID,
+                       "hashtags": event.normalizedHashtags.map(\.display), "referenced_post_id": event.referencedPostID ?? NSNull(),
+                       "outcome": outcome] as [String: Any])
+        } else {
+            let tags = event.normalizedHashtags.map(\.description).joined(separator: " ")
+            print("line \(line): \(event.kind.rawValue) \(event.eventID) by \(event.author.userID)\(tags.isEmpty ? "" : " " + tags) → \(outcome)")
+        }
+    }
+
+    func reportRefused(line: Int, error: WireFormatError) {
+        if json {
+            printLine(["line": line, "outcome": "refused", "error": error.description])
+        } else {
+            print("line \(line): refused: \(error.description)")
+        }
+    }
+
+    /// One compact JSON object per line (JSON Lines).
+    func printLine(_ object: [String: Any]) {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    static func outcomeName(_ outcome: EventOutcome) -> String {
+        String(outcome.description.prefix { $0 != " " && $0 != ":" })
+    }
+}
+
+/// The engine's connector during a replay: it names the network and the official account, and
+/// sends nothing (the replay only ingests; queued replies stay in the outbox).
+struct ReplayConnector: NetworkConnector {
+    let network: NetworkName
+    let officialAccountID: String
+
+    func events(after cursor: String?, limit: Int) async throws -> EventPage { EventPage(events: [], nextCursor: cursor) }
+
+    func reply(to postID: String, text: String, idempotencyKey: String) async throws -> PostedReply {
+        throw ConnectorError(network: network, message: "a replay sends nothing", isRetryable: false)
+    }
+}

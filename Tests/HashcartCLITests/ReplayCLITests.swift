@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+
+/// `hashcart replay` as an operator runs it: a Jetstream capture into a store with live offers.
+@Suite struct ReplayCLITests {
+    static let capture = """
+        {"did":"did:plc:aliceaaaaaaaaaaaaaaaaaaa","time_us":1783175889000000,"kind":"commit","commit":{"rev":"3m","operation":"create","collection":"app.bsky.feed.post","rkey":"3mgood","record":{"text":"I want it #buyamexgiftcard"},"cid":"bafy"}}
+        this line is not JSON
+        {"did":"did:plc:bobbbbbbbbbbbbbbbbbbbbbb","time_us":1783175889000001,"kind":"commit","commit":{"rev":"3m","operation":"create","collection":"app.bsky.feed.post","rkey":"3mother","record":{"text":"nothing to buy #BuyAmexGiftCardFake"},"cid":"bafy"}}
+        {"did":"did:plc:carolcccccccccccccccccccc","time_us":1783175889000002,"kind":"identity","identity":{"did":"did:plc:carolcccccccccccccccccccc","handle":"carol.bsky.social"}}
+
+        """
+
+    func lines(_ text: String) throws -> [[String: Any]] {
+        try text.split(separator: "\n").map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    }
+
+    @Test("a capture replayed into the demo store: each event's outcome, refused lines named, a second replay changes nothing")
+    func replayIntoStore() throws {
+        let folder = TemporaryFolder("replay")
+        #expect(try hashcart(["demo", "--cardholders", "100", "--data", folder.path], timeout: 120).status == 0)
+        let captures = TemporaryFolder("capture")
+        try FileManager.default.createDirectory(atPath: captures.path, withIntermediateDirectories: true)
+        let file = URL(fileURLWithPath: captures.file("capture.jsonl"))
+        try Self.capture.write(to: file, atomically: true, encoding: .utf8)
+        let before = try hashcart(["check", "--data", folder.path, "--json"]).json()
+
+        // Dry run: nothing changes, the event the engine would get is listed.
+        let dry = try hashcart(["replay", "--network", "bluesky", "--file", file.path, "--data", folder.path, "--dry-run", "--json"])
+        #expect(dry.status == 0, "\(dry)")
+        let dryLines = try lines(dry.stdout)
+        #expect(dryLines.compactMap { $0["event_id"] as? String } == ["at://did:plc:aliceaaaaaaaaaaaaaaaaaaa/app.bsky.feed.post/3mgood"])
+        #expect(try hashcart(["check", "--data", folder.path, "--json"]).json()["checked"] as? NSDictionary == before["checked"] as? NSDictionary)
+
+        let run = try hashcart(["replay", "--network", "bluesky", "--file", file.path, "--data", folder.path, "--official", "did:plc:shop", "--json"])
+        #expect(run.status == 0, "\(run)")
+        let reported = try lines(run.stdout)
+        #expect(reported.first { $0["line"] as? Int == 1 }?["outcome"] as? String == "unlinked post for offer_000004 (invited to link)")
+        #expect((reported.first { $0["line"] as? Int == 2 }?["error"] as? String)?.contains("malformed Jetstream event") == true)
+        let summary = try #require(reported.last?["summary"] as? [String: Any])
+        #expect(summary["lines"] as? Int == 4)
+        #expect(summary["kept"] as? Int == 1)
+        #expect(summary["refused"] as? Int == 1)
+        #expect(summary["cursor"] as? String == "1783175889000002")
+
+        let again = try hashcart(["replay", "--network", "bluesky", "--file", file.path, "--data", folder.path, "--official", "did:plc:shop", "--json"])
+        #expect(try lines(again.stdout).first { $0["line"] as? Int == 1 }?["outcome"] as? String == "duplicate")
+        #expect(try hashcart(["check", "--data", folder.path]).status == 0)
+    }
+}
