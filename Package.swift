@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // `hashcart.yaml`, the one config file naming the networks to run (YAML: comments, no
+        // quoting of URLs; TOMLKit is not usable here, its manifest needs a package the mirror lacks).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         // Runs the engine's loop beside the HTTP server, with graceful shutdown on SIGTERM.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // The PostgreSQL store (`--database postgres://…`): several instances on one database.
@@ -93,8 +96,9 @@ let package = Package(
         .target(
             name: "HashcartApp",
             dependencies: [
-                "HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine", "HashcartServer",
+                "HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine", "HashcartServer", "HashcartConnectors",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -119,7 +123,8 @@ let package = Package(
         .target(
             name: "HashcartTestSupport",
             dependencies: [
-                "HashcartStore",
+                "HashcartStore", "HashcartConnectors",
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -134,11 +139,8 @@ let package = Package(
         .testTarget(
             name: "HashcartConnectorsTests",
             dependencies: [
-                "HashcartCore", "HashcartConnectors", "HashcartStore", "HashcartEngine", "HashcartTestSupport",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                "HashcartCore", "HashcartConnectors", "HashcartStore", "HashcartEngine", "HashcartApp", "HashcartTestSupport",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             exclude: ["Fixtures"]
         ),

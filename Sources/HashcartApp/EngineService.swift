@@ -11,6 +11,8 @@ import Prometheus
 /// It turns every domain error into the API's error shape.
 public struct EngineService: HashcartService {
     let engine: Engine
+    /// The engine of each network this process runs, by network.
+    let engines: [NetworkName: Engine]
     let store: any HashcartDatabase
     let sandbox: SandboxNetwork
     /// SHA-256 of the admin token: the token itself is never kept.
@@ -20,9 +22,15 @@ public struct EngineService: HashcartService {
     /// Whether webhook endpoints may point at loopback or private addresses (local trials, tests).
     let allowPrivateWebhookHosts: Bool
 
+    /// `engine` serves the API and the sandbox; `networkEngines` are the engines of the other
+    /// networks `hashcart serve` runs (cardholders link on any of them).
     public init(engine: Engine, store: any HashcartDatabase, sandbox: SandboxNetwork, adminTokenHash: [UInt8],
-                metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), allowPrivateWebhookHosts: Bool = false) {
+                metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), allowPrivateWebhookHosts: Bool = false,
+                networkEngines: [Engine] = []) {
         self.engine = engine
+        var byNetwork = [engine.connector.network: engine]
+        for other in networkEngines { byNetwork[other.connector.network] = other }
+        self.engines = byNetwork
         self.store = store
         self.sandbox = sandbox
         self.adminTokenHash = adminTokenHash
@@ -165,7 +173,7 @@ public struct EngineService: HashcartService {
     }
 
     public func createOffer(merchantID: String, _ body: CreateOfferBody) async throws -> OfferView {
-        try mapped {
+        let created = try mapped {
             guard body.currency == nil || body.currency?.uppercased() == Currency.usd.rawValue else {
                 throw APIError.invalid("Only USD offers are supported.", param: "currency")
             }
@@ -205,6 +213,14 @@ public struct EngineService: HashcartService {
             if let window = body.confirmationWindowSeconds { draft.confirmationWindowSeconds = window }
             return view(try engine.createOffer(draft))
         }
+        await refreshConnectorInterest()
+        return created
+    }
+
+    /// Tells every network's connector about offer changes now rather than within a second, so
+    /// that posts right after a new offer are not dropped at the edge.
+    func refreshConnectorInterest() async {
+        for engine in engines.values { try? await engine.refreshInterest(force: true) }
     }
 
     public func offers(merchantID: String, limit: Int, startingAfter: String?) async throws -> ListView<OfferView> {
@@ -234,11 +250,13 @@ public struct EngineService: HashcartService {
     }
 
     public func setOfferLifecycle(merchantID: String, id: String, to lifecycle: String) async throws -> OfferView {
-        try mapped {
+        let changed = try mapped {
             _ = try ownOffer(merchantID: merchantID, id: id)
             guard let target = OfferLifecycle(rawValue: lifecycle) else { throw APIError.invalid("Unknown lifecycle \(lifecycle).") }
             return view(try engine.setLifecycle(of: OfferID(id), to: target))
         }
+        await refreshConnectorInterest()
+        return changed
     }
 
     public func analytics(merchantID: String, offerID: String) async throws -> AnalyticsView {
@@ -429,8 +447,9 @@ public struct EngineService: HashcartService {
 
     public func createLinkCode(cardholderID: String, _ body: CreateLinkBody) async throws -> LinkCodeView {
         try mapped {
-            guard body.network == engine.connector.network.rawValue else {
-                throw APIError.invalid("This Hashcart links on `\(engine.connector.network)`, not `\(body.network.prefix(32))`.", param: "network")
+            guard let engine = engines[NetworkName(rawValue: body.network)] else {
+                let names = engines.keys.map { "`\($0)`" }.sorted().joined(separator: ", ")
+                throw APIError.invalid("This Hashcart links on \(names), not `\(body.network.prefix(32))`.", param: "network")
             }
             let code = try engine.requestLinkCode(cardAccountID: CardAccountID(cardholderID))
             return LinkCodeView(code: code.code, network: code.network.rawValue, expiresAt: code.expiresAt.millisecondsSinceEpoch / 1000,

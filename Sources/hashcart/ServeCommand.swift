@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HashcartApp
+import HashcartConnectors
 import HashcartCore
 import HashcartEngine
 import HashcartSandbox
@@ -59,6 +60,10 @@ struct ServeCommand: AsyncParsableCommand {
             help: "Seconds an instance holds the replies and webhook deliveries it claimed before another instance may take them over, 1…600 (default 60).")
     var claimLease: Int64 = 60
 
+    @Option(name: .customLong("config"),
+            help: "hashcart.yaml naming the networks to run (default: $HASHCART_CONFIG; none: the sandbox network only). Secrets come from the environment.")
+    var config: String?
+
     @Option(name: .customLong("log-format"), help: "`text` (default) or `json` (one object per line, for log collectors).")
     var logFormat = "text"
 
@@ -75,6 +80,14 @@ struct ServeCommand: AsyncParsableCommand {
         guard logFormat == "text" || logFormat == "json" else { fail("--log-format must be text or json") }
         guard (1...600).contains(claimLease) else { fail("--claim-lease must be 1…600 seconds") }
         let url = StoreOptions.databaseURL(flag: database)
+        var networks = HashcartConfiguration()
+        if let path = config ?? environment["HASHCART_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            do {
+                networks = try HashcartConfiguration.load(path: path, environment: environment)
+            } catch {
+                fail(error.description)
+            }
+        }
         var configuration = EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: minimumLinkAge))
         configuration.outboundLeaseMilliseconds = claimLease * 1_000
         do {
@@ -105,23 +118,34 @@ struct ServeCommand: AsyncParsableCommand {
         let sandboxDirectory = sandboxData ?? directory
         try FileManager.default.createDirectory(atPath: sandboxDirectory, withIntermediateDirectories: true)
         let sandbox = try SandboxNetwork(directory: sandboxDirectory, clock: clock)
+        let taxTable = try BundledTaxTable.load()
         let engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: RandomIDGenerator(),
-                                taxTable: try BundledTaxTable.load(), configuration: configuration)
+                                taxTable: taxTable, configuration: configuration)
         if logFormat == "json" { LoggingSystem.bootstrap { label in JSONLogHandler(label: label) } }
         var logger = Logger(label: "hashcart")
         logger.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        // One engine per configured network, all on the one store; each polls its own connector
+        // and sends only its own network's replies.
+        var engines: [Engine] = networks.sandbox ? [engine] : []
+        if let bluesky = networks.bluesky {
+            var connectorLogger = logger
+            connectorLogger[metadataKey: "network"] = "bluesky"
+            engines.append(try Engine(store: store, connector: try BlueskyConnector(configuration: bluesky, clock: clock, logger: connectorLogger),
+                                      clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
+        }
+        let loops: [any Service] = engines.map { EngineLoop(engine: $0, logger: logger) }
+        let networkNames = engines.map(\.connector.network.rawValue).joined(separator: ", ")
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let service = EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: tokenHash, metrics: registry,
-                                    allowPrivateWebhookHosts: allowPrivateWebhooks)
+                                    allowPrivateWebhookHosts: allowPrivateWebhooks, networkEngines: engines.filter { $0 !== engine })
         let app = Application(
             router: HashcartRouter.build(service: service, rateLimit: RateLimit(requestsPerSecond: rateLimit, burst: rateLimit * 2)),
             configuration: .init(address: .hostname(host, port: port), serverName: "hashcart"),
-            services: noWebhookDelivery ? [EngineLoop(engine: engine, logger: logger)]
-                : [EngineLoop(engine: engine, logger: logger),
-                   WebhookDeliverer(service: service, logger: logger, leaseMilliseconds: claimLease * 1_000)],
+            services: noWebhookDelivery ? loops
+                : loops + [WebhookDeliverer(service: service, logger: logger, leaseMilliseconds: claimLease * 1_000)],
             onServerRunning: { channel in
-                announce("hashcart: serving http://\(host):\(channel.localAddress?.port ?? port) (store: \(store.location))")
+                announce("hashcart: serving http://\(host):\(channel.localAddress?.port ?? port) (store: \(store.location); networks: \(networkNames))")
             },
             logger: logger)
         try await app.runService()

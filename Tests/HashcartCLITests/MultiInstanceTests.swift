@@ -17,11 +17,13 @@ struct MultiInstanceTests {
         let port: Int
         var process: Process?
         let log: String
+        let environment: [String: String]
 
-        init(port: Int, arguments: [String], log: String) {
+        init(port: Int, arguments: [String], log: String, environment: [String: String] = [:]) {
             self.port = port
             self.arguments = arguments
             self.log = log
+            self.environment = environment
         }
 
         var base: String { "http://127.0.0.1:\(port)" }
@@ -31,7 +33,8 @@ struct MultiInstanceTests {
             process.executableURL = try HashcartBinary.require()
             process.arguments = arguments
             var environment = ProcessInfo.processInfo.environment
-            for name in ["HASHCART_ENCRYPTION_KEY", "HASHCART_ADMIN_TOKEN", "HASHCART_DATABASE_URL"] { environment[name] = nil }
+            for name in ["HASHCART_ENCRYPTION_KEY", "HASHCART_ADMIN_TOKEN", "HASHCART_DATABASE_URL", "HASHCART_CONFIG"] { environment[name] = nil }
+            for (name, value) in self.environment { environment[name] = value }
             process.environment = environment
             if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))

@@ -36,7 +36,8 @@ public enum OutboundMessage: Sendable, Hashable {
         case .minimalConfirmationRequest(let window, let reference):
             result = "Repost this within \(Self.minutes(window)) to buy. Ref \(reference)"
         }
-        return String(result.prefix(280))
+        // Networks that notify by thread (Bluesky) give no handle: no leading space then.
+        return String(result.trimmingPrefix(" ").prefix(280))
     }
 
     static func minutes(_ seconds: Int64) -> String {

@@ -10,38 +10,40 @@ import Synchronization
 /// createSession, createRecord (a repeated rkey is refused, as a PDS does), getRecord and
 /// app.bsky.feed.getPosts. Created posts appear on the stream, as on the real network.
 /// Faults on demand: drop the connection after N messages, answer createRecord with 429.
-final class FakeBluesky: Sendable {
-    struct Record: Sendable {
-        var uri: String
-        var cid: String
-        var text: String
-        var createdAt: String
-        var parent: BlueskyStrongRef?
-        var root: BlueskyStrongRef?
+public final class FakeBluesky: Sendable {
+    public init() {}
+
+    public struct Record: Sendable {
+        public var uri: String
+        public var cid: String
+        public var text: String
+        public var createdAt: String
+        public var parent: BlueskyStrongRef?
+        public var root: BlueskyStrongRef?
     }
 
-    static let officialDID = "did:plc:shopbotbbbbbbbbbbbbbbbbb"
-    static let handle = "shop.example.com"
-    static let appPassword = "abcd-efgh-ijkl-mnop"
+    public static let officialDID = "did:plc:shopbotbbbbbbbbbbbbbbbbb"
+    public static let handle = "shop.example.com"
+    public static let appPassword = "abcd-efgh-ijkl-mnop"
 
     /// The stream: (time_us, line).
-    let stream = Mutex<[(Int64, String)]>([])
-    let clockMicroseconds = Mutex<Int64>(1_783_175_888_000_000)
-    let records = Mutex<[String: Record]>([:])
+    public let stream = Mutex<[(Int64, String)]>([])
+    public let clockMicroseconds = Mutex<Int64>(1_783_175_888_000_000)
+    public let records = Mutex<[String: Record]>([:])
     /// Posts the fake knows (for getPosts): uri → (cid, root).
-    let posts = Mutex<[String: (String, BlueskyStrongRef?)]>([:])
+    public let posts = Mutex<[String: (String, BlueskyStrongRef?)]>([:])
     /// The `cursor` query of each connection, in order (nil: live tail).
-    let connections = Mutex<[Int64?]>([])
-    let dropAfterMessages = Mutex<Int?>(nil)
-    let rateLimitNextCreate = Mutex<Bool>(false)
-    let createCalls = Mutex<Int>(0)
-    let sessionCalls = Mutex<Int>(0)
-    let port = Mutex<Int?>(nil)
+    public let connections = Mutex<[Int64?]>([])
+    public let dropAfterMessages = Mutex<Int?>(nil)
+    public let rateLimitNextCreate = Mutex<Bool>(false)
+    public let createCalls = Mutex<Int>(0)
+    public let sessionCalls = Mutex<Int>(0)
+    public let port = Mutex<Int?>(nil)
 
-    var jetstreamURL: String { "ws://127.0.0.1:\(port.withLock { $0 } ?? 0)/subscribe" }
-    var serviceURL: String { "http://127.0.0.1:\(port.withLock { $0 } ?? 0)" }
+    public var jetstreamURL: String { "ws://127.0.0.1:\(port.withLock { $0 } ?? 0)/subscribe" }
+    public var serviceURL: String { "http://127.0.0.1:\(port.withLock { $0 } ?? 0)" }
 
-    func nextTime() -> Int64 {
+    public func nextTime() -> Int64 {
         clockMicroseconds.withLock {
             $0 += 1_000
             return $0
@@ -49,14 +51,14 @@ final class FakeBluesky: Sendable {
     }
 
     /// Appends a raw line with its time (for garbage, the time is only used to order replays).
-    func append(raw line: String, time: Int64? = nil) {
+    public func append(raw line: String, time: Int64? = nil) {
         let at = time ?? nextTime()
         stream.withLock { $0.append((at, line)) }
     }
 
     /// Appends a post create event; returns its URI and CID.
     @discardableResult
-    func appendPost(did: String, rkey: String, text: String, tagFacets: [String] = [], reply: (BlueskyStrongRef, BlueskyStrongRef)? = nil) -> BlueskyStrongRef {
+    public func appendPost(did: String, rkey: String, text: String, tagFacets: [String] = [], reply: (BlueskyStrongRef, BlueskyStrongRef)? = nil) -> BlueskyStrongRef {
         let time = nextTime()
         let cid = "bafyrei" + String(rkey.utf8.map { String($0, radix: 16) }.joined().prefix(40))
         var record: [String: Any] = ["$type": "app.bsky.feed.post", "createdAt": "2026-07-04T14:38:06.240Z", "langs": ["en"], "text": text]
@@ -76,14 +78,14 @@ final class FakeBluesky: Sendable {
         return BlueskyStrongRef(uri: uri, cid: cid)
     }
 
-    func appendRepost(did: String, rkey: String, of subject: BlueskyStrongRef) {
+    public func appendRepost(did: String, rkey: String, of subject: BlueskyStrongRef) {
         let record: [String: Any] = ["$type": "app.bsky.feed.repost", "createdAt": "2026-07-04T14:38:07.705Z",
                                      "subject": ["uri": subject.uri, "cid": subject.cid ?? ""]]
         appendCommit(did: did, time: nextTime(), commit: ["rev": "3mrev", "operation": "create", "collection": "app.bsky.feed.repost",
                                                           "rkey": rkey, "record": record, "cid": "bafyreirepost\(rkey)"])
     }
 
-    func appendDelete(did: String, rkey: String) {
+    public func appendDelete(did: String, rkey: String) {
         appendCommit(did: did, time: nextTime(), commit: ["rev": "3mrev", "operation": "delete", "collection": "app.bsky.feed.post", "rkey": rkey])
     }
 
@@ -93,7 +95,7 @@ final class FakeBluesky: Sendable {
         stream.withLock { $0.append((time, String(decoding: data, as: UTF8.self))) }
     }
 
-    func start() async throws -> Task<Void, any Error> {
+    public func start() async throws -> Task<Void, any Error> {
         let router = Router(context: BasicWebSocketRequestContext.self)
         router.ws("/subscribe") { _, _ in .upgrade() } onUpgrade: { _, outbound, context in
             let query = context.request.uri.queryParameters

@@ -1,0 +1,174 @@
+import Foundation
+import HashcartConnectors
+import HashcartCore
+import Yams
+
+/// `hashcart.yaml`: the networks `hashcart serve` runs, their endpoints and official accounts.
+///
+/// ```yaml
+/// sandbox: true            # keep the built-in sandbox network (default true)
+/// networks:
+///   bluesky:
+///     jetstream: wss://jetstream2.us-east.bsky.network/subscribe
+///     service: https://bsky.social
+///     official_did: did:plc:…
+///     identifier: shop.example.com
+/// ```
+///
+/// Secrets never live in the file: each network's come from the environment
+/// (``BlueskySettings/passwordVariable``). A key the file does not know, or a secret written
+/// into it, is refused with the key's path, so a typo cannot silently turn a setting off.
+public struct HashcartConfiguration: Sendable, Equatable {
+    public var sandbox = true
+    public var bluesky: BlueskyConfiguration?
+
+    public static let maximumFileBytes = 64 * 1024
+
+    public init() {}
+
+    /// Reads and checks a config file; secrets from `environment`.
+    public static func load(path: String, environment: [String: String]) throws(ConfigurationError) -> HashcartConfiguration {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ConfigurationError(path, "cannot read the file") }
+        defer { try? handle.close() }
+        let data = (try? handle.read(upToCount: maximumFileBytes + 1)) ?? Data()
+        guard data.count <= maximumFileBytes else { throw ConfigurationError(path, "over \(maximumFileBytes / 1024) KiB: not a Hashcart config") }
+        guard let text = String(data: data, encoding: .utf8) else { throw ConfigurationError(path, "not UTF-8 text") }
+        return try parse(text, source: path, environment: environment)
+    }
+
+    /// Parses config text (YAML).
+    public static func parse(_ text: String, source: String = "hashcart.yaml", environment: [String: String]) throws(ConfigurationError) -> HashcartConfiguration {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigurationError(source, "not valid YAML: \(error)")
+        }
+        var configuration = HashcartConfiguration()
+        guard let node else { return configuration }  // an empty file: defaults
+        let root = try Table(node, path: "", source: source)
+        try root.allowOnly(["sandbox", "networks"])
+        if let sandbox = try root.bool("sandbox") { configuration.sandbox = sandbox }
+        if let networks = try root.table("networks") {
+            try networks.allowOnly(["bluesky", "mastodon", "x"])
+            for name in ["mastodon", "x"] where networks.has(name) {
+                throw ConfigurationError(source, "networks.\(name): this connector is not built yet; bluesky is")
+            }
+            if let bluesky = try networks.table("bluesky") {
+                configuration.bluesky = try BlueskySettings.read(bluesky, environment: environment)
+            }
+        }
+        if !configuration.sandbox && configuration.bluesky == nil {
+            throw ConfigurationError(source, "sandbox: false and no network configured: nothing to run")
+        }
+        return configuration
+    }
+
+    /// The networks this configuration runs, in a stable order.
+    public var networkNames: [NetworkName] {
+        (sandbox ? [NetworkName.sandbox] : []) + (bluesky != nil ? [.bluesky] : [])
+    }
+}
+
+/// Bluesky's section of `hashcart.yaml`.
+public enum BlueskySettings {
+    public static let passwordVariable = "HASHCART_BLUESKY_APP_PASSWORD"
+    static let keys: Set<String> = ["jetstream", "service", "official_did", "identifier", "rewind_seconds", "buffer_events"]
+
+    static func read(_ table: Table, environment: [String: String]) throws(ConfigurationError) -> BlueskyConfiguration {
+        try table.allowOnly(keys)
+        var configuration = BlueskyConfiguration(
+            jetstreamURL: try table.string("jetstream") ?? "wss://jetstream2.us-east.bsky.network/subscribe",
+            serviceURL: try table.string("service") ?? "https://bsky.social",
+            officialDID: try table.require("official_did"),
+            identifier: try table.require("identifier"),
+            appPassword: environment[passwordVariable] ?? "")
+        if let rewind = try table.int("rewind_seconds") { configuration.rewindSeconds = rewind }
+        if let buffer = try table.int("buffer_events") { configuration.bufferCapacity = Int(buffer) }
+        do {
+            return try configuration.validated()
+        } catch {
+            throw ConfigurationError(table.source, "\(error.field): \(error.message)")
+        }
+    }
+}
+
+/// A config file Hashcart refuses, with where and why.
+public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var source: String
+    public var message: String
+
+    init(_ source: String, _ message: String) {
+        self.source = source
+        self.message = message
+    }
+
+    public var description: String { "\(source): \(message)" }
+}
+
+/// A YAML mapping read strictly: known keys only, typed values, paths in every message.
+struct Table {
+    let mapping: Node.Mapping
+    let path: String
+    let source: String
+
+    static let secretWords = ["password", "secret", "token", "key"]
+
+    init(_ node: Node, path: String, source: String) throws(ConfigurationError) {
+        guard let mapping = node.mapping else {
+            throw ConfigurationError(source, "\(path.isEmpty ? "the file" : path) must be a mapping of keys to values")
+        }
+        self.mapping = mapping
+        self.path = path
+        self.source = source
+    }
+
+    func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func has(_ key: String) -> Bool { mapping[Node(key)] != nil }
+
+    func allowOnly(_ known: Set<String>) throws(ConfigurationError) {
+        for (key, _) in mapping {
+            guard let text = key.string else { throw ConfigurationError(source, "\(path.isEmpty ? "the file" : path) has a key that is not text") }
+            if Self.secretWords.contains(where: { text.lowercased().contains($0) }) {
+                throw ConfigurationError(source, "\(name(text)): secrets are never read from the file; set them in the environment")
+            }
+            guard known.contains(text) else {
+                throw ConfigurationError(source, "\(name(text)): unknown setting (known: \(known.sorted().joined(separator: ", ")))")
+            }
+        }
+    }
+
+    func table(_ key: String) throws(ConfigurationError) -> Table? {
+        guard let node = mapping[Node(key)] else { return nil }
+        return try Table(node, path: name(key), source: source)
+    }
+
+    func string(_ key: String) throws(ConfigurationError) -> String? {
+        guard let node = mapping[Node(key)] else { return nil }
+        guard let scalar = node.scalar, !scalar.string.isEmpty, scalar.string.utf8.count <= 2_048 else {
+            throw ConfigurationError(source, "\(name(key)) must be a non-empty text of at most 2048 bytes")
+        }
+        return scalar.string
+    }
+
+    func require(_ key: String) throws(ConfigurationError) -> String {
+        guard let value = try string(key) else { throw ConfigurationError(source, "\(name(key)) is required") }
+        return value
+    }
+
+    func int(_ key: String) throws(ConfigurationError) -> Int64? {
+        guard let node = mapping[Node(key)] else { return nil }
+        guard let value = node.scalar.flatMap({ Int64($0.string) }) else { throw ConfigurationError(source, "\(name(key)) must be a whole number") }
+        return value
+    }
+
+    func bool(_ key: String) throws(ConfigurationError) -> Bool? {
+        guard let node = mapping[Node(key)] else { return nil }
+        switch node.scalar?.string {
+        case "true": return true
+        case "false": return false
+        default: throw ConfigurationError(source, "\(name(key)) must be true or false")
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import HashcartApp
+import HashcartConnectors
+import HashcartCore
+import Testing
+
+/// `hashcart.yaml`: what an operator writes, and every way it can be wrong.
+@Suite("hashcart.yaml")
+struct ConfigurationTests {
+    static let environment = ["HASHCART_BLUESKY_APP_PASSWORD": "abcd-efgh-ijkl-mnop"]
+
+    @Test("a Bluesky network with defaults for the endpoints; the password from the environment")
+    func bluesky() throws {
+        let configuration = try HashcartConfiguration.parse("""
+            # the shop's networks
+            networks:
+              bluesky:
+                official_did: did:plc:shopbotbbbbbbbbbbbbbbbbb
+                identifier: shop.example.com
+                rewind_seconds: 10
+            """, environment: Self.environment)
+        #expect(configuration.sandbox)
+        #expect(configuration.networkNames == [.sandbox, .bluesky])
+        let bluesky = try #require(configuration.bluesky)
+        #expect(bluesky.jetstreamURL == "wss://jetstream2.us-east.bsky.network/subscribe")
+        #expect(bluesky.serviceURL == "https://bsky.social")
+        #expect(bluesky.appPassword == "abcd-efgh-ijkl-mnop")
+        #expect(bluesky.rewindSeconds == 10)
+    }
+
+    @Test("an empty file is the zero-config default: the sandbox only")
+    func empty() throws {
+        #expect(try HashcartConfiguration.parse("", environment: [:]).networkNames == [.sandbox])
+        #expect(try HashcartConfiguration.parse("# nothing yet\n", environment: [:]).networkNames == [.sandbox])
+    }
+
+    @Test("every wrong file is refused with the setting's path", arguments: [
+        ("networks: [", "not valid YAML"),
+        ("- a\n- b", "must be a mapping"),
+        ("sandbox: maybe", "sandbox must be true or false"),
+        ("sandboxx: true", "sandboxx: unknown setting"),
+        ("networks:\n  myspace: {}", "networks.myspace: unknown setting"),
+        ("networks:\n  bluesky:\n    identifier: shop", "networks.bluesky.official_did is required"),
+        ("networks:\n  bluesky:\n    official_did: did:plc:a\n    identifer: shop", "networks.bluesky.identifer: unknown setting"),
+        ("networks:\n  bluesky:\n    official_did: did:plc:a\n    identifier: shop\n    app_password: hunter2", "secrets are never read from the file"),
+        ("networks:\n  bluesky:\n    official_did: alice\n    identifier: shop", "bluesky.official_did"),
+        ("networks:\n  bluesky:\n    official_did: did:plc:a\n    identifier: shop\n    jetstream: https://x", "bluesky.jetstream"),
+        ("networks:\n  bluesky:\n    official_did: did:plc:a\n    identifier: shop\n    rewind_seconds: soon", "rewind_seconds must be a whole number"),
+        ("networks:\n  bluesky:\n    official_did: did:plc:a\n    identifier: shop\n    rewind_seconds: 99999", "rewind 0–3600"),
+        ("networks:\n  bluesky: yes", "networks.bluesky must be a mapping"),
+        ("networks:\n  mastodon:\n    server: https://mastodon.social", "not built yet"),
+        ("sandbox: false", "nothing to run"),
+    ])
+    func refused(_ text: String, _ message: String) {
+        do {
+            _ = try HashcartConfiguration.parse(text, environment: Self.environment)
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(error.description.contains(message), "\(error.description)")
+        }
+    }
+
+    @Test("without the app password in the environment, the Bluesky section is refused")
+    func missingSecret() {
+        do {
+            _ = try HashcartConfiguration.parse("networks:\n  bluesky:\n    official_did: did:plc:a\n    identifier: shop", environment: [:])
+            Issue.record("accepted without a password")
+        } catch {
+            #expect(error.description.contains("HASHCART_BLUESKY_APP_PASSWORD"))
+        }
+    }
+
+    @Test("a file that is not a config: missing, binary, oversize")
+    func files() throws {
+        #expect(throws: ConfigurationError.self) { try HashcartConfiguration.load(path: "/nonexistent/hashcart.yaml", environment: [:]) }
+        let path = NSTemporaryDirectory() + "hashcart-config-\(UInt64.random(in: 0...UInt64.max)).yaml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(FileManager.default.createFile(atPath: path, contents: Data([0xFF, 0xFE, 0x00, 0x01])))
+        #expect(throws: ConfigurationError.self) { try HashcartConfiguration.load(path: path, environment: [:]) }
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x23, count: 100_000)))
+        #expect(throws: ConfigurationError.self) { try HashcartConfiguration.load(path: path, environment: [:]) }
+    }
+}
