@@ -37,6 +37,8 @@ public final class FakeBluesky: Sendable {
     public let dropAfterMessages = Mutex<Int?>(nil)
     public let rateLimitNextCreate = Mutex<Bool>(false)
     public let createCalls = Mutex<Int>(0)
+    /// The raw body of every createRecord call, in order.
+    public let createBodies = Mutex<[Data]>([])
     public let sessionCalls = Mutex<Int>(0)
     public let port = Mutex<Int?>(nil)
 
@@ -145,6 +147,7 @@ public final class FakeBluesky: Sendable {
                 return response
             }
             let body = try await request.body.collect(upTo: 1 << 16)
+            self.createBodies.withLock { $0.append(Data(body.readableBytesView)) }
             guard let input = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
                 input["repo"] as? String == Self.officialDID, input["collection"] as? String == "app.bsky.feed.post",
                 let rkey = input["rkey"] as? String, rkey.count == 13,
