@@ -39,6 +39,29 @@ public actor EventBuffer {
         idleCursor = cursor
     }
 
+    /// Takes up to `limit` entries (for connectors whose cursor has a part per stream: each entry's
+    /// `cursorAfter` is then that stream's part, and the connector merges them).
+    public func drainEntries(limit: Int) -> [Entry] {
+        let taken = min(limit, count)
+        let slice = Array(entries[head..<(head + taken)])
+        head += taken
+        compactAndWake()
+        return slice
+    }
+
+    private func compactAndWake() {
+        if count == 0 {
+            entries.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 4_096 {
+            entries.removeFirst(head)
+            head = 0
+        }
+        let resumed = waiting
+        waiting.removeAll()
+        for continuation in resumed { continuation.resume() }
+    }
+
     /// Takes up to `limit` events and the cursor to store after them.
     public func drain(limit: Int) -> (events: [NetworkEvent], cursor: String?) {
         let taken = min(limit, count)
