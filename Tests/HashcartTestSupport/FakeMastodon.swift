@@ -47,7 +47,7 @@ public final class FakeMastodon: Sendable {
     public let statuses = Mutex<[String: Status]>([:])
     let notifications = Mutex<[Notification]>([])
     /// (stream, event, data) in order; a stream is `tag:<lowercased tag>` or `notifications:<account id>`.
-    let log = Mutex<[(String, String, String)]>([])
+    public let log = Mutex<[(String, String, String)]>([])
     let nextID = Mutex<Int64>(110_000_000_000_000_000)
     let idempotency = Mutex<[String: String]>([:])
     /// Every streaming connection: its path and query.
@@ -55,6 +55,7 @@ public final class FakeMastodon: Sendable {
     /// Every backfill call's query (`min_id`…), by path.
     public let restCalls = Mutex<[String]>([])
     public let postCalls = Mutex<Int>(0)
+    /// Ends the next hashtag stream after this many events.
     public let endNextStreamAfter = Mutex<Int?>(nil)
     public let rateLimitNextPost = Mutex<Bool>(false)
     /// Raw SSE frames to send to every stream before its events (garbage tests).
@@ -300,7 +301,7 @@ public final class FakeMastodon: Sendable {
                     stream = "notifications:" + account.id
                 }
                 self.streamConnections.withLock { $0.append("\(path)?\(request.uri.query ?? "")") }
-                let endAfter = self.endNextStreamAfter.withLock { value -> Int? in defer { value = nil }; return value }
+                let endAfter = stream.hasPrefix("tag:") ? self.endNextStreamAfter.withLock { value -> Int? in defer { value = nil }; return value } : nil
                 let injected = self.injectedFrames.withLock { $0 }
                 let start = self.log.withLock { $0.count }
                 return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],

@@ -261,17 +261,33 @@ public final class MastodonConnector: NetworkConnector {
         }
     }
 
-    /// Reads what the stream missed since its stored position, oldest first, bounded.
+    func timelineURL(_ key: StreamKey, after since: String?, limit: Int) -> String {
+        let after = since.map { "&min_id=" + $0 } ?? ""
+        switch key {
+        case .notifications:
+            return configuration.serverBase + "/api/v1/notifications?types[]=mention&types[]=reblog&limit=\(limit)" + after
+        case .hashtag(let tag):
+            return configuration.serverBase + "/api/v1/timelines/tag/" + BlueskyConnector.percentEncoded(tag) + "?limit=\(limit)" + after
+        }
+    }
+
+    /// Reads what the stream missed since its stored position, oldest first, bounded. A stream
+    /// seen for the first time starts at the newest item there is (what came before is not
+    /// for this engine), and that position is stored, so a crash right after loses nothing.
     private func backfill(_ key: StreamKey) async throws {
-        guard var since = state.withLock({ $0.positions[key.cursorKey] }) else { return }  // first start: live only
-        for _ in 0..<configuration.backfillPages {
-            let url: String
-            switch key {
-            case .notifications:
-                url = configuration.serverBase + "/api/v1/notifications?types[]=mention&types[]=reblog&limit=40&min_id=" + since
-            case .hashtag(let tag):
-                url = configuration.serverBase + "/api/v1/timelines/tag/" + BlueskyConnector.percentEncoded(tag) + "?limit=40&min_id=" + since
+        guard var since = state.withLock({ $0.positions[key.cursorKey] }) else {
+            let response = try await http.send(.GET, timelineURL(key, after: nil, limit: 1), headers: authorization)
+            guard response.status == 200, let items = try? JSONSerialization.jsonObject(with: response.body) as? [[String: Any]] else {
+                throw http.failure("the newest item of \(key.cursorKey)", response)
             }
+            let newest = (items.first?["id"] as? String).flatMap { Self.isStatusID($0) ? $0 : nil } ?? "0"
+            state.withLock { state in
+                if state.positions[key.cursorKey] == nil { state.positions[key.cursorKey] = newest }
+            }
+            return
+        }
+        for _ in 0..<configuration.backfillPages {
+            let url = timelineURL(key, after: since, limit: 40)
             let response = try await http.send(.GET, url, headers: authorization)
             guard response.status == 200 else { throw http.failure("backfill \(key.cursorKey)", response) }
             guard let items = try? JSONSerialization.jsonObject(with: response.body) as? [Any] else {
