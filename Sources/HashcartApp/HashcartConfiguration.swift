@@ -21,6 +21,7 @@ import Yams
 public struct HashcartConfiguration: Sendable, Equatable {
     public var sandbox = true
     public var bluesky: BlueskyConfiguration?
+    public var mastodon: MastodonConfiguration?
 
     public static let maximumFileBytes = 64 * 1024
 
@@ -51,14 +52,17 @@ public struct HashcartConfiguration: Sendable, Equatable {
         if let sandbox = try root.bool("sandbox") { configuration.sandbox = sandbox }
         if let networks = try root.table("networks") {
             try networks.allowOnly(["bluesky", "mastodon", "x"])
-            for name in ["mastodon", "x"] where networks.has(name) {
-                throw ConfigurationError(source, "networks.\(name): this connector is not built yet; bluesky is")
+            for name in ["x"] where networks.has(name) {
+                throw ConfigurationError(source, "networks.\(name): this connector is not built yet; bluesky and mastodon are")
             }
             if let bluesky = try networks.table("bluesky") {
                 configuration.bluesky = try BlueskySettings.read(bluesky, environment: environment)
             }
+            if let mastodon = try networks.table("mastodon") {
+                configuration.mastodon = try MastodonSettings.read(mastodon, environment: environment)
+            }
         }
-        if !configuration.sandbox && configuration.bluesky == nil {
+        if !configuration.sandbox && configuration.bluesky == nil && configuration.mastodon == nil {
             throw ConfigurationError(source, "sandbox: false and no network configured: nothing to run")
         }
         return configuration
@@ -66,7 +70,7 @@ public struct HashcartConfiguration: Sendable, Equatable {
 
     /// The networks this configuration runs, in a stable order.
     public var networkNames: [NetworkName] {
-        (sandbox ? [NetworkName.sandbox] : []) + (bluesky != nil ? [.bluesky] : [])
+        (sandbox ? [NetworkName.sandbox] : []) + (bluesky != nil ? [.bluesky] : []) + (mastodon != nil ? [.mastodon] : [])
     }
 }
 
@@ -84,6 +88,27 @@ public enum BlueskySettings {
             identifier: try table.require("identifier"),
             appPassword: environment[passwordVariable] ?? "")
         if let rewind = try table.int("rewind_seconds") { configuration.rewindSeconds = rewind }
+        if let buffer = try table.int("buffer_events") { configuration.bufferCapacity = Int(buffer) }
+        do {
+            return try configuration.validated()
+        } catch {
+            throw ConfigurationError(table.source, "\(error.field): \(error.message)")
+        }
+    }
+}
+
+/// Mastodon's section of `hashcart.yaml`.
+public enum MastodonSettings {
+    public static let tokenVariable = "HASHCART_MASTODON_ACCESS_TOKEN"
+    static let keys: Set<String> = ["server", "streaming", "official_account", "hashtag_streams", "backfill_pages", "buffer_events"]
+
+    static func read(_ table: Table, environment: [String: String]) throws(ConfigurationError) -> MastodonConfiguration {
+        try table.allowOnly(keys)
+        var configuration = MastodonConfiguration(
+            serverURL: try table.require("server"), officialAccountURI: try table.require("official_account"),
+            accessToken: environment[tokenVariable] ?? "", streamingURL: try table.string("streaming"))
+        if let streams = try table.int("hashtag_streams") { configuration.maximumHashtagStreams = Int(streams) }
+        if let pages = try table.int("backfill_pages") { configuration.backfillPages = Int(pages) }
         if let buffer = try table.int("buffer_events") { configuration.bufferCapacity = Int(buffer) }
         do {
             return try configuration.validated()

@@ -133,6 +133,12 @@ struct ServeCommand: AsyncParsableCommand {
             engines.append(try Engine(store: store, connector: try BlueskyConnector(configuration: bluesky, clock: clock, logger: connectorLogger),
                                       clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
         }
+        if let mastodon = networks.mastodon {
+            var connectorLogger = logger
+            connectorLogger[metadataKey: "network"] = "mastodon"
+            engines.append(try Engine(store: store, connector: try MastodonConnector(configuration: mastodon, clock: clock, logger: connectorLogger),
+                                      clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
+        }
         let loops: [any Service] = engines.map { EngineLoop(engine: $0, logger: logger) }
         let networkNames = engines.map(\.connector.network.rawValue).joined(separator: ", ")
         let registry = PrometheusCollectorRegistry()

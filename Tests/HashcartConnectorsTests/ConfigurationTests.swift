@@ -7,7 +7,30 @@ import Testing
 /// `hashcart.yaml`: what an operator writes, and every way it can be wrong.
 @Suite("hashcart.yaml")
 struct ConfigurationTests {
-    static let environment = ["HASHCART_BLUESKY_APP_PASSWORD": "abcd-efgh-ijkl-mnop"]
+    static let environment = ["HASHCART_BLUESKY_APP_PASSWORD": "abcd-efgh-ijkl-mnop", "HASHCART_MASTODON_ACCESS_TOKEN": "token-0123456789"]
+
+    @Test("a Mastodon network: server, official account URI, the token from the environment")
+    func mastodon() throws {
+        let configuration = try HashcartConfiguration.parse("""
+            sandbox: false
+            networks:
+              mastodon:
+                server: https://mastodon.social
+                official_account: https://mastodon.social/users/shop
+                hashtag_streams: 20
+            """, environment: Self.environment)
+        #expect(configuration.networkNames == [.mastodon])
+        let mastodon = try #require(configuration.mastodon)
+        #expect(mastodon.accessToken == "token-0123456789")
+        #expect(mastodon.maximumHashtagStreams == 20)
+        do {
+            _ = try HashcartConfiguration.parse("networks:\n  mastodon:\n    server: https://m.example\n    official_account: https://m.example/users/shop",
+                                                environment: [:])
+            Issue.record("accepted without a token")
+        } catch {
+            #expect(error.description.contains("HASHCART_MASTODON_ACCESS_TOKEN"))
+        }
+    }
 
     @Test("a Bluesky network with defaults for the endpoints; the password from the environment")
     func bluesky() throws {
@@ -48,7 +71,12 @@ struct ConfigurationTests {
         ("networks:\n  bluesky:\n    official_did: did:plc:a\n    identifier: shop\n    rewind_seconds: soon", "rewind_seconds must be a whole number"),
         ("networks:\n  bluesky:\n    official_did: did:plc:a\n    identifier: shop\n    rewind_seconds: 99999", "rewind 0–3600"),
         ("networks:\n  bluesky: yes", "networks.bluesky must be a mapping"),
-        ("networks:\n  mastodon:\n    server: https://mastodon.social", "not built yet"),
+        ("networks:\n  x:\n    api: https://api.x.com", "not built yet"),
+        ("networks:\n  mastodon:\n    server: https://mastodon.social", "networks.mastodon.official_account is required"),
+        ("networks:\n  mastodon:\n    server: mastodon.social\n    official_account: https://mastodon.social/users/shop", "mastodon.server"),
+        ("networks:\n  mastodon:\n    server: https://m.example\n    official_account: shop", "mastodon.official_account"),
+        ("networks:\n  mastodon:\n    server: https://m.example\n    official_account: https://m.example/users/shop\n    access_token: abc", "secrets are never read"),
+        ("networks:\n  mastodon:\n    server: https://m.example\n    official_account: https://m.example/users/shop\n    hashtag_streams: 0", "hashtag streams 1–500"),
         ("sandbox: false", "nothing to run"),
     ])
     func refused(_ text: String, _ message: String) {
