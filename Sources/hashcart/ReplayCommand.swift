@@ -20,7 +20,7 @@ struct ReplayCommand: ParsableCommand {
             of the store or a scratch one, never into a store that `hashcart serve` runs on.
             """)
 
-    @Option(help: "The network the capture is from: bluesky (Jetstream v1 JSON lines).")
+    @Option(help: "The network the capture is from: bluesky (Jetstream v1 JSON lines) or mastodon (streaming API messages, statuses or notifications, one JSON object per line).")
     var network: String
 
     @Option(help: "The capture: one event per line.")
@@ -29,7 +29,7 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Parse and filter only; change nothing.")
     var dryRun = false
 
-    @Option(help: "The official account's id on the network (Bluesky: its DID); its posts' reposts are confirmations.")
+    @Option(help: "The official account's id on the network (Bluesky: its DID; Mastodon: its account URI); its posts' reposts are confirmations.")
     var official: String?
 
     @Option(help: "Extra live hashtags, comma-separated (with --dry-run and no store, the only ones).")
@@ -43,11 +43,14 @@ struct ReplayCommand: ParsableCommand {
     static let maximumFileBytes = 1 << 30
 
     func validate() throws {
-        guard network == "bluesky" else {
-            throw ValidationError("--network: \"\(network)\" cannot be replayed yet; bluesky can (x and mastodon connectors are not built)")
+        guard network == "bluesky" || network == "mastodon" else {
+            throw ValidationError("--network: \"\(network)\" cannot be replayed yet; bluesky and mastodon can (the x connector is not built)")
         }
-        if let official, JetstreamDecoder.did(inURI: "at://\(official)/x") == nil {
+        if network == "bluesky", let official, JetstreamDecoder.did(inURI: "at://\(official)/x") == nil {
             throw ValidationError("--official must be a DID, e.g. did:plc:…")
+        }
+        if network == "mastodon", let official, !(official.hasPrefix("https://") || official.hasPrefix("http://")) {
+            throw ValidationError("--official must be the account's URI, e.g. https://mastodon.social/users/shop")
         }
         if !dryRun, official == nil { throw ValidationError("--official is required unless --dry-run: the engine needs the official account") }
         for tag in (hashtags ?? "").split(separator: ",") {
@@ -85,15 +88,19 @@ struct ReplayCommand: ParsableCommand {
         defer { try? opened?.close() }
 
         let clock = SystemWallClock()
-        var interest = try opened?.connectorInterest(network: .bluesky, now: clock.now()) ?? ConnectorInterest()
+        let networkName = NetworkName(rawValue: network)
+        var interest = try opened?.connectorInterest(network: networkName, now: clock.now()) ?? ConnectorInterest()
         for tag in (hashtags ?? "").split(separator: ",") { interest.hashtagKeys.insert(try Hashtag(String(tag)).key) }
-        var ingest = JetstreamIngest(filter: JetstreamFilter(officialDID: official ?? "did:none:none", interest: interest))
+        var reader: any CaptureReader = network == "bluesky"
+            ? JetstreamIngest(filter: JetstreamFilter(officialDID: official ?? "did:none:none", interest: interest))
+            : MastodonCapture(decoder: MastodonDecoder(officialAccountURI: official ?? "https://none.invalid/users/none"))
+        var lines = 0, kept = 0, refused = 0
 
         var pending: [(line: Int, event: NetworkEvent)] = []
         var outcomes: [String: Int] = [:]
         var engine: Engine?
         if let store = opened, let official, !dryRun {
-            engine = try Engine(store: store, connector: ReplayConnector(network: .bluesky, officialAccountID: official), clock: clock,
+            engine = try Engine(store: store, connector: ReplayConnector(network: networkName, officialAccountID: official), clock: clock,
                                 ids: RandomIDGenerator(), taxTable: try BundledTaxTable.load())
         }
         func flush() throws {
@@ -116,12 +123,16 @@ struct ReplayCommand: ParsableCommand {
                 let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
                 lineNumber += 1
                 if end > start {
-                    switch ingest.accept(UnsafeBufferPointer(rebasing: bytes[start..<end])) {
+                    lines += 1
+                    switch reader.read(UnsafeBufferPointer(rebasing: bytes[start..<end])) {
                     case .skipped: break
-                    case .event(let decoded):
-                        pending.append((lineNumber, decoded.event))
+                    case .event(let event):
+                        // Mastodon's streams are filtered by the server; the edge keeps what is live.
+                        kept += 1
+                        pending.append((lineNumber, event))
                         if pending.count >= 1_000 { try flush() }
                     case .refused(let error):
+                        refused += 1
                         reportRefused(line: lineNumber, error: error)
                     }
                 }
@@ -130,15 +141,15 @@ struct ReplayCommand: ParsableCommand {
         }
         try flush()
         let summary: [String: Any] = [
-            "lines": ingest.lines, "kept": ingest.kept, "refused": ingest.refused, "skipped": ingest.lines - ingest.kept - ingest.refused,
-            "cursor": ingest.cursor.map { String($0) } ?? NSNull(), "dry_run": dryRun || engine == nil, "outcomes": outcomes,
+            "lines": lines, "kept": kept, "refused": refused, "skipped": lines - kept - refused,
+            "cursor": reader.position ?? NSNull(), "dry_run": dryRun || engine == nil, "outcomes": outcomes,
         ]
         if json {
             printLine(["summary": summary])
         } else {
-            print("\(ingest.lines) events: \(ingest.kept) for the engine, \(ingest.lines - ingest.kept - ingest.refused) not about any offer, \(ingest.refused) refused")
+            print("\(lines) events: \(kept) for the engine, \(lines - kept - refused) not about any offer, \(refused) refused")
             if !outcomes.isEmpty { print("outcomes: " + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
-            if let cursor = ingest.cursor { print("cursor after the capture: \(cursor)") }
+            if let cursor = reader.position { print("cursor after the capture: \(cursor)") }
         }
     }
 

@@ -28,6 +28,7 @@ import Testing
         BadCommand(arguments: ["bench", "frobnicate"], message: "frobnicate", usesDataFolder: false),
         BadCommand(arguments: ["frobnicate"], message: "frobnicate", usesDataFolder: false),
         BadCommand(arguments: ["replay", "--network", "x", "--file", "/dev/null", "--dry-run"], message: "cannot be replayed yet", usesDataFolder: false),
+        BadCommand(arguments: ["replay", "--network", "mastodon", "--file", "/dev/null", "--official", "did:plc:a"], message: "account's URI", usesDataFolder: false),
         BadCommand(arguments: ["replay", "--network", "myspace", "--file", "/dev/null", "--dry-run"], message: "cannot be replayed yet", usesDataFolder: false),
         BadCommand(arguments: ["replay", "--network", "bluesky", "--file", "/nonexistent", "--dry-run"], message: "cannot read", usesDataFolder: false),
         BadCommand(arguments: ["replay", "--network", "bluesky", "--file", "/dev/null"], message: "--official is required", usesDataFolder: false),

@@ -48,3 +48,24 @@ import Testing
         #expect(try hashcart(["check", "--data", folder.path]).status == 0)
     }
 }
+
+/// `hashcart replay --network mastodon`: a real server's streamed messages (Mastodon.py's cassettes).
+@Suite struct MastodonReplayCLITests {
+    @Test("the messages a real hashtag stream delivered, replayed dry: both statuses listed, a broken line refused")
+    func replayMastodonCapture() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("HashcartConnectorsTests/Fixtures/mastodon/stream-hashtag-websocket.json")
+        let messages = try JSONSerialization.jsonObject(with: Data(contentsOf: fixture)) as! [[String: Any]]
+        var lines = try messages.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+        lines.insert("{\"event\":\"update\",\"payload\":\"{broken\"}", at: 1)
+        let folder = TemporaryFolder("mastodon-capture")
+        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
+        try (lines.joined(separator: "\n") + "\n").write(toFile: folder.file("capture.jsonl"), atomically: true, encoding: .utf8)
+        let run = try hashcart(["replay", "--network", "mastodon", "--file", folder.file("capture.jsonl"), "--dry-run", "--json"])
+        #expect(run.status == 0, "\(run)")
+        let reported = try run.stdout.split(separator: "\n").map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(reported.filter { $0["event_id"] != nil }.count == 2)
+        #expect(reported.contains { $0["line"] as? Int == 2 && ($0["error"] as? String)?.contains("malformed status") == true })
+        #expect((reported.last?["summary"] as? [String: Any])?["refused"] as? Int == 1)
+    }
+}

@@ -114,7 +114,7 @@ public final class MastodonConnector: NetworkConnector {
     }
 
     /// Mastodon ids are decimal snowflakes in strings.
-    static func isStatusID(_ id: String) -> Bool { (1...30).contains(id.utf8.count) && id.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+    public static func isStatusID(_ id: String) -> Bool { (1...30).contains(id.utf8.count) && id.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
 
     /// Orders ids numerically (longer is newer).
     static func newer(_ a: String, than b: String) -> Bool { a.count != b.count ? a.count > b.count : a > b }
