@@ -1,0 +1,88 @@
+import HashcartCore
+
+/// What the X connector needs. Tokens come from the environment, never from a file.
+public struct XConfiguration: Sendable, Hashable {
+    /// `https://api.x.com`.
+    public var apiURL: String
+    /// The official account's user id (stable) and username (for stream rules).
+    public var officialUserID: String
+    public var officialUsername: String
+    /// The app's Bearer token (filtered stream, rules, recent search): `HASHCART_X_BEARER_TOKEN`.
+    public var bearerToken: String
+    /// An OAuth 2.0 user token of the official account with `tweet.write` (posting):
+    /// `HASHCART_X_USER_TOKEN`.
+    public var userToken: String
+    /// The app's consumer secret, for Account Activity webhooks (CRC and signatures):
+    /// `HASHCART_X_CONSUMER_SECRET`; optional.
+    public var consumerSecret: String?
+    /// `backfill_minutes` on reconnect (1–5; Enterprise access only; 0: none).
+    public var backfillMinutes = 0
+    /// Pages of recent search (100 each) read per rule after a reconnect to fill the gap.
+    public var recoveryPages = 5
+    public var bufferCapacity = 10_000
+    public var requestTimeoutSeconds: Int64 = 10
+    /// X sends a keep-alive every 20 s: nothing for this long means the connection is dead.
+    public var idleTimeoutSeconds: Int64 = 30
+    /// At most this many live hashtags get a stream rule (X's plans cap rules at 1,000).
+    public var maximumHashtagRules = 900
+
+    public init(apiURL: String = "https://api.x.com", officialUserID: String, officialUsername: String, bearerToken: String,
+                userToken: String, consumerSecret: String? = nil) {
+        self.apiURL = apiURL
+        self.officialUserID = officialUserID
+        self.officialUsername = officialUsername
+        self.bearerToken = bearerToken
+        self.userToken = userToken
+        self.consumerSecret = consumerSecret
+    }
+
+    public func validated() throws(ValidationError) -> XConfiguration {
+        guard MastodonConfiguration.isHTTP(apiURL) else { throw ValidationError(field: "x.api", message: "must be an http(s) URL, e.g. https://api.x.com") }
+        guard XDecoder.isID(officialUserID) else { throw ValidationError(field: "x.official_user_id", message: "must be the account's numeric user id") }
+        guard (1...15).contains(officialUsername.count), officialUsername.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+            throw ValidationError(field: "x.official_username", message: "must be the account's username without @ (letters, digits, _; at most 15)")
+        }
+        for (name, token) in [("HASHCART_X_BEARER_TOKEN", bearerToken), ("HASHCART_X_USER_TOKEN", userToken)] {
+            guard !token.isEmpty, token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw ValidationError(field: name, message: "must be set (see the README's X section)")
+            }
+        }
+        guard (0...5).contains(backfillMinutes), (0...100).contains(recoveryPages), (1...1_000_000).contains(bufferCapacity),
+            (1...120).contains(requestTimeoutSeconds), (10...600).contains(idleTimeoutSeconds), (1...999).contains(maximumHashtagRules)
+        else {
+            throw ValidationError(field: "x", message: "backfill 0–5 min, recovery pages 0–100, buffer 1–1000000, timeout 1–120 s, idle 10–600 s, hashtag rules 1–999")
+        }
+        return self
+    }
+
+    var apiBase: String { MastodonConfiguration.trimmed(apiURL) }
+}
+
+/// The filtered-stream rules Hashcart keeps: one per live offer's hashtag, one for retweets of the
+/// official account (confirmations: per-purchase rules would not fit X's rule limits), one for
+/// posts mentioning it (link codes, replies). Rules Hashcart did not make (other tags) are left alone.
+public enum XRules {
+    public static let tagPrefix = "hashcart:"
+    public static let mentionsTag = "hashcart:mentions"
+
+    public static func desired(hashtagKeys: Set<String>, officialUsername: String, limit: Int) -> [XAPI.Rule] {
+        var rules = [
+            XAPI.Rule(value: "retweets_of:\(officialUsername)", tag: XDecoder.confirmationRuleTag),
+            XAPI.Rule(value: "@\(officialUsername) -is:retweet", tag: mentionsTag),
+        ]
+        for key in hashtagKeys.sorted().prefix(limit) {
+            rules.append(XAPI.Rule(value: "#\(key) -is:retweet", tag: "hashcart:tag:\(key)"))
+        }
+        return rules
+    }
+
+    /// What to add and which rule ids to delete so that Hashcart's rules are exactly `desired`.
+    public static func diff(current: [XAPI.Rule], desired: [XAPI.Rule]) -> (add: [XAPI.Rule], delete: [String]) {
+        let ours = current.filter { $0.tag?.hasPrefix(tagPrefix) == true }
+        let wanted = Set(desired.map { "\($0.tag ?? "")\u{1F}\($0.value)" })
+        let have = Set(ours.map { "\($0.tag ?? "")\u{1F}\($0.value)" })
+        let add = desired.filter { !have.contains("\($0.tag ?? "")\u{1F}\($0.value)") }
+        let delete = ours.filter { !wanted.contains("\($0.tag ?? "")\u{1F}\($0.value)") }.compactMap(\.id)
+        return (add, delete)
+    }
+}

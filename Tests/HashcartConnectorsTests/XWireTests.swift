@@ -1,0 +1,115 @@
+import Foundation
+import HashcartConnectors
+import HashcartCore
+import Testing
+
+/// X's documented payloads (Fixtures/x), stream rules and the Account Activity proofs.
+@Suite("X wire format")
+struct XWireTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/x")
+    let decoder = XDecoder(officialUserID: "999")
+
+    func lines(_ name: String) throws -> [[UInt8]] {
+        try Data(contentsOf: Self.fixtures.appendingPathComponent(name)).split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
+    }
+
+    @Test("the docs' stream line: a post by the stable author id, handle from includes.users")
+    func docExample() throws {
+        let line = try Data(contentsOf: Self.fixtures.appendingPathComponent("stream-doc-example.json"))
+        guard case .event(let event) = try decoder.streamLine(line.prefix { $0 != 0x0A }) else { Issue.record("not an event"); return }
+        #expect(event.kind == .post)
+        #expect(event.eventID == "1234567890")
+        #expect(event.author == SocialIdentity(network: .x, userID: "9876543210", handle: "@catperson"))
+        #expect(event.text == "Look at this cute cat! 🐱")
+        #expect(event.createdAt == Timestamp.parse("2024-01-15T10:35:00.000Z"))
+    }
+
+    @Test("a purchase post, a keep-alive, a retweet of the official reply, a disconnect")
+    func purchaseStream() throws {
+        let all = try lines("stream-purchase.jsonl").filter { !$0.isEmpty }
+        #expect(all.count == 4)
+        guard case .event(let post) = try decoder.streamLine(all[0]) else { Issue.record("not an event"); return }
+        #expect(post.kind == .post)
+        #expect(post.hashtags == ["BuyAmexTee"])
+        guard case .keepAlive = try decoder.streamLine(all[1]) else { Issue.record("not a keep-alive"); return }
+        guard case .event(let retweet) = try decoder.streamLine(all[2]) else { Issue.record("not an event"); return }
+        #expect(retweet.kind == .repost)
+        #expect(retweet.referencedPostID == "1830000000000000005")
+        #expect(retweet.referencedAuthorID == "999")
+        #expect(retweet.text == "")
+        guard case .disconnect(let reason) = try decoder.streamLine(all[3]) else { Issue.record("not a disconnect"); return }
+        #expect(reason.contains("UpstreamOperationalDisconnect"))
+    }
+
+    @Test("garbage stream lines are refused with a reason", arguments: [
+        "{", "[]", "{}", "{\"data\":{\"id\":\"12a\",\"text\":\"x\",\"author_id\":\"1\",\"created_at\":\"2024-01-15T10:35:00.000Z\"}}",
+        "{\"data\":{\"id\":\"12\",\"text\":\"x\",\"created_at\":\"2024-01-15T10:35:00.000Z\"}}",
+        "{\"data\":{\"id\":\"12\",\"text\":\"x\",\"author_id\":\"1\"}}",
+        "{\"data\":{\"id\":\"12\",\"text\":\"x\",\"author_id\":\"1\",\"created_at\":\"2024-01-15T10:35:00.000Z\",\"referenced_tweets\":[{\"type\":\"retweeted\",\"id\":\"../x\"}]}}",
+        "{\"data\":{\"id\":\"12\",\"text\":5,\"author_id\":\"1\",\"created_at\":\"2024-01-15T10:35:00.000Z\"}}",
+    ])
+    func garbage(_ line: String) {
+        #expect(throws: WireFormatError.self) { try decoder.streamLine(Array(line.utf8)) }
+    }
+
+    @Test("an Account Activity body: a v1.1 retweet of the official reply and a mention with a link code")
+    func activity() throws {
+        let body = try Data(contentsOf: Self.fixtures.appendingPathComponent("activity-retweet.json"))
+        let events = try decoder.activity(body, receivedAt: Instant(millisecondsSinceEpoch: 0))
+        #expect(events.count == 2)
+        #expect(events[0].kind == .repost)
+        #expect(events[0].referencedPostID == "1830000000000000005")
+        #expect(events[0].referencedAuthorID == "999")
+        #expect(events[0].author.handle == "@alice")
+        #expect(events[0].createdAt == Instant(millisecondsSinceEpoch: 1_787_918_580_000))
+        #expect(events[1].kind == .post)
+        #expect(events[1].hashtags == ["BuyAmexTee"])
+        #expect(events[1].text.contains("HC-ABCD2345"))
+        #expect(throws: WireFormatError.self) { try decoder.activity(Data("{\"tweet_create_events\":[{\"id_str\":\"x\"}]}".utf8), receivedAt: Instant(millisecondsSinceEpoch: 0)) }
+    }
+
+    @Test("CRC and signatures: HMAC-SHA256 with the consumer secret (vectors from Python's hmac)")
+    func webhookSecurity() {
+        #expect(XWebhookSecurity.crcResponseToken(crcToken: "crc-token-abc", consumerSecret: "consumer-secret-123")
+                == "sha256=8q4gbHSwr+NvXrzFaOG7EoZ8pRQRk2eTIMIbbVxALFY=")
+        let body = Data("{\"for_user_id\":\"2244994945\",\"tweet_create_events\":[]}".utf8)
+        let good = "sha256=XOkTpMQkRTq8awUtYYLM6pXIax8YRgVKVZKYwr619bY="
+        #expect(XWebhookSecurity.isValidSignature(good, body: body, consumerSecret: "consumer-secret-123"))
+        #expect(!XWebhookSecurity.isValidSignature(good, body: body + Data(" ".utf8), consumerSecret: "consumer-secret-123"))
+        #expect(!XWebhookSecurity.isValidSignature(good, body: body, consumerSecret: "other"))
+        for bad in [nil, "", "sha256=", "sha1=XOkTpMQkRTq8awUtYYLM6pXIax8YRgVKVZKYwr619bY=", "sha256=!!!", "sha256=" + String(repeating: "A", count: 200)] {
+            #expect(!XWebhookSecurity.isValidSignature(bad, body: body, consumerSecret: "consumer-secret-123"), "\(bad ?? "nil")")
+        }
+    }
+
+    @Test("stream rules: Hashcart's rules follow the interest; rules it did not make are left alone")
+    func rules() {
+        let desired = XRules.desired(hashtagKeys: ["buyamextee", "買う"], officialUsername: "ShopBot", limit: 10)
+        #expect(desired.map(\.value) == ["retweets_of:ShopBot", "@ShopBot -is:retweet", "#buyamextee -is:retweet", "#買う -is:retweet"])
+        let current = [
+            XAPI.Rule(id: "1", value: "retweets_of:ShopBot", tag: "hashcart:confirmations"),
+            XAPI.Rule(id: "2", value: "#oldoffer -is:retweet", tag: "hashcart:tag:oldoffer"),
+            XAPI.Rule(id: "3", value: "cat has:images", tag: "someone else's"),
+        ]
+        let (add, delete) = XRules.diff(current: current, desired: desired)
+        #expect(add.map(\.value) == ["@ShopBot -is:retweet", "#buyamextee -is:retweet", "#買う -is:retweet"])
+        #expect(delete == ["2"])
+        #expect(XRules.desired(hashtagKeys: Set((0..<2_000).map { "tag\($0)" }), officialUsername: "ShopBot", limit: 900).count == 902)
+    }
+
+    @Test("configuration: each wrong setting is named")
+    func configuration() {
+        func field(_ change: (inout XConfiguration) -> Void) -> String? {
+            var configuration = XConfiguration(officialUserID: "999", officialUsername: "ShopBot", bearerToken: "app", userToken: "user")
+            change(&configuration)
+            do { _ = try configuration.validated(); return nil } catch { return error.field }
+        }
+        #expect(field { _ in } == nil)
+        #expect(field { $0.apiURL = "api.x.com" } == "x.api")
+        #expect(field { $0.officialUserID = "ShopBot" } == "x.official_user_id")
+        #expect(field { $0.officialUsername = "@ShopBot" } == "x.official_username")
+        #expect(field { $0.bearerToken = "" } == "HASHCART_X_BEARER_TOKEN")
+        #expect(field { $0.userToken = "has space" } == "HASHCART_X_USER_TOKEN")
+        #expect(field { $0.backfillMinutes = 9 } == "x")
+    }
+}
