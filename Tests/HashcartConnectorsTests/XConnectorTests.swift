@@ -1,0 +1,163 @@
+import Foundation
+import HashcartConnectors
+import HashcartCore
+import HashcartEngine
+import HashcartStore
+import HashcartTestSupport
+import Logging
+import Testing
+
+/// The X connector over real HTTP on loopback, against ``FakeX``.
+@Suite("X connector over loopback", .serialized)
+struct XConnectorTests {
+    func connector(_ fake: FakeX) throws -> XConnector {
+        var logger = Logger(label: "test.x")
+        logger.logLevel = .critical
+        var configuration = XConfiguration(apiURL: fake.baseURL, officialUserID: "999", officialUsername: "ShopBot",
+                                           bearerToken: FakeX.appToken, userToken: FakeX.shopToken)
+        configuration.idleTimeoutSeconds = 10
+        return try XConnector(configuration: configuration, clock: SystemWallClock(), logger: logger)
+    }
+
+    func waitFor(_ what: String, _ condition: () async throws -> Bool) async throws {
+        for _ in 0..<500 {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("timed out waiting for \(what)")
+        throw CancellationError()
+    }
+
+    @Test("a purchase end to end: rules synced, the stream brings the post, POST /2/tweets replies, the retweet confirms")
+    func purchaseEndToEnd() async throws {
+        let fake = FakeX()
+        let server = try await fake.start()
+        defer { server.cancel() }
+        fake.rules.withLock { $0 = [FakeX.Rule(id: "7", value: "cat has:images", tag: "someone else's")] }
+        let database = try TestDatabase(.sqlite)
+        let store = try database.open(key: AddressCipher.generateEncodedKey())
+        defer { try? store.close() }
+        let x = try connector(fake)
+        defer { x.stop() }
+        let clock = SystemWallClock()
+        let engine = try Engine(store: store, connector: x, clock: clock, ids: SequentialIDGenerator(namespace: "x"),
+                                taxTable: try BundledTaxTable.load(), configuration: EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0)))
+        let merchant = try engine.createMerchant(name: "Amex Tees")
+        let offer = try engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Amex Tee", sku: "TEE", price: .usd(2500), hashtag: "#BuyAmexTee", quantity: 3))
+        let card = try engine.createCardAccount(creditLimit: .usd(100_000),
+                                                billing: BillingAddress(name: "Jane Roe", line1: "1 Main St", city: "Albany", state: .NY, postalCode: "12207"),
+                                                cardLast4: "4242")
+        try engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .x, userID: "111", handle: "@alice"), at: clock.now().adding(seconds: -86_400))
+
+        _ = try await engine.runRound()
+        try await waitFor("the stream") { !fake.streamConnections.withLock { $0 }.isEmpty }
+        let rules = fake.rules.withLock { $0 }
+        #expect(Set(rules.map(\.value)) == ["cat has:images", "retweets_of:ShopBot", "@ShopBot -is:retweet", "#buyamextee -is:retweet"])
+
+        fake.post(as: "222", "just a cat #caturday")
+        let post = fake.post(as: "111", "I want it #BuyAmexTee")
+        try await waitFor("the confirmation reply") {
+            _ = try await engine.runRound()
+            return !fake.replies(to: post).isEmpty
+        }
+        let request = try #require(fake.replies(to: post).first)
+        #expect(request.authorID == "999")
+        #expect(request.text.hasPrefix("@alice "))
+        fake.retweet(as: "111", request.id)
+        try await waitFor("the order") {
+            _ = try await engine.runRound()
+            return try store.read { try $0.offers() }.first { $0.id == offer.id }?.soldUnits == 1
+        }
+        let cursor = try #require(try store.write { try $0.cursor(network: .x) })
+        #expect(UInt64(cursor)! >= UInt64(post)!)
+        #expect(try store.read { try $0.audit() } == [])
+    }
+
+    @Test("after a restart the gap is read with recent search from the cursor (rewound), duplicates dropped")
+    func recoveryAfterRestart() async throws {
+        let fake = FakeX()
+        let server = try await fake.start()
+        defer { server.cancel() }
+        var cursor: String?
+        var seen: [String] = []
+        let first = try connector(fake)
+        await first.updateInterest(ConnectorInterest(hashtagKeys: ["buyamextee"]))
+        _ = try await first.events(after: nil, limit: 10)
+        try await waitFor("the stream") { !fake.streamConnections.withLock { $0 }.isEmpty }
+        let before = fake.post(as: "111", "#BuyAmexTee one")
+        try await waitFor("the first post") {
+            let page = try await first.events(after: cursor, limit: 10)
+            seen += page.events.map(\.eventID)
+            cursor = page.nextCursor ?? cursor
+            return seen.contains(before)
+        }
+        first.stop()
+        let missed = [fake.post(as: "111", "#BuyAmexTee two"), fake.post(as: "222", "#buyamextee three")]
+        let confirmation = fake.post(as: "999", "@alice Repost this within 15 minutes to buy. Ref A1", inReplyTo: before)
+        let retweet = fake.retweet(as: "111", confirmation)
+
+        let second = try connector(fake)
+        defer { second.stop() }
+        await second.updateInterest(ConnectorInterest(hashtagKeys: ["buyamextee"]))
+        var events: [NetworkEvent] = []
+        try await waitFor("the recovery") {
+            let page = try await second.events(after: cursor, limit: 10)
+            events += page.events
+            cursor = page.nextCursor ?? cursor
+            return Set(events.map(\.eventID)).isSuperset(of: missed + [retweet])
+        }
+        let repost = try #require(events.first { $0.eventID == retweet })
+        #expect(repost.kind == .repost)
+        #expect(repost.referencedPostID == confirmation)
+        #expect(repost.referencedAuthorID == "999")
+        #expect(Set(events.map(\.eventID)).count == events.count, "nothing handed over twice")
+        #expect(second.statistics.recovered >= 3)
+        #expect(fake.searchQueries.withLock { $0 }.contains { $0.contains("since_id=") })
+    }
+
+    @Test("a lost answer: the retry meets X's duplicate-content refusal and returns the first post")
+    func duplicateContentReconciled() async throws {
+        let fake = FakeX()
+        let server = try await fake.start()
+        defer { server.cancel() }
+        let x = try connector(fake)
+        let post = fake.post(as: "111", "#BuyAmexTee")
+        fake.loseNextPostAnswer.withLock { $0 = true }
+        let text = "@alice Amex Tee, $27.19 total with tax. Repost this within 15 minutes to buy. Ref K7Q2MX"
+        let lost = await #expect(throws: ConnectorError.self) { try await x.reply(to: post, text: text, idempotencyKey: "confirm:p1") }
+        #expect(lost?.isRetryable == true)
+        let retried = try await x.reply(to: post, text: text, idempotencyKey: "confirm:p1")
+        #expect(fake.replies(to: post).count == 1, "posted once")
+        #expect(retried.postID == fake.replies(to: post).first?.id)
+        await #expect(throws: ConnectorError.self) { try await x.reply(to: "not-a-number", text: "x", idempotencyKey: "k") }
+        let long = await #expect(throws: ConnectorError.self) { try await x.reply(to: post, text: String(repeating: "x", count: 281), idempotencyKey: "k") }
+        #expect(long?.isRetryable == false)
+    }
+
+    @Test("garbage lines are refused, keep-alives counted, the stream goes on; a disconnect problem reconnects")
+    func garbageAndDisconnect() async throws {
+        let fake = FakeX()
+        let server = try await fake.start()
+        defer { server.cancel() }
+        fake.injectedLines.withLock {
+            $0 = ["{not json", "{\"data\":{\"id\":\"x1\",\"text\":\"t\",\"author_id\":\"1\",\"created_at\":\"2024-01-15T10:35:00.000Z\"}}", "", "[]",
+                  "{\"errors\":[{\"title\":\"operational-disconnect\",\"disconnect_type\":\"UpstreamOperationalDisconnect\"}]}"]
+        }
+        let x = try connector(fake)
+        defer { x.stop() }
+        await x.updateInterest(ConnectorInterest(hashtagKeys: ["buyamextee"]))
+        var cursor: String?
+        _ = try await x.events(after: nil, limit: 10)
+        try await waitFor("a reconnect after the disconnect problem") { fake.streamConnections.withLock { $0.count } >= 2 }
+        let post = fake.post(as: "111", "#BuyAmexTee after the reconnect")
+        var events: [NetworkEvent] = []
+        try await waitFor("the post") {
+            let page = try await x.events(after: cursor, limit: 10)
+            events += page.events
+            cursor = page.nextCursor ?? cursor
+            return events.contains { $0.eventID == post }
+        }
+        #expect(x.statistics.refused == 3, "\(x.statistics)")
+        #expect(x.statistics.keepAlives >= 1, "\(x.statistics)")
+    }
+}
