@@ -144,7 +144,9 @@ let package = Package(
             ],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "HashcartCLITests", dependencies: ["hashcart", "HashcartTestSupport"]),
+        .testTarget(name: "HashcartCLITests", dependencies: [
+            "hashcart", "HashcartTestSupport", "HashcartConnectors", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(
             name: "HashcartServerTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import Crypto
+import HashcartConnectors
 import Foundation
 import HashcartCore
 import HashcartEngine
@@ -13,6 +14,8 @@ public struct EngineService: HashcartService {
     let engine: Engine
     /// The engine of each network this process runs, by network.
     let engines: [NetworkName: Engine]
+    /// The X connector that takes Account Activity webhooks, when one is configured so.
+    let xActivity: XConnector?
     let store: any HashcartDatabase
     let sandbox: SandboxNetwork
     /// SHA-256 of the admin token: the token itself is never kept.
@@ -28,6 +31,7 @@ public struct EngineService: HashcartService {
                 metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), allowPrivateWebhookHosts: Bool = false,
                 networkEngines: [Engine] = []) {
         self.engine = engine
+        self.xActivity = networkEngines.lazy.compactMap { $0.connector as? XConnector }.first { $0.configuration.consumerSecret != nil }
         var byNetwork = [engine.connector.network: engine]
         for other in networkEngines { byNetwork[other.connector.network] = other }
         self.engines = byNetwork
@@ -215,6 +219,27 @@ public struct EngineService: HashcartService {
         }
         await refreshConnectorInterest()
         return created
+    }
+
+    public func networkWebhook(network: String, method: String, query: [String: String], signature: String?, body: Data) async throws -> NetworkWebhookReply {
+        guard network == NetworkName.x.rawValue, let x = xActivity else {
+            throw APIError.notFound("webhook for network `\(network.prefix(32))`")
+        }
+        if method == "GET" {
+            guard let token = query["crc_token"], let response = x.crcResponse(crcToken: token) else {
+                throw APIError.invalid("Query parameter `crc_token` is required (1 to 1024 characters).", param: "crc_token", code: "parameter_missing")
+            }
+            return NetworkWebhookReply(body: response)
+        }
+        do {
+            guard try await x.receiveActivity(body: body, signature: signature) else {
+                throw APIError(status: .unauthorized, type: .authentication, code: "signature_invalid",
+                               message: "The x-twitter-webhooks-signature header does not sign this body with the app's consumer secret.")
+            }
+        } catch let error as WireFormatError {
+            throw APIError.invalid(error.description)
+        }
+        return NetworkWebhookReply(body: Data("{}".utf8))
     }
 
     /// Tells every network's connector about offer changes now rather than within a second, so

@@ -22,6 +22,7 @@ public struct HashcartConfiguration: Sendable, Equatable {
     public var sandbox = true
     public var bluesky: BlueskyConfiguration?
     public var mastodon: MastodonConfiguration?
+    public var x: XConfiguration?
 
     public static let maximumFileBytes = 64 * 1024
 
@@ -52,17 +53,17 @@ public struct HashcartConfiguration: Sendable, Equatable {
         if let sandbox = try root.bool("sandbox") { configuration.sandbox = sandbox }
         if let networks = try root.table("networks") {
             try networks.allowOnly(["bluesky", "mastodon", "x"])
-            for name in ["x"] where networks.has(name) {
-                throw ConfigurationError(source, "networks.\(name): this connector is not built yet; bluesky and mastodon are")
-            }
             if let bluesky = try networks.table("bluesky") {
                 configuration.bluesky = try BlueskySettings.read(bluesky, environment: environment)
             }
             if let mastodon = try networks.table("mastodon") {
                 configuration.mastodon = try MastodonSettings.read(mastodon, environment: environment)
             }
+            if let x = try networks.table("x") {
+                configuration.x = try XSettings.read(x, environment: environment)
+            }
         }
-        if !configuration.sandbox && configuration.bluesky == nil && configuration.mastodon == nil {
+        if !configuration.sandbox && configuration.bluesky == nil && configuration.mastodon == nil && configuration.x == nil {
             throw ConfigurationError(source, "sandbox: false and no network configured: nothing to run")
         }
         return configuration
@@ -70,7 +71,7 @@ public struct HashcartConfiguration: Sendable, Equatable {
 
     /// The networks this configuration runs, in a stable order.
     public var networkNames: [NetworkName] {
-        (sandbox ? [NetworkName.sandbox] : []) + (bluesky != nil ? [.bluesky] : []) + (mastodon != nil ? [.mastodon] : [])
+        (sandbox ? [NetworkName.sandbox] : []) + (bluesky != nil ? [.bluesky] : []) + (mastodon != nil ? [.mastodon] : []) + (x != nil ? [.x] : [])
     }
 }
 
@@ -109,6 +110,38 @@ public enum MastodonSettings {
             accessToken: environment[tokenVariable] ?? "", streamingURL: try table.string("streaming"))
         if let streams = try table.int("hashtag_streams") { configuration.maximumHashtagStreams = Int(streams) }
         if let pages = try table.int("backfill_pages") { configuration.backfillPages = Int(pages) }
+        if let buffer = try table.int("buffer_events") { configuration.bufferCapacity = Int(buffer) }
+        do {
+            return try configuration.validated()
+        } catch {
+            throw ConfigurationError(table.source, "\(error.field): \(error.message)")
+        }
+    }
+}
+
+/// X's section of `hashcart.yaml`.
+public enum XSettings {
+    public static let bearerVariable = "HASHCART_X_BEARER_TOKEN"
+    public static let userTokenVariable = "HASHCART_X_USER_TOKEN"
+    public static let consumerSecretVariable = "HASHCART_X_CONSUMER_SECRET"
+    static let keys: Set<String> = ["api", "official_user_id", "official_username", "account_activity", "backfill_minutes", "recovery_pages",
+                                    "hashtag_rules", "buffer_events"]
+
+    static func read(_ table: Table, environment: [String: String]) throws(ConfigurationError) -> XConfiguration {
+        try table.allowOnly(keys)
+        var configuration = XConfiguration(
+            apiURL: try table.string("api") ?? "https://api.x.com", officialUserID: try table.require("official_user_id"),
+            officialUsername: try table.require("official_username"), bearerToken: environment[bearerVariable] ?? "",
+            userToken: environment[userTokenVariable] ?? "")
+        if try table.bool("account_activity") == true {
+            guard let secret = environment[consumerSecretVariable], !secret.isEmpty else {
+                throw ConfigurationError(table.source, "networks.x.account_activity needs \(consumerSecretVariable) (the app's consumer secret) in the environment")
+            }
+            configuration.consumerSecret = secret
+        }
+        if let minutes = try table.int("backfill_minutes") { configuration.backfillMinutes = Int(minutes) }
+        if let pages = try table.int("recovery_pages") { configuration.recoveryPages = Int(pages) }
+        if let rules = try table.int("hashtag_rules") { configuration.maximumHashtagRules = Int(rules) }
         if let buffer = try table.int("buffer_events") { configuration.bufferCapacity = Int(buffer) }
         do {
             return try configuration.validated()

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// Builds the router of Hashcart's HTTP API on a ``HashcartService``.
@@ -135,6 +136,23 @@ public enum HashcartRouter {
             let query = request.uri.queryParameters
             return try json(try await service.purchases(cardholderID: context.cardholderID!, limit: try pageLimit(query.get("limit")),
                                                         startingAfter: query.get("starting_after")))
+        }
+
+        // Networks' webhooks (X's Account Activity API): authenticated by the network's own
+        // signature, not by Hashcart credentials.
+        router.get("webhooks/{network}") { request, context in
+            let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { first, _ in first })
+            let reply = try await service.networkWebhook(network: try context.parameters.require("network"), method: "GET", query: query,
+                                                         signature: nil, body: Data())
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
+        }
+        router.post("webhooks/{network}") { request, context in
+            var request = request
+            let body = try await request.collectBody(upTo: 4 << 20)
+            let reply = try await service.networkWebhook(network: try context.parameters.require("network"), method: "POST", query: [:],
+                                                         signature: request.headers[HTTPField.Name("x-twitter-webhooks-signature")!],
+                                                         body: Data(body.readableBytesView))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
         }
 
         // The sandbox network.

@@ -9,6 +9,11 @@ public protocol HashcartService: Sendable {
     /// The process's metrics in Prometheus' text format (for `/metrics`).
     func metricsText() async -> String
 
+    /// A network's webhook (X's Account Activity API): `GET` answers its challenge (`crc_token`),
+    /// `POST` takes a signed delivery. Throws ``APIError`` for a network without one, a bad
+    /// signature (401) or a malformed body (400).
+    func networkWebhook(network: String, method: String, query: [String: String], signature: String?, body: Data) async throws -> NetworkWebhookReply
+
     /// The merchant an API key acts as, or nil.
     func merchant(forAPIKey key: String) async -> String?
     /// The cardholder a token acts as, or nil.
@@ -77,3 +82,12 @@ public enum IdempotencyClaim: Sendable, Equatable {
 }
 
 import Foundation
+
+/// What a network's webhook answers: a JSON body (the CRC response) or nothing.
+public struct NetworkWebhookReply: Sendable, Equatable {
+    public var body: Data
+
+    public init(body: Data) {
+        self.body = body
+    }
+}

@@ -20,7 +20,7 @@ struct ReplayCommand: ParsableCommand {
             of the store or a scratch one, never into a store that `hashcart serve` runs on.
             """)
 
-    @Option(help: "The network the capture is from: bluesky (Jetstream v1 JSON lines) or mastodon (streaming API messages, statuses or notifications, one JSON object per line).")
+    @Option(help: "The network the capture is from: bluesky (Jetstream v1 JSON lines), mastodon (streaming API messages, statuses or notifications, one JSON object per line) or x (filtered-stream lines or Account Activity bodies, one per line).")
     var network: String
 
     @Option(help: "The capture: one event per line.")
@@ -29,7 +29,7 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Parse and filter only; change nothing.")
     var dryRun = false
 
-    @Option(help: "The official account's id on the network (Bluesky: its DID; Mastodon: its account URI); its posts' reposts are confirmations.")
+    @Option(help: "The official account's id on the network (Bluesky: its DID; Mastodon: its account URI; X: its user id); its posts' reposts are confirmations.")
     var official: String?
 
     @Option(help: "Extra live hashtags, comma-separated (with --dry-run and no store, the only ones).")
@@ -43,8 +43,11 @@ struct ReplayCommand: ParsableCommand {
     static let maximumFileBytes = 1 << 30
 
     func validate() throws {
-        guard network == "bluesky" || network == "mastodon" else {
-            throw ValidationError("--network: \"\(network)\" cannot be replayed yet; bluesky and mastodon can (the x connector is not built)")
+        guard ["bluesky", "mastodon", "x"].contains(network) else {
+            throw ValidationError("--network: \"\(network.prefix(32))\" is not one of x, mastodon, bluesky")
+        }
+        if network == "x", let official, !official.allSatisfy(\.isNumber) {
+            throw ValidationError("--official must be the account's numeric user id")
         }
         if network == "bluesky", let official, JetstreamDecoder.did(inURI: "at://\(official)/x") == nil {
             throw ValidationError("--official must be a DID, e.g. did:plc:…")
@@ -91,9 +94,11 @@ struct ReplayCommand: ParsableCommand {
         let networkName = NetworkName(rawValue: network)
         var interest = try opened?.connectorInterest(network: networkName, now: clock.now()) ?? ConnectorInterest()
         for tag in (hashtags ?? "").split(separator: ",") { interest.hashtagKeys.insert(try Hashtag(String(tag)).key) }
-        var reader: any CaptureReader = network == "bluesky"
-            ? JetstreamIngest(filter: JetstreamFilter(officialDID: official ?? "did:none:none", interest: interest))
-            : MastodonCapture(decoder: MastodonDecoder(officialAccountURI: official ?? "https://none.invalid/users/none"))
+        var reader: any CaptureReader = switch network {
+        case "bluesky": JetstreamIngest(filter: JetstreamFilter(officialDID: official ?? "did:none:none", interest: interest))
+        case "mastodon": MastodonCapture(decoder: MastodonDecoder(officialAccountURI: official ?? "https://none.invalid/users/none"))
+        default: XCapture(decoder: XDecoder(officialUserID: official ?? "0"))
+        }
         var lines = 0, kept = 0, refused = 0
 
         var pending: [(line: Int, event: NetworkEvent)] = []
@@ -126,10 +131,10 @@ struct ReplayCommand: ParsableCommand {
                     lines += 1
                     switch reader.read(UnsafeBufferPointer(rebasing: bytes[start..<end])) {
                     case .skipped: break
-                    case .event(let event):
-                        // Mastodon's streams are filtered by the server; the edge keeps what is live.
-                        kept += 1
-                        pending.append((lineNumber, event))
+                    case .events(let events):
+                        // Mastodon's and X's streams are filtered by the server (rules, tags).
+                        kept += events.count
+                        pending += events.map { (lineNumber, $0) }
                         if pending.count >= 1_000 { try flush() }
                     case .refused(let error):
                         refused += 1

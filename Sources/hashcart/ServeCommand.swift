@@ -139,6 +139,12 @@ struct ServeCommand: AsyncParsableCommand {
             engines.append(try Engine(store: store, connector: try MastodonConnector(configuration: mastodon, clock: clock, logger: connectorLogger),
                                       clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
         }
+        if let x = networks.x {
+            var connectorLogger = logger
+            connectorLogger[metadataKey: "network"] = "x"
+            engines.append(try Engine(store: store, connector: try XConnector(configuration: x, clock: clock, logger: connectorLogger),
+                                      clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
+        }
         let loops: [any Service] = engines.map { EngineLoop(engine: $0, logger: logger) }
         let networkNames = engines.map(\.connector.network.rawValue).joined(separator: ", ")
         let registry = PrometheusCollectorRegistry()

@@ -69,3 +69,25 @@ import Testing
         #expect((reported.last?["summary"] as? [String: Any])?["refused"] as? Int == 1)
     }
 }
+
+/// `hashcart replay --network x`: filtered-stream lines and an Account Activity body.
+@Suite struct XReplayCLITests {
+    @Test("stream lines (keep-alive and disconnect skipped) and an Account Activity body, replayed dry")
+    func replayXCapture() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("HashcartConnectorsTests/Fixtures/x")
+        let stream = try String(contentsOf: fixtures.appendingPathComponent("stream-purchase.jsonl"), encoding: .utf8)
+        let activity = try String(contentsOf: fixtures.appendingPathComponent("activity-retweet.json"), encoding: .utf8)
+        let folder = TemporaryFolder("x-capture")
+        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
+        try (stream + activity + "not json\n").write(toFile: folder.file("capture.jsonl"), atomically: true, encoding: .utf8)
+        let run = try hashcart(["replay", "--network", "x", "--file", folder.file("capture.jsonl"), "--dry-run", "--json", "--official", "999"])
+        #expect(run.status == 0, "\(run)")
+        let reported = try run.stdout.split(separator: "\n").map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let kinds = reported.compactMap { $0["kind"] as? String }
+        #expect(kinds == ["post", "repost", "repost", "post"], "\(reported)")
+        let summary = try #require(reported.last?["summary"] as? [String: Any])
+        #expect(summary["refused"] as? Int == 1)
+        #expect(summary["kept"] as? Int == 4)
+    }
+}

@@ -7,7 +7,28 @@ import Testing
 /// `hashcart.yaml`: what an operator writes, and every way it can be wrong.
 @Suite("hashcart.yaml")
 struct ConfigurationTests {
-    static let environment = ["HASHCART_BLUESKY_APP_PASSWORD": "abcd-efgh-ijkl-mnop", "HASHCART_MASTODON_ACCESS_TOKEN": "token-0123456789"]
+    static let environment = ["HASHCART_BLUESKY_APP_PASSWORD": "abcd-efgh-ijkl-mnop", "HASHCART_MASTODON_ACCESS_TOKEN": "token-0123456789",
+                              "HASHCART_X_BEARER_TOKEN": "app-token", "HASHCART_X_USER_TOKEN": "user-token"]
+
+    @Test("an X network: ids in the file, the tokens and (for Account Activity) the consumer secret from the environment")
+    func x() throws {
+        let text = "networks:\n  x:\n    official_user_id: '999'\n    official_username: ShopBot\n    account_activity: true"
+        var environment = Self.environment
+        environment["HASHCART_X_CONSUMER_SECRET"] = "consumer-secret"
+        let configuration = try HashcartConfiguration.parse(text, environment: environment)
+        let x = try #require(configuration.x)
+        #expect(x.apiURL == "https://api.x.com")
+        #expect(x.bearerToken == "app-token")
+        #expect(x.userToken == "user-token")
+        #expect(x.consumerSecret == "consumer-secret")
+        #expect(configuration.networkNames == [.sandbox, .x])
+        do {
+            _ = try HashcartConfiguration.parse("networks:\n  x:\n    official_user_id: '999'\n    official_username: ShopBot", environment: [:])
+            Issue.record("accepted without tokens")
+        } catch {
+            #expect(error.description.contains("HASHCART_X_BEARER_TOKEN"))
+        }
+    }
 
     @Test("a Mastodon network: server, official account URI, the token from the environment")
     func mastodon() throws {
@@ -71,7 +92,10 @@ struct ConfigurationTests {
         ("networks:\n  bluesky:\n    official_did: did:plc:a\n    identifier: shop\n    rewind_seconds: soon", "rewind_seconds must be a whole number"),
         ("networks:\n  bluesky:\n    official_did: did:plc:a\n    identifier: shop\n    rewind_seconds: 99999", "rewind 0–3600"),
         ("networks:\n  bluesky: yes", "networks.bluesky must be a mapping"),
-        ("networks:\n  x:\n    api: https://api.x.com", "not built yet"),
+        ("networks:\n  x:\n    official_username: ShopBot", "networks.x.official_user_id is required"),
+        ("networks:\n  x:\n    official_user_id: '999'\n    official_username: ShopBot\n    account_activity: true", "HASHCART_X_CONSUMER_SECRET"),
+        ("networks:\n  x:\n    official_user_id: ShopBot\n    official_username: ShopBot", "x.official_user_id"),
+        ("networks:\n  x:\n    official_user_id: '999'\n    official_username: ShopBot\n    consumer_secret: s", "secrets are never read"),
         ("networks:\n  mastodon:\n    server: https://mastodon.social", "networks.mastodon.official_account is required"),
         ("networks:\n  mastodon:\n    server: mastodon.social\n    official_account: https://mastodon.social/users/shop", "mastodon.server"),
         ("networks:\n  mastodon:\n    server: https://m.example\n    official_account: shop", "mastodon.official_account"),

@@ -22,7 +22,7 @@ public struct MastodonCapture: CaptureReader {
             if event.kind != .delete && event.kind != .repost { authors[event.eventID] = event.author }
             latest = max(latest, event.createdAt)
             if MastodonConnector.isStatusID(event.eventID) { position = event.eventID }
-            return .event(event)
+            return .events([event])
         } catch {
             return .refused(error)
         }

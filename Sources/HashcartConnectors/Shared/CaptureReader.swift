@@ -3,7 +3,8 @@ import HashcartCore
 /// What one line of a recorded stream became.
 public enum CaptureOutcome: Sendable {
     case skipped
-    case event(NetworkEvent)
+    /// One line may carry several events (an Account Activity body).
+    case events([NetworkEvent])
     case refused(WireFormatError)
 }
 
@@ -19,7 +20,7 @@ extension JetstreamIngest: CaptureReader {
     public mutating func read(_ line: UnsafeBufferPointer<UInt8>) -> CaptureOutcome {
         switch accept(line) {
         case .skipped: .skipped
-        case .event(let decoded): .event(decoded.event)
+        case .event(let decoded): .events([decoded.event])
         case .refused(let error): .refused(error)
         }
     }

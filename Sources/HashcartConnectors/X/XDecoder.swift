@@ -108,8 +108,9 @@ public struct XDecoder: Sendable {
     public func event(for tweet: XAPI.LegacyTweet) throws(WireFormatError) -> NetworkEvent {
         guard Self.isID(tweet.idStr), Self.isID(tweet.user.idStr) else { throw refuse("a v1.1 tweet with bad ids") }
         let author = SocialIdentity(network: .x, userID: tweet.user.idStr, handle: "@" + tweet.user.screenName)
-        let createdAt = tweet.timestampMs.flatMap { Int64($0) }.map { Instant(millisecondsSinceEpoch: $0) }
-            ?? (try? Self.legacyTime(tweet.createdAt)) ?? Instant(millisecondsSinceEpoch: 0)
+        guard let createdAt = tweet.timestampMs.flatMap({ Int64($0) }).map({ Instant(millisecondsSinceEpoch: $0) })
+            ?? (try? Self.legacyTime(tweet.createdAt))
+        else { throw refuse("v1.1 tweet \(tweet.idStr) has neither timestamp_ms nor a readable created_at") }
         if let original = tweet.retweetedStatus {
             guard Self.isID(original.idStr) else { throw refuse("a retweet of a tweet with a bad id") }
             return try validated(NetworkEvent(network: .x, eventID: tweet.idStr, kind: .repost, author: author, referencedPostID: original.idStr,
