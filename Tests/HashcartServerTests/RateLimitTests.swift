@@ -10,7 +10,7 @@ import Testing
     /// A credential past its burst gets 429 with Retry-After; another credential is not affected.
     @Test func aBusyCredentialIsSlowedDownAlone() async throws {
         let world = try ServerWorld()
-        let app = Application(router: HashcartRouter.build(service: world.service, rateLimit: RateLimit(requestsPerSecond: 0.5, burst: 3)))
+        let app = Application(router: HashcartRouter.build(service: world.service, rateLimit: RateLimit(requestsPerSecond: 0.01, burst: 3)))
         try await app.test(.live) { client in
             for _ in 0..<3 {
                 try await client.execute(uri: "/v1/ledger/check", method: .get, headers: admin) { #expect($0.status == .ok) }

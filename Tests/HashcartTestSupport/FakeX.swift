@@ -162,7 +162,8 @@ public final class FakeX: Sendable {
         var users: [String: [String: String]] = [:]
         var referenced: [[String: Any]] = []
         for tweet in tweets {
-            if let user = Self.user(id: tweet.authorID) { users[user.id] = ["id": user.id, "username": user.username] }
+            // X's User object always has id, name and username (tweepy insists on `name`).
+            if let user = Self.user(id: tweet.authorID) { users[user.id] = ["id": user.id, "name": user.username.capitalized, "username": user.username] }
             for id in [tweet.retweetOf, tweet.inReplyTo].compactMap({ $0 }) {
                 if let other = self.tweets.withLock({ $0[id] }) { referenced.append(tweetObject(other)) }
             }
@@ -247,10 +248,32 @@ public final class FakeX: Sendable {
                 try await writer.finish(nil)
             })
         }
+        router.get("/2/users/me") { request, _ -> Response in
+            guard let user = Self.user(token: request.headers[.authorization]) else { return Self.problem(.unauthorized, "Unauthorized", "Unauthorized") }
+            return Self.json(["data": ["id": user.id, "name": user.username.capitalized, "username": user.username]])
+        }
+        router.post("/2/users/{id}/retweets") { request, context -> Response in
+            guard let user = Self.user(token: request.headers[.authorization]), user.id == context.parameters.get("id") else {
+                return Self.problem(.unauthorized, "Unauthorized", "Unauthorized")
+            }
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 16)
+            guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+                let tweetID = object["tweet_id"] as? String, self.tweets.withLock({ $0[tweetID] }) != nil
+            else { return Self.problem(.badRequest, "Invalid Request", "One or more parameters to your request was invalid.") }
+            self.retweet(as: user.id, tweetID)
+            return Self.json(["data": ["retweeted": true]])
+        }
         router.get("/2/tweets/search/recent") { request, _ -> Response in
-            guard request.headers[.authorization] == "Bearer \(Self.appToken)" else { return Self.problem(.unauthorized, "Unauthorized", "Unauthorized") }
+            // An app's Bearer token, or a user's (X accepts both for recent search).
+            guard request.headers[.authorization] == "Bearer \(Self.appToken)" || Self.user(token: request.headers[.authorization]) != nil else {
+                return Self.problem(.unauthorized, "Unauthorized", "Unauthorized")
+            }
             let query = request.uri.queryParameters
-            guard let text = query.get("query"), !text.isEmpty else { return Self.problem(.badRequest, "Invalid Request", "query is required") }
+            // Query strings encode spaces as `+` (requests, tweepy) or `%20` (Hashcart): both are spaces.
+            guard let text = query.get("query")?.replacingOccurrences(of: "+", with: " "), !text.isEmpty else {
+                return Self.problem(.badRequest, "Invalid Request", "query is required")
+            }
             self.searchQueries.withLock { $0.append(request.uri.query ?? "") }
             let since = query.get("since_id").flatMap { UInt64($0) } ?? 0
             let offset = query.get("next_token").flatMap { Int($0) } ?? 0
