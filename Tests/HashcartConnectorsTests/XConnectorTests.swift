@@ -141,6 +141,7 @@ struct XConnectorTests {
         defer { server.cancel() }
         fake.injectedLines.withLock {
             $0 = ["{not json", "{\"data\":{\"id\":\"x1\",\"text\":\"t\",\"author_id\":\"1\",\"created_at\":\"2024-01-15T10:35:00.000Z\"}}", "", "[]",
+                  "{\"data\":{\"text\":\"" + String(repeating: "x", count: 600_000) + "\"}}",
                   "{\"errors\":[{\"title\":\"operational-disconnect\",\"disconnect_type\":\"UpstreamOperationalDisconnect\"}]}"]
         }
         let x = try connector(fake)
@@ -157,7 +158,47 @@ struct XConnectorTests {
             cursor = page.nextCursor ?? cursor
             return events.contains { $0.eventID == post }
         }
-        #expect(x.statistics.refused == 3, "\(x.statistics)")
+        #expect(x.statistics.refused == 4, "not JSON, a non-numeric id, an array, an oversize line: \(x.statistics)")
         #expect(x.statistics.keepAlives >= 1, "\(x.statistics)")
+    }
+
+    @Test("a connection cut in the middle of a line: the half line is never read as a post, the post comes whole after the reconnect")
+    func cutMidLine() async throws {
+        let fake = FakeX()
+        let server = try await fake.start()
+        defer { server.cancel() }
+        let x = try connector(fake)
+        defer { x.stop() }
+        await x.updateInterest(ConnectorInterest(hashtagKeys: ["buyamextee"]))
+        var cursor: String?
+        var events: [NetworkEvent] = []
+        // A first post, so there is a cursor to recover from.
+        _ = try await x.events(after: nil, limit: 10)
+        try await waitFor("the stream") { !fake.streamConnections.withLock { $0 }.isEmpty }
+        let first = fake.post(as: "111", "#BuyAmexTee first")
+        try await waitFor("the first post") {
+            let page = try await x.events(after: cursor, limit: 10)
+            events += page.events
+            cursor = page.nextCursor ?? cursor
+            return events.contains { $0.eventID == first }
+        }
+        x.stop()
+        // The next connection sends half of a post's line and dies; the post itself exists on X.
+        let second = fake.post(as: "111", "#BuyAmexTee second")
+        let whole = "{\"data\":{\"id\":\"\(second)\",\"text\":\"#BuyAmexTee second\",\"author_id\":\"111\",\"created_at\":\"2026-08-30T12:00:00.000Z\"}}"
+        fake.cutNextStreamWith.withLock { $0 = String(whole.prefix(40)) }
+        let again = try connector(fake)
+        defer { again.stop() }
+        await again.updateInterest(ConnectorInterest(hashtagKeys: ["buyamextee"]))
+        var later: [NetworkEvent] = []
+        try await waitFor("the second post, whole") {
+            let page = try await again.events(after: cursor, limit: 10)
+            later += page.events
+            cursor = page.nextCursor ?? cursor
+            return later.contains { $0.eventID == second } && again.statistics.connections >= 2
+        }
+        let post = try #require(later.first { $0.eventID == second })
+        #expect(post.text == "#BuyAmexTee second")
+        #expect(again.statistics.refused == 0, "the half line was dropped with the connection, not parsed")
     }
 }

@@ -51,6 +51,9 @@ public final class FakeX: Sendable {
     public let postCalls = Mutex<Int>(0)
     /// Lines sent raw to the next stream connection before anything else (garbage tests).
     public let injectedLines = Mutex<[String]>([])
+    /// Bytes the next stream connection sends after its injected lines, before it ends at once
+    /// (a connection cut in the middle of a line).
+    public let cutNextStreamWith = Mutex<String?>(nil)
     /// Ends the next stream connection after this many posts.
     public let endNextStreamAfter = Mutex<Int?>(nil)
     /// Post the next reply but lose the answer (HTTP 503), as after a crash or a timeout.
@@ -223,10 +226,16 @@ public final class FakeX: Sendable {
             // One connection per app: this one ends the one before.
             let mine = self.generation.withLock { $0 += 1; return $0 }
             let injected = self.injectedLines.withLock { value -> [String] in defer { value = [] }; return value }
+            let cut = self.cutNextStreamWith.withLock { value -> String? in defer { value = nil }; return value }
             let endAfter = self.endNextStreamAfter.withLock { value -> Int? in defer { value = nil }; return value }
             let start = self.streamLog.withLock { $0.count }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
                 for line in injected { try await writer.write(ByteBuffer(string: line + "\r\n")) }
+                if let cut {
+                    try await writer.write(ByteBuffer(string: cut))
+                    try await writer.finish(nil)
+                    return
+                }
                 var index = start, sent = 0, quiet = 0
                 while !Task.isCancelled, self.generation.withLock({ $0 }) == mine {
                     let pending = self.streamLog.withLock { Array($0[min(index, $0.count)...]) }
