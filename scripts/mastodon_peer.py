@@ -24,7 +24,7 @@ def wait_for_reply(api, post_id, needle, deadline):
 
 def main():
     base, token, hashtag = sys.argv[1:4]
-    api = Mastodon(api_base_url=base, access_token=token, version_check_mode="none", request_timeout=10)
+    api = Mastodon(api_base_url=base, access_token=token, version_check_mode="none", request_timeout=30)
     me = api.account_verify_credentials()
     post = api.status_post(f"I want it #{hashtag}", visibility="public", idempotency_key=f"peer-{int(time.time() * 1000)}")
     deadline = time.time() + 60

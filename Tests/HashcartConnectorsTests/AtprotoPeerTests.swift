@@ -14,6 +14,30 @@ struct AtprotoPeerTests {
     static let script = root.appendingPathComponent("scripts/atproto_peer.py").path
     static let shop = "did:plc:shopbotbbbbbbbbbbbbbbbbb"
 
+    /// Runs `python3 arguments…` to the end without blocking a thread of Swift's cooperative pool
+    /// (the fakes and the engine need those while the peer talks to them).
+    static func pythonAsync(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let file = NSTemporaryDirectory() + "hashcart-peer-\(UUID().uuidString).log"
+        _ = FileManager.default.createFile(atPath: file, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3"] + arguments
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+        try? handle.close()
+        return (status, (try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
+    }
+
     static func python(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -65,7 +89,7 @@ struct AtprotoPeerTests {
         let file = NSTemporaryDirectory() + "hashcart-create-\(UUID().uuidString).json"
         defer { try? FileManager.default.removeItem(atPath: file) }
         try body.write(to: URL(fileURLWithPath: file))
-        let (status, output) = try Self.python([Self.script, "validate-create", file])
+        let (status, output) = try await Self.pythonAsync([Self.script, "validate-create", file])
         #expect(status == 0, "the atproto SDK refused our createRecord: \(output)")
     }
 }

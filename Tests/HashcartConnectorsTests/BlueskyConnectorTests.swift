@@ -24,7 +24,8 @@ struct BlueskyConnectorTests {
     /// Polls until `condition` holds (at most ~10 s), returning everything the polls gave.
     func poll(_ connector: BlueskyConnector, cursor: inout String?, until condition: ([NetworkEvent]) -> Bool) async throws -> [NetworkEvent] {
         var events: [NetworkEvent] = []
-        for _ in 0..<500 {
+        // Up to ~30 s: CI machines are busy.
+        for _ in 0..<1_500 {
             let page = try await connector.events(after: cursor, limit: 100)
             events += page.events
             cursor = page.nextCursor ?? cursor
@@ -36,7 +37,7 @@ struct BlueskyConnectorTests {
     }
 
     func waitForConnections(_ fake: FakeBluesky, _ count: Int) async throws {
-        for _ in 0..<500 where fake.connections.withLock({ $0.count }) < count { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<1_500 where fake.connections.withLock({ $0.count }) < count { try await Task.sleep(for: .milliseconds(20)) }
         #expect(fake.connections.withLock { $0.count } >= count)
     }
 

@@ -18,25 +18,16 @@ struct MastodonPeerTests {
         let fake = FakeMastodon()
         let server = try await fake.start()
         defer { server.cancel() }
-        let database = try TestDatabase(.sqlite)
-        let store = try database.open(key: AddressCipher.generateEncodedKey())
-        defer { try? store.close() }
         var logger = Logger(label: "test.mastodon")
         logger.logLevel = .critical
         let mastodon = try MastodonConnector(configuration: MastodonConfiguration(serverURL: fake.baseURL, officialAccountURI: fake.accountURI(FakeMastodon.shop),
                                                                                   accessToken: FakeMastodon.shop.token),
                                              clock: SystemWallClock(), logger: logger)
         defer { mastodon.stop() }
-        let clock = SystemWallClock()
-        let engine = try Engine(store: store, connector: mastodon, clock: clock, ids: SequentialIDGenerator(namespace: "p"),
-                                taxTable: try BundledTaxTable.load(), configuration: EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0)))
-        let merchant = try engine.createMerchant(name: "Amex Tees")
-        _ = try engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Amex Tee", sku: "TEE", price: .usd(2500), hashtag: "#BuyAmexTee", quantity: 3))
-        let card = try engine.createCardAccount(creditLimit: .usd(100_000),
-                                                billing: BillingAddress(name: "Jane Roe", line1: "1 Main St", city: "Albany", state: .NY, postalCode: "12207"),
-                                                cardLast4: "4242")
-        try engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .mastodon, userID: fake.accountURI(FakeMastodon.alice), handle: "@alice"),
-                        at: clock.now().adding(seconds: -86_400))
+        let world = try ConnectorWorld(connector: mastodon, buyer: SocialIdentity(network: .mastodon, userID: fake.accountURI(FakeMastodon.alice), handle: "@alice"),
+                                       namespace: "p")
+        defer { world.close() }
+        let (engine, store) = (world.engine, world.store)
         _ = try await engine.runRound()
         for _ in 0..<250 where fake.streamConnections.withLock({ $0.count }) < 2 { try await Task.sleep(for: .milliseconds(20)) }
 
@@ -47,9 +38,7 @@ struct MastodonPeerTests {
             }
         }
         defer { rounds.cancel() }
-        let (status, output) = try await Task.detached {
-            try AtprotoPeerTests.python([MastodonPy.script, fake.baseURL, FakeMastodon.alice.token, "BuyAmexTee"])
-        }.value
+        let (status, output) = try await AtprotoPeerTests.pythonAsync([MastodonPy.script, fake.baseURL, FakeMastodon.alice.token, "BuyAmexTee"])
         try #require(status == 0, "Mastodon.py did not complete the purchase: \(output)")
         let result = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: String])
         #expect(result["account"] == "alice")

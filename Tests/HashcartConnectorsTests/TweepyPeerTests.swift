@@ -17,24 +17,15 @@ struct TweepyPeerTests {
         let fake = FakeX()
         let server = try await fake.start()
         defer { server.cancel() }
-        let database = try TestDatabase(.sqlite)
-        let store = try database.open(key: AddressCipher.generateEncodedKey())
-        defer { try? store.close() }
         var logger = Logger(label: "test.x")
         logger.logLevel = .critical
         let x = try XConnector(configuration: XConfiguration(apiURL: fake.baseURL, officialUserID: "999", officialUsername: "ShopBot",
                                                              bearerToken: FakeX.appToken, userToken: FakeX.shopToken),
                                clock: SystemWallClock(), logger: logger)
         defer { x.stop() }
-        let clock = SystemWallClock()
-        let engine = try Engine(store: store, connector: x, clock: clock, ids: SequentialIDGenerator(namespace: "t"),
-                                taxTable: try BundledTaxTable.load(), configuration: EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0)))
-        let merchant = try engine.createMerchant(name: "Amex Tees")
-        _ = try engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Amex Tee", sku: "TEE", price: .usd(2500), hashtag: "#BuyAmexTee", quantity: 3))
-        let card = try engine.createCardAccount(creditLimit: .usd(100_000),
-                                                billing: BillingAddress(name: "Jane Roe", line1: "1 Main St", city: "Albany", state: .NY, postalCode: "12207"),
-                                                cardLast4: "4242")
-        try engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .x, userID: "111", handle: "@alice"), at: clock.now().adding(seconds: -86_400))
+        let world = try ConnectorWorld(connector: x, buyer: SocialIdentity(network: .x, userID: "111", handle: "@alice"), namespace: "t")
+        defer { world.close() }
+        let (engine, store) = (world.engine, world.store)
         _ = try await engine.runRound()
         for _ in 0..<250 where !fake.rules.withLock({ $0 }).contains(where: { $0.value.hasPrefix("#buyamextee") }) { try await Task.sleep(for: .milliseconds(20)) }
         let rounds = Task {
@@ -44,9 +35,7 @@ struct TweepyPeerTests {
             }
         }
         defer { rounds.cancel() }
-        let (status, output) = try await Task.detached {
-            try AtprotoPeerTests.python([Tweepy.script, fake.baseURL, "alice-token", "BuyAmexTee", "ShopBot"])
-        }.value
+        let (status, output) = try await AtprotoPeerTests.pythonAsync([Tweepy.script, fake.baseURL, "alice-token", "BuyAmexTee", "ShopBot"])
         try #require(status == 0, "tweepy did not complete the purchase: \(output)")
         let result = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: String])
         #expect(result["user"] == "alice")

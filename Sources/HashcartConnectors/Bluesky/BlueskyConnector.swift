@@ -59,12 +59,10 @@ public final class BlueskyConnector: NetworkConnector {
         var statistics = Statistics()
         /// Newest cursor seen (µs), for reconnects.
         var cursor: Int64?
-        /// CIDs and thread roots of posts seen on the stream, for replies (bounded FIFO).
-        var references: [String: (cid: String, root: BlueskyStrongRef?)] = [:]
-        var referenceOrder: [String] = []
-        /// Event ids recently handed to the engine, to drop replays after a rewind (bounded FIFO).
-        var recent: Set<String> = []
-        var recentOrder: [String] = []
+        /// CIDs and thread roots of posts seen on the stream, for replies.
+        var references = RecentlySeen<(cid: String, root: BlueskyStrongRef?)>(capacity: BlueskyConnector.maximumRememberedPosts)
+        /// Event ids recently handed to the engine, to drop replays after a rewind.
+        var recent = RecentlySeen<Void>(capacity: BlueskyConnector.maximumRecentEvents)
     }
 
     static let maximumRememberedPosts = 100_000
@@ -230,26 +228,13 @@ public final class BlueskyConnector: NetworkConnector {
         state.withLock { state in
             state.statistics.messages += 1
             state.cursor = cursor
-            guard state.recent.insert(decoded.event.eventID).inserted else {
+            guard state.recent.insert(decoded.event.eventID) else {
                 state.statistics.duplicates += 1
                 return false
             }
-            state.recentOrder.append(decoded.event.eventID)
-            if state.recentOrder.count > Self.maximumRecentEvents {
-                let dropped = state.recentOrder.prefix(Self.maximumRecentEvents / 2)
-                for id in dropped { state.recent.remove(id) }
-                state.recentOrder.removeFirst(dropped.count)
-            }
             state.statistics.kept += 1
             if let cid = decoded.cid, decoded.event.kind != .repost, decoded.event.kind != .delete {
-                if state.references.updateValue((cid, decoded.replyRoot), forKey: decoded.event.eventID) == nil {
-                    state.referenceOrder.append(decoded.event.eventID)
-                }
-                if state.referenceOrder.count > Self.maximumRememberedPosts {
-                    let dropped = state.referenceOrder.prefix(Self.maximumRememberedPosts / 2)
-                    for id in dropped { state.references.removeValue(forKey: id) }
-                    state.referenceOrder.removeFirst(dropped.count)
-                }
+                state.references.remember(decoded.event.eventID, (cid, decoded.replyRoot))
             }
             return true
         }

@@ -60,11 +60,9 @@ public final class MastodonConnector: NetworkConnector {
         var positions: [String: String] = [:]
         var officialLocalID: String?
         var statistics = Statistics()
-        var recent: Set<String> = []
-        var recentOrder: [String] = []
+        var recent = RecentlySeen<Void>(capacity: MastodonConnector.maximumRemembered)
         /// Authors of statuses handed over, for deletes (which name only the status id).
-        var authors: [String: SocialIdentity] = [:]
-        var authorOrder: [String] = []
+        var authors = RecentlySeen<SocialIdentity>(capacity: MastodonConnector.maximumRemembered)
         var fatal: ConnectorError?
     }
 
@@ -356,24 +354,11 @@ public final class MastodonConnector: NetworkConnector {
     /// Remembers an event; false when it was handed over recently (a backfill overlapping the stream).
     private func remember(_ event: NetworkEvent) -> Bool {
         state.withLock { state in
-            guard state.recent.insert(event.eventID).inserted else {
+            guard state.recent.insert(event.eventID) else {
                 state.statistics.duplicates += 1
                 return false
             }
-            state.recentOrder.append(event.eventID)
-            if state.recentOrder.count > Self.maximumRemembered {
-                let dropped = state.recentOrder.prefix(Self.maximumRemembered / 2)
-                for id in dropped { state.recent.remove(id) }
-                state.recentOrder.removeFirst(dropped.count)
-            }
-            if event.kind == .post || event.kind == .reply || event.kind == .quote {
-                if state.authors.updateValue(event.author, forKey: event.eventID) == nil { state.authorOrder.append(event.eventID) }
-                if state.authorOrder.count > Self.maximumRemembered {
-                    let dropped = state.authorOrder.prefix(Self.maximumRemembered / 2)
-                    for id in dropped { state.authors.removeValue(forKey: id) }
-                    state.authorOrder.removeFirst(dropped.count)
-                }
-            }
+            if event.kind == .post || event.kind == .reply || event.kind == .quote { state.authors.remember(event.eventID, event.author) }
             state.statistics.events += 1
             return true
         }

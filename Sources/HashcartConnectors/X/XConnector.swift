@@ -51,8 +51,7 @@ public final class XConnector: NetworkConnector {
         var cursor: String?
         var newest: String?
         var statistics = Statistics()
-        var recent: Set<String> = []
-        var recentOrder: [String] = []
+        var recent = RecentlySeen<Void>(capacity: XConnector.maximumRecent)
         var syncedRules: [XAPI.Rule]?
         var rulesDirty = true
         var sessionEnded = false
@@ -258,15 +257,9 @@ public final class XConnector: NetworkConnector {
 
     private func hand(_ event: NetworkEvent) async {
         let cursor = state.withLock { state -> String? in
-            guard state.recent.insert(event.eventID).inserted else {
+            guard state.recent.insert(event.eventID) else {
                 state.statistics.duplicates += 1
                 return nil
-            }
-            state.recentOrder.append(event.eventID)
-            if state.recentOrder.count > Self.maximumRecent {
-                let dropped = state.recentOrder.prefix(Self.maximumRecent / 2)
-                for id in dropped { state.recent.remove(id) }
-                state.recentOrder.removeFirst(dropped.count)
             }
             state.statistics.events += 1
             if state.newest.map({ MastodonConnector.newer(event.eventID, than: $0) }) ?? true { state.newest = event.eventID }
