@@ -2,6 +2,7 @@ import HashcartCore
 import HashcartEngine
 import HashcartStore
 import HashcartTestSupport
+import Testing
 
 /// An engine on a fresh SQLite store with a real network's connector, one merchant, one offer
 /// (`#BuyAmexTee`, 3 units) and one cardholder whose card is linked to `buyer` a day ago: the
@@ -30,4 +31,14 @@ struct ConnectorWorld {
     func close() { try? store.close() }
 
     var soldUnits: Int64 { (try? store.read { try $0.offers() }.first { $0.id == offer.id }?.soldUnits) ?? 0 }
+}
+
+/// Waits until `condition` holds, up to ~30 s (CI machines are busy); a timeout is an issue.
+func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
+    for _ in 0..<1_500 {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    Issue.record("timed out waiting for \(what)")
+    throw CancellationError()
 }

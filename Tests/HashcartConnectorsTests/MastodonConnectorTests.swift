@@ -18,15 +18,6 @@ struct MastodonConnectorTests {
                                      clock: SystemWallClock(), logger: logger)
     }
 
-    func waitFor(_ what: String, _ condition: () async throws -> Bool) async throws {
-        for _ in 0..<1_500 {  // up to ~30 s: CI machines are busy
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("timed out waiting for \(what)")
-        throw CancellationError()
-    }
-
     @Test("a purchase end to end: hashtag stream → unlisted reply with Idempotency-Key → boost notification → order")
     func purchaseEndToEnd() async throws {
         let fake = FakeMastodon()
@@ -40,12 +31,12 @@ struct MastodonConnectorTests {
         let (engine, store) = (world.engine, world.store)
 
         _ = try await engine.runRound()
-        try await waitFor("both streams") { fake.streamConnections.withLock { $0.count } >= 2 }
+        try await eventually("both streams") { fake.streamConnections.withLock { $0.count } >= 2 }
         #expect(Set(fake.streamConnections.withLock { $0 }) == ["/api/v1/streaming/user/notification?", "/api/v1/streaming/hashtag?tag=buyamextee"])
 
         fake.post(as: FakeMastodon.bob, "nothing to do with the sale #caturday")
         let post = fake.post(as: FakeMastodon.alice, "I want it #BuyAmexTee")
-        try await waitFor("the confirmation reply") {
+        try await eventually("the confirmation reply") {
             _ = try await engine.runRound()
             return !fake.replies(to: post).isEmpty
         }
@@ -56,11 +47,11 @@ struct MastodonConnectorTests {
 
         #expect(fake.reblog(as: FakeMastodon.alice, request.id) != nil)
 
-        try await waitFor("the order") {
+        try await eventually("the order") {
             _ = try await engine.runRound()
             return world.soldUnits == 1
         }
-        try await waitFor("the confirmed reply") {
+        try await eventually("the confirmed reply") {
             _ = try await engine.runRound()
             return fake.replies(to: post).contains { $0.text.contains("Confirmed") }
         }
@@ -80,9 +71,9 @@ struct MastodonConnectorTests {
         let first = try connector(fake)
         await first.updateInterest(ConnectorInterest(hashtagKeys: ["buyamextee"]))
         _ = try await first.events(after: nil, limit: 10)
-        try await waitFor("both streams") { fake.streamConnections.withLock { $0.count } >= 2 }
+        try await eventually("both streams") { fake.streamConnections.withLock { $0.count } >= 2 }
         let before = fake.post(as: FakeMastodon.alice, "#BuyAmexTee one")
-        try await waitFor("the first post") {
+        try await eventually("the first post") {
             let page = try await first.events(after: cursor, limit: 10)
             seen += page.events.map(\.eventID)
             cursor = page.nextCursor ?? cursor
@@ -99,7 +90,7 @@ struct MastodonConnectorTests {
         defer { second.stop() }
         await second.updateInterest(ConnectorInterest(hashtagKeys: ["buyamextee"]))
         var events: [NetworkEvent] = []
-        try await waitFor("the backfill") {
+        try await eventually("the backfill") {
             let page = try await second.events(after: cursor, limit: 10)
             events += page.events
             cursor = page.nextCursor ?? cursor
@@ -128,11 +119,11 @@ struct MastodonConnectorTests {
         await mastodon.updateInterest(ConnectorInterest(hashtagKeys: ["buyamextee"]))
         var cursor: String?
         _ = try await mastodon.events(after: nil, limit: 10)
-        try await waitFor("both streams") { fake.streamConnections.withLock { $0.count } >= 2 }
+        try await eventually("both streams") { fake.streamConnections.withLock { $0.count } >= 2 }
         fake.endNextStreamAfter.withLock { $0 = 1 }
         var events: [NetworkEvent] = []
         let one = fake.post(as: FakeMastodon.alice, "#BuyAmexTee one")
-        try await waitFor("the first post") {
+        try await eventually("the first post") {
             let page = try await mastodon.events(after: cursor, limit: 10)
             events += page.events
             cursor = page.nextCursor ?? cursor
@@ -146,9 +137,9 @@ struct MastodonConnectorTests {
         await again.updateInterest(ConnectorInterest(hashtagKeys: ["buyamextee"]))
         fake.endNextStreamAfter.withLock { $0 = 1 }
         _ = try await again.events(after: cursor, limit: 10)
-        try await waitFor("new streams") { fake.streamConnections.withLock { $0.count } >= connectionsBefore + 2 }
+        try await eventually("new streams") { fake.streamConnections.withLock { $0.count } >= connectionsBefore + 2 }
         let later = [fake.post(as: FakeMastodon.alice, "#BuyAmexTee two"), fake.post(as: FakeMastodon.alice, "#BuyAmexTee three")]
-        try await waitFor("both later posts") {
+        try await eventually("both later posts") {
             let page = try await again.events(after: cursor, limit: 10)
             events += page.events
             cursor = page.nextCursor ?? cursor

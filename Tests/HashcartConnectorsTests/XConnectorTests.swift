@@ -19,15 +19,6 @@ struct XConnectorTests {
         return try XConnector(configuration: configuration, clock: SystemWallClock(), logger: logger)
     }
 
-    func waitFor(_ what: String, _ condition: () async throws -> Bool) async throws {
-        for _ in 0..<1_500 {  // up to ~30 s: CI machines are busy
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("timed out waiting for \(what)")
-        throw CancellationError()
-    }
-
     @Test("a purchase end to end: rules synced, the stream brings the post, POST /2/tweets replies, the retweet confirms")
     func purchaseEndToEnd() async throws {
         let fake = FakeX()
@@ -41,13 +32,13 @@ struct XConnectorTests {
         let (engine, store) = (world.engine, world.store)
 
         _ = try await engine.runRound()
-        try await waitFor("the stream") { !fake.streamConnections.withLock { $0 }.isEmpty }
+        try await eventually("the stream") { !fake.streamConnections.withLock { $0 }.isEmpty }
         let rules = fake.rules.withLock { $0 }
         #expect(Set(rules.map(\.value)) == ["cat has:images", "retweets_of:ShopBot", "@ShopBot -is:retweet", "#buyamextee -is:retweet"])
 
         fake.post(as: "222", "just a cat #caturday")
         let post = fake.post(as: "111", "I want it #BuyAmexTee")
-        try await waitFor("the confirmation reply") {
+        try await eventually("the confirmation reply") {
             _ = try await engine.runRound()
             return !fake.replies(to: post).isEmpty
         }
@@ -55,7 +46,7 @@ struct XConnectorTests {
         #expect(request.authorID == "999")
         #expect(request.text.hasPrefix("@alice "))
         fake.retweet(as: "111", request.id)
-        try await waitFor("the order") {
+        try await eventually("the order") {
             _ = try await engine.runRound()
             return world.soldUnits == 1
         }
@@ -74,9 +65,9 @@ struct XConnectorTests {
         let first = try connector(fake)
         await first.updateInterest(ConnectorInterest(hashtagKeys: ["buyamextee"]))
         _ = try await first.events(after: nil, limit: 10)
-        try await waitFor("the stream") { !fake.streamConnections.withLock { $0 }.isEmpty }
+        try await eventually("the stream") { !fake.streamConnections.withLock { $0 }.isEmpty }
         let before = fake.post(as: "111", "#BuyAmexTee one")
-        try await waitFor("the first post") {
+        try await eventually("the first post") {
             let page = try await first.events(after: cursor, limit: 10)
             seen += page.events.map(\.eventID)
             cursor = page.nextCursor ?? cursor
@@ -91,7 +82,7 @@ struct XConnectorTests {
         defer { second.stop() }
         await second.updateInterest(ConnectorInterest(hashtagKeys: ["buyamextee"]))
         var events: [NetworkEvent] = []
-        try await waitFor("the recovery") {
+        try await eventually("the recovery") {
             let page = try await second.events(after: cursor, limit: 10)
             events += page.events
             cursor = page.nextCursor ?? cursor
@@ -140,10 +131,10 @@ struct XConnectorTests {
         await x.updateInterest(ConnectorInterest(hashtagKeys: ["buyamextee"]))
         var cursor: String?
         _ = try await x.events(after: nil, limit: 10)
-        try await waitFor("a reconnect after the disconnect problem") { fake.streamConnections.withLock { $0.count } >= 2 }
+        try await eventually("a reconnect after the disconnect problem") { fake.streamConnections.withLock { $0.count } >= 2 }
         let post = fake.post(as: "111", "#BuyAmexTee after the reconnect")
         var events: [NetworkEvent] = []
-        try await waitFor("the post") {
+        try await eventually("the post") {
             let page = try await x.events(after: cursor, limit: 10)
             events += page.events
             cursor = page.nextCursor ?? cursor
@@ -165,9 +156,9 @@ struct XConnectorTests {
         var events: [NetworkEvent] = []
         // A first post, so there is a cursor to recover from.
         _ = try await x.events(after: nil, limit: 10)
-        try await waitFor("the stream") { !fake.streamConnections.withLock { $0 }.isEmpty }
+        try await eventually("the stream") { !fake.streamConnections.withLock { $0 }.isEmpty }
         let first = fake.post(as: "111", "#BuyAmexTee first")
-        try await waitFor("the first post") {
+        try await eventually("the first post") {
             let page = try await x.events(after: cursor, limit: 10)
             events += page.events
             cursor = page.nextCursor ?? cursor
@@ -182,7 +173,7 @@ struct XConnectorTests {
         defer { again.stop() }
         await again.updateInterest(ConnectorInterest(hashtagKeys: ["buyamextee"]))
         var later: [NetworkEvent] = []
-        try await waitFor("the second post, whole") {
+        try await eventually("the second post, whole") {
             let page = try await again.events(after: cursor, limit: 10)
             later += page.events
             cursor = page.nextCursor ?? cursor
