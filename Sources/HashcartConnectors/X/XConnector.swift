@@ -15,8 +15,8 @@ import Synchronization
 /// After every (re)connect the gap since the stored cursor (the newest post id taken, rewound ten
 /// seconds of snowflake time) is read with recent search, since the stream does not replay;
 /// `backfill_minutes` is added where the app's access allows it. Reconnects back off as X
-/// asks: network errors linearly from 250 ms to 16 s, HTTP errors exponentially from 5 s to
-/// 320 s, 429 from 60 s.
+/// asks (network errors linearly from 250 ms to 16 s, HTTP errors exponentially from 5 s to
+/// 320 s, 429 from 60 s), less up to a quarter at random.
 ///
 /// **Out.** `POST /2/tweets` with `reply.in_reply_to_tweet_id`, on the official account's user
 /// token. X has no idempotency key: every reply text is unique (it carries the order reference),
@@ -110,6 +110,7 @@ public final class XConnector: NetworkConnector {
 
     private func readForever() async {
         var failures = 0
+        var jitter = SplitMix64(seed: UInt64(bitPattern: clock.now().millisecondsSinceEpoch))
         while !Task.isCancelled {
             let began = clock.now()
             var kind = Failure.network
@@ -127,7 +128,9 @@ public final class XConnector: NetworkConnector {
             }
             if began.milliseconds(until: clock.now()) > 60_000 { failures = 0 }
             failures += 1
-            try? await Task.sleep(for: .milliseconds(Self.delay(after: kind, failures: failures)))
+            // X's schedule, less up to a quarter at random, so that instances dropped together spread out.
+            let delay = Self.delay(after: kind, failures: failures)
+            try? await Task.sleep(for: .milliseconds(delay - Int64(jitter.next() % UInt64(delay / 4 + 1))))
         }
     }
 
