@@ -33,7 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on (default: $HASHCART_HOST or 127.0.0.1).")
     var host: String?
 
-    @Option(help: "Port to listen on, 1…65535 (default: $HASHCART_PORT or 8080).")
+    @Option(help: "Port to listen on, 0…65535; 0 picks a free one and prints it (default: $HASHCART_PORT or 8080).")
     var port: Int?
 
     @Option(name: .customLong("encryption-key"),
@@ -75,7 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
         let directory = data ?? environment["HASHCART_DATA"] ?? "hashcart-data"
         let host = host ?? environment["HASHCART_HOST"] ?? "127.0.0.1"
         let portText = port.map(String.init) ?? environment["HASHCART_PORT"] ?? "8080"
-        guard let port = Int(portText), (1...65_535).contains(port) else { fail("port must be 1…65535, not \(portText)") }
+        guard let port = Int(portText), (0...65_535).contains(port) else { fail("port must be 0…65535 (0: any free port, printed at start), not \(portText)") }
         guard (1...100_000).contains(rateLimit) else { fail("--rate-limit must be 1…100000 requests per second") }
         guard logFormat == "text" || logFormat == "json" else { fail("--log-format must be text or json") }
         guard (1...600).contains(claimLease) else { fail("--claim-lease must be 1…600 seconds") }

@@ -14,7 +14,9 @@ struct MultiInstanceTests {
     /// One `hashcart serve` process.
     final class Instance {
         let arguments: [String]
-        let port: Int
+        var port: Int
+        /// Where this start's output begins in the log (a restart appends to it).
+        var logStart = 0
         var process: Process?
         let log: String
         let environment: [String: String]
@@ -38,7 +40,7 @@ struct MultiInstanceTests {
             process.environment = environment
             if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-            handle.seekToEndOfFile()
+            logStart = Int(handle.seekToEndOfFile())
             process.standardOutput = handle
             process.standardError = handle
             process.standardInput = FileHandle.nullDevice
@@ -85,11 +87,17 @@ struct MultiInstanceTests {
     }
 
     static func waitHealthy(_ instance: Instance) async throws {
-        for _ in 0..<200 {
-            if (try? await call("GET", instance.base + "/healthz")) != nil { return }
+        for _ in 0..<600 {  // up to 30 s: a debug build on a busy CI machine starts slowly
+            if instance.port == 0, let data = FileManager.default.contents(atPath: instance.log),
+                case let log = String(decoding: data.dropFirst(instance.logStart), as: UTF8.self),
+                let range = log.range(of: "serving http://127.0.0.1:", options: .backwards)
+            {
+                instance.port = Int(log[range.upperBound...].prefix { $0.isNumber }) ?? 0
+            }
+            if instance.port != 0, (try? await call("GET", instance.base + "/healthz")) != nil { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw HTTPError(description: "instance on \(instance.port) did not answer /healthz within 10 s: \((try? String(contentsOfFile: instance.log, encoding: .utf8))?.suffix(2000) ?? "")")
+        throw HTTPError(description: "instance on \(instance.port) did not answer /healthz within 30 s: \((try? String(contentsOfFile: instance.log, encoding: .utf8))?.suffix(2000) ?? "")")
     }
 
     @Test(.timeLimit(.minutes(5)))

@@ -25,14 +25,16 @@ final class NetworkServe {
         try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
         let path = folder.file("hashcart.yaml")
         try config.write(toFile: path, atomically: true, encoding: .utf8)
-        let port = Int.random(in: 40_000...49_000)
-        instance = MultiInstanceTests.Instance(port: port, arguments: [
-            "serve", "--data", folder.file("data"), "--config", path, "--port", String(port), "--admin-token", Self.adminToken,
+        // Port 0: the server picks a free one and prints it (a fixed random one can collide with
+        // the ephemeral ports of the loopback fakes).
+        instance = MultiInstanceTests.Instance(port: 0, arguments: [
+            "serve", "--data", folder.file("data"), "--config", path, "--port", "0", "--admin-token", Self.adminToken,
             "--min-link-age", "0", "--no-webhook-delivery",
         ] + arguments, log: folder.file("serve.log"), environment: environment)
     }
 
     func start() async throws {
+        instance.port = 0
         try instance.start()
         try await MultiInstanceTests.waitHealthy(instance)
     }
