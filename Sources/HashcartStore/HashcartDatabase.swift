@@ -90,8 +90,10 @@ public protocol StoreReader {
     /// Rows in one of the store's tables (`purchases`, `orders`, `ledger_transfers`, …).
     func count(_ table: String) throws -> Int64
     /// Every violation of PRODUCT.md's "Rules that are never broken" that the stored data shows.
-    /// At most `limit` are returned per rule.
-    func audit(limit: Int) throws -> [InvariantViolation]
+    /// At most `limit` are returned per rule. With `holdsExpiredBefore`, a hold (pending transfer)
+    /// still pending although its timeout is before that time is a violation too: the engine
+    /// should have expired it (the operator's reconciler passes now less a grace).
+    func audit(limit: Int, holdsExpiredBefore: Instant?) throws -> [InvariantViolation]
 }
 
 extension StoreReader {
@@ -99,7 +101,8 @@ extension StoreReader {
     public func purchases() throws -> [Purchase] { try purchases(limit: 10_000) }
     public func orders() throws -> [Order] { try orders(limit: 10_000) }
     public func outboundPosts() throws -> [OutboundPost] { try outboundPosts(limit: 100_000) }
-    public func audit() throws -> [InvariantViolation] { try audit(limit: 100) }
+    public func audit() throws -> [InvariantViolation] { try audit(limit: 100, holdsExpiredBefore: nil) }
+    public func audit(limit: Int) throws -> [InvariantViolation] { try audit(limit: limit, holdsExpiredBefore: nil) }
 }
 
 /// One minute of one funnel metric.

@@ -12,6 +12,8 @@ struct StoreAudit {
     /// Card accounts' private data and credit lines, for the privacy rule (a page of cards at a time).
     let sensitiveData: ([CardAccountID]) throws -> [CardAccountID: SensitiveData]
     let limit: Int
+    /// Holds still pending with a timeout before this are reported (nil: not checked).
+    var holdsExpiredBefore: Instant?
 
     func run() throws -> [InvariantViolation] {
         var found: [InvariantViolation] = []
@@ -27,6 +29,25 @@ struct StoreAudit {
         }
         if totals[2].int != totals[3].int {
             found.append(.init(rule: "ledger.balanced", subject: "ledger", detail: "pending debits \(totals[2].int) ≠ pending credits \(totals[3].int)"))
+        }
+        // Clearing accounts only pass money through: what is posted in is posted out.
+        for row in try rows("""
+            SELECT id, CAST(debits_posted AS BIGINT), CAST(credits_posted AS BIGINT) FROM ledger_accounts
+            WHERE code = '\(LedgerAccountCode.settlementClearing.rawValue)' AND debits_posted <> credits_posted ORDER BY id
+            """) {
+            found.append(.init(rule: "ledger.clearing_nets_to_zero", subject: row[0].text,
+                               detail: "posted debits \(row[1].int) ≠ posted credits \(row[2].int)"))
+        }
+        // No hold outlives its timeout: the engine's timers void lapsed holds.
+        if let holdsExpiredBefore {
+            for row in try query("""
+                SELECT id, CAST(timeout_at AS BIGINT), CAST(amount AS BIGINT) FROM ledger_transfers
+                WHERE type = 'pending' AND pending_status = 'pending' AND timeout_at IS NOT NULL AND timeout_at < CAST($1 AS BIGINT)
+                ORDER BY timeout_at, id LIMIT \(limit)
+                """, [String(holdsExpiredBefore.millisecondsSinceEpoch)]) {
+                found.append(.init(rule: "ledger.hold_outlived_timeout", subject: row[0].text,
+                                   detail: "a hold of \(row[2].int) still pending after its timeout at \(row[1].int) ms"))
+            }
         }
         // Every account inside its bounds (no cardholder over the credit limit).
         for row in try rows("""

@@ -7,12 +7,20 @@ import HashcartStore
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Check a store (a data folder, or --database) against the rules that are never broken (ledger, stock, captures, refunds, privacy).")
+        abstract: "Check a store (a data folder, or --database) against the rules that are never broken (ledger, clearing, holds, stock, captures, refunds, privacy).")
 
     @OptionGroup var store: StoreOptions
 
     @Flag(help: "Print the report as JSON.")
     var json = false
+
+    @Option(name: .customLong("hold-grace"),
+            help: "Seconds a hold may stay pending past its timeout before it is reported (the engine's timers release it), 0…2592000.")
+    var holdGrace: Int64 = 3_600
+
+    func validate() throws {
+        guard (0...2_592_000).contains(holdGrace) else { throw ValidationError("--hold-grace must be between 0 and 2592000 seconds") }
+    }
 
     func run() throws {
         let url = store.databaseURL()
@@ -31,7 +39,7 @@ struct CheckCommand: ParsableCommand {
                 else { try SQLiteStore(directory: directory, encryptionKey: key) }
             defer { try? opened.close() }
             (violations, counts) = try opened.read { reader in
-                (try reader.audit(), [
+                (try reader.audit(limit: 100, holdsExpiredBefore: Self.now().adding(seconds: -holdGrace)), [
                     "purchases": try reader.count("purchases"), "orders": try reader.count("orders"),
                     "ledger_transfers": try reader.count("ledger_transfers"), "outbound_posts": try reader.count("outbound_posts"),
                 ])
@@ -55,4 +63,6 @@ struct CheckCommand: ParsableCommand {
         }
         if !violations.isEmpty { throw ExitCode(1) }
     }
+
+    static func now() -> Instant { Instant(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1_000)) }
 }

@@ -21,6 +21,8 @@ import Testing
         BadCommand(arguments: ["check"], message: "--data", usesDataFolder: false),
         BadCommand(arguments: ["check", "--data", "/nonexistent"], message: "no Hashcart store", usesDataFolder: false),
         BadCommand(arguments: ["check"], message: "no Hashcart store", usesDataFolder: true),
+        BadCommand(arguments: ["check", "--hold-grace", "-1"], message: "--hold-grace", usesDataFolder: true),
+        BadCommand(arguments: ["check", "--hold-grace", "soon"], message: "--hold-grace", usesDataFolder: true),
         BadCommand(arguments: ["bench", "purchases", "--count", "0"], message: "--count must be between", usesDataFolder: true),
         BadCommand(arguments: ["bench", "purchases", "--count", "1000001"], message: "--count must be between", usesDataFolder: true),
         BadCommand(arguments: ["bench", "purchases", "--batch", "999999"], message: "--batch must be between", usesDataFolder: true),

@@ -145,7 +145,7 @@ struct PostgresReader: StoreReader {
         return try PostgresRowReader(row: try session.query("SELECT COUNT(*) FROM \(table)")[0], table: table).int(0)
     }
 
-    func audit(limit: Int) throws -> [InvariantViolation] {
+    func audit(limit: Int, holdsExpiredBefore: Instant?) throws -> [InvariantViolation] {
         try StoreAudit(
             query: { sql, parameters in
                 try session.query(sql, parameters).map { raw in
@@ -179,7 +179,7 @@ struct PostgresReader: StoreReader {
                 }
                 return found
             },
-            limit: limit
+            limit: limit, holdsExpiredBefore: holdsExpiredBefore
         ).run()
     }
 }

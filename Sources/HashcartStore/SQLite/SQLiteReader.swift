@@ -152,7 +152,7 @@ public struct SQLiteReader: StoreReader {
         return try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
     }
 
-    public func audit(limit: Int) throws -> [InvariantViolation] {
+    public func audit(limit: Int, holdsExpiredBefore: Instant?) throws -> [InvariantViolation] {
         let transaction = SQLiteTransaction(db: db, cipher: cipher)
         return try StoreAudit(
             query: { sql, parameters in
@@ -175,7 +175,7 @@ public struct SQLiteReader: StoreReader {
                 }
                 return found
             },
-            limit: limit
+            limit: limit, holdsExpiredBefore: holdsExpiredBefore
         ).run()
     }
 }
