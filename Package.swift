@@ -145,7 +145,8 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "HashcartCLITests", dependencies: [
-            "hashcart", "HashcartTestSupport", "HashcartConnectors", .product(name: "Crypto", package: "swift-crypto"),
+            "hashcart", "HashcartTestSupport", "HashcartConnectors", "HashcartCore", "HashcartStore",
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(
             name: "HashcartServerTests",
