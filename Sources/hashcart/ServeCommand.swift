@@ -13,11 +13,12 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 
-/// `hashcart serve`: the HTTP API, the engine's loop and the sandbox network in one process.
+/// `hashcart serve`: the HTTP API, and one engine loop per network (the sandbox, and those named
+/// in `hashcart.yaml`: Bluesky, Mastodon, X) in one process.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the HTTP API (operators, sandbox network) and run the engine, on the embedded SQLite store or PostgreSQL.")
+        abstract: "Serve the HTTP API and run the engine on the sandbox and the networks in hashcart.yaml (Bluesky, Mastodon, X), on the embedded SQLite store or PostgreSQL.")
 
     @Option(name: .customLong("data"), help: "The data folder (default: $HASHCART_DATA or ./hashcart-data).")
     var data: String?
