@@ -17,7 +17,7 @@ mkdir -p "$OUT"
 FLAGS=(-sanitize=fuzzer -parse-as-library -O -swift-version 6)
 
 CORE=$(find Sources/HashcartCore -name '*.swift' | sort)
-PARSERS="Shared/JSONScanner.swift Shared/HashtagMatcher.swift Shared/WireFormatError.swift Shared/Timestamp.swift
+PARSERS="Shared/Wire.swift Shared/JSONScanner.swift Shared/HashtagMatcher.swift Shared/WireFormatError.swift Shared/Timestamp.swift
   Shared/ServerSentEvents.swift Shared/FuzzHarness.swift Bluesky/JetstreamFilter.swift Bluesky/JetstreamDecoder.swift
   Mastodon/MastodonEntities.swift Mastodon/MastodonDecoder.swift Mastodon/MastodonHTML.swift X/XEntities.swift X/XDecoder.swift"
 echo "fuzz: building HashcartCore and the parsers with coverage"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HashcartCore
+import HashcartEngine
 import HashcartStore
 
 /// `hashcart check`: reads a store and reports every broken rule; exit 1 if any.
@@ -39,7 +40,7 @@ struct CheckCommand: ParsableCommand {
                 else { try SQLiteStore(directory: directory, encryptionKey: key) }
             defer { try? opened.close() }
             (violations, counts) = try opened.read { reader in
-                (try reader.audit(limit: 100, holdsExpiredBefore: Self.now().adding(seconds: -holdGrace)), [
+                (try reader.audit(limit: 100, holdsExpiredBefore: SystemWallClock().now().adding(seconds: -holdGrace)), [
                     "purchases": try reader.count("purchases"), "orders": try reader.count("orders"),
                     "ledger_transfers": try reader.count("ledger_transfers"), "outbound_posts": try reader.count("outbound_posts"),
                 ])
@@ -63,6 +64,4 @@ struct CheckCommand: ParsableCommand {
         }
         if !violations.isEmpty { throw ExitCode(1) }
     }
-
-    static func now() -> Instant { Instant(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1_000)) }
 }

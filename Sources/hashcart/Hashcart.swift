@@ -62,7 +62,9 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-func printJSON(_ value: Any) {
-    let data = try! JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys])
+/// Prints one JSON object: pretty, or on one line (`compact`, for JSON Lines).
+func printJSON(_ value: Any, compact: Bool = false) {
+    let options: JSONSerialization.WritingOptions = compact ? [.sortedKeys, .withoutEscapingSlashes] : [.prettyPrinted, .sortedKeys]
+    let data = try! JSONSerialization.data(withJSONObject: value, options: options)
     print(String(decoding: data, as: UTF8.self))
 }

@@ -150,7 +150,7 @@ struct ReplayCommand: ParsableCommand {
             "cursor": reader.position ?? NSNull(), "dry_run": dryRun || engine == nil, "outcomes": outcomes,
         ]
         if json {
-            printLine(["summary": summary])
+            printJSON(["summary": summary], compact: true)
         } else {
             print("\(lines) events: \(kept) for the engine, \(lines - kept - refused) not about any offer, \(refused) refused")
             if !outcomes.isEmpty { print("outcomes: " + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
@@ -160,9 +160,9 @@ struct ReplayCommand: ParsableCommand {
 
     func report(line: Int, event: NetworkEvent, outcome: String) {
         if json {
-            printLine(["line": line, "event_id": event.eventID, "kind": event.kind.rawValue, "author": event.author.userID,
+            printJSON(["line": line, "event_id": event.eventID, "kind": event.kind.rawValue, "author": event.author.userID,
                        "hashtags": event.normalizedHashtags.map(\.display), "referenced_post_id": event.referencedPostID ?? NSNull(),
-                       "outcome": outcome] as [String: Any])
+                       "outcome": outcome] as [String: Any], compact: true)
         } else {
             let tags = event.normalizedHashtags.map(\.description).joined(separator: " ")
             print("line \(line): \(event.kind.rawValue) \(event.eventID) by \(event.author.userID)\(tags.isEmpty ? "" : " " + tags) → \(outcome)")
@@ -171,16 +171,10 @@ struct ReplayCommand: ParsableCommand {
 
     func reportRefused(line: Int, error: WireFormatError) {
         if json {
-            printLine(["line": line, "outcome": "refused", "error": error.description])
+            printJSON(["line": line, "outcome": "refused", "error": error.description], compact: true)
         } else {
             print("line \(line): refused: \(error.description)")
         }
-    }
-
-    /// One compact JSON object per line (JSON Lines).
-    func printLine(_ object: [String: Any]) {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        print(String(decoding: data, as: UTF8.self))
     }
 
     static func outcomeName(_ outcome: EventOutcome) -> String {

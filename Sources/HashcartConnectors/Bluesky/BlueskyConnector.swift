@@ -279,11 +279,7 @@ public final class BlueskyConnector: NetworkConnector {
         var cid: String?
     }
 
-    func xrpc(_ method: String) -> String {
-        var base = configuration.serviceURL
-        while base.hasSuffix("/") { base.removeLast() }
-        return base + "/xrpc/" + method
-    }
+    func xrpc(_ method: String) -> String { Wire.trimmedBase(configuration.serviceURL) + "/xrpc/" + method }
 
     private func existingReply(rkey: String, session: Session, text: String) async throws -> PostedReply? {
         struct Found: Decodable {
@@ -294,7 +290,7 @@ public final class BlueskyConnector: NetworkConnector {
             var uri: String
             var value: Value
         }
-        let query = "repo=\(Self.percentEncoded(session.did))&collection=\(JetstreamDecoder.postCollection)&rkey=\(rkey)"
+        let query = "repo=\(Wire.percentEncoded(session.did))&collection=\(JetstreamDecoder.postCollection)&rkey=\(rkey)"
         let response = try await http.send(.GET, xrpc("com.atproto.repo.getRecord") + "?" + query,
                                            headers: [("Authorization", "Bearer \(session.accessJwt)")])
         guard response.status == 200, let found = try? JSONDecoder().decode(Found.self, from: response.body), found.value.text == text else {
@@ -322,7 +318,7 @@ public final class BlueskyConnector: NetworkConnector {
             var posts: [Post]
         }
         let response = try await authorized(session) { session in
-            try await http.send(.GET, xrpc("app.bsky.feed.getPosts") + "?uris=" + Self.percentEncoded(postID),
+            try await http.send(.GET, xrpc("app.bsky.feed.getPosts") + "?uris=" + Wire.percentEncoded(postID),
                                 headers: [("Authorization", "Bearer \(session.accessJwt)")])
         }
         guard response.status == 200 else { throw http.failure("getPosts", response) }
@@ -366,11 +362,5 @@ public final class BlueskyConnector: NetworkConnector {
         guard expired else { return response }
         state.withLock { $0.session = nil }
         return try await call(try await currentSession())
-    }
-
-    static func percentEncoded(_ value: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
     }
 }

@@ -35,22 +35,11 @@ public enum JetstreamDecoder {
         do {
             envelope = try JSONDecoder().decode(Envelope.self, from: bytes)
         } catch {
-            throw WireFormatError(network: .bluesky, message: "malformed Jetstream event: \(Self.describe(error))")
+            throw WireFormatError(network: .bluesky, message: "malformed Jetstream event: \(Wire.describe(error))")
         }
         return try envelope.networkEvent()
     }
 
-    static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.dataCorrupted(let context): return context.debugDescription
-        case DecodingError.keyNotFound(let key, let context): return "missing \(path(context.codingPath + [key]))"
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            return "wrong type at \(path(context.codingPath)): \(context.debugDescription)"
-        default: return "\(error)"
-        }
-    }
-
-    static func path(_ keys: [any CodingKey]) -> String { keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
 
     /// The DID in an AT URI (`at://<did>/<collection>/<rkey>`), if it is one.
     public static func did(inURI uri: String) -> String? {

@@ -42,11 +42,6 @@ public struct JetstreamFilter: Sendable {
         self.watchedAuthorIDs = interest.watchedAuthorIDs
     }
 
-    public mutating func update(_ interest: ConnectorInterest) {
-        if interest.hashtagKeys != matcher.keys { matcher = HashtagMatcher(hashtags: interest.hashtagKeys) }
-        watchedAuthorIDs = interest.watchedAuthorIDs
-    }
-
     private enum Collection { case post, repost, other }
     private enum Operation { case create, delete, other }
 

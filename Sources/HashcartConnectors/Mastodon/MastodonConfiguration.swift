@@ -28,18 +28,14 @@ public struct MastodonConfiguration: Sendable, Hashable {
         self.streamingURL = streamingURL
     }
 
-    static func isHTTP(_ url: String) -> Bool {
-        (url.hasPrefix("https://") || url.hasPrefix("http://")) && !url.contains("?") && !url.contains("#") && url.utf8.count <= 2_048
-    }
-
     public func validated() throws(ValidationError) -> MastodonConfiguration {
-        guard Self.isHTTP(serverURL) else {
+        guard Wire.isHTTPBase(serverURL) else {
             throw ValidationError(field: "mastodon.server", message: "must be an http(s) URL without a query, e.g. https://mastodon.social")
         }
-        if let streamingURL, !Self.isHTTP(streamingURL) {
+        if let streamingURL, !Wire.isHTTPBase(streamingURL) {
             throw ValidationError(field: "mastodon.streaming", message: "must be an http(s) URL without a query")
         }
-        guard Self.isHTTP(officialAccountURI), officialAccountURI.utf8.count <= NetworkEvent.maximumIDLength else {
+        guard Wire.isHTTPBase(officialAccountURI), officialAccountURI.utf8.count <= NetworkEvent.maximumIDLength else {
             throw ValidationError(field: "mastodon.official_account", message: "must be the account's URI, e.g. https://mastodon.social/users/shop")
         }
         guard !accessToken.isEmpty, accessToken.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
@@ -53,12 +49,6 @@ public struct MastodonConfiguration: Sendable, Hashable {
         return self
     }
 
-    var streamingBase: String { Self.trimmed(streamingURL ?? serverURL) }
-    var serverBase: String { Self.trimmed(serverURL) }
-
-    static func trimmed(_ url: String) -> String {
-        var base = url
-        while base.hasSuffix("/") { base.removeLast() }
-        return base
-    }
+    var streamingBase: String { Wire.trimmedBase(streamingURL ?? serverURL) }
+    var serverBase: String { Wire.trimmedBase(serverURL) }
 }

@@ -112,10 +112,8 @@ public final class MastodonConnector: NetworkConnector {
     }
 
     /// Mastodon ids are decimal snowflakes in strings.
-    public static func isStatusID(_ id: String) -> Bool { (1...30).contains(id.utf8.count) && id.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+    static func isStatusID(_ id: String) -> Bool { (1...30).contains(id.utf8.count) && id.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
 
-    /// Orders ids numerically (longer is newer).
-    static func newer(_ a: String, than b: String) -> Bool { a.count != b.count ? a.count > b.count : a > b }
 
     // MARK: In
 
@@ -145,7 +143,7 @@ public final class MastodonConnector: NetworkConnector {
             for entry in entries where !entry.cursorAfter.isEmpty {
                 let parts = entry.cursorAfter.split(separator: "\u{1F}", maxSplits: 1).map(String.init)
                 guard parts.count == 2 else { continue }
-                if let current = state.positions[parts[0]], !Self.newer(parts[1], than: current) { continue }
+                if let current = state.positions[parts[0]], !Wire.isNewer(parts[1], than: current) { continue }
                 state.positions[parts[0]] = parts[1]
             }
             return state.positions
@@ -213,7 +211,7 @@ public final class MastodonConnector: NetworkConnector {
     func streamPath(_ key: StreamKey) -> String {
         switch key {
         case .notifications: "/api/v1/streaming/user/notification"
-        case .hashtag(let tag): "/api/v1/streaming/hashtag?tag=" + BlueskyConnector.percentEncoded(tag)
+        case .hashtag(let tag): "/api/v1/streaming/hashtag?tag=" + Wire.percentEncoded(tag)
         }
     }
 
@@ -265,7 +263,7 @@ public final class MastodonConnector: NetworkConnector {
         case .notifications:
             return configuration.serverBase + "/api/v1/notifications?types[]=mention&types[]=reblog&limit=\(limit)" + after
         case .hashtag(let tag):
-            return configuration.serverBase + "/api/v1/timelines/tag/" + BlueskyConnector.percentEncoded(tag) + "?limit=\(limit)" + after
+            return configuration.serverBase + "/api/v1/timelines/tag/" + Wire.percentEncoded(tag) + "?limit=\(limit)" + after
         }
     }
 
@@ -299,7 +297,7 @@ public final class MastodonConnector: NetworkConnector {
                 page.append((id, String(decoding: data, as: UTF8.self)))
             }
             guard !page.isEmpty else { return }
-            page.sort { Self.newer($1.id, than: $0.id) }
+            page.sort { Wire.isNewer($1.id, than: $0.id) }
             for item in page {
                 let kind = key == .notifications ? "notification" : "update"
                 await handle(ServerSentEvent(event: kind, data: item.payload, id: nil), from: key)

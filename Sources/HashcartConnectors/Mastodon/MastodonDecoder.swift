@@ -30,7 +30,7 @@ public struct MastodonDecoder: Sendable {
         do {
             return try JSONDecoder().decode(T.self, from: Data(payload.utf8))
         } catch {
-            throw WireFormatError(network: .mastodon, message: "malformed \(what): \(JetstreamDecoder.describe(error))")
+            throw WireFormatError(network: .mastodon, message: "malformed \(what): \(Wire.describe(error))")
         }
     }
 

@@ -62,34 +62,11 @@ public actor EventBuffer {
         for continuation in resumed { continuation.resume() }
     }
 
-    /// Takes up to `limit` events and the cursor to store after them.
+    /// Takes up to `limit` events and the cursor to store after them: the last one's, or when the
+    /// buffer is then empty, the position of the newest line skipped since.
     public func drain(limit: Int) -> (events: [NetworkEvent], cursor: String?) {
-        let taken = min(limit, count)
-        let slice = entries[head..<(head + taken)]
-        head += taken
-        let events = slice.map(\.event)
-        var cursor = slice.last?.cursorAfter
-        if count == 0 {
-            entries.removeAll(keepingCapacity: true)
-            head = 0
-            cursor = idleCursor ?? cursor
-        } else if head > 4_096 {
-            entries.removeFirst(head)
-            head = 0
-        }
-        let resumed = waiting
-        waiting.removeAll()
-        for continuation in resumed { continuation.resume() }
-        return (events, cursor)
-    }
-
-    /// Empties the buffer (a restart from the stored cursor will deliver these again).
-    public func reset() {
-        entries.removeAll()
-        head = 0
-        idleCursor = nil
-        let resumed = waiting
-        waiting.removeAll()
-        for continuation in resumed { continuation.resume() }
+        let taken = drainEntries(limit: limit)
+        let cursor = count == 0 ? (idleCursor ?? taken.last?.cursorAfter) : taken.last?.cursorAfter
+        return (taken.map(\.event), cursor)
     }
 }

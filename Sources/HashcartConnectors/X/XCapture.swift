@@ -37,7 +37,7 @@ public struct XCapture: CaptureReader {
     private mutating func note(_ events: [NetworkEvent]) {
         for event in events { latest = max(latest, event.createdAt) }
         for event in events where XDecoder.isID(event.eventID) {
-            if position.map({ MastodonConnector.newer(event.eventID, than: $0) }) ?? true { position = event.eventID }
+            if position.map({ Wire.isNewer(event.eventID, than: $0) }) ?? true { position = event.eventID }
         }
     }
 }

@@ -37,7 +37,7 @@ public struct XConfiguration: Sendable, Hashable {
     }
 
     public func validated() throws(ValidationError) -> XConfiguration {
-        guard MastodonConfiguration.isHTTP(apiURL) else { throw ValidationError(field: "x.api", message: "must be an http(s) URL, e.g. https://api.x.com") }
+        guard Wire.isHTTPBase(apiURL) else { throw ValidationError(field: "x.api", message: "must be an http(s) URL, e.g. https://api.x.com") }
         guard XDecoder.isID(officialUserID) else { throw ValidationError(field: "x.official_user_id", message: "must be the account's numeric user id") }
         guard (1...15).contains(officialUsername.count), officialUsername.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
             throw ValidationError(field: "x.official_username", message: "must be the account's username without @ (letters, digits, _; at most 15)")
@@ -55,7 +55,7 @@ public struct XConfiguration: Sendable, Hashable {
         return self
     }
 
-    var apiBase: String { MastodonConfiguration.trimmed(apiURL) }
+    var apiBase: String { Wire.trimmedBase(apiURL) }
 }
 
 /// The filtered-stream rules Hashcart keeps: one per live offer's hashtag, one for retweets of the

@@ -265,7 +265,7 @@ public final class XConnector: NetworkConnector {
                 return nil
             }
             state.statistics.events += 1
-            if state.newest.map({ MastodonConnector.newer(event.eventID, than: $0) }) ?? true { state.newest = event.eventID }
+            if state.newest.map({ Wire.isNewer(event.eventID, than: $0) }) ?? true { state.newest = event.eventID }
             return state.newest
         }
         guard let cursor else { return }
@@ -289,8 +289,8 @@ public final class XConnector: NetworkConnector {
             var next: String?
             for _ in 0..<configuration.recoveryPages {
                 var url = configuration.apiBase + "/2/tweets/search/recent?max_results=100&since_id=\(sinceID)&" + Self.fields
-                    + "&query=" + BlueskyConnector.percentEncoded(rule.value)
-                if let next { url += "&next_token=" + BlueskyConnector.percentEncoded(next) }
+                    + "&query=" + Wire.percentEncoded(rule.value)
+                if let next { url += "&next_token=" + Wire.percentEncoded(next) }
                 let response = try await http.send(.GET, url, headers: appAuthorization)
                 guard response.status == 200 else { throw http.failure("recent search", response) }
                 struct Page: Decodable {
@@ -305,7 +305,7 @@ public final class XConnector: NetworkConnector {
                 guard let page = try? JSONDecoder().decode(Page.self, from: response.body) else {
                     throw ConnectorError(network: network, message: "recent search: an answer of the wrong shape", isRetryable: true)
                 }
-                let tweets = (page.data ?? []).sorted { MastodonConnector.newer($1.id, than: $0.id) }
+                let tweets = (page.data ?? []).sorted { Wire.isNewer($1.id, than: $0.id) }
                 for tweet in tweets {
                     do {
                         let matching = rule.tag.map { [XAPI.MatchingRule(id: nil, tag: $0)] } ?? []
@@ -368,7 +368,7 @@ public final class XConnector: NetworkConnector {
     /// The official account's reply to `postID` with exactly `text`, found with recent search.
     private func findReply(to postID: String, text: String) async throws -> PostedReply? {
         let query = "from:\(configuration.officialUsername) in_reply_to_tweet_id:\(postID)"
-        let url = configuration.apiBase + "/2/tweets/search/recent?max_results=100&tweet.fields=created_at&query=" + BlueskyConnector.percentEncoded(query)
+        let url = configuration.apiBase + "/2/tweets/search/recent?max_results=100&tweet.fields=created_at&query=" + Wire.percentEncoded(query)
         let response = try await http.send(.GET, url, headers: appAuthorization)
         guard response.status == 200 else { throw http.failure("recent search for the earlier reply", response) }
         struct Page: Decodable { var data: [XAPI.Tweet]? }

@@ -40,7 +40,7 @@ public struct XDecoder: Sendable {
         do {
             message = try JSONDecoder().decode(XAPI.StreamMessage.self, from: bytes)
         } catch {
-            throw refuse("malformed stream line: \(JetstreamDecoder.describe(error))")
+            throw refuse("malformed stream line: \(Wire.describe(error))")
         }
         guard let tweet = message.data else {
             if let problem = message.errors?.first {
@@ -90,7 +90,7 @@ public struct XDecoder: Sendable {
         do {
             payload = try JSONDecoder().decode(XAPI.ActivityPayload.self, from: bytes)
         } catch {
-            throw refuse("malformed Account Activity body: \(JetstreamDecoder.describe(error))")
+            throw refuse("malformed Account Activity body: \(Wire.describe(error))")
         }
         var events: [NetworkEvent] = []
         for tweet in (payload.tweetCreateEvents ?? []).prefix(1_000) { events.append(try event(for: tweet)) }
