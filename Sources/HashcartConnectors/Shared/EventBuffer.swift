@@ -10,13 +10,19 @@ public actor EventBuffer {
     public struct Entry: Sendable {
         public var event: NetworkEvent
         public var cursorAfter: String
+
+        public init(event: NetworkEvent, cursorAfter: String) {
+            self.event = event
+            self.cursorAfter = cursorAfter
+        }
     }
 
     public let capacity: Int
     private var entries: [Entry] = []
     private var head = 0
     private var waiting: [CheckedContinuation<Void, Never>] = []
-    /// The cursor of the stream's newest position with nothing pending before it.
+    /// The position of the newest skipped line, when it is newer than every entry pushed (a push
+    /// clears it: an entry's own cursor is then the newest).
     private var idleCursor: String?
 
     public init(capacity: Int = 10_000) {
@@ -32,6 +38,7 @@ public actor EventBuffer {
             await withCheckedContinuation { waiting.append($0) }
         }
         entries.append(entry)
+        idleCursor = nil
     }
 
     /// Records progress through events that were all skipped (the cursor still moves on).
@@ -67,6 +74,7 @@ public actor EventBuffer {
     public func drain(limit: Int) -> (events: [NetworkEvent], cursor: String?) {
         let taken = drainEntries(limit: limit)
         let cursor = count == 0 ? (idleCursor ?? taken.last?.cursorAfter) : taken.last?.cursorAfter
+        if count == 0 { idleCursor = nil }
         return (taken.map(\.event), cursor)
     }
 }
