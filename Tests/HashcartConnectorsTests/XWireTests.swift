@@ -94,7 +94,17 @@ struct XWireTests {
         let (add, delete) = XRules.diff(current: current, desired: desired)
         #expect(add.map(\.value) == ["@ShopBot -is:retweet", "#buyamextee -is:retweet", "#買う -is:retweet"])
         #expect(delete == ["2"])
-        #expect(XRules.desired(hashtagKeys: Set((0..<2_000).map { "tag\($0)" }), officialUsername: "ShopBot", limit: 900).count == 902)
+        let many = XRules.desired(hashtagKeys: Set((0..<2_000).map { "tag\($0)" }), officialUsername: "ShopBot", limit: 900)
+        #expect(many.count == 902)
+        // After a reconnect: the two fixed rules as they are, 900 hashtags in a few OR-ed queries.
+        let recovery = XRules.recoveryQueries(for: many)
+        #expect(recovery.count < 30, "\(recovery.count) searches")
+        #expect(recovery.allSatisfy { $0.value.count <= XRules.maximumQueryLength })
+        #expect(recovery.prefix(2).map(\.value) == ["retweets_of:ShopBot", "@ShopBot -is:retweet"])
+        let covered = recovery.dropFirst(2).flatMap { $0.value.split(separator: " ").filter { $0.contains("#") } }
+            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "(#)")) }
+        #expect(Set(covered) == Set(many.dropFirst(2).map { String($0.value.dropFirst().prefix { $0 != " " }) }))
+        #expect(XRules.recoveryQueries(for: desired).map(\.value) == ["retweets_of:ShopBot", "@ShopBot -is:retweet", "(#buyamextee OR #買う) -is:retweet"])
     }
 
     @Test("configuration: each wrong setting is named")

@@ -117,7 +117,13 @@ public final class FakeX: Sendable {
 
     /// Evaluates the operators Hashcart uses (space = AND).
     func matches(_ tweet: Tweet, query: String) -> Bool {
-        query.split(separator: " ").allSatisfy { term in
+        // One `(a OR b …)` group: any alternative, and the rest of the query.
+        if let open = query.firstIndex(of: "("), let close = query[open...].firstIndex(of: ")") {
+            let alternatives = query[query.index(after: open)..<close].components(separatedBy: " OR ")
+            let rest = (query[..<open] + query[query.index(after: close)...]).trimmingCharacters(in: .whitespaces)
+            return alternatives.contains { matches(tweet, query: $0) } && (rest.isEmpty || matches(tweet, query: rest))
+        }
+        return query.split(separator: " ").allSatisfy { term in
             let negated = term.hasPrefix("-")
             let operatorText = negated ? term.dropFirst() : term[...]
             let result: Bool

@@ -76,6 +76,35 @@ public enum XRules {
         return rules
     }
 
+    /// X's recent search takes queries of at most 512 characters.
+    public static let maximumQueryLength = 512
+
+    /// The recent-search queries that cover `rules` after a reconnect: the confirmations and
+    /// mentions rules as they are, the hashtag rules OR-ed together into as few queries as fit
+    /// (a query per hashtag rule would be up to 900 searches against X's 450 per 15 minutes).
+    public static func recoveryQueries(for rules: [XAPI.Rule]) -> [XAPI.Rule] {
+        var queries = rules.filter { !($0.tag?.hasPrefix("hashcart:tag:") ?? false) }
+        let tags = rules.compactMap { rule -> String? in
+            guard rule.tag?.hasPrefix("hashcart:tag:") == true, rule.value.hasPrefix("#") else { return nil }
+            return String(rule.value.dropFirst().prefix { $0 != " " })
+        }
+        let suffix = " -is:retweet"
+        var group: [String] = []
+        func flush() {
+            guard !group.isEmpty else { return }
+            let value = group.count == 1 ? "#\(group[0])\(suffix)" : "(\(group.map { "#" + $0 }.joined(separator: " OR ")))\(suffix)"
+            queries.append(XAPI.Rule(value: value, tag: "hashcart:tags"))
+            group.removeAll()
+        }
+        for tag in tags {
+            let grown = (group + [tag]).map { "#" + $0 }.joined(separator: " OR ").count + 2 + suffix.count
+            if !group.isEmpty, grown > maximumQueryLength { flush() }
+            group.append(tag)
+        }
+        flush()
+        return queries
+    }
+
     /// What to add and which rule ids to delete so that Hashcart's rules are exactly `desired`.
     public static func diff(current: [XAPI.Rule], desired: [XAPI.Rule]) -> (add: [XAPI.Rule], delete: [String]) {
         let ours = current.filter { $0.tag?.hasPrefix(tagPrefix) == true }

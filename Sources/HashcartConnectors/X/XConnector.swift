@@ -13,7 +13,8 @@ import Synchronization
 /// connection). The stream's rules follow the engine's interest (``XRules``): a rule per live
 /// hashtag, one `retweets_of:` the official account for every confirmation, one for mentions.
 /// After every (re)connect the gap since the stored cursor (the newest post id taken, rewound ten
-/// seconds of snowflake time) is read with recent search, since the stream does not replay;
+/// seconds of snowflake time) is read with recent search (the hashtag rules OR-ed into as few
+/// queries as fit, each read at most ``XConfiguration/recoveryPages`` pages), since the stream does not replay;
 /// `backfill_minutes` is added where the app's access allows it. Reconnects back off as X
 /// asks (network errors linearly from 250 ms to 16 s, HTTP errors exponentially from 5 s to
 /// 320 s, 429 from 60 s), less up to a quarter at random.
@@ -284,7 +285,7 @@ public final class XConnector: NetworkConnector {
     private func recover() async throws {
         guard configuration.recoveryPages > 0, let since = state.withLock({ $0.newest ?? $0.cursor }), let value = UInt64(since) else { return }
         let sinceID = String(value > Self.rewind ? value - Self.rewind : 1)
-        let rules = state.withLock { $0.syncedRules } ?? []
+        let rules = XRules.recoveryQueries(for: state.withLock { $0.syncedRules } ?? [])
         for rule in rules {
             var next: String?
             for _ in 0..<configuration.recoveryPages {
