@@ -63,4 +63,20 @@ import Testing
         #expect(result.stderr.contains(mentions), "\(result)")
         #expect(!FileManager.default.fileExists(atPath: folder.file("hashcart.sqlite")))
     }
+
+    @Test(arguments: [("networks: [", "not valid YAML"), ("sandboxx: true", "sandboxx: unknown setting"),
+                      ("networks:\n  bluesky:\n    official_did: did:plc:a\n    identifier: shop\n    app_password: hunter2", "secrets are never read"),
+                      ("networks:\n  bluesky:\n    official_did: did:plc:a\n    identifier: shop", "HASHCART_BLUESKY_APP_PASSWORD")])
+    func refusesABadConfigFileAndCreatesNothing(config: String, mentions: String) throws {
+        let folder = TemporaryFolder()
+        let configs = TemporaryFolder("config")
+        try FileManager.default.createDirectory(atPath: configs.path, withIntermediateDirectories: true)
+        try config.write(toFile: configs.file("hashcart.yaml"), atomically: true, encoding: .utf8)
+        for path in [configs.file("hashcart.yaml"), configs.file("missing.yaml")] {
+            let result = try hashcart(["serve", "--data", folder.path, "--config", path])
+            #expect(result.status != 0)
+            #expect(result.stderr.contains(path.hasSuffix("missing.yaml") ? "cannot read" : mentions), "\(result)")
+            #expect(!FileManager.default.fileExists(atPath: folder.file("hashcart.sqlite")))
+        }
+    }
 }
