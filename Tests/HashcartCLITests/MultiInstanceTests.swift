@@ -143,99 +143,41 @@ struct MultiInstanceTests {
             throw lastError ?? HTTPError(description: "no instance is running")
         }
 
-        // The merchant, its webhook endpoint and a hot offer, through different instances.
-        let merchant = try await api("POST", "/v1/merchants", token: Self.adminToken, body: ["name": "Gadgets Inc"])["id"] as! String
-        let apiKey = try await api("POST", "/v1/merchants/\(merchant)/api_keys", token: Self.adminToken)["secret"] as! String
-        try await api("POST", "/v1/webhook_endpoints", token: apiKey, body: ["url": receiver.url])
-        let offer = try await api("POST", "/v1/offers", token: apiKey, body: [
-            "title": "Kindle Fire HD", "sku": "KFHD-7", "price": 14999, "hashtag": "#BuyKindleFireHD", "quantity": stock,
-        ])["id"] as! String
-
-        // Cardholders link their sandbox accounts by posting a code.
-        var tokens: [String] = [], accounts: [String] = []
-        for index in 0..<buyers {
-            let card = try await api("POST", "/v1/cardholders", token: Self.adminToken, body: [
-                "credit_limit": 500_000, "billing_name": "Buyer \(index)", "card_last4": "4242",
-                "address": ["line1": "\(index) Main St", "city": "Albany", "state": "NY", "postal_code": "12207"],
-            ])["id"] as! String
-            let token = try await api("POST", "/v1/cardholders/\(card)/tokens", token: Self.adminToken)["secret"] as! String
-            let code = try await api("POST", "/v1/links", token: token, body: ["network": "sandbox"])["code"] as! String
-            let account = try await api("POST", "/sandbox/accounts", body: ["handle": "buyer\(index)"])["id"] as! String
-            try await api("POST", "/sandbox/posts", body: ["author_id": account, "text": "Linking my card \(code)"])
-            tokens.append(token)
-            accounts.append(account)
-        }
-        for index in 0..<buyers {
-            var linked = false
-            for _ in 0..<200 where !linked {
-                linked = !((try await api("GET", "/v1/links", token: tokens[index])["data"] as? [Any]) ?? []).isEmpty
-                if !linked { try await Task.sleep(for: .milliseconds(50)) }
-            }
-            #expect(linked, "buyer \(index) was never linked")
-        }
+        // The merchant, its webhook endpoint, a hot offer and linked buyers, through different instances.
+        var sale = SandboxSale(api: { try await api($0, $1, token: $2, body: $3) }, adminToken: Self.adminToken, stock: stock, buyers: buyers)
+        try await sale.open(receiver: receiver)
 
         // The sale: every buyer posts the hashtag; instance 1 is killed halfway and comes back.
-        var posts: [String] = []
         for index in 0..<buyers {
             if index == buyers / 2 { instances[1].kill() }
-            posts.append(try await api("POST", "/sandbox/posts", body: [
-                "author_id": accounts[index], "text": "I want it #BuyKindleFireHD",
-            ])["id"] as! String)
+            try await sale.post(index)
         }
         try instances[1].start()
         try await Self.waitHealthy(instances[1])
 
         // Buyers repost the confirmation request as it arrives; instance 2 is killed once meanwhile.
-        var reposted = Set<Int>(), settled: [Int: String] = [:]
         let deadline = Date().addingTimeInterval(120)
         var killedSecond = false
-        while settled.count < buyers && Date() < deadline {
-            if !killedSecond && reposted.count >= stock / 2 {
+        while sale.settled.count < buyers && Date() < deadline {
+            if !killedSecond && sale.reposted.count >= stock / 2 {
                 instances[2].kill()
                 killedSecond = true
                 try instances[2].start()
             }
-            for index in 0..<buyers where settled[index] == nil {
-                let purchases = (try await api("GET", "/v1/purchases", token: tokens[index])["data"] as? [[String: Any]]) ?? []
-                guard let purchase = purchases.first, let state = purchase["state"] as? String else { continue }
-                switch state {
-                case "awaiting_confirmation" where !reposted.contains(index):
-                    let replies = (try await api("GET", "/sandbox/posts?in_reply_to=\(posts[index])")["data"] as? [[String: Any]]) ?? []
-                    if let reply = replies.first?["id"] as? String {
-                        try await api("POST", "/sandbox/posts/\(reply)/reposts", body: ["author_id": accounts[index]])
-                        reposted.insert(index)
-                    }
-                case "authorized", "captured", "declined", "cancelled", "expired":
-                    settled[index] = state
-                default:
-                    break
-                }
-            }
+            for index in 0..<buyers { try await sale.observe(index) }
             try await Task.sleep(for: .milliseconds(100))
         }
         try await Self.waitHealthy(instances[2])
-        #expect(settled.count == buyers, "only \(settled.count) of \(buyers) purchases settled within 2 minutes")
+        #expect(sale.settled.count == buyers, "only \(sale.settled.count) of \(buyers) purchases settled within 2 minutes")
 
         // Exactly the stock sold: every buyer who got a confirmation request confirmed, the rest were told it was sold out.
-        let sold = settled.values.filter { $0 == "authorized" || $0 == "captured" }.count
-        #expect(sold == min(stock, reposted.count), "sold \(sold), stock \(stock), confirmations \(reposted.count)")
+        try await sale.expectSettledSale()
+        let sold = sale.sold, reposted = sale.reposted
         #expect(sold == stock)
-        #expect(settled.values.filter { $0 == "declined" }.count == buyers - stock)
-        let offerView = try await api("GET", "/v1/offers/\(offer)", token: apiKey)
-        #expect(offerView["units_sold"] as? Int == stock && offerView["units_reserved"] as? Int == 0, "\(offerView)")
-        let orders = (try await api("GET", "/v1/orders?limit=100", token: apiKey)["data"] as? [[String: Any]]) ?? []
-        #expect(orders.count == stock)
+        #expect(sale.settled.values.filter { $0 == "declined" }.count == buyers - stock)
 
         // Every order.created reached the merchant (at least once; counted by event id).
-        var delivered = Set<String>()
-        for _ in 0..<300 {
-            delivered = Set(receiver.received.withLock { $0 }.compactMap { delivery -> String? in
-                let body = try? JSONSerialization.jsonObject(with: delivery.body) as? [String: Any]
-                return body?["type"] as? String == "order.created" ? delivery.eventID : nil
-            })
-            if delivered.count >= stock { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        let delivered = try await SandboxSale.deliveredOrderCreated(receiver, expected: stock)
         #expect(delivered.count == stock, "\(delivered.count) of \(stock) order.created events delivered")
 
         print("multi-instance sale: \(buyers) buyers, stock \(stock), sold \(sold), confirmations \(reposted.count), order.created delivered \(delivered.count), second kill \(killedSecond)")
