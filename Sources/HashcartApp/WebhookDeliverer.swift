@@ -18,23 +18,39 @@ import ServiceLifecycle
 /// With several instances on one database, each delivery is claimed by one deliverer for
 /// ``leaseMilliseconds``; a crashed instance's claims run out and another instance takes them over.
 public struct WebhookDeliverer: Service {
-    let service: EngineService
-    let client: HTTPClient
+    let store: any WebhookDeliveryStore
+    let clock: any WallClock
+    /// The JSON body of an event (the event with its object, as the API shows it).
+    let payload: @Sendable (MerchantEvent) throws -> Data
+    let transport: any WebhookTransport
     let logger: Logger
     /// How long a claimed delivery stays with this deliverer (longer than a round can take).
     public let leaseMilliseconds: Int64
+    /// Most deliveries in flight at once.
+    public let maximumConcurrentDeliveries: Int
 
-    public static let maximumConcurrentDeliveries = 8
     public static let deliveriesPerRound = 100
     public static let requestTimeoutSeconds: Int64 = 10
     public static let retryForMilliseconds: Int64 = 3 * 86_400_000
 
+    /// The deliverer of `hashcart serve`: the service's store and payloads, over HTTP, 8 at once.
     public init(service: EngineService, client: HTTPClient = .shared, logger: Logger, leaseMilliseconds: Int64 = 180_000) {
+        self.init(store: service.store, clock: service.engine.clock, payload: { try service.webhookPayload(for: $0) },
+                  transport: HTTPClientWebhookTransport(client: client), logger: logger, leaseMilliseconds: leaseMilliseconds)
+    }
+
+    /// A deliverer over any store and transport (the simulator delivers to simulated merchants, one at a time).
+    public init(store: any WebhookDeliveryStore, clock: any WallClock, payload: @escaping @Sendable (MerchantEvent) throws -> Data,
+                transport: any WebhookTransport, logger: Logger, leaseMilliseconds: Int64 = 180_000, maximumConcurrentDeliveries: Int = 8) {
         precondition(leaseMilliseconds >= 1_000 && leaseMilliseconds <= 3_600_000, "a lease lasts between 1 s and 1 h")
-        self.leaseMilliseconds = leaseMilliseconds
-        self.service = service
-        self.client = client
+        precondition((1...64).contains(maximumConcurrentDeliveries), "between 1 and 64 deliveries at once")
+        self.store = store
+        self.clock = clock
+        self.payload = payload
+        self.transport = transport
         self.logger = logger
+        self.leaseMilliseconds = leaseMilliseconds
+        self.maximumConcurrentDeliveries = maximumConcurrentDeliveries
     }
 
     public func run() async throws {
@@ -47,46 +63,45 @@ public struct WebhookDeliverer: Service {
     /// One round: schedule new events, then deliver what is due. Returns the attempts made.
     @discardableResult
     public func round() async throws -> Int {
-        let store = service.store
-        let now = service.engine.clock.now()
+        let now = clock.now()
         try store.scheduleWebhookDeliveries(now: now)
         let due = try store.claimDueWebhookDeliveries(now: now, limit: Self.deliveriesPerRound, leaseMilliseconds: leaseMilliseconds)
         guard !due.isEmpty else { return 0 }
-        await withTaskGroup(of: Void.self) { group in
+        if maximumConcurrentDeliveries == 1 {
+            for delivery in due { try await deliver(delivery) }
+            return due.count
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
             for delivery in due {
-                if running == Self.maximumConcurrentDeliveries {
-                    await group.next()
+                if running == maximumConcurrentDeliveries {
+                    try await group.next()
                     running -= 1
                 }
-                group.addTask { await self.deliver(delivery) }
+                group.addTask { try await self.deliver(delivery) }
                 running += 1
             }
+            try await group.waitForAll()
         }
         return due.count
     }
 
-    func deliver(_ delivery: WebhookDelivery) async {
-        let store = service.store
+    /// Sends one delivery and records the attempt. Throws only when the attempt could not be
+    /// recorded (the store is down): the lease then runs out and the delivery is sent again.
+    func deliver(_ delivery: WebhookDelivery) async throws {
         var status: Int?
         var failure: String?
         do {
-            let body = try service.webhookPayload(for: delivery.event)
-            let timestamp = service.engine.clock.now().millisecondsSinceEpoch / 1000
-            var request = HTTPClientRequest(url: delivery.endpoint.url)
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.headers.add(name: "User-Agent", value: "Hashcart-Webhooks/1")
-            request.headers.add(name: "Hashcart-Event-Id", value: delivery.event.id)
-            request.headers.add(name: "Hashcart-Signature", value: Self.signature(secret: delivery.secret, timestamp: timestamp, body: body))
-            request.body = .bytes(ByteBuffer(bytes: body))
-            let response = try await client.execute(request, timeout: .seconds(Self.requestTimeoutSeconds))
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            status = Int(response.status.code)
+            let body = try payload(delivery.event)
+            let timestamp = clock.now().millisecondsSinceEpoch / 1000
+            let headers = [("Content-Type", "application/json"), ("User-Agent", "Hashcart-Webhooks/1"),
+                           ("Hashcart-Event-Id", delivery.event.id),
+                           ("Hashcart-Signature", Self.signature(secret: delivery.secret, timestamp: timestamp, body: body))]
+            status = try await transport.post(url: delivery.endpoint.url, headers: headers, body: body, timeoutSeconds: Self.requestTimeoutSeconds)
         } catch {
             failure = "\(error)"
         }
-        let now = service.engine.clock.now()
+        let now = clock.now()
         let delivered = status.map { (200..<300).contains($0) } ?? false
         var next: Instant?
         if !delivered {
@@ -101,6 +116,7 @@ public struct WebhookDeliverer: Service {
                                            error: failure ?? (delivered ? nil : "status \(status ?? 0)"), nextAttemptAt: next, now: now)
         } catch {
             logger.error("could not record a webhook attempt", metadata: ["error": "\(error)"])
+            throw error
         }
     }
 
@@ -119,5 +135,30 @@ public struct WebhookDeliverer: Service {
         hasher.combine(key)
         hasher.combine(UInt8(truncatingIfNeeded: attempt))
         return base + Int64(hasher.value % UInt64(base / 5 + 1))
+    }
+}
+
+/// How a webhook reaches the merchant: HTTP in production, a simulated merchant in `hashcart sim`.
+public protocol WebhookTransport: Sendable {
+    /// POSTs `body` to `url`; returns the HTTP status, or throws when no answer came within `timeoutSeconds`.
+    func post(url: String, headers: [(String, String)], body: Data, timeoutSeconds: Int64) async throws -> Int
+}
+
+/// Webhooks over AsyncHTTPClient.
+public struct HTTPClientWebhookTransport: WebhookTransport {
+    let client: HTTPClient
+
+    public init(client: HTTPClient = .shared) {
+        self.client = client
+    }
+
+    public func post(url: String, headers: [(String, String)], body: Data, timeoutSeconds: Int64) async throws -> Int {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await client.execute(request, timeout: .seconds(timeoutSeconds))
+        _ = try? await response.body.collect(upTo: 64 * 1024)
+        return Int(response.status.code)
     }
 }

@@ -7,7 +7,23 @@ import HashcartCore
 ///
 /// Calls are synchronous and block the calling thread until the database answers, like GRDB's;
 /// call them from tasks or threads, never from a SwiftNIO event loop.
-public protocol HashcartDatabase: EngineStore {
+/// What webhook delivery needs of the store: schedule, claim and record attempts. ``HashcartDatabase``
+/// provides it; the simulator wraps it to crash between a delivery and its record.
+public protocol WebhookDeliveryStore: Sendable {
+    /// Creates delivery rows for events that have none yet, for every endpoint of their merchant
+    /// that existed when the event happened. Returns how many rows it created (at most `limit` events).
+    @discardableResult
+    func scheduleWebhookDeliveries(now: Instant, limit: Int) throws -> Int
+    /// Claims deliveries due at `now`, oldest first, at most `limit`: each is leased to the caller
+    /// for `leaseMilliseconds` (its next attempt moves to then), so another instance does not
+    /// send it too; if the caller dies, the lease runs out and another instance takes it over.
+    func claimDueWebhookDeliveries(now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [WebhookDelivery]
+    /// Records an attempt: delivered, or retried at `nextAttemptAt`, or failed for good when that is nil.
+    func recordWebhookAttempt(eventID: String, endpointID: String, delivered: Bool, status: Int?, error: String?,
+                              nextAttemptAt: Instant?, now: Instant) throws
+}
+
+public protocol HashcartDatabase: EngineStore, WebhookDeliveryStore {
     /// Where the data lives, for logs and error messages (never includes a password).
     var location: String { get }
 
@@ -29,17 +45,6 @@ public protocol HashcartDatabase: EngineStore {
 
     // MARK: Webhooks
     func createWebhookEndpoint(id: String, merchantID: MerchantID, url: String, secret: String, at: Instant) throws -> WebhookEndpoint
-    /// Creates delivery rows for events that have none yet, for every endpoint of their merchant
-    /// that existed when the event happened. Returns how many rows it created (at most `limit` events).
-    @discardableResult
-    func scheduleWebhookDeliveries(now: Instant, limit: Int) throws -> Int
-    /// Claims deliveries due at `now`, oldest first, at most `limit`: each is leased to the caller
-    /// for `leaseMilliseconds` (its next attempt moves to then), so another instance does not
-    /// send it too; if the caller dies, the lease runs out and another instance takes it over.
-    func claimDueWebhookDeliveries(now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [WebhookDelivery]
-    /// Records an attempt: delivered, or retried at `nextAttemptAt`, or failed for good when that is nil.
-    func recordWebhookAttempt(eventID: String, endpointID: String, delivered: Bool, status: Int?, error: String?,
-                              nextAttemptAt: Instant?, now: Instant) throws
     /// Sends a merchant's event again to every endpoint (it was failed, or the merchant lost it).
     func redeliverWebhook(eventID: String, merchantID: MerchantID, now: Instant) throws -> Bool
     /// A merchant's events, newest first, with how their deliveries stand.
@@ -49,7 +54,7 @@ public protocol HashcartDatabase: EngineStore {
     func close() throws
 }
 
-extension HashcartDatabase {
+extension WebhookDeliveryStore {
     @discardableResult
     public func scheduleWebhookDeliveries(now: Instant) throws -> Int {
         try scheduleWebhookDeliveries(now: now, limit: 1_000)

@@ -156,7 +156,7 @@ public struct SQLiteReader: StoreReader {
         let transaction = SQLiteTransaction(db: db, cipher: cipher)
         return try StoreAudit(
             query: { sql, parameters in
-                try Row.fetchAll(db, sql: sql, arguments: StatementArguments(parameters)).map { row in
+                try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(parameters)).map { row in
                     (0..<row.count).map { index -> AuditValue in
                         switch row[index] as DatabaseValue {
                         case let value where value.isNull: .null
