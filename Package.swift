@@ -106,11 +106,20 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // `hashcart sim`: the whole engine on a real SQLite store, a simulated network and merchant,
+        // one seeded random source and a simulated clock, with faults and crashes injected.
+        .target(
+            name: "HashcartSimulation",
+            dependencies: [
+                "HashcartCore", "HashcartStore", "HashcartEngine", "HashcartApp",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "hashcart",
             dependencies: [
                 "HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine", "HashcartServer", "HashcartApp",
-                "HashcartConnectors",
+                "HashcartConnectors", "HashcartSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -144,6 +153,7 @@ let package = Package(
             ],
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "HashcartSimulationTests", dependencies: ["HashcartSimulation", "HashcartCore"]),
         .testTarget(name: "HashcartCLITests", dependencies: [
             "hashcart", "HashcartTestSupport", "HashcartConnectors", "HashcartCore", "HashcartStore",
             .product(name: "Crypto", package: "swift-crypto"),

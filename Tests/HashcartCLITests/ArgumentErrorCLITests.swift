@@ -43,6 +43,12 @@ import Testing
         BadCommand(arguments: ["bench", "ingest", "--generate", "10", "--rounds", "0"], message: "--rounds must be between", usesDataFolder: false),
         BadCommand(arguments: ["bench", "ingest", "--generate", "10", "--official", "bob"], message: "--official must be a DID", usesDataFolder: false),
         BadCommand(arguments: ["demo", "--no-such-flag"], message: "no-such-flag", usesDataFolder: false),
+        BadCommand(arguments: ["sim", "--seeds", "9..1"], message: "the first seed must not be after the last", usesDataFolder: false),
+        BadCommand(arguments: ["sim", "--seeds", "banana"], message: "--seeds must be A..B or one seed N", usesDataFolder: false),
+        BadCommand(arguments: ["sim", "--seeds", "1...5"], message: "--seeds must be A..B or one seed N", usesDataFolder: false),
+        BadCommand(arguments: ["sim", "--seeds=-3..4"], message: "--seeds must be A..B or one seed N", usesDataFolder: false),
+        BadCommand(arguments: ["sim", "--seeds", "0..99999999"], message: "at most 10000000 seeds", usesDataFolder: false),
+        BadCommand(arguments: ["sim", "--jobs", "0"], message: "--jobs must be between 1 and 64", usesDataFolder: false),
     ]
 
     @Test(arguments: badCommands)

@@ -1,0 +1,70 @@
+import HashcartCore
+import HashcartStore
+
+/// The engine's store as the simulated process sees it: the real SQLite store, with the process
+/// dying at the write the ``CrashSwitch`` names: before it commits (SQLite rolls it back) or
+/// right after (it is durable, but the process never learns).
+final class CrashingStore: EngineStore, WebhookDeliveryStore {
+    let inner: SQLiteStore
+    let crash: CrashSwitch
+
+    init(inner: SQLiteStore, crash: CrashSwitch) {
+        self.inner = inner
+        self.crash = crash
+    }
+
+    func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
+        switch try crash.nextWrite() {
+        case .commit:
+            return try inner.write(body)
+        case .crashBeforeCommit:
+            // The transaction runs, then the process dies before COMMIT: SQLite rolls it back.
+            _ = try inner.write { tx -> T in
+                _ = try body(tx)
+                throw SimulatedCrash()
+            }
+            throw SimulatedCrash()
+        case .crashAfterCommit:
+            _ = try inner.write(body)
+            throw SimulatedCrash()
+        }
+    }
+
+    /// A write the store runs in one transaction of its own.
+    private func perform<T>(_ operation: () throws -> T) throws -> T {
+        switch try crash.nextWrite() {
+        case .commit:
+            return try operation()
+        case .crashBeforeCommit:
+            throw SimulatedCrash()
+        case .crashAfterCommit:
+            _ = try operation()
+            throw SimulatedCrash()
+        }
+    }
+
+    func claimDueOutbound(network: NetworkName, now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [OutboundPost] {
+        try perform { try inner.claimDueOutbound(network: network, now: now, limit: limit, leaseMilliseconds: leaseMilliseconds) }
+    }
+
+    func connectorInterest(network: NetworkName, now: Instant) throws -> ConnectorInterest {
+        try crash.checkAlive()
+        return try inner.connectorInterest(network: network, now: now)
+    }
+
+    func scheduleWebhookDeliveries(now: Instant, limit: Int) throws -> Int {
+        try perform { try inner.scheduleWebhookDeliveries(now: now, limit: limit) }
+    }
+
+    func claimDueWebhookDeliveries(now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [WebhookDelivery] {
+        try perform { try inner.claimDueWebhookDeliveries(now: now, limit: limit, leaseMilliseconds: leaseMilliseconds) }
+    }
+
+    func recordWebhookAttempt(eventID: String, endpointID: String, delivered: Bool, status: Int?, error: String?,
+                              nextAttemptAt: Instant?, now: Instant) throws {
+        try perform {
+            try inner.recordWebhookAttempt(eventID: eventID, endpointID: endpointID, delivered: delivered, status: status,
+                                           error: error, nextAttemptAt: nextAttemptAt, now: now)
+        }
+    }
+}

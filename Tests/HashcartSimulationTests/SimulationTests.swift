@@ -1,0 +1,60 @@
+import Foundation
+import HashcartCore
+import Testing
+@testable import HashcartSimulation
+
+/// The simulator itself: deterministic, really injecting its faults, and able to fail.
+@Suite("Deterministic simulation")
+struct SimulationTests {
+    static func folder() -> String {
+        (NSTemporaryDirectory() as NSString).appendingPathComponent("hashcart-sim-test-" + UUID().uuidString)
+    }
+
+    static func run(_ seed: UInt64, sabotage: Sabotage? = nil) async throws -> SimulationResult {
+        let folder = folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        return try await Simulation(seed: seed, directory: folder, sabotage: sabotage).run()
+    }
+
+    @Test("the same seed gives the same trace, byte for byte, from another folder; another seed another trace")
+    func sameSeedSameTrace() async throws {
+        let first = try await Self.run(42)
+        let second = try await Self.run(42)
+        #expect(first.trace == second.trace)
+        #expect(first.traceDigest == second.traceDigest)
+        #expect(first.trace.count > 20)
+        let other = try await Self.run(43)
+        #expect(other.trace != first.trace)
+    }
+
+    @Test("40 seeds keep every rule while every kind of fault is really injected")
+    func seedsKeepTheRules() async throws {
+        var stats = SimulationStats()
+        for seed in UInt64(1)...40 {
+            let result = try await Self.run(seed)
+            #expect(result.violations.isEmpty, "seed \(seed): \(result.violations)")
+            stats.add(result.stats)
+        }
+        #expect(stats.crashes > 0)
+        #expect(stats.duplicates > 0)
+        #expect(stats.drops > 0)
+        #expect(stats.clockJumps > 0)
+        #expect(stats.orders > 0)
+        #expect(stats.expired > 0)
+        #expect(stats.webhookAttempts > stats.orders)
+    }
+
+    @Test("a connector that loses events is caught: confirmations made in time did not buy")
+    func lostEventsAreCaught() async throws {
+        var caught: [String] = []
+        for seed in UInt64(1)...10 { caught += try await Self.run(seed, sabotage: .loseEvents).violations }
+        #expect(caught.contains { $0.contains("in time") || $0.contains("never received") }, "\(caught)")
+    }
+
+    @Test("replies posted without their idempotency key are caught: the same reply twice")
+    func doubleRepliesAreCaught() async throws {
+        var caught: [String] = []
+        for seed in UInt64(1)...10 { caught += try await Self.run(seed, sabotage: .ignoreIdempotencyKeys).violations }
+        #expect(caught.contains { $0.contains("twice") }, "\(caught)")
+    }
+}
