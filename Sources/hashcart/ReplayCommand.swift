@@ -40,9 +40,13 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per reported event, then a summary object.")
     var json = false
 
+    @Option(help: "Replay as of this time (unix seconds): which offers are live and what windows are open (default: now). For captures recorded earlier, and for stores whose sale is over.")
+    var at: Int64?
+
     static let maximumFileBytes = 1 << 30
 
     func validate() throws {
+        if let at, !(0...4_102_444_800).contains(at) { throw ValidationError("--at must be unix seconds between 0 and 4102444800 (year 2100)") }
         guard ["bluesky", "mastodon", "x"].contains(network) else {
             throw ValidationError("--network: \"\(network.prefix(32))\" is not one of x, mastodon, bluesky")
         }
@@ -90,7 +94,7 @@ struct ReplayCommand: ParsableCommand {
         }
         defer { try? opened?.close() }
 
-        let clock = SystemWallClock()
+        let clock: any WallClock = if let at { ManualClock(Instant(secondsSinceEpoch: at)) } else { SystemWallClock() }
         let networkName = NetworkName(rawValue: network)
         var interest = try opened?.connectorInterest(network: networkName, now: clock.now()) ?? ConnectorInterest()
         for tag in (hashtags ?? "").split(separator: ",") { interest.hashtagKeys.insert(try Hashtag(String(tag)).key) }

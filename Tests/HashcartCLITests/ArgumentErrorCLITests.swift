@@ -43,6 +43,8 @@ import Testing
         BadCommand(arguments: ["bench", "ingest", "--generate", "10", "--rounds", "0"], message: "--rounds must be between", usesDataFolder: false),
         BadCommand(arguments: ["bench", "ingest", "--generate", "10", "--official", "bob"], message: "--official must be a DID", usesDataFolder: false),
         BadCommand(arguments: ["demo", "--no-such-flag"], message: "no-such-flag", usesDataFolder: false),
+        BadCommand(arguments: ["replay", "--network", "bluesky", "--file", "/dev/null", "--dry-run", "--at=-5"], message: "--at must be unix seconds", usesDataFolder: false),
+        BadCommand(arguments: ["replay", "--network", "bluesky", "--file", "/dev/null", "--dry-run", "--at", "tomorrow"], message: "--at", usesDataFolder: false),
         BadCommand(arguments: ["sim", "--seeds", "9..1"], message: "the first seed must not be after the last", usesDataFolder: false),
         BadCommand(arguments: ["sim", "--seeds", "banana"], message: "--seeds must be A..B or one seed N", usesDataFolder: false),
         BadCommand(arguments: ["sim", "--seeds", "1...5"], message: "--seeds must be A..B or one seed N", usesDataFolder: false),

@@ -15,6 +15,9 @@ import Testing
         try text.split(separator: "\n").map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
     }
 
+    /// A day into the demo's sale (its clock starts at Black Friday 2026, 15:00 UTC; offers last two days).
+    static let duringTheSale = "1795878000"
+
     @Test("a capture replayed into the demo store: each event's outcome, refused lines named, a second replay changes nothing")
     func replayIntoStore() throws {
         let folder = TemporaryFolder("replay")
@@ -26,13 +29,13 @@ import Testing
         let before = try hashcart(["check", "--data", folder.path, "--json"]).json()
 
         // Dry run: nothing changes, the event the engine would get is listed.
-        let dry = try hashcart(["replay", "--network", "bluesky", "--file", file.path, "--data", folder.path, "--dry-run", "--json"])
+        let dry = try hashcart(["replay", "--network", "bluesky", "--file", file.path, "--data", folder.path, "--dry-run", "--json", "--at", Self.duringTheSale])
         #expect(dry.status == 0, "\(dry)")
         let dryLines = try lines(dry.stdout)
         #expect(dryLines.compactMap { $0["event_id"] as? String } == ["at://did:plc:aliceaaaaaaaaaaaaaaaaaaa/app.bsky.feed.post/3mgood"])
         #expect(try hashcart(["check", "--data", folder.path, "--json"]).json()["checked"] as? NSDictionary == before["checked"] as? NSDictionary)
 
-        let run = try hashcart(["replay", "--network", "bluesky", "--file", file.path, "--data", folder.path, "--official", "did:plc:shop", "--json"])
+        let run = try hashcart(["replay", "--network", "bluesky", "--file", file.path, "--data", folder.path, "--official", "did:plc:shop", "--json", "--at", Self.duringTheSale])
         #expect(run.status == 0, "\(run)")
         let reported = try lines(run.stdout)
         #expect(reported.first { $0["line"] as? Int == 1 }?["outcome"] as? String == "unlinked post for offer_000004 (invited to link)")
@@ -43,7 +46,7 @@ import Testing
         #expect(summary["refused"] as? Int == 1)
         #expect(summary["cursor"] as? String == "1783175889000002")
 
-        let again = try hashcart(["replay", "--network", "bluesky", "--file", file.path, "--data", folder.path, "--official", "did:plc:shop", "--json"])
+        let again = try hashcart(["replay", "--network", "bluesky", "--file", file.path, "--data", folder.path, "--official", "did:plc:shop", "--json", "--at", Self.duringTheSale])
         #expect(try lines(again.stdout).first { $0["line"] as? Int == 1 }?["outcome"] as? String == "duplicate")
         #expect(try hashcart(["check", "--data", folder.path]).status == 0)
     }
