@@ -57,6 +57,7 @@ public struct EngineLoop: Service {
             case .lateRepost: kind = "late_repost"
             case .confirmationIgnored: kind = "confirmation_ignored"
             case .purchaseCancelled: kind = "purchase_cancelled"
+            case .postDeleted: kind = "post_deleted"
             case .parked: kind = "parked"
             case .linked: kind = "linked"
             case .linkCodeRefused: kind = "link_code_refused"

@@ -144,8 +144,11 @@ extension Engine {
                 purchase.identity.userID == event.author.userID
             {
                 if purchase.state.holdsReservation {
-                    try cancelUnconfirmed(purchase, reason: .postDeleted, tx: tx, now: now)
-                    return .purchaseCancelled(purchase.id)
+                    // Networks reorder: a repost made before this delete may still be on its way,
+                    // and it buys. So the purchase keeps its unit until its window closes; a
+                    // confirmation made after the delete cancels it, and so does the expiry timer.
+                    try tx.recordDeletedPost(network: event.network, postID: target, at: event.createdAt)
+                    return .postDeleted(purchase.id)
                 }
                 // Deleted before the repost, but delivered after it: the purchase was never confirmed.
                 if purchase.state == .authorized || purchase.state == .captured, let confirmedAt = purchase.confirmedAt,
@@ -157,7 +160,7 @@ extension Engine {
                 return .ignored
             }
             // Deleted before we saw it (events arrive out of order): remember, so the post never buys.
-            try tx.recordDeletedPost(network: event.network, postID: target, at: now)
+            try tx.recordDeletedPost(network: event.network, postID: target, at: event.createdAt)
             return .ignored
         }
     }
@@ -285,6 +288,13 @@ extension Engine {
                              tx: tx, now: now)
             return .lateRepost(purchase.id)
         case .confirms:
+            // Deleting the purchase post before confirming cancels, whichever reached us first.
+            if let deletedAt = try tx.postDeletedAt(network: purchase.identity.network, postID: purchase.purchasePostID),
+                deletedAt < event.createdAt
+            {
+                try cancelUnconfirmed(purchase, reason: .postDeleted, tx: tx, now: now)
+                return .purchaseCancelled(purchase.id)
+            }
             return try confirm(purchase, repostedAt: event.createdAt, tx: tx, now: now)
         }
     }

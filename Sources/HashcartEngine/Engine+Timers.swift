@@ -3,6 +3,8 @@ import HashcartCore
 /// What one timer round did.
 public struct TimerSummary: Sendable, Hashable {
     public var expiredPurchases = 0
+    /// Purchases whose post was deleted before any confirmation, cancelled as their window closed.
+    public var cancelledForDeletedPosts = 0
     public var lapsedHolds = 0
 }
 
@@ -17,6 +19,12 @@ extension Engine {
             var summary = TimerSummary()
             let windowCutoff = now.adding(seconds: -configuration.expiryGraceSeconds)
             for purchase in try tx.purchasesDueToExpire(before: windowCutoff, limit: configuration.maximumTimersPerRound) {
+                // Its post was deleted and no earlier repost came: cancelled, with no reply to a post that is gone.
+                if try tx.postDeletedAt(network: purchase.identity.network, postID: purchase.purchasePostID) != nil {
+                    try cancelUnconfirmed(purchase, reason: .postDeleted, tx: tx, now: now)
+                    summary.cancelledForDeletedPosts += 1
+                    continue
+                }
                 guard var offer = try tx.offer(purchase.offerID) else { throw EngineError.notFound("offer \(purchase.offerID)") }
                 let expired = try purchase.applying(.expire, now: now)
                 precondition(offer.reservedUnits > 0, "an open purchase holds a reserved unit")

@@ -23,6 +23,9 @@ public enum EventOutcome: Sendable, Hashable, CustomStringConvertible {
     /// A repost/reply that does not (or no longer) confirm anything.
     case confirmationIgnored(PurchaseID)
     case purchaseCancelled(PurchaseID)
+    /// The purchase post of a purchase still waiting was deleted: a repost made before the delete
+    /// may still arrive and buy; otherwise the purchase is cancelled when its window closes.
+    case postDeleted(PurchaseID)
     /// A repost of an official post not yet recorded: kept until the post is.
     case parked
     case linked(CardAccountID)
@@ -42,6 +45,7 @@ public enum EventOutcome: Sendable, Hashable, CustomStringConvertible {
         case .lateRepost(let id): "late repost for \(id)"
         case .confirmationIgnored(let id): "repost ignored for \(id)"
         case .purchaseCancelled(let id): "purchase \(id) cancelled"
+        case .postDeleted(let id): "post of purchase \(id) deleted: cancelled at its window's end unless an earlier repost arrives"
         case .parked: "parked until its post is recorded"
         case .linked(let card): "linked to \(card)"
         case .linkCodeRefused(let why): "link code refused: \(why)"

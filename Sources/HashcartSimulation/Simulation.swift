@@ -36,11 +36,6 @@ public final class Simulation {
 
     var trace: [String] = []
     var violations: [String] = []
-    /// Engine bugs the simulator has found and that are still open: reported, counted, not failures.
-    var knownIssues: [String] = []
-    /// A delete of the purchase post made after the confirming repost, but delivered before it,
-    /// cancels the purchase (PRODUCT.md: only deleting *before* confirming cancels).
-    public static let deleteBeforeRepostIssue = "delete-delivered-before-earlier-repost"
     var stats = SimulationStats()
     /// Network posts the safety checks have already looked at, and the official replies among them.
     var checkedPosts = 0
@@ -131,7 +126,7 @@ public final class Simulation {
         if violations.isEmpty { checkLiveness() }
         stats.crashes = crash.crashes
         try store.close()
-        return SimulationResult(seed: seed, faults: faults, trace: trace, violations: violations, knownIssues: knownIssues, stats: stats)
+        return SimulationResult(seed: seed, faults: faults, trace: trace, violations: violations, stats: stats)
     }
 
     // MARK: The sale
@@ -400,8 +395,9 @@ public final class Simulation {
         if dispatch.sent + dispatch.retried + dispatch.failed > 0 {
             parts.append("sent \(dispatch.sent), retrying \(dispatch.retried), failed \(dispatch.failed)")
         }
-        if summary.timers.expiredPurchases + summary.timers.lapsedHolds > 0 {
-            parts.append("expired \(summary.timers.expiredPurchases), lapsed \(summary.timers.lapsedHolds)")
+        let timers = summary.timers
+        if timers.expiredPurchases + timers.cancelledForDeletedPosts + timers.lapsedHolds > 0 {
+            parts.append("expired \(timers.expiredPurchases), cancelled for deleted posts \(timers.cancelledForDeletedPosts), lapsed \(timers.lapsedHolds)")
         }
         if !parts.isEmpty { log("engine: " + parts.joined(separator: " | ")) }
     }

@@ -81,15 +81,6 @@ extension Simulation {
                         && (deletedAt.map { confirmation.createdAt < $0 } ?? true)
                 }
                 let order = ordersByPurchase[purchase.id]
-                if !timely.isEmpty, purchase.cancellationReason == .postDeleted, let deletedAt,
-                    let deleteDelivered = world.firstDelivered("del-\(purchase.purchasePostID)"),
-                    timely.allSatisfy({ deleteDelivered < world.firstDelivered($0.id)! })
-                {
-                    // Known engine issue: a delete made after the confirming repost but delivered before it cancels.
-                    knownIssues.append("\(purchase.id): reposted at \(timely.map(\.createdAt).min()!), deleted at \(deletedAt), the delete delivered first")
-                    log("known issue \(Simulation.deleteBeforeRepostIssue): \(purchase.id)")
-                    continue
-                }
                 if !timely.isEmpty, order == nil || order?.status == .cancelled {
                     violations.append("end: \(purchase.identity.handle) confirmed purchase \(purchase.id) in time (\(timely.map(\.id).joined(separator: ", "))) but it is \(purchase.state.rawValue)\(purchase.declineReason.map { " (\($0.rawValue))" } ?? "")\(purchase.cancellationReason.map { " (\($0.rawValue))" } ?? "")")
                 }

@@ -75,8 +75,6 @@ public struct SimulationResult: Sendable {
     public var faults: SimulationFaults
     public var trace: [String]
     public var violations: [String]
-    /// Open engine issues this seed ran into (see ``Simulation/deleteBeforeRepostIssue``).
-    public var knownIssues: [String]
     public var stats: SimulationStats
 
     public var passed: Bool { violations.isEmpty }

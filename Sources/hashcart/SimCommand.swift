@@ -89,9 +89,6 @@ struct SimCommand: AsyncParsableCommand {
         print(String(format: "%d seeds in %.1f s: %.1f seeds/s", outcome.seeds, seconds, Double(outcome.seeds) / max(seconds, 0.001)))
         print("  \(stats.steps) steps, \(stats.posts) posts, \(stats.deliveries) deliveries (\(stats.duplicates) duplicates, \(stats.drops) drops), "
               + "\(stats.crashes) crashes, \(stats.clockJumps) clock jumps, \(stats.orders) orders, \(stats.expired) expired, \(stats.webhookAttempts) webhook attempts")
-        if outcome.knownIssues > 0 {
-            print("  known open issue \(Simulation.deleteBeforeRepostIssue) hit \(outcome.knownIssues) times (docs/RELIABILITY.md)")
-        }
         let failures = outcome.failures.sorted { $0.seed < $1.seed }
         guard failures.isEmpty else {
             for failure in failures.prefix(Self.maximumReportedFailures) {
@@ -109,18 +106,15 @@ struct SimCommand: AsyncParsableCommand {
         var seeds = 0
         var stats = SimulationStats()
         var failures: [SimulationResult] = []
-        var knownIssues = 0
 
         mutating func add(_ result: SimulationResult) {
             seeds += 1
-            knownIssues += result.knownIssues.count
             stats.add(result.stats)
             if !result.passed { failures.append(result) }
         }
 
         mutating func merge(_ other: Report) {
             seeds += other.seeds
-            knownIssues += other.knownIssues
             stats.add(other.stats)
             failures += other.failures
         }

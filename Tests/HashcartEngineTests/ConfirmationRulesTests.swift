@@ -163,7 +163,7 @@ import Testing
 
     // MARK: Deleting and unlinking
 
-    @Test func deletingThePurchasePostBeforeConfirmingCancelsAndReleasesTheUnit() async throws {
+    @Test func deletingThePurchasePostThenRepostingCancelsAndReleasesTheUnit() async throws {
         let world = try TestWorld()
         let merchant = try world.engine.createMerchant(name: "Gadgets Inc")
         let offer = try world.offer(merchant: merchant, quantity: 1)
@@ -172,17 +172,70 @@ import Testing
         let (post, request) = try await world.post(alice)
         #expect(try world.offerNow(offer.id).reservedUnits == 1)
 
+        world.clock.advance(seconds: 10)
         try world.sandbox.delete(authorID: alice.id, postID: post.id)
+        #expect(try await world.settle().contains(.postDeleted(Purchase.id(network: .sandbox, postID: post.id))))
+        // A repost made before the delete could still be on its way: the unit stays reserved for now.
+        #expect(try world.purchase(of: post)?.state == .awaitingConfirmation)
+        #expect(try world.offerNow(offer.id).reservedUnits == 1)
+
+        // Reposting the confirmation after the delete buys nothing and cancels at once: the unit is free.
+        world.clock.advance(seconds: 10)
+        try world.sandbox.repost(authorID: alice.id, postID: try #require(request).id)
         try await world.settle()
         let purchase = try #require(try world.purchase(of: post))
         #expect(purchase.state == .cancelled && purchase.cancellationReason == .postDeleted)
         #expect(try world.offerNow(offer.id).reservedUnits == 0)
-
-        // Reposting the confirmation afterwards buys nothing, and the unit is free for someone else.
-        try world.sandbox.repost(authorID: alice.id, postID: try #require(request).id)
-        try await world.settle()
         #expect(try world.orders().isEmpty)
         #expect(try await world.buy(bob).state == .authorized)
+        #expect(try world.audit() == [])
+    }
+
+    @Test func aDeletedPurchasePostWithNoRepostIsCancelledWhenItsWindowCloses() async throws {
+        let world = try TestWorld()
+        let merchant = try world.engine.createMerchant(name: "Gadgets Inc")
+        let offer = try world.offer(merchant: merchant, quantity: 1)
+        let (_, alice) = try world.cardholder(handle: "alice")
+        let (post, _) = try await world.post(alice)
+        try world.sandbox.delete(authorID: alice.id, postID: post.id)
+        try await world.settle()
+        #expect(try world.offerNow(offer.id).reservedUnits == 1)
+
+        world.clock.advance(seconds: 16 * 60)
+        try await world.settle()
+        let purchase = try #require(try world.purchase(of: post))
+        #expect(purchase.state == .cancelled && purchase.cancellationReason == .postDeleted)
+        #expect(try world.offerNow(offer.id).reservedUnits == 0)
+        // No "expired" reply to a post that is gone: only the confirmation request was posted.
+        #expect(try world.replies(to: post.id).count == 1)
+        #expect(try world.audit() == [])
+    }
+
+    /// The cardholder reposted, then deleted the hashtag post; the network delivered the delete
+    /// first. Only a delete made before confirming cancels, whatever the delivery order.
+    @Test func aRepostMadeBeforeTheDeleteBuysEvenWhenTheDeleteArrivesFirst() async throws {
+        let world = try TestWorld()
+        let merchant = try world.engine.createMerchant(name: "Gadgets Inc")
+        let offer = try world.offer(merchant: merchant, quantity: 1)
+        let (card, alice) = try world.cardholder(handle: "alice")
+        let (post, request) = try await world.post(alice)
+        let seen = try world.feed().count
+
+        world.clock.advance(seconds: 10)
+        try world.sandbox.repost(authorID: alice.id, postID: try #require(request).id)
+        world.clock.advance(seconds: 10)
+        try world.sandbox.delete(authorID: alice.id, postID: post.id)
+        let late = Array(try world.feed().dropFirst(seen))
+        #expect(late.map(\.kind) == [.repost, .delete])
+
+        try world.engine.ingest(late.reversed())
+        try await world.settle()
+        let purchase = try #require(try world.purchase(of: post))
+        #expect(purchase.state == .authorized, "reposted at \(late[0].createdAt), deleted at \(late[1].createdAt), yet \(purchase.state.rawValue)")
+        #expect(try world.orders().map(\.status) == [.created])
+        #expect(try world.offerNow(offer.id).soldUnits == 1)
+        #expect(try world.offerNow(offer.id).reservedUnits == 0)
+        #expect(try world.creditLine(card).debitsPending == purchase.total.minorUnits)
         #expect(try world.audit() == [])
     }
 

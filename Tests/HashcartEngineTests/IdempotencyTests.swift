@@ -84,7 +84,7 @@ import Testing
         #expect(try world.orders().isEmpty)
     }
 
-    @Test func aDeleteInTheSamePageAfterThePostCancelsBeforeAnythingIsPosted() async throws {
+    @Test func aDeleteInTheSamePageAfterThePostMeansNoReplyAndNoSale() async throws {
         let world = try TestWorld()
         let merchant = try world.engine.createMerchant(name: "Gadgets Inc")
         let offer = try world.offer(merchant: merchant)
@@ -92,10 +92,15 @@ import Testing
         let post = try world.sandbox.post(authorID: alice.id, text: "I want it #BuyKindleFireHD")
         try world.sandbox.delete(authorID: alice.id, postID: post.id)
         try await world.settle()
+        // The network refuses a reply to a deleted post: nothing is posted, nothing can be confirmed.
+        #expect(try world.replies(to: post.id).isEmpty)
 
+        world.clock.advance(seconds: 16 * 60)
+        try await world.settle()
         let purchase = try #require(try world.purchase(of: post))
         #expect(purchase.state == .cancelled && purchase.cancellationReason == .postDeleted)
         #expect(try world.offerNow(offer.id).reservedUnits == 0)
+        #expect(try world.replies(to: post.id).isEmpty)
         #expect(try world.audit() == [])
     }
 

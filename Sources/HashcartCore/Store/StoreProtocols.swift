@@ -60,7 +60,9 @@ public protocol StoreTransaction: LedgerStorage {
     // Idempotency of inputs.
     /// Records the event as processed; `false` if it already was (a redelivery).
     func markEventProcessed(network: NetworkName, eventID: String, at: Instant) throws -> Bool
-    func isPostDeleted(network: NetworkName, postID: String) throws -> Bool
+    /// When the network says `postID` was deleted, if Hashcart has seen its delete.
+    func postDeletedAt(network: NetworkName, postID: String) throws -> Instant?
+    /// Records a post's delete, at the time the network gives it (the first record stands).
     func recordDeletedPost(network: NetworkName, postID: String, at: Instant) throws
     /// Keeps a repost/reply of an official post Hashcart has not recorded yet (bounded).
     func parkEvent(_ event: NetworkEvent, at: Instant) throws
@@ -123,6 +125,10 @@ public protocol StoreTransaction: LedgerStorage {
 
 extension StoreTransaction {
     public func prefetch(_ keys: BatchKeys) throws {}
+
+    public func isPostDeleted(network: NetworkName, postID: String) throws -> Bool {
+        try postDeletedAt(network: network, postID: postID) != nil
+    }
 }
 
 /// A store the engine can open transactions on.

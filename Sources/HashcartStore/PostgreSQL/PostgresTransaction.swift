@@ -36,7 +36,8 @@ final class PostgresTransaction: StoreTransaction {
     private var processedEvents: Set<String> = []
     private var unprocessedEvents: Set<String> = []
     private var newProcessedEvents: [(String, Int64)] = []
-    private var deletedPosts: Set<String> = []
+    /// Deleted posts of the batch's network, with when the network deleted them.
+    private var deletedPosts: [String: Instant] = [:]
     private var undeletedPosts: Set<String> = []
     // Links by author (nil: known to have none).
     private var linksByUser: [String: Link?] = [:]
@@ -371,10 +372,7 @@ final class PostgresTransaction: StoreTransaction {
                                           [keys.network.rawValue, eventIDs]).map { try PostgresRowReader(row: $0, table: "processed_events").text(0) }
             processedEvents.formUnion(found)
             unprocessedEvents.formUnion(Set(eventIDs).subtracting(found))
-            let deleted = try session.query("SELECT post_id FROM deleted_posts WHERE network = $1 AND post_id = ANY($2::text[])",
-                                            [keys.network.rawValue, eventIDs]).map { try PostgresRowReader(row: $0, table: "deleted_posts").text(0) }
-            deletedPosts.formUnion(deleted)
-            undeletedPosts.formUnion(Set(eventIDs).subtracting(deleted))
+            try prefetchDeletedPosts(eventIDs)
         }
         let purchaseIDs = Array(Set(keys.purchaseIDs).filter { purchases[$0] == nil && !missingPurchases.contains($0) })
         let referenced = Array(Set(keys.referencedPostIDs.map { keys.network.rawValue + "|" + $0 })
@@ -392,6 +390,9 @@ final class PostgresTransaction: StoreTransaction {
             for post in referenced where purchaseByConfirmation[keys.network.rawValue + "|" + post] == nil {
                 missingConfirmations.insert(keys.network.rawValue + "|" + post)
             }
+            // A confirmation checks whether its purchase post was deleted before it.
+            let waiting = rows.isEmpty ? [] : purchases.values.filter { $0.state.holdsReservation }.map(\.purchasePostID)
+            try prefetchDeletedPosts(waiting)
         }
         let references = Array(Set(keys.references).subtracting(takenReferences).subtracting(freeReferences))
         if !references.isEmpty {
@@ -482,20 +483,34 @@ final class PostgresTransaction: StoreTransaction {
                                    [network.rawValue, eventID, at.millisecondsSinceEpoch]) == 1
     }
 
-    func isPostDeleted(network: NetworkName, postID: String) throws -> Bool {
-        if network == self.network {
-            if deletedPosts.contains(postID) { return true }
-            if undeletedPosts.contains(postID) { return false }
+    /// Reads which of `postIDs` (of the batch's network) were deleted, for the ones not known yet.
+    private func prefetchDeletedPosts(_ postIDs: [String]) throws {
+        let unknown = Array(Set(postIDs).filter { deletedPosts[$0] == nil && !undeletedPosts.contains($0) })
+        guard !unknown.isEmpty else { return }
+        for raw in try session.query("SELECT post_id, deleted_at FROM deleted_posts WHERE network = $1 AND post_id = ANY($2::text[])",
+                                     [network.rawValue, unknown]) {
+            let row = PostgresRowReader(row: raw, table: "deleted_posts")
+            deletedPosts[try row.text(0)] = Instant(millisecondsSinceEpoch: try row.int(1))
         }
-        return !(try session.query("SELECT 1 FROM deleted_posts WHERE network = $1 AND post_id = $2", [network.rawValue, postID]).isEmpty)
+        undeletedPosts.formUnion(unknown.filter { deletedPosts[$0] == nil })
+    }
+
+    func postDeletedAt(network: NetworkName, postID: String) throws -> Instant? {
+        if network == self.network {
+            if let at = deletedPosts[postID] { return at }
+            if undeletedPosts.contains(postID) { return nil }
+        }
+        return try session.query("SELECT deleted_at FROM deleted_posts WHERE network = $1 AND post_id = $2", [network.rawValue, postID])
+            .first.map { Instant(millisecondsSinceEpoch: try PostgresRowReader(row: $0, table: "deleted_posts").int(0)) }
     }
 
     func recordDeletedPost(network: NetworkName, postID: String, at: Instant) throws {
-        try session.execute("INSERT INTO deleted_posts (network, post_id, deleted_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                            [network.rawValue, postID, at.millisecondsSinceEpoch])
+        let inserted = try session.execute("INSERT INTO deleted_posts (network, post_id, deleted_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                                           [network.rawValue, postID, at.millisecondsSinceEpoch]) == 1
         if network == self.network {
             undeletedPosts.remove(postID)
-            deletedPosts.insert(postID)
+            // The first record stands: when it was already there, read it back when asked.
+            if inserted { deletedPosts[postID] = at } else { deletedPosts[postID] = nil }
         }
     }
 

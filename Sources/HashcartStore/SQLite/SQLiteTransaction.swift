@@ -80,9 +80,9 @@ final class SQLiteTransaction: StoreTransaction {
         return db.changesCount == 1
     }
 
-    func isPostDeleted(network: NetworkName, postID: String) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM deleted_posts WHERE network = ? AND post_id = ?"),
-                          arguments: [network.rawValue, postID]) ?? false
+    func postDeletedAt(network: NetworkName, postID: String) throws -> Instant? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT deleted_at FROM deleted_posts WHERE network = ? AND post_id = ?"),
+                           arguments: [network.rawValue, postID]).map(Instant.init(millisecondsSinceEpoch:))
     }
 
     func recordDeletedPost(network: NetworkName, postID: String, at: Instant) throws {
