@@ -3,7 +3,10 @@
 # connectors' parsers compiled with coverage, linked with libFuzzer) and runs each for SECONDS,
 # from the committed seed corpus (Fuzz/corpus) plus the regressions (Fuzz/regressions).
 #
-#   bash scripts/fuzz.sh [SECONDS] [TARGET…]     # default 30 s; targets: bluesky mastodon x
+#   bash scripts/fuzz.sh [SECONDS] [TARGET…]     # default 30 s; targets: bluesky mastodon x http
+#
+# bluesky, mastodon and x feed the connectors' parsers (FuzzHarness); http feeds every HTTP
+# request body type through the API's strict decoding (BodyFuzzHarness).
 #
 # Exits non-zero on a crash, naming the input; copy it into Fuzz/regressions/<target>/ so that
 # FuzzRegressionTests replays it on every `swift test`. Prints the executions per target.
@@ -11,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET="${1:-30}"
 shift || true
-TARGETS="${*:-bluesky mastodon x}"
+TARGETS="${*:-bluesky mastodon x http}"
 OUT=.build-fuzz
 mkdir -p "$OUT"
 FLAGS=(-sanitize=fuzzer -parse-as-library -O -swift-version 6)
@@ -26,18 +29,29 @@ swiftc "${FLAGS[@]}" -module-name HashcartCore -emit-module -emit-module-path "$
 swiftc "${FLAGS[@]}" -module-name HashcartConnectors -I "$OUT" -emit-module -emit-module-path "$OUT/HashcartConnectors.swiftmodule" \
   -emit-library -static -o "$OUT/libHashcartConnectors.a" $(for f in $PARSERS; do echo "Sources/HashcartConnectors/$f"; done)
 
+# The HTTP API's request bodies: strict decoding needs Foundation only (no Hummingbird).
+BODIES="StrictJSON.swift Bodies.swift BodyFuzzHarness.swift"
+swiftc "${FLAGS[@]}" -module-name HashcartServerBodies -emit-module -emit-module-path "$OUT/HashcartServerBodies.swiftmodule" \
+  -emit-library -static -o "$OUT/libHashcartServerBodies.a" $(for f in $BODIES; do echo "Sources/HashcartServer/$f"; done)
+
 status=0
 for target in $TARGETS; do
+  if [ "$target" = http ]; then
+    module=HashcartServerBodies; call='BodyFuzzHarness.run(UnsafeBufferPointer(start: data, count: size))'; libs=(-lHashcartServerBodies)
+  else
+    module=HashcartConnectors; call="FuzzHarness.run(\"$target\", UnsafeBufferPointer(start: data, count: size))"
+    libs=(-lHashcartConnectors -lHashcartCore)
+  fi
   cat > "$OUT/fuzz-$target.swift" <<SWIFT
-import HashcartConnectors
+import $module
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    FuzzHarness.run("$target", UnsafeBufferPointer(start: data, count: size))
+    _ = $call
     return 0
 }
 SWIFT
-  swiftc "${FLAGS[@]}" -I "$OUT" "$OUT/fuzz-$target.swift" -L "$OUT" -lHashcartConnectors -lHashcartCore -o "$OUT/fuzz-$target"
+  swiftc "${FLAGS[@]}" -I "$OUT" "$OUT/fuzz-$target.swift" -L "$OUT" "${libs[@]}" -o "$OUT/fuzz-$target"
   work="$OUT/work-$target"
   rm -rf "$work" && mkdir -p "$work"
   echo "fuzz: $target for ${SECONDS_PER_TARGET}s"

@@ -1,5 +1,4 @@
 import Foundation
-import Hummingbird
 
 /// Request bodies Hashcart accepts: every field it knows is listed, anything else is refused.
 public protocol StrictDecodable: Decodable {
@@ -21,44 +20,46 @@ public enum RequestLimits {
     public static let maximumPageSize = 100
 }
 
-extension Request {
-    /// Reads the body (bounded) and decodes it strictly: a JSON object with only known fields,
-    /// each of the right type. Every failure is a 400 (413 when too large) saying what and where.
-    public mutating func decodeStrict<T: StrictDecodable>(_ type: T.Type) async throws -> T {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await collectBody(upTo: RequestLimits.maximumBodyBytes)
-        } catch {
-            throw APIError.bodyTooLarge
-        }
-        return try StrictJSON.decode(type, from: Data(buffer.readableBytesView))
+/// Why a request body was refused: what a person reads, the field it is about, and a stable code.
+/// The router turns it into the API's 400 error (``APIError``); the fuzzer checks it stays readable.
+public struct BodyError: Error, Sendable, Hashable {
+    public var message: String
+    public var param: String?
+    public var code: String
+
+    public init(_ message: String, param: String? = nil, code: String = "parameter_invalid") {
+        self.message = message
+        self.param = param
+        self.code = code
     }
 }
 
+/// Strict decoding of request bodies, on Foundation alone (no HTTP types): a JSON object with only
+/// known fields, each of the right type.
 public enum StrictJSON {
     public static func decode<T: StrictDecodable>(_ type: T.Type, from data: Data) throws -> T {
-        guard !data.isEmpty else { throw APIError.invalid("The request body is empty; send a JSON object.", code: "body_missing") }
+        guard !data.isEmpty else { throw BodyError("The request body is empty; send a JSON object.", code: "body_missing") }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [])
         } catch {
-            throw APIError.invalid("The request body is not valid JSON.", code: "body_not_json")
+            throw BodyError("The request body is not valid JSON.", code: "body_not_json")
         }
         guard let fields = object as? [String: Any] else {
-            throw APIError.invalid("The request body must be a JSON object.", code: "body_not_object")
+            throw BodyError("The request body must be a JSON object.", code: "body_not_object")
         }
         if let unknown = fields.keys.sorted().first(where: { !T.fields.contains($0) }) {
-            throw APIError.invalid("Unknown field `\(unknown.prefix(64))`; accepted fields are \(T.fields.sorted().joined(separator: ", ")).",
+            throw BodyError("Unknown field `\(unknown.prefix(64))`; accepted fields are \(T.fields.sorted().joined(separator: ", ")).",
                                    param: String(unknown.prefix(64)), code: "parameter_unknown")
         }
         for (field, accepted) in T.nestedFields {
             guard let value = fields[field], !(value is NSNull) else { continue }
             guard let nested = value as? [String: Any] else {
-                throw APIError.invalid("Field `\(field)` must be an object.", param: field)
+                throw BodyError("Field `\(field)` must be an object.", param: field)
             }
             if let unknown = nested.keys.sorted().first(where: { !accepted.contains($0) }) {
                 let param = "\(field).\(unknown.prefix(64))"
-                throw APIError.invalid("Unknown field `\(param)`; accepted fields are \(accepted.sorted().joined(separator: ", ")).",
+                throw BodyError("Unknown field `\(param)`; accepted fields are \(accepted.sorted().joined(separator: ", ")).",
                                        param: param, code: "parameter_unknown")
             }
         }
@@ -69,27 +70,27 @@ public enum StrictJSON {
         }
     }
 
-    static func describe(_ error: DecodingError) -> APIError {
+    static func describe(_ error: DecodingError) -> BodyError {
         func path(_ codingPath: [any CodingKey]) -> String {
             codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
         }
         switch error {
         case .keyNotFound(let key, let context):
             let param = path(context.codingPath + [key])
-            return .invalid("Missing required field `\(param)`.", param: param, code: "parameter_missing")
+            return BodyError("Missing required field `\(param)`.", param: param, code: "parameter_missing")
         case .typeMismatch(let expected, let context):
             let param = path(context.codingPath)
-            return .invalid("Field `\(param)` must be \(describe(expected)).", param: param)
+            return BodyError("Field `\(param)` must be \(describe(expected)).", param: param)
         case .valueNotFound(let expected, let context):
             let param = path(context.codingPath)
-            return .invalid("Field `\(param)` must be \(describe(expected)), not null.", param: param)
+            return BodyError("Field `\(param)` must be \(describe(expected)), not null.", param: param)
         case .dataCorrupted(let context):
             let param = path(context.codingPath)
-            return .invalid(param.isEmpty ? "The request body is malformed: \(context.debugDescription.prefix(200))"
+            return BodyError(param.isEmpty ? "The request body is malformed: \(context.debugDescription.prefix(200))"
                                           : "Field `\(param)` is malformed: \(context.debugDescription.prefix(200))",
                             param: param.isEmpty ? nil : param)
         @unknown default:
-            return .invalid("The request body is malformed.")
+            return BodyError("The request body is malformed.")
         }
     }
 

@@ -1,0 +1,20 @@
+import Foundation
+import Hummingbird
+
+extension Request {
+    /// Reads the body (bounded) and decodes it strictly (``StrictJSON``). Every failure is a 400
+    /// (413 when too large) saying what and where.
+    public mutating func decodeStrict<T: StrictDecodable>(_ type: T.Type) async throws -> T {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await collectBody(upTo: RequestLimits.maximumBodyBytes)
+        } catch {
+            throw APIError.bodyTooLarge
+        }
+        do {
+            return try StrictJSON.decode(type, from: Data(buffer.readableBytesView))
+        } catch let error as BodyError {
+            throw APIError.invalid(error.message, param: error.param, code: error.code)
+        }
+    }
+}
