@@ -16,7 +16,7 @@ struct SimCommand: AsyncParsableCommand {
     @Option(help: "Seeds run at once (default: one per core), 1…64.")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Flag(help: "Print each seed's trace (for replaying one seed).")
+    @Flag(help: "Print each seed's trace (for replaying one seed; runs one seed at a time).")
     var trace = false
 
     @Option(help: "Where the seeds' stores are made and removed (default: /dev/shm when there is one, else the temporary folder).")
@@ -56,13 +56,15 @@ struct SimCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
         let total = range.upperBound - range.lowerBound + 1
-        print("hashcart sim: seeds \(range.lowerBound)..\(range.upperBound) (\(total)), \(min(UInt64(jobs), total)) at once")
+        // Traces come out whole and in seed order: one seed at a time.
+        let workers = trace ? 1 : min(UInt64(jobs), total)
+        print("hashcart sim: seeds \(range.lowerBound)..\(range.upperBound) (\(total)), \(workers) at once")
 
         let queue = SeedQueue(range)
         let started = ContinuousClock.now
         let printTrace = trace
         let outcome = try await withThrowingTaskGroup(of: Report.self) { group in
-            for _ in 0..<min(UInt64(jobs), total) {
+            for _ in 0..<workers {
                 group.addTask {
                     var report = Report()
                     while true {
