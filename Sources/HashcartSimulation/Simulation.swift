@@ -22,6 +22,8 @@ public final class Simulation {
     var random: SplitMix64
     let faults: SimulationFaults
     let clock: ManualClock
+    /// The engine's own clock: ``clock`` plus an error of at most ``maximumClockErrorMilliseconds``.
+    let engineClock: SkewedClock
     let start: Instant
     let ids: SequentialIDGenerator
     let crash = CrashSwitch()
@@ -71,6 +73,10 @@ public final class Simulation {
     /// Most steps of one seed's busy phase, and of its calm phase.
     static let maximumSteps = 40
     static let maximumCalmSteps = 200
+    /// How far the engine host's clock may step off the network's, ahead or behind. Liveness is
+    /// judged by the engine's own clock (a confirmation counts as timely if it reached the engine
+    /// before the engine's expiry timer could fire), so any error is fair; a minute is a bad NTP day.
+    static let maximumClockErrorMilliseconds: Int64 = 60_000
 
     /// Prepares seed `seed` in `directory` (which must be empty or absent).
     public convenience init(seed: UInt64, directory: String) throws {
@@ -85,6 +91,7 @@ public final class Simulation {
         self.random = random
         start = Instant(millisecondsSinceEpoch: 1_772_366_400_000)  // 2026-03-01T12:00:00Z
         clock = ManualClock(start)
+        engineClock = SkewedClock(base: clock)
         ids = SequentialIDGenerator(namespace: "s")
         world = SimulatedNetwork(clock: clock)
         connector = SimulatedConnector(world: world, crash: crash, seed: seed ^ 0xC0FFEE, failurePercent: faults.postFailurePercent,
@@ -95,12 +102,12 @@ public final class Simulation {
         configuration.outboundLeaseMilliseconds = 10_000
         configuration.interestRefreshMilliseconds = 60_000
         self.configuration = configuration
-        (store, engine, deliverer) = try Self.boot(directory: directory, crash: crash, connector: connector, clock: clock, ids: ids,
+        (store, engine, deliverer) = try Self.boot(directory: directory, crash: crash, connector: connector, clock: engineClock, ids: ids,
                                                    merchant: merchantEndpoint, configuration: configuration)
     }
 
     /// Starts a process: opens the store from disk, and the engine and webhook deliverer on it.
-    static func boot(directory: String, crash: CrashSwitch, connector: SimulatedConnector, clock: ManualClock, ids: SequentialIDGenerator,
+    static func boot(directory: String, crash: CrashSwitch, connector: SimulatedConnector, clock: SkewedClock, ids: SequentialIDGenerator,
                      merchant: SimulatedMerchant, configuration: EngineConfiguration) throws -> (SQLiteStore, Engine, WebhookDeliverer) {
         let store = try SQLiteStore(directory: directory, encryptionKey: encryptionKey)
         let crashing = CrashingStore(inner: store, crash: crash)
@@ -134,7 +141,7 @@ public final class Simulation {
     func setUp() throws {
         merchant = try engine.createMerchant(name: "Sim Store", discountRateBasisPoints: 250)
         _ = try store.createWebhookEndpoint(id: "we_sim", merchantID: merchant.id, url: "https://merchant.example/hooks",
-                                            secret: "whsec_simulation", at: clock.now())
+                                            secret: "whsec_simulation", at: engineClock.now())
         for index in 0..<Int.random(in: 1...3, using: &random) {
             var draft = OfferDraft(merchantID: merchant.id, title: "Deal \(index)", sku: "SKU-\(index)",
                                    price: .usd(Int64.random(in: 500...20_000, using: &random)), hashtag: "#SimDeal\(index)",
@@ -174,10 +181,16 @@ public final class Simulation {
 
     func busyStep(_ step: Int, of steps: Int) async throws {
         if random.chance(faults.clockJumpPercent) {
-            let seconds = Int64.random(in: 60...1_200, using: &random)
-            clock.advance(seconds: seconds)
             stats.clockJumps += 1
-            log("clock jumps \(seconds) s")
+            if random.chance(50) {
+                let seconds = Int64.random(in: 60...1_200, using: &random)
+                clock.advance(seconds: seconds)
+                log("clock jumps \(seconds) s")
+            } else {
+                let error = Int64.random(in: -Self.maximumClockErrorMilliseconds...Self.maximumClockErrorMilliseconds, using: &random)
+                engineClock.step(to: error)
+                log("the engine's clock steps to \(error) ms off")
+            }
         } else {
             clock.advance(milliseconds: Int64.random(in: 200...8_000, using: &random))
         }
@@ -334,7 +347,9 @@ public final class Simulation {
                 notes.append("reorder \(batch.count) events")
             }
             precondition(state.log.count + batch.count <= SimulatedNetwork.maximumLogLength, "the simulated log is bounded")
-            for event in batch where state.firstDelivered[event.eventID] == nil { state.firstDelivered[event.eventID] = now }
+            // When the engine could first see it, by the engine's own clock (what its timers compare with).
+            let engineNow = engineClock.now()
+            for event in batch where state.firstDelivered[event.eventID] == nil { state.firstDelivered[event.eventID] = engineNow }
             state.log += batch
             state.inFlight = waiting
         }
@@ -381,7 +396,7 @@ public final class Simulation {
         log("crash in \(what); restart from disk")
         try store.close()
         crash.restart()
-        (store, engine, deliverer) = try Self.boot(directory: directory, crash: crash, connector: connector, clock: clock, ids: ids,
+        (store, engine, deliverer) = try Self.boot(directory: directory, crash: crash, connector: connector, clock: engineClock, ids: ids,
                                                    merchant: merchantEndpoint, configuration: configuration)
     }
 
@@ -421,22 +436,33 @@ public final class Simulation {
             try await webhookRound(mayCrash: false)
             checkSafety(at: "calm step \(step)")
             if !violations.isEmpty { return }
-            if try isSettled() {
+            guard let reason = try unsettled() else {
                 log("settled")
                 return
             }
+            if step == Self.maximumCalmSteps - 1 {
+                violations.append("liveness: the engine did not settle within \(Self.maximumCalmSteps) calm steps: \(reason)")
+            }
         }
-        violations.append("liveness: the engine did not settle within \(Self.maximumCalmSteps) calm steps")
     }
 
-    /// Nothing in flight or planned, no purchase waiting, no reply or webhook pending.
-    func isSettled() throws -> Bool {
-        guard scheduled.isEmpty, world.inFlightCount == 0 else { return false }
-        return try store.read { reader in
-            let purchasesOpen = try reader.purchases(limit: 100_000).contains { $0.state.holdsReservation }
-            let postsPending = try reader.outboundPosts(limit: 100_000).contains { $0.state == .pending }
-            return !purchasesOpen && !postsPending
-        } && (try store.merchantEvents(merchantID: merchant.id, limit: 1_000, startingAfter: nil)).allSatisfy { $0.delivery == "delivered" }
+    /// What is still going on, or nil when nothing is: nothing in flight or planned, no purchase
+    /// waiting, no reply or webhook pending.
+    func unsettled() throws -> String? {
+        if !scheduled.isEmpty { return "\(scheduled.count) planned actions" }
+        if world.inFlightCount > 0 { return "\(world.inFlightCount) events in flight" }
+        let (purchases, posts) = try store.read { reader in
+            (try reader.purchases(limit: 100_000).filter { $0.state.holdsReservation },
+             try reader.outboundPosts(limit: 100_000).filter { $0.state == .pending })
+        }
+        if let purchase = purchases.first {
+            return "purchase \(purchase.id) is \(purchase.state.rawValue) (expires \(purchase.expiresAt), engine time \(engineClock.now()))"
+        }
+        if let post = posts.first { return "reply \(post.key) pending (next attempt \(post.nextAttemptAt), engine time \(engineClock.now()))" }
+        if let event = try store.merchantEvents(merchantID: merchant.id, limit: 1_000, startingAfter: nil).first(where: { $0.delivery != "delivered" }) {
+            return "webhook \(event.event.id) \(event.delivery) after \(event.attempts) attempts"
+        }
+        return nil
     }
 
     // MARK: Trace

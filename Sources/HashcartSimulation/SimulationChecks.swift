@@ -116,7 +116,7 @@ extension Simulation {
             if cursor != String(world.logLength) {
                 violations.append("end: the engine's cursor is \(cursor ?? "none") but the network delivered \(world.logLength) events")
             }
-            let holds = try store.read { try $0.audit(limit: 10, holdsExpiredBefore: clock.now()) }
+            let holds = try store.read { try $0.audit(limit: 10, holdsExpiredBefore: engineClock.now()) }
             for violation in holds { violations.append("end: \(violation.rule) broken for \(violation.subject): \(violation.detail)") }
             stats.orders = orders.count
             stats.expired = purchases.count { $0.state == .expired }

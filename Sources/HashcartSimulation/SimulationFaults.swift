@@ -21,7 +21,8 @@ public struct SimulationFaults: Sendable, Hashable, CustomStringConvertible {
     /// The merchant answers 500, or answers slowly (past the 10 s timeout at times).
     public var merchantFailurePercent: Int
     public var merchantSlowPercent: Int
-    /// A step jumps the clock forward 1–20 minutes (a stalled process, a stepped clock).
+    /// A step jumps the clock forward 1–20 minutes (a stalled process), or steps the engine host's
+    /// clock to up to 60 s off the network's, ahead or behind (NTP correcting a drifted clock).
     public var clockJumpPercent: Int
 
     static func draw(using random: inout SplitMix64) -> SimulationFaults {

@@ -11,7 +11,8 @@ import HashcartCore
 /// provides it; the simulator wraps it to crash between a delivery and its record.
 public protocol WebhookDeliveryStore: Sendable {
     /// Creates delivery rows for events that have none yet, for every endpoint of their merchant
-    /// that existed when the event happened. Returns how many rows it created (at most `limit` events).
+    /// that existed when the event was recorded: by the events' order, not their timestamps, so a
+    /// clock stepping back cannot hide an event. Returns how many rows it created (at most `limit` events).
     @discardableResult
     func scheduleWebhookDeliveries(now: Instant, limit: Int) throws -> Int
     /// Claims deliveries due at `now`, oldest first, at most `limit`: each is leased to the caller

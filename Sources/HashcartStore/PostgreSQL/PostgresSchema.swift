@@ -172,5 +172,12 @@ enum PostgresSchema {
                 offer_id TEXT NOT NULL, metric TEXT NOT NULL, minute BIGINT NOT NULL, value BIGINT NOT NULL,
                 PRIMARY KEY (offer_id, metric, minute));
             """),
+        ("v6-webhook-endpoint-order", """
+            -- An endpoint gets the events recorded after it, by the events' order rather than
+            -- their timestamps (a clock stepping back must not hide an event from it).
+            ALTER TABLE webhook_endpoints ADD COLUMN after_event_seq BIGINT NOT NULL DEFAULT 0;
+            UPDATE webhook_endpoints w SET after_event_seq = COALESCE(
+                (SELECT MAX(e.seq) FROM merchant_events e WHERE e.created_at < w.created_at), 0);
+            """),
     ]
 }

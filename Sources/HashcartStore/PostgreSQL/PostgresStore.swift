@@ -245,8 +245,10 @@ public final class PostgresStore: HashcartDatabase {
                 guard count < StoreLimits.maximumEndpointsPerMerchant else {
                     throw StoreError.conflict("a merchant has at most \(StoreLimits.maximumEndpointsPerMerchant) webhook endpoints")
                 }
-                try session.execute("INSERT INTO webhook_endpoints (id, merchant_id, url, secret_sealed, created_at) VALUES ($1, $2, $3, $4, $5)",
-                                    [id, merchantID.rawValue, url, sealed, at.millisecondsSinceEpoch])
+                try session.execute("""
+                    INSERT INTO webhook_endpoints (id, merchant_id, url, secret_sealed, created_at, after_event_seq)
+                    VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(MAX(seq), 0) FROM merchant_events))
+                    """, [id, merchantID.rawValue, url, sealed, at.millisecondsSinceEpoch])
                 return WebhookEndpoint(id: id, merchantID: merchantID, url: url, createdAt: at)
             }
         }
@@ -270,7 +272,7 @@ public final class PostgresStore: HashcartDatabase {
                 let created = try session.execute("""
                     INSERT INTO webhook_deliveries (event_id, endpoint_id, state, attempts, next_attempt_at, created_at)
                     SELECT e.id, w.id, 'pending', 0, $1, $1 FROM merchant_events e
-                    JOIN webhook_endpoints w ON w.merchant_id = e.merchant_id AND w.disabled_at IS NULL AND w.created_at <= e.created_at
+                    JOIN webhook_endpoints w ON w.merchant_id = e.merchant_id AND w.disabled_at IS NULL AND w.after_event_seq < e.seq
                     WHERE e.seq > $2 AND e.seq <= $3
                     ON CONFLICT DO NOTHING
                     """, [now.millisecondsSinceEpoch, cursor, last])

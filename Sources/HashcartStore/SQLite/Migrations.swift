@@ -176,6 +176,15 @@ enum Migrations {
                     PRIMARY KEY (offer_id, metric, minute)) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v6-webhook-endpoint-order") { db in
+            try db.execute(sql: """
+                -- An endpoint gets the events recorded after it, by the events' order rather than
+                -- their timestamps (a clock stepping back must not hide an event from it).
+                ALTER TABLE webhook_endpoints ADD COLUMN after_event_seq INTEGER NOT NULL DEFAULT 0;
+                UPDATE webhook_endpoints SET after_event_seq = COALESCE(
+                    (SELECT MAX(e.rowid) FROM merchant_events e WHERE e.created_at < webhook_endpoints.created_at), 0);
+                """)
+        }
         return migrator
     }
 }

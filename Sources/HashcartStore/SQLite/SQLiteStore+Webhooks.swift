@@ -11,27 +11,29 @@ extension SQLiteStore {
             guard count < StoreLimits.maximumEndpointsPerMerchant else {
                 throw StoreError.conflict("a merchant has at most \(StoreLimits.maximumEndpointsPerMerchant) webhook endpoints")
             }
-            try db.execute(sql: "INSERT INTO webhook_endpoints (id, merchant_id, url, secret_sealed, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [id, merchantID.rawValue, url, sealed, at.millisecondsSinceEpoch])
+            try db.execute(sql: """
+                INSERT INTO webhook_endpoints (id, merchant_id, url, secret_sealed, created_at, after_event_seq)
+                VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(rowid), 0) FROM merchant_events))
+                """, arguments: [id, merchantID.rawValue, url, sealed, at.millisecondsSinceEpoch])
             return WebhookEndpoint(id: id, merchantID: merchantID, url: url, createdAt: at)
         }
     }
 
     /// Creates delivery rows for events that have none yet, for every endpoint of their merchant
-    /// that existed when the event happened. Returns how many rows it created (at most `limit` events).
+    /// that existed when the event was recorded (by the events' order, not their timestamps). Returns how many rows it created (at most `limit` events).
     @discardableResult
     public func scheduleWebhookDeliveries(now: Instant, limit: Int) throws -> Int {
         try pool.write { db in
             let cursor = try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'webhook_cursor'") ?? 0
-            let rows = try Row.fetchAll(db, sql: "SELECT rowid, id, merchant_id, created_at FROM merchant_events WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            let rows = try Row.fetchAll(db, sql: "SELECT rowid, id, merchant_id FROM merchant_events WHERE rowid > ? ORDER BY rowid LIMIT ?",
                                         arguments: [cursor, limit])
             var created = 0
             for row in rows {
                 try db.execute(sql: """
                     INSERT OR IGNORE INTO webhook_deliveries (event_id, endpoint_id, state, attempts, next_attempt_at, created_at)
                     SELECT ?, id, 'pending', 0, ?, ? FROM webhook_endpoints
-                    WHERE merchant_id = ? AND disabled_at IS NULL AND created_at <= ?
-                    """, arguments: [row[1] as String, now.millisecondsSinceEpoch, now.millisecondsSinceEpoch, row[2] as String, row[3] as Int64])
+                    WHERE merchant_id = ? AND disabled_at IS NULL AND after_event_seq < ?
+                    """, arguments: [row[1] as String, now.millisecondsSinceEpoch, now.millisecondsSinceEpoch, row[2] as String, row[0] as Int64])
                 created += db.changesCount
             }
             if let last = rows.last {
