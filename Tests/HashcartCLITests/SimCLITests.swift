@@ -6,9 +6,9 @@ import Testing
 @Suite struct SimCLITests {
     @Test("hashcart sim runs a range of seeds, reports seeds/s and what it injected, exit 0")
     func runsSeeds() throws {
-        let result = try hashcart(["sim", "--seeds", "1..6", "--jobs", "2"], timeout: 300)
+        let result = try hashcart(["sim", "--seeds", "1..3", "--jobs", "1"], timeout: 300)
         #expect(result.status == 0, "\(result)")
-        #expect(result.stdout.contains("6 seeds in"), "\(result)")
+        #expect(result.stdout.contains("3 seeds in"), "\(result)")
         #expect(result.stdout.contains("seeds/s"), "\(result)")
         #expect(result.stdout.contains("every seed kept every rule"), "\(result)")
         #expect(result.stdout.contains("crashes"), "\(result)")

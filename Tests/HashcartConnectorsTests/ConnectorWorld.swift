@@ -33,9 +33,10 @@ struct ConnectorWorld {
     var soldUnits: Int64 { (try? store.read { try $0.offers() }.first { $0.id == offer.id }?.soldUnits) ?? 0 }
 }
 
-/// Waits until `condition` holds, up to ~30 s (CI machines are busy); a timeout is an issue.
+/// Waits until `condition` holds, up to ~60 s (CI machines are busy: every suite runs at once on
+/// two cores); a timeout is an issue.
 func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
-    for _ in 0..<1_500 {
+    for _ in 0..<3_000 {
         if try await condition() { return }
         try await Task.sleep(for: .milliseconds(20))
     }
