@@ -37,7 +37,7 @@ swiftc "${FLAGS[@]}" -module-name HashcartServerBodies -emit-module -emit-module
 status=0
 for target in $TARGETS; do
   if [ "$target" = http ]; then
-    module=HashcartServerBodies; call='BodyFuzzHarness.run(UnsafeBufferPointer(start: data, count: size))'; libs=(-lHashcartServerBodies)
+    module=HashcartServerBodies; call='_ = BodyFuzzHarness.run(UnsafeBufferPointer(start: data, count: size))'; libs=(-lHashcartServerBodies)
   else
     module=HashcartConnectors; call="FuzzHarness.run(\"$target\", UnsafeBufferPointer(start: data, count: size))"
     libs=(-lHashcartConnectors -lHashcartCore)
@@ -47,7 +47,7 @@ import $module
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    _ = $call
+    $call
     return 0
 }
 SWIFT
