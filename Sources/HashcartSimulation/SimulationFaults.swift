@@ -82,15 +82,11 @@ public struct SimulationResult: Sendable {
 
     /// FNV-1a of the trace: two runs of a seed agree on it exactly when their traces are identical.
     public var traceDigest: UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var hasher = FNV1a()
         for line in trace {
-            for byte in line.utf8 {
-                hash ^= UInt64(byte)
-                hash &*= 0x0000_0100_0000_01b3
-            }
-            hash ^= 0x0a
-            hash &*= 0x0000_0100_0000_01b3
+            hasher.combine(line)
+            hasher.combine(0x0a)
         }
-        return hash
+        return hasher.value
     }
 }
