@@ -54,10 +54,10 @@ import Testing
     ]
 
     @Test(arguments: badCommands)
-    func badArgumentsAreAClearErrorAndCreateNothing(_ command: BadCommand) throws {
+    func badArgumentsAreAClearErrorAndCreateNothing(_ command: BadCommand) async throws {
         let folder = TemporaryFolder("bad")
         let arguments = command.arguments + (command.usesDataFolder ? ["--data", folder.path] : [])
-        let result = try hashcart(arguments, timeout: 20)
+        let result = try await hashcart(arguments, timeout: 20)
         #expect(result.status != 0, "\(result)")
         #expect(result.stderr.contains(command.message), "\(result)")
         #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("Error Domain"), "\(result)")
@@ -66,8 +66,8 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "/nonexistent"))
     }
 
-    @Test func helpIsNotAnError() throws {
-        let help = try hashcart(["--help"])
+    @Test func helpIsNotAnError() async throws {
+        let help = try await hashcart(["--help"])
         #expect(help.status == 0, "\(help)")
         #expect(help.stdout.contains("demo") && help.stdout.contains("check") && help.stdout.contains("bench"))
     }

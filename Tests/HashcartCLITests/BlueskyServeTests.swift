@@ -59,7 +59,7 @@ import Testing
         #expect(fake.records.withLock { $0.values.filter { $0.text.contains("Repost this within") }.count } == 1)
         // Under Alice's post: the request and the "confirmed" reply, nothing twice.
         #expect(fake.records.withLock { $0.values.filter { $0.parent == post }.count } == 2)
-        let check = try serve.stopAndCheck()
+        let check = try await serve.stopAndCheck()
         #expect(check.status == 0, "\(check)")
     }
 }

@@ -5,9 +5,9 @@ import Testing
 @Suite struct DemoAndCheckCLITests {
     static let perOfferKeys = ["posts", "linked_posts", "confirmations_sent", "confirmed", "orders", "units_sold", "stock", "expired"]
 
-    @Test func demoReportsAFunnelPerOfferThenCheckPassesAndAWrongKeyIsRefused() throws {
+    @Test func demoReportsAFunnelPerOfferThenCheckPassesAndAWrongKeyIsRefused() async throws {
         let folder = TemporaryFolder("demo")
-        let demo = try hashcart(["demo", "--json", "--cardholders", "300", "--data", folder.path])
+        let demo = try await hashcart(["demo", "--json", "--cardholders", "300", "--data", folder.path])
         try #require(demo.status == 0, "\(demo)")
         let report = try demo.json()
 
@@ -43,10 +43,10 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: folder.file("hashcart.sqlite")))
 
         // `check` opens the folder (with the demo's key file) and finds nothing broken.
-        let check = try hashcart(["check", "--data", folder.path])
+        let check = try await hashcart(["check", "--data", folder.path])
         #expect(check.status == 0, "\(check)")
         #expect(check.stdout.contains("ok"), "\(check)")
-        let checkJSON = try hashcart(["check", "--json", "--data", folder.path])
+        let checkJSON = try await hashcart(["check", "--json", "--data", folder.path])
         #expect(checkJSON.status == 0, "\(checkJSON)")
         let checked = try checkJSON.json()
         #expect(checked["ok"] as? Bool == true)
@@ -54,24 +54,24 @@ import Testing
         #expect(((checked["checked"] as? [String: Any])?["purchases"] as? Int ?? 0) > 0)
 
         // Another valid key, by flag or by environment, is refused with a message about the key.
-        let wrong = try hashcart(["check", "--data", folder.path, "--encryption-key", randomKey()])
+        let wrong = try await hashcart(["check", "--data", folder.path, "--encryption-key", randomKey()])
         #expect(wrong.status != 0, "\(wrong)")
         #expect(wrong.stderr.contains("key"), "\(wrong)")
         #expect(!wrong.stderr.contains("Error Domain"), "\(wrong)")
-        let wrongEnv = try hashcart(["check", "--data", folder.path], environment: ["HASHCART_ENCRYPTION_KEY": randomKey()])
+        let wrongEnv = try await hashcart(["check", "--data", folder.path], environment: ["HASHCART_ENCRYPTION_KEY": randomKey()])
         #expect(wrongEnv.status != 0 && wrongEnv.stderr.contains("key"), "\(wrongEnv)")
         // A malformed key is refused before anything is opened.
-        let malformed = try hashcart(["check", "--encryption-key", "notakey", "--data", folder.path])
+        let malformed = try await hashcart(["check", "--encryption-key", "notakey", "--data", folder.path])
         #expect(malformed.status != 0, "\(malformed)")
         #expect(malformed.stderr.contains("32 bytes"), "\(malformed)")
         // The right key given explicitly works.
         let key = try String(contentsOfFile: folder.file("demo-encryption.key"), encoding: .utf8)
-        let right = try hashcart(["check", "--data", folder.path, "--encryption-key", key.trimmingCharacters(in: .whitespacesAndNewlines)])
+        let right = try await hashcart(["check", "--data", folder.path, "--encryption-key", key.trimmingCharacters(in: .whitespacesAndNewlines)])
         #expect(right.status == 0, "\(right)")
 
         // A second demo into the same folder is refused and touches nothing.
         let before = try folder.snapshot()
-        let again = try hashcart(["demo", "--json", "--cardholders", "100", "--data", folder.path])
+        let again = try await hashcart(["demo", "--json", "--cardholders", "100", "--data", folder.path])
         #expect(again.status != 0, "\(again)")
         #expect(again.stderr.contains("already holds a Hashcart store"), "\(again)")
         let after = try folder.snapshot()
@@ -79,16 +79,16 @@ import Testing
         for (name, bytes) in before {
             #expect(after[name]?.elementsEqual(bytes) == true, "\(name) changed after a refused demo")
         }
-        #expect(try hashcart(["check", "--data", folder.path]).status == 0)
+        #expect(try await hashcart(["check", "--data", folder.path]).status == 0)
     }
 
-    @Test func checkFindsTamperedStock() throws {
+    @Test func checkFindsTamperedStock() async throws {
         let folder = TemporaryFolder("tamper")
-        let demo = try hashcart(["demo", "--json", "--cardholders", "100", "--data", folder.path])
+        let demo = try await hashcart(["demo", "--json", "--cardholders", "100", "--data", folder.path])
         try #require(demo.status == 0, "\(demo)")
 
         let queue = try DatabaseQueue(path: folder.file("hashcart.sqlite"))
-        let tampered = try queue.write { db in
+        let tampered = try await queue.write { db in
             let id = try #require(try String.fetchOne(db, sql: """
                 SELECT id FROM offers WHERE quantity IS NULL OR reserved_units + sold_units < quantity ORDER BY id LIMIT 1
                 """))
@@ -97,12 +97,12 @@ import Testing
         }
         try queue.close()
 
-        let check = try hashcart(["check", "--data", folder.path])
+        let check = try await hashcart(["check", "--data", folder.path])
         #expect(check.status == 1, "\(check)")
         #expect(check.stdout.contains("stock.not_oversold"), "\(check)")
         #expect(check.stdout.contains(tampered), "\(check)")
 
-        let json = try hashcart(["check", "--json", "--data", folder.path])
+        let json = try await hashcart(["check", "--json", "--data", folder.path])
         #expect(json.status == 1, "\(json)")
         let report = try json.json()
         #expect(report["ok"] as? Bool == false)
@@ -110,9 +110,9 @@ import Testing
         #expect(rules == ["stock.not_oversold"], "\(json)")
     }
 
-    @Test func benchPurchasesConfirmsEveryPurchase() throws {
+    @Test func benchPurchasesConfirmsEveryPurchase() async throws {
         let folder = TemporaryFolder("bench")
-        let bench = try hashcart(["bench", "purchases", "--count", "300", "--json", "--data", folder.path])
+        let bench = try await hashcart(["bench", "purchases", "--count", "300", "--json", "--data", folder.path])
         #expect(bench.status == 0, "\(bench)")
         let report = try bench.json()
         #expect(report["confirmed"] as? Int == 300, "\(bench)")
@@ -120,7 +120,7 @@ import Testing
         #expect(report["invariant_violations"] as? Int == 0, "\(bench)")
         // Kept in the folder given, as a real store (its throwaway key is not kept, so no key opens it).
         #expect(FileManager.default.fileExists(atPath: folder.file("hashcart.sqlite")))
-        let check = try hashcart(["check", "--data", folder.path, "--encryption-key", randomKey()])
+        let check = try await hashcart(["check", "--data", folder.path, "--encryption-key", randomKey()])
         #expect(check.status != 0 && check.stderr.contains("key"), "\(check)")
     }
 }

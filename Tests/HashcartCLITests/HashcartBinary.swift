@@ -1,4 +1,5 @@
 import Foundation
+import HashcartTestSupport
 import Testing
 
 /// The built `hashcart` executable, run as a subprocess exactly as an operator would run it.
@@ -37,14 +38,10 @@ enum HashcartBinary {
     }
 }
 
-struct RunResult: CustomStringConvertible {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var timedOut: Bool
+/// What `hashcart …` left behind: exit status, standard output and error.
+typealias RunResult = ChildProcessResult
 
-    var description: String { "exit \(status)\(timedOut ? " (timed out)" : "")\n--- stdout:\n\(stdout.prefix(4_000))\n--- stderr:\n\(stderr.prefix(4_000))" }
-
+extension ChildProcessResult {
     /// Standard output parsed as one JSON object.
     func json(sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
         let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8))
@@ -53,52 +50,16 @@ struct RunResult: CustomStringConvertible {
 }
 
 /// Runs `hashcart arguments…` with HASHCART_ENCRYPTION_KEY removed from the environment (unless
-/// given in `environment`); output goes to files so a chatty child never blocks on a full pipe.
-func hashcart(_ arguments: [String], environment extra: [String: String] = [:], timeout: TimeInterval = 60,
-              sourceLocation: SourceLocation = #_sourceLocation) throws -> RunResult {
+/// given in `environment`), without holding a thread of the cooperative pool while it runs
+/// (`ChildProcess.run`). A run longer than `timeout` seconds is stopped and fails the test.
+func hashcart(_ arguments: [String], environment extra: [String: String] = [:], timeout: Int = 60,
+              sourceLocation: SourceLocation = #_sourceLocation) async throws -> RunResult {
     let executable = try HashcartBinary.require(sourceLocation: sourceLocation)
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hashcart-cli-out-" + UUID().uuidString)
-    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: scratch) }
-    let outURL = scratch.appendingPathComponent("stdout")
-    let errURL = scratch.appendingPathComponent("stderr")
-    try Data().write(to: outURL)
-    try Data().write(to: errURL)
-    let out = try FileHandle(forWritingTo: outURL)
-    let err = try FileHandle(forWritingTo: errURL)
-    defer {
-        try? out.close()
-        try? err.close()
-    }
-
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
     var environment = ProcessInfo.processInfo.environment
     environment["HASHCART_ENCRYPTION_KEY"] = nil
     for (name, value) in extra { environment[name] = value }
-    process.environment = environment
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-
-    let deadline = Date().addingTimeInterval(timeout)
-    var timedOut = false
-    while process.isRunning {
-        if Date() > deadline {
-            timedOut = true
-            process.terminate()
-            break
-        }
-        Thread.sleep(forTimeInterval: 0.02)
-    }
-    process.waitUntilExit()
-    let result = RunResult(status: process.terminationStatus,
-                           stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                           stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
-                           timedOut: timedOut)
-    #expect(!timedOut, "hashcart \(arguments.joined(separator: " ")) ran longer than \(Int(timeout)) s", sourceLocation: sourceLocation)
+    let result = try await ChildProcess.run(executable, arguments, environment: environment, timeout: .seconds(timeout))
+    #expect(!result.timedOut, "hashcart \(arguments.joined(separator: " ")) ran longer than \(timeout) s", sourceLocation: sourceLocation)
     return result
 }
 

@@ -36,7 +36,7 @@ import Testing
         #expect(request.visibility == "unlisted")
         #expect(fake.reblog(as: FakeMastodon.alice, request.id) != nil)
         try await serve.eventually("the order") { try await serve.orderCount(shop) == 1 }
-        let check = try serve.stopAndCheck()
+        let check = try await serve.stopAndCheck()
         #expect(check.status == 0, "\(check)")
     }
 }

@@ -184,7 +184,7 @@ struct MultiInstanceTests {
 
         // The operator's audit over the shared database finds nothing.
         for instance in instances { instance.stop() }
-        let check = try hashcart(["check", "--database", url, "--encryption-key", key, "--json"])
+        let check = try await hashcart(["check", "--database", url, "--encryption-key", key, "--json"])
         #expect(check.status == 0, "\(check)")
         let report = try check.json()
         #expect(report["ok"] as? Bool == true, "\(report)")

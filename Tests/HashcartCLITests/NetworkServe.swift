@@ -83,9 +83,9 @@ final class NetworkServe {
     }
 
     /// Stops the server and runs `hashcart check` on its store.
-    func stopAndCheck() throws -> RunResult {
+    func stopAndCheck() async throws -> RunResult {
         instance.stop()
         let key = try String(contentsOfFile: folder.file("data/encryption.key"), encoding: .utf8)
-        return try hashcart(["check", "--data", folder.file("data"), "--encryption-key", key])
+        return try await hashcart(["check", "--data", folder.file("data"), "--encryption-key", key])
     }
 }

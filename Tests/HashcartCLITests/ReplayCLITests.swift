@@ -19,23 +19,23 @@ import Testing
     static let duringTheSale = "1795878000"
 
     @Test("a capture replayed into the demo store: each event's outcome, refused lines named, a second replay changes nothing")
-    func replayIntoStore() throws {
+    func replayIntoStore() async throws {
         let folder = TemporaryFolder("replay")
-        #expect(try hashcart(["demo", "--cardholders", "100", "--data", folder.path], timeout: 120).status == 0)
+        #expect(try await hashcart(["demo", "--cardholders", "100", "--data", folder.path], timeout: 120).status == 0)
         let captures = TemporaryFolder("capture")
         try FileManager.default.createDirectory(atPath: captures.path, withIntermediateDirectories: true)
         let file = URL(fileURLWithPath: captures.file("capture.jsonl"))
         try Self.capture.write(to: file, atomically: true, encoding: .utf8)
-        let before = try hashcart(["check", "--data", folder.path, "--json"]).json()
+        let before = try await hashcart(["check", "--data", folder.path, "--json"]).json()
 
         // Dry run: nothing changes, the event the engine would get is listed.
-        let dry = try hashcart(["replay", "--network", "bluesky", "--file", file.path, "--data", folder.path, "--dry-run", "--json", "--at", Self.duringTheSale])
+        let dry = try await hashcart(["replay", "--network", "bluesky", "--file", file.path, "--data", folder.path, "--dry-run", "--json", "--at", Self.duringTheSale])
         #expect(dry.status == 0, "\(dry)")
         let dryLines = try lines(dry.stdout)
         #expect(dryLines.compactMap { $0["event_id"] as? String } == ["at://did:plc:aliceaaaaaaaaaaaaaaaaaaa/app.bsky.feed.post/3mgood"])
-        #expect(try hashcart(["check", "--data", folder.path, "--json"]).json()["checked"] as? NSDictionary == before["checked"] as? NSDictionary)
+        #expect(try await hashcart(["check", "--data", folder.path, "--json"]).json()["checked"] as? NSDictionary == before["checked"] as? NSDictionary)
 
-        let run = try hashcart(["replay", "--network", "bluesky", "--file", file.path, "--data", folder.path, "--official", "did:plc:shop", "--json", "--at", Self.duringTheSale])
+        let run = try await hashcart(["replay", "--network", "bluesky", "--file", file.path, "--data", folder.path, "--official", "did:plc:shop", "--json", "--at", Self.duringTheSale])
         #expect(run.status == 0, "\(run)")
         let reported = try lines(run.stdout)
         #expect(reported.first { $0["line"] as? Int == 1 }?["outcome"] as? String == "unlinked post for offer_000004 (invited to link)")
@@ -46,16 +46,16 @@ import Testing
         #expect(summary["refused"] as? Int == 1)
         #expect(summary["cursor"] as? String == "1783175889000002")
 
-        let again = try hashcart(["replay", "--network", "bluesky", "--file", file.path, "--data", folder.path, "--official", "did:plc:shop", "--json", "--at", Self.duringTheSale])
+        let again = try await hashcart(["replay", "--network", "bluesky", "--file", file.path, "--data", folder.path, "--official", "did:plc:shop", "--json", "--at", Self.duringTheSale])
         #expect(try lines(again.stdout).first { $0["line"] as? Int == 1 }?["outcome"] as? String == "duplicate")
-        #expect(try hashcart(["check", "--data", folder.path]).status == 0)
+        #expect(try await hashcart(["check", "--data", folder.path]).status == 0)
     }
 }
 
 /// `hashcart replay --network mastodon`: a real server's streamed messages (Mastodon.py's cassettes).
 @Suite struct MastodonReplayCLITests {
     @Test("the messages a real hashtag stream delivered, replayed dry: both statuses listed, a broken line refused")
-    func replayMastodonCapture() throws {
+    func replayMastodonCapture() async throws {
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("HashcartConnectorsTests/Fixtures/mastodon/stream-hashtag-websocket.json")
         let messages = try JSONSerialization.jsonObject(with: Data(contentsOf: fixture)) as! [[String: Any]]
@@ -64,7 +64,7 @@ import Testing
         let folder = TemporaryFolder("mastodon-capture")
         try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
         try (lines.joined(separator: "\n") + "\n").write(toFile: folder.file("capture.jsonl"), atomically: true, encoding: .utf8)
-        let run = try hashcart(["replay", "--network", "mastodon", "--file", folder.file("capture.jsonl"), "--dry-run", "--json"])
+        let run = try await hashcart(["replay", "--network", "mastodon", "--file", folder.file("capture.jsonl"), "--dry-run", "--json"])
         #expect(run.status == 0, "\(run)")
         let reported = try run.stdout.split(separator: "\n").map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
         #expect(reported.filter { $0["event_id"] != nil }.count == 2)
@@ -76,7 +76,7 @@ import Testing
 /// `hashcart replay --network x`: filtered-stream lines and an Account Activity body.
 @Suite struct XReplayCLITests {
     @Test("stream lines (keep-alive and disconnect skipped) and an Account Activity body, replayed dry")
-    func replayXCapture() throws {
+    func replayXCapture() async throws {
         let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("HashcartConnectorsTests/Fixtures/x")
         let stream = try String(contentsOf: fixtures.appendingPathComponent("stream-purchase.jsonl"), encoding: .utf8)
@@ -84,7 +84,7 @@ import Testing
         let folder = TemporaryFolder("x-capture")
         try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
         try (stream + activity + "not json\n").write(toFile: folder.file("capture.jsonl"), atomically: true, encoding: .utf8)
-        let run = try hashcart(["replay", "--network", "x", "--file", folder.file("capture.jsonl"), "--dry-run", "--json", "--official", "999"])
+        let run = try await hashcart(["replay", "--network", "x", "--file", folder.file("capture.jsonl"), "--dry-run", "--json", "--official", "999"])
         #expect(run.status == 0, "\(run)")
         let reported = try run.stdout.split(separator: "\n").map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
         let kinds = reported.compactMap { $0["kind"] as? String }

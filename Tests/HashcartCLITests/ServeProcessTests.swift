@@ -56,9 +56,9 @@ import Testing
                       (["--claim-lease", "0"], "claim-lease"), (["--claim-lease", "601"], "claim-lease"),
                       (["--database", "mysql://u@h/db"], "postgres://"), (["--database", "postgres://u@h/db?pool=0"], "pool"),
                       (["--database", "postgres://nobody@127.0.0.1:1/db"], "unavailable")])
-    func refusesBadFlagsAndCreatesNothing(flags: [String], mentions: String) throws {
+    func refusesBadFlagsAndCreatesNothing(flags: [String], mentions: String) async throws {
         let folder = TemporaryFolder()
-        let result = try hashcart(["serve", "--data", folder.path] + flags)
+        let result = try await hashcart(["serve", "--data", folder.path] + flags)
         #expect(result.status != 0)
         #expect(result.stderr.contains(mentions), "\(result)")
         #expect(!FileManager.default.fileExists(atPath: folder.file("hashcart.sqlite")))
@@ -67,13 +67,13 @@ import Testing
     @Test(arguments: [("networks: [", "not valid YAML"), ("sandboxx: true", "sandboxx: unknown setting"),
                       ("networks:\n  bluesky:\n    official_did: did:plc:a\n    identifier: shop\n    app_password: hunter2", "secrets are never read"),
                       ("networks:\n  bluesky:\n    official_did: did:plc:a\n    identifier: shop", "HASHCART_BLUESKY_APP_PASSWORD")])
-    func refusesABadConfigFileAndCreatesNothing(config: String, mentions: String) throws {
+    func refusesABadConfigFileAndCreatesNothing(config: String, mentions: String) async throws {
         let folder = TemporaryFolder()
         let configs = TemporaryFolder("config")
         try FileManager.default.createDirectory(atPath: configs.path, withIntermediateDirectories: true)
         try config.write(toFile: configs.file("hashcart.yaml"), atomically: true, encoding: .utf8)
         for path in [configs.file("hashcart.yaml"), configs.file("missing.yaml")] {
-            let result = try hashcart(["serve", "--data", folder.path, "--config", path])
+            let result = try await hashcart(["serve", "--data", folder.path, "--config", path])
             #expect(result.status != 0)
             #expect(result.stderr.contains(path.hasSuffix("missing.yaml") ? "cannot read" : mentions), "\(result)")
             #expect(!FileManager.default.fileExists(atPath: folder.file("hashcart.sqlite")))

@@ -5,8 +5,8 @@ import Testing
 /// trace that comes out the same on every run.
 @Suite struct SimCLITests {
     @Test("hashcart sim runs a range of seeds, reports seeds/s and what it injected, exit 0")
-    func runsSeeds() throws {
-        let result = try hashcart(["sim", "--seeds", "1..3", "--jobs", "1"], timeout: 300)
+    func runsSeeds() async throws {
+        let result = try await hashcart(["sim", "--seeds", "1..3", "--jobs", "1"], timeout: 300)
         #expect(result.status == 0, "\(result)")
         #expect(result.stdout.contains("3 seeds in"), "\(result)")
         #expect(result.stdout.contains("seeds/s"), "\(result)")
@@ -15,9 +15,9 @@ import Testing
     }
 
     @Test("hashcart sim --seeds N --trace prints the same trace on every run")
-    func traceIsReproducible() throws {
-        let first = try hashcart(["sim", "--seeds", "11", "--trace"], timeout: 120)
-        let second = try hashcart(["sim", "--seeds", "11", "--trace"], timeout: 120)
+    func traceIsReproducible() async throws {
+        let first = try await hashcart(["sim", "--seeds", "11", "--trace"], timeout: 120)
+        let second = try await hashcart(["sim", "--seeds", "11", "--trace"], timeout: 120)
         #expect(first.status == 0 && second.status == 0, "\(first)\n\(second)")
         // Everything but the wall-clock timing line is the seed's trace and must match exactly.
         func trace(_ output: String) -> [Substring] { output.split(separator: "\n").filter { !$0.contains("seeds/s") } }

@@ -83,7 +83,7 @@ import Testing
         let (accepted, _) = try await Self.post(instance.base + "/webhooks/x", body: activity, signature: Self.sign(activity))
         #expect(accepted == 200)
         try await serve.eventually("the order") { try await serve.orderCount(shop) == 1 }
-        let check = try serve.stopAndCheck()
+        let check = try await serve.stopAndCheck()
         #expect(check.status == 0, "\(check)")
     }
 }

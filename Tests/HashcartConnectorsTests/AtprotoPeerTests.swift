@@ -14,47 +14,24 @@ struct AtprotoPeerTests {
     static let script = root.appendingPathComponent("scripts/atproto_peer.py").path
     static let shop = "did:plc:shopbotbbbbbbbbbbbbbbbbb"
 
-    /// Runs `python3 arguments…` to the end without blocking a thread of Swift's cooperative pool
-    /// (the fakes and the engine need those while the peer talks to them).
-    static func pythonAsync(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let file = NSTemporaryDirectory() + "hashcart-peer-\(UUID().uuidString).log"
-        _ = FileManager.default.createFile(atPath: file, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+    /// True when `python3 -c "import module"` succeeds. Synchronous: it runs while the test plan
+    /// is built (the suites' `.enabled(if:)`), before any test runs.
+    static func canImport(_ module: String) -> Bool {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        try? handle.close()
-        return (status, (try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
-    }
-
-    static func python(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.arguments = ["python3", "-c", "import \(module)"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return process.terminationStatus == 0
     }
 
     @Test("records the SDK builds (tag facets after emoji, tags, reply refs, reposts) are read as the SDK meant them")
-    func readsSDKRecords() throws {
-        let (status, output) = try Self.python([Self.script, "records"])
-        try #require(status == 0, "\(output)")
+    func readsSDKRecords() async throws {
+        let run = try await ChildProcess.python([Self.script, "records"])
+        try #require(run.status == 0, "\(run)")
+        let output = run.stdout
         let filter = JetstreamFilter(officialDID: Self.shop, interest: ConnectorInterest(hashtagKeys: ["buyamextee"]))
         var kept: [String: NetworkEvent] = [:]
         for line in output.split(separator: "\n") {
@@ -89,11 +66,11 @@ struct AtprotoPeerTests {
         let file = NSTemporaryDirectory() + "hashcart-create-\(UUID().uuidString).json"
         defer { try? FileManager.default.removeItem(atPath: file) }
         try body.write(to: URL(fileURLWithPath: file))
-        let (status, output) = try await Self.pythonAsync([Self.script, "validate-create", file])
-        #expect(status == 0, "the atproto SDK refused our createRecord: \(output)")
+        let run = try await ChildProcess.python([Self.script, "validate-create", file])
+        #expect(run.status == 0, "the atproto SDK refused our createRecord: \(run)")
     }
 }
 
 enum AtprotoSDK {
-    static let available: Bool = (try? AtprotoPeerTests.python(["-c", "import atproto"]).status) == 0
+    static let available: Bool = AtprotoPeerTests.canImport("atproto")
 }

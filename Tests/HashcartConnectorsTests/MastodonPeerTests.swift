@@ -38,8 +38,9 @@ struct MastodonPeerTests {
             }
         }
         defer { rounds.cancel() }
-        let (status, output) = try await AtprotoPeerTests.pythonAsync([MastodonPy.script, fake.baseURL, FakeMastodon.alice.token, "BuyAmexTee"])
-        try #require(status == 0, "Mastodon.py did not complete the purchase: \(output)")
+        let run = try await ChildProcess.python([MastodonPy.script, fake.baseURL, FakeMastodon.alice.token, "BuyAmexTee"])
+        try #require(run.status == 0, "Mastodon.py did not complete the purchase: \(run)")
+        let output = run.stdout
         let result = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: String])
         #expect(result["account"] == "alice")
         let confirmation = try #require(result["confirmation"])
@@ -52,5 +53,5 @@ struct MastodonPeerTests {
 
 enum MastodonPy {
     static let script = AtprotoPeerTests.root.appendingPathComponent("scripts/mastodon_peer.py").path
-    static let available: Bool = (try? AtprotoPeerTests.python(["-c", "import mastodon"]).status) == 0
+    static let available: Bool = AtprotoPeerTests.canImport("mastodon")
 }

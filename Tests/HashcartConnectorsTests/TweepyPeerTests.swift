@@ -35,8 +35,9 @@ struct TweepyPeerTests {
             }
         }
         defer { rounds.cancel() }
-        let (status, output) = try await AtprotoPeerTests.pythonAsync([Tweepy.script, fake.baseURL, "alice-token", "BuyAmexTee", "ShopBot"])
-        try #require(status == 0, "tweepy did not complete the purchase: \(output)")
+        let run = try await ChildProcess.python([Tweepy.script, fake.baseURL, "alice-token", "BuyAmexTee", "ShopBot"])
+        try #require(run.status == 0, "tweepy did not complete the purchase: \(run)")
+        let output = run.stdout
         let result = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: String])
         #expect(result["user"] == "alice")
         #expect(try store.read { try $0.orders(limit: 10) }.count == 1)
@@ -46,5 +47,5 @@ struct TweepyPeerTests {
 
 enum Tweepy {
     static let script = AtprotoPeerTests.root.appendingPathComponent("scripts/tweepy_peer.py").path
-    static let available: Bool = (try? AtprotoPeerTests.python(["-c", "import tweepy"]).status) == 0
+    static let available: Bool = AtprotoPeerTests.canImport("tweepy")
 }

@@ -28,18 +28,14 @@ func verify(signature: String, body: Data, secret: String) -> Bool {
 }
 
 /// Runs scripts/verify_webhook.py (the snippet in docs/WEBHOOKS.md) on a delivery; its exit status.
-func runVerifySnippet(secret: String, signature: String, body: Data) throws -> Int32 {
+func runVerifySnippet(secret: String, signature: String, body: Data) async throws -> Int32 {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let bodyFile = NSTemporaryDirectory() + "hashcart-webhook-" + UUID().uuidString
     try body.write(to: URL(fileURLWithPath: bodyFile))
     defer { try? FileManager.default.removeItem(atPath: bodyFile) }
     let timestamp = signature.split(separator: ",").first { $0.hasPrefix("t=") }.map { String($0.dropFirst(2)) } ?? "0"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", root.appendingPathComponent("scripts/verify_webhook.py").path, secret, signature, bodyFile, "--now", timestamp]
-    try process.run()
-    process.waitUntilExit()
-    return process.terminationStatus
+    let run = try await ChildProcess.python([root.appendingPathComponent("scripts/verify_webhook.py").path, secret, signature, bodyFile, "--now", timestamp])
+    return run.status
 }
 
 @Suite(.onEveryBackend) struct WebhookTests {
@@ -111,9 +107,9 @@ func runVerifySnippet(secret: String, signature: String, body: Data) throws -> I
         #expect(String(decoding: last.body, as: UTF8.self).contains("4242") == false)  // nothing else about the card
 
         // The documented Python snippet verifies the real delivery, and refuses a tampered one.
-        #expect(try runVerifySnippet(secret: secret, signature: last.signature, body: last.body) == 0)
-        #expect(try runVerifySnippet(secret: secret, signature: last.signature, body: last.body + Data("x".utf8)) == 1)
-        #expect(try runVerifySnippet(secret: "whsec_wrong", signature: last.signature, body: last.body) == 1)
+        #expect(try await runVerifySnippet(secret: secret, signature: last.signature, body: last.body) == 0)
+        #expect(try await runVerifySnippet(secret: secret, signature: last.signature, body: last.body + Data("x".utf8)) == 1)
+        #expect(try await runVerifySnippet(secret: "whsec_wrong", signature: last.signature, body: last.body) == 1)
 
         // The merchant can ask for it again.
         try await world.app.test(.live) { client in
