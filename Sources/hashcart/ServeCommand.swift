@@ -161,8 +161,16 @@ struct ServeCommand: AsyncParsableCommand {
                 announce("hashcart: serving http://\(host):\(channel.localAddress?.port ?? port) (store: \(store.location); networks: \(networkNames))")
             },
             logger: logger)
-        try await app.runService()
+        // Store calls block their thread (see StoreThreads): the server, the engines and the
+        // webhook deliverer run on threads of their own, more than the PostgreSQL pool holds.
+        let storeThreads = StoreThreads(count: Self.storeThreadCount, name: "hashcart-store")
+        try await withTaskExecutorPreference(storeThreads) {
+            try await app.runService()
+        }
     }
+
+    /// Threads for the server's work (``StoreThreads``): twice PostgreSQL's default pool of 8.
+    static let storeThreadCount = 16
 
     /// The key from the flag or environment; a new data folder without one gets a generated key file.
     func resolveKey(directory: String, environment: [String: String]) throws -> String {
