@@ -35,13 +35,18 @@ public final class StoreThreads: TaskExecutor, @unchecked Sendable {
     private var jobs: [UnownedJob] = []
     private var next = 0
 
-    /// Starts `count` threads (1…``maximumCount``) named `name-0`, `name-1`, ….
-    public init(count: Int, name: String = "hashcart-store") {
+    /// Starts `count` threads (1…``maximumCount``) named `name-0`, `name-1`, … (as `top -H` and
+    /// debuggers show them; Linux keeps the first 15 bytes of a thread's name).
+    public init(count: Int, name: String = "hc-store") {
         precondition((1...Self.maximumCount).contains(count), "StoreThreads needs 1…\(Self.maximumCount) threads, not \(count)")
         self.count = count
         for index in 0..<count {
-            let thread = Thread { [self] in work() }
-            thread.name = "\(name)-\(index)"
+            let threadName = "\(name)-\(index)"
+            // Named from inside: on Linux a thread otherwise keeps the name of the one that made it.
+            let thread = Thread { [self] in
+                Thread.current.name = threadName
+                work()
+            }
             thread.stackSize = 4 << 20
             thread.start()
         }

@@ -163,7 +163,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger: logger)
         // Store calls block their thread (see StoreThreads): the server, the engines and the
         // webhook deliverer run on threads of their own, more than the PostgreSQL pool holds.
-        let storeThreads = StoreThreads(count: Self.storeThreadCount, name: "hashcart-store")
+        let storeThreads = StoreThreads(count: Self.storeThreadCount, name: "hc-store")
         try await withTaskExecutorPreference(storeThreads) {
             try await app.runService()
         }
