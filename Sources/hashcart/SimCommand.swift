@@ -47,13 +47,18 @@ struct SimCommand: AsyncParsableCommand {
     func validate() throws {
         _ = try Self.parseSeeds(seeds)
         guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 64") }
+        if let directory, directory.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--directory must name a folder") }
     }
 
     func run() async throws {
         let range = try Self.parseSeeds(seeds)
         let base = directory ?? (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
         let root = (base as NSString).appendingPathComponent("hashcart-sim-\(getpid())")
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        } catch {
+            fail("--directory \(base): cannot make a folder for the seeds' stores there (is it a folder you may write to?)")
+        }
         defer { try? FileManager.default.removeItem(atPath: root) }
         let total = range.upperBound - range.lowerBound + 1
         // Traces come out whole and in seed order: one seed at a time.
@@ -127,6 +132,8 @@ struct SimCommand: AsyncParsableCommand {
 final class SeedQueue: Sendable {
     struct State {
         var next: UInt64
+        /// Set once the last seed was handed out (`next` cannot step past `UInt64.max`).
+        var exhausted = false
         var failures = 0
     }
 
@@ -140,9 +147,10 @@ final class SeedQueue: Sendable {
 
     func take() -> UInt64? {
         state.withLock { state in
-            guard state.next <= last, state.failures < SimCommand.maximumReportedFailures, state.next != .max else { return nil }
-            defer { state.next += 1 }
-            return state.next
+            guard !state.exhausted, state.failures < SimCommand.maximumReportedFailures else { return nil }
+            let seed = state.next
+            if seed == last { state.exhausted = true } else { state.next += 1 }
+            return seed
         }
     }
 

@@ -51,6 +51,8 @@ import Testing
         BadCommand(arguments: ["sim", "--seeds=-3..4"], message: "--seeds must be A..B or one seed N", usesDataFolder: false),
         BadCommand(arguments: ["sim", "--seeds", "0..99999999"], message: "at most 10000000 seeds", usesDataFolder: false),
         BadCommand(arguments: ["sim", "--jobs", "0"], message: "--jobs must be between 1 and 64", usesDataFolder: false),
+        BadCommand(arguments: ["sim", "--seeds", "1", "--directory", "/dev/null"], message: "--directory /dev/null: cannot make a folder", usesDataFolder: false),
+        BadCommand(arguments: ["sim", "--seeds", "1", "--directory", " "], message: "--directory must name a folder", usesDataFolder: false),
     ]
 
     @Test(arguments: badCommands)

@@ -25,4 +25,11 @@ import Testing
         #expect(first.stdout.contains("seed 11: trace digest"), "\(first)")
         #expect(first.stdout.contains("deliver "), "\(first)")
     }
+
+    @Test("the last possible seed runs too: --seeds 18446744073709551615 is one seed, not none")
+    func theLastSeedRuns() async throws {
+        let result = try await hashcart(["sim", "--seeds", "18446744073709551615", "--jobs", "1"], timeout: 120)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("1 seeds in"), "\(result)")
+    }
 }
