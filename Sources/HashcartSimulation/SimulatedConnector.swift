@@ -63,8 +63,9 @@ final class SimulatedConnector: NetworkConnector {
     }
 }
 
-/// Bugs the tests plant in the simulated connector, to prove the simulator's checks catch them.
-enum Sabotage: Sendable {
+/// Bugs planted in the simulated connector, to prove the simulator's checks catch them (the
+/// simulator's own tests run with each one and expect a broken rule). Never used by `hashcart sim`.
+public enum Sabotage: Sendable {
     /// Events are lost between the network and the engine although the cursor moves on.
     case loseEvents
     /// Replies are posted without their idempotency key: a retry posts a second reply.

@@ -83,7 +83,8 @@ public final class Simulation {
         try self.init(seed: seed, directory: directory, sabotage: nil)
     }
 
-    init(seed: UInt64, directory: String, sabotage: Sabotage?) throws {
+    /// Prepares seed `seed` with a planted bug (``Sabotage``): the run must then break a rule.
+    public init(seed: UInt64, directory: String, sabotage: Sabotage?) throws {
         self.seed = seed
         self.directory = directory
         var random = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)

@@ -1,5 +1,5 @@
 import Testing
-@testable import HashcartCore
+import HashcartCore
 
 private let t0 = Instant(secondsSinceEpoch: 1_750_000_000)
 private let alice = SocialIdentity(network: .sandbox, userID: "u_alice", handle: "@alice")

@@ -1,5 +1,5 @@
 import Testing
-@testable import HashcartCore
+import HashcartCore
 
 // MARK: - An in-memory store for the ledger
 

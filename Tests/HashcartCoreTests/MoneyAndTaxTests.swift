@@ -1,5 +1,5 @@
 import Testing
-@testable import HashcartCore
+import HashcartCore
 
 @Suite struct MoneyTests {
     @Test func formatsForPosts() {

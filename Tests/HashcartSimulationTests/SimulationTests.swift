@@ -1,7 +1,7 @@
 import Foundation
 import HashcartCore
 import Testing
-@testable import HashcartSimulation
+import HashcartSimulation
 
 /// The simulator itself: deterministic, really injecting its faults, and able to fail.
 /// Serialized, and a handful of seeds: `swift test` runs every suite at once on small CI machines,

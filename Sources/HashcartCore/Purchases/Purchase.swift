@@ -212,7 +212,8 @@ public struct Purchase: Sendable, Hashable, Codable {
         PurchaseTransitionError(purchaseID: id, state: state, event: Self.name(of: event), message: message)
     }
 
-    static func name(of event: PurchaseEvent) -> String {
+    /// The event's name as a ``PurchaseTransitionError`` reports it (`confirm`, `expire`, …).
+    public static func name(of event: PurchaseEvent) -> String {
         switch event {
         case .confirmationPosted: "confirmation_posted"
         case .confirm: "confirm"
