@@ -34,6 +34,7 @@ public final class StoreThreads: TaskExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var next = 0
+    private var threads: Set<pthread_t> = []
 
     /// Starts `count` threads (1…``maximumCount``) named `name-0`, `name-1`, … (as `top -H` and
     /// debuggers show them; Linux keeps the first 15 bytes of a thread's name).
@@ -42,11 +43,7 @@ public final class StoreThreads: TaskExecutor, @unchecked Sendable {
         self.count = count
         for index in 0..<count {
             let threadName = "\(name)-\(index)"
-            // Named from inside: on Linux a thread otherwise keeps the name of the one that made it.
-            let thread = Thread { [self] in
-                Thread.current.name = threadName
-                work()
-            }
+            let thread = Thread { [self] in work(name: threadName) }
             thread.stackSize = 4 << 20
             thread.start()
         }
@@ -60,7 +57,20 @@ public final class StoreThreads: TaskExecutor, @unchecked Sendable {
         condition.unlock()
     }
 
-    private func work() {
+    /// Whether the caller runs on one of these threads.
+    public var isCurrent: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return threads.contains(pthread_self())
+    }
+
+    private func work(name: String) {
+        // Named from inside (on Linux a thread otherwise keeps the name of the thread that made
+        // it); names are for people reading `top -H`, nothing relies on them.
+        Thread.current.name = name
+        condition.lock()
+        threads.insert(pthread_self())
+        condition.unlock()
         let executor = asUnownedTaskExecutor()
         while true {
             condition.lock()
