@@ -13,10 +13,10 @@ import Foundation
 /// `withTaskExecutorPreference(storeThreads) { … }` (and every child task it starts: the HTTP
 /// server's connections, the services of a `ServiceGroup`) runs on these threads instead, so a
 /// store call blocks one of them and the cooperative pool stays free. `hashcart serve` runs under
-/// it; so do the tests that talk to PostgreSQL.
+/// it; so do the tests on both stores (`.onEveryBackend`).
 ///
 /// ```swift
-/// let threads = StoreThreads(count: 16, name: "hashcart-store")
+/// let threads = StoreThreads(count: 16, name: "hc-store")
 /// try await withTaskExecutorPreference(threads) { try await app.runService() }
 /// ```
 ///
