@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs schemathesis (from PyPI) against /openapi.yaml of a live `hashcart serve`, once per kind of
-# caller (operator, merchant, cardholder, anonymous), and fails on any 5xx or any response that
+# caller (operator, merchant, cardholder, sandbox account, anonymous), and fails on any 5xx or any response that
 # breaks the document. Bounded: 20 examples per operation, 300 s per run. The server sends no
 # webhooks (schemathesis invents endpoint URLs; nothing may leave this machine).
 #
@@ -14,7 +14,7 @@ ST=(python3 -c 'import sys; from schemathesis.cli import schemathesis; sys.argv[
 PORT=$((20000 + RANDOM % 20000))
 DATA=$(mktemp -d /tmp/hashcart-schemathesis-XXXXXX)
 ADMIN_TOKEN="schemathesis-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-HASHCART_ADMIN_TOKEN=$ADMIN_TOKEN "$BIN" serve --data "$DATA" --port "$PORT" --min-link-age 0 --rate-limit 100000 --no-webhook-delivery > "$DATA/serve.log" 2>&1 &
+HASHCART_ADMIN_TOKEN=$ADMIN_TOKEN "$BIN" serve --data "$DATA" --port "$PORT" --min-link-age 0 --rate-limit 100000 --auth-failures 100000 --no-webhook-delivery > "$DATA/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
 H=http://127.0.0.1:$PORT
@@ -25,9 +25,10 @@ MERCHANT=$(curl -sf -X POST "$H/v1/merchants" -H "$ADMIN" -d '{"name":"Schemathe
 KEY=$(curl -sf -X POST "$H/v1/merchants/$MERCHANT/api_keys" -H "$ADMIN" | json secret)
 CARD=$(curl -sf -X POST "$H/v1/cardholders" -H "$ADMIN" -d '{"credit_limit":500000,"billing_name":"Ada Lovelace","address":{"line1":"65 Broadway","city":"New York","state":"NY","postal_code":"10006"},"card_last4":"4242"}' | json id)
 TOKEN=$(curl -sf -X POST "$H/v1/cardholders/$CARD/tokens" -H "$ADMIN" | json secret)
+SANDBOX=$(curl -sf -X POST "$H/sandbox/accounts" -H "$ADMIN" -d '{"handle":"schemathesis"}' | json token)
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
 status=0
-for who in "operator:$ADMIN" "merchant:Authorization: Bearer $KEY" "cardholder:Authorization: Bearer $TOKEN" "anonymous:"; do
+for who in "operator:$ADMIN" "merchant:Authorization: Bearer $KEY" "cardholder:Authorization: Bearer $TOKEN" "sandbox:Authorization: Bearer $SANDBOX" "anonymous:"; do
   name=${who%%:*}; header=${who#*:}
   echo "schemathesis: as $name"
   args=(run "$H/openapi.yaml" --checks "$CHECKS" --max-examples 20 --seed 2013)

@@ -8,16 +8,20 @@ import HashcartServer
 import HashcartStore
 import Prometheus
 
-/// The HTTP API's ``HashcartService``, backed by the engine, the store (SQLite or PostgreSQL) and the sandbox.
-/// It turns every domain error into the API's error shape.
+/// The HTTP API's ``HashcartService`` of one mode, backed by that mode's engines and store (SQLite
+/// or PostgreSQL) and, in test mode, the sandbox network. It turns every domain error into the
+/// API's error shape. `hashcart serve` makes one per mode it runs; nothing one holds reaches the other.
 public struct EngineService: HashcartService {
+    /// The mode this service's store, engines and credentials belong to.
+    public let mode: Mode
     let engine: Engine
     /// The engine of each network this process runs, by network.
     let engines: [NetworkName: Engine]
     /// The X connector that takes Account Activity webhooks, when one is configured so.
     let xActivity: XConnector?
     let store: any HashcartDatabase
-    let sandbox: SandboxNetwork
+    /// The sandbox network: test mode only (live mode has none).
+    let sandbox: SandboxNetwork?
     /// SHA-256 of the admin token: the token itself is never kept.
     let adminTokenHash: [UInt8]
     /// Where the process's metrics are collected (bootstrapped into swift-metrics by `serve`).
@@ -27,11 +31,13 @@ public struct EngineService: HashcartService {
 
     /// `engine` serves the API and the sandbox; `networkEngines` are the engines of the other
     /// networks `hashcart serve` runs (cardholders link on any of them).
-    public init(engine: Engine, store: any HashcartDatabase, sandbox: SandboxNetwork, adminTokenHash: [UInt8],
+    public init(mode: Mode = .test, engine: Engine, store: any HashcartDatabase, sandbox: SandboxNetwork?, adminTokenHash: [UInt8],
                 metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), allowPrivateWebhookHosts: Bool = false,
                 networkEngines: [Engine] = []) {
+        precondition(mode == .test || sandbox == nil, "live mode has no sandbox network")
+        self.mode = mode
         self.engine = engine
-        self.xActivity = networkEngines.lazy.compactMap { $0.connector as? XConnector }.first { $0.configuration.consumerSecret != nil }
+        self.xActivity = ([engine] + networkEngines).lazy.compactMap { $0.connector as? XConnector }.first { $0.configuration.consumerSecret != nil }
         var byNetwork = [engine.connector.network: engine]
         for other in networkEngines { byNetwork[other.connector.network] = other }
         self.engines = byNetwork
@@ -125,12 +131,12 @@ public struct EngineService: HashcartService {
     }
 
     public func merchant(forAPIKey key: String) async -> String? {
-        guard key.hasPrefix("hc_test_") else { return nil }
+        guard key.hasPrefix(mode.apiKeyPrefix) else { return nil }
         return try? store.credentialOwner(kind: .merchantAPIKey, secretHash: Self.hash(token: key))
     }
 
     public func cardholder(forToken token: String) async -> String? {
-        guard token.hasPrefix("hc_ch_") else { return nil }
+        guard token.hasPrefix(mode.cardholderTokenPrefix) else { return nil }
         return try? store.credentialOwner(kind: .cardholderToken, secretHash: Self.hash(token: token))
     }
 
@@ -145,7 +151,7 @@ public struct EngineService: HashcartService {
             guard let id = MerchantID(validating: merchantID), try store.write({ tx in try tx.merchant(id) }) != nil else {
                 throw APIError.notFound("merchant \(merchantID.prefix(64))")
             }
-            let secret = Self.secret(prefix: "hc_test_")
+            let secret = Self.secret(prefix: mode.apiKeyPrefix)
             let keyID = RandomIDGenerator().next(prefix: "key")
             let now = engine.clock.now()
             try store.saveCredential(id: keyID, kind: .merchantAPIKey, ownerID: id.rawValue, secretHash: Self.hash(token: secret), at: now)
@@ -168,7 +174,7 @@ public struct EngineService: HashcartService {
             guard let id = CardAccountID(validating: cardholderID), try store.read({ try $0.cardAccount(id) }) != nil else {
                 throw APIError.notFound("cardholder \(cardholderID.prefix(64))")
             }
-            let secret = Self.secret(prefix: "hc_ch_")
+            let secret = Self.secret(prefix: mode.cardholderTokenPrefix)
             let tokenID = RandomIDGenerator().next(prefix: "tok")
             let now = engine.clock.now()
             try store.saveCredential(id: tokenID, kind: .cardholderToken, ownerID: id.rawValue, secretHash: Self.hash(token: secret), at: now)
@@ -425,8 +431,7 @@ public struct EngineService: HashcartService {
     /// The JSON body of a webhook: `{"id", "object": "event", "type", "created", "data": {"object": …}}`,
     /// with the order (and its shipping address) or the offer as it is at delivery time.
     public func webhookPayload(for event: MerchantEvent) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        let encoder = HashcartRouter.makeEncoder(livemode: mode.isLive)
         let object: Data
         switch event.type {
         case .orderCreated, .orderShipped, .orderCancelled, .orderRefunded:
@@ -439,7 +444,7 @@ public struct EngineService: HashcartService {
         let head = "{\"created\":\(event.createdAt.millisecondsSinceEpoch / 1000),\"data\":{\"object\":"
         var body = Data(head.utf8)
         body.append(object)
-        body.append(Data("},\"id\":\"\(event.id)\",\"object\":\"event\",\"type\":\"\(event.type.rawValue)\"}".utf8))
+        body.append(Data("},\"id\":\"\(event.id)\",\"livemode\":\(mode.isLive),\"object\":\"event\",\"type\":\"\(event.type.rawValue)\"}".utf8))
         return body
     }
 
@@ -515,29 +520,83 @@ public struct EngineService: HashcartService {
         }
     }
 
-    public func createSandboxAccount(_ body: CreateSandboxAccountBody) async throws -> SandboxAccountView {
+    /// The sandbox network, or 404 in live mode (which has none; the router never sends it there).
+    func sandboxNetwork() throws -> SandboxNetwork {
+        guard let sandbox else { throw APIError.notFound("sandbox network (live mode has none)") }
+        return sandbox
+    }
+
+    public func sandboxAccount(forToken token: String) async -> String? {
+        guard token.hasPrefix(Mode.sandboxTokenPrefix), let sandbox else { return nil }
+        return try? sandbox.account(tokenHash: Self.hash(token: token))?.id
+    }
+
+    public func createSandboxAccount(_ body: CreateSandboxAccountBody, createdBy principal: Principal) async throws -> SandboxAccountView {
         try mapped {
-            let account = try sandbox.createAccount(handle: body.handle)
-            return SandboxAccountView(id: account.id, handle: account.handle)
+            let sandbox = try sandboxNetwork()
+            switch principal {
+            case .operator, .merchant: break
+            case .cardholder, .sandboxAccount:
+                throw APIError(status: .forbidden, type: .invalidRequest, code: "forbidden",
+                               message: "Sandbox accounts are created by the operator or a merchant (test mode).")
+            }
+            let token = Self.secret(prefix: Mode.sandboxTokenPrefix)
+            let account = try sandbox.createAccount(handle: body.handle, tokenHash: Self.hash(token: token), creator: principal.scope)
+            return SandboxAccountView(id: account.id, handle: account.handle, token: token)
         }
     }
 
-    public func createSandboxPost(_ body: CreateSandboxPostBody) async throws -> SandboxPostView {
+    /// The sandbox account `principal` acts as for a post, a repost or a delete: a sandbox token
+    /// acts as its own account only; the operator as any account it names but the official one; a
+    /// merchant as an account it created. Everything else is refused.
+    func sandboxActor(_ principal: Principal, named authorID: String?, sandbox: SandboxNetwork) throws -> String {
+        let forbidden = { (message: String) in APIError(status: .forbidden, type: .invalidRequest, code: "forbidden", message: message) }
+        switch principal {
+        case .sandboxAccount(let own):
+            guard authorID == nil || authorID == own else { throw forbidden("A sandbox token acts only as its own account.") }
+            return own
+        case .operator, .merchant:
+            guard let authorID, !authorID.isEmpty, authorID.count <= 64 else {
+                throw APIError.invalid("`author_id` is required with an operator or merchant credential: the account to act as.",
+                                       param: "author_id", code: "parameter_missing")
+            }
+            guard authorID != sandbox.official.id else {
+                throw forbidden("The official account posts only through Hashcart.")
+            }
+            guard try sandbox.account(id: authorID) != nil else { throw SandboxError.unknownAccount(authorID) }
+            if case .merchant = principal, try sandbox.creator(ofAccount: authorID) != principal.scope {
+                throw forbidden("A merchant acts only as the sandbox accounts it created.")
+            }
+            return authorID
+        case .cardholder:
+            throw forbidden("A cardholder token reads the sandbox; posting needs the account's own token.")
+        }
+    }
+
+    public func createSandboxPost(_ body: CreateSandboxPostBody, by principal: Principal) async throws -> SandboxPostView {
         try mapped {
+            let sandbox = try sandboxNetwork()
             guard body.inReplyTo == nil || body.quoteOf == nil else {
                 throw APIError.invalid("A post is a reply or a quote, not both.", param: "quote_of")
             }
-            return Self.view(try sandbox.post(authorID: body.authorId, text: body.text, inReplyTo: body.inReplyTo, quoting: body.quoteOf))
+            let author = try sandboxActor(principal, named: body.authorId, sandbox: sandbox)
+            return Self.view(try sandbox.post(authorID: author, text: body.text, inReplyTo: body.inReplyTo, quoting: body.quoteOf))
         }
     }
 
-    public func repost(postID: String, _ body: CreateRepostBody) async throws -> SandboxPostView {
-        try mapped { Self.view(try sandbox.repost(authorID: body.authorId, postID: postID)) }
+    public func repost(postID: String, _ body: CreateRepostBody, by principal: Principal) async throws -> SandboxPostView {
+        try mapped {
+            let sandbox = try sandboxNetwork()
+            let author = try sandboxActor(principal, named: body.authorId, sandbox: sandbox)
+            return Self.view(try sandbox.repost(authorID: author, postID: postID))
+        }
     }
 
-    public func deleteSandboxPost(postID: String, authorID: String) async throws -> SandboxPostView {
+    public func deleteSandboxPost(postID: String, authorID: String?, by principal: Principal) async throws -> SandboxPostView {
         try mapped {
-            try sandbox.delete(authorID: authorID, postID: postID)
+            let sandbox = try sandboxNetwork()
+            let author = try sandboxActor(principal, named: authorID, sandbox: sandbox)
+            try sandbox.delete(authorID: author, postID: postID)
             guard let post = try sandbox.post(id: postID) else { throw APIError.notFound("sandbox post \(postID)") }
             return Self.view(post)
         }
@@ -545,7 +604,7 @@ public struct EngineService: HashcartService {
 
     public func sandboxPosts(authorID: String?, inReplyTo: String?, afterPostID: String?, limit: Int) async throws -> ListView<SandboxPostView> {
         try mapped {
-            let posts = try sandbox.posts(authorID: authorID, inReplyTo: inReplyTo, afterPostID: afterPostID, limit: limit + 1)
+            let posts = try sandboxNetwork().posts(authorID: authorID, inReplyTo: inReplyTo, afterPostID: afterPostID, limit: limit + 1)
             return ListView(data: posts.prefix(limit).map(Self.view), hasMore: posts.count > limit)
         }
     }

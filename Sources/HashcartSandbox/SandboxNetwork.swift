@@ -78,6 +78,14 @@ public final class SandboxNetwork: Sendable {
                     author_id TEXT NOT NULL, post_id TEXT NOT NULL, created_at INTEGER NOT NULL);
                 """)
         }
+        migrator.registerMigration("v2-account-tokens") { db in
+            try db.execute(sql: """
+                -- Each account created over the API gets one bearer token (only its SHA-256 is kept)
+                -- and remembers who created it: `operator` or `merchant:<id>` (test mode).
+                CREATE TABLE account_tokens (account_id TEXT PRIMARY KEY, secret_hash BLOB NOT NULL UNIQUE,
+                    creator TEXT NOT NULL, created_at INTEGER NOT NULL);
+                """)
+        }
         // Several processes may open one sandbox at once (instances sharing a network): GRDB's
         // migrator reads which migrations ran before it takes the write lock, so two first opens
         // would both create the tables. An exclusive lock on a file beside the database makes
@@ -112,12 +120,48 @@ public final class SandboxNetwork: Sendable {
 
     /// Creates an account; handles are 1–30 letters, digits or `_`, unique case-insensitively.
     public func createAccount(handle rawHandle: String) throws -> SandboxAccount {
+        let handle = try Self.validHandle(rawHandle)
+        let now = clock.now()
+        return try queue.write { db in try Self.insertAccount(handle: handle, db: db, now: now) }
+    }
+
+    /// A handle without its `@`, if it is 1–30 ASCII letters, digits or `_`.
+    static func validHandle(_ rawHandle: String) throws -> String {
         let handle = rawHandle.hasPrefix("@") ? String(rawHandle.dropFirst()) : rawHandle
         guard (1...30).contains(handle.count), handle.allSatisfy({ ($0.isLetter || $0.isNumber || $0 == "_") && $0.isASCII }) else {
             throw SandboxError.invalidHandle(rawHandle)
         }
+        return handle
+    }
+
+    /// Creates an account with its bearer token: only `secretHash` (the token's SHA-256) is kept,
+    /// with `creator`, who made it (`operator` or `merchant:<id>`), so that only they and the
+    /// token's holder may act as it.
+    public func createAccount(handle: String, tokenHash secretHash: [UInt8], creator: String) throws -> SandboxAccount {
+        precondition(secretHash.count == 32 && !creator.isEmpty, "a sandbox token is a SHA-256 and has a creator")
+        let handle = try Self.validHandle(handle)
         let now = clock.now()
-        return try queue.write { db in try Self.insertAccount(handle: handle, db: db, now: now) }
+        return try queue.write { db in
+            let account = try Self.insertAccount(handle: handle, db: db, now: now)
+            try db.execute(sql: "INSERT INTO account_tokens (account_id, secret_hash, creator, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [account.id, Data(secretHash), creator, now.millisecondsSinceEpoch])
+            return account
+        }
+    }
+
+    /// The account a token's SHA-256 acts as, or nil.
+    public func account(tokenHash secretHash: [UInt8]) throws -> SandboxAccount? {
+        try queue.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT a.id, a.handle FROM account_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.secret_hash = ?
+                """, arguments: [Data(secretHash)]).map { SandboxAccount(id: $0[0], handle: $0[1]) }
+        }
+    }
+
+    /// Who created an account over the API (`operator` or `merchant:<id>`); nil for accounts made
+    /// in process (the demo, the simulator) and the official account.
+    public func creator(ofAccount id: String) throws -> String? {
+        try queue.read { db in try String.fetchOne(db, sql: "SELECT creator FROM account_tokens WHERE account_id = ?", arguments: [id]) }
     }
 
     public func account(id: String) throws -> SandboxAccount? {

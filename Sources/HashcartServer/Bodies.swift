@@ -47,7 +47,9 @@ public struct CreateSandboxAccountBody: StrictDecodable, Sendable {
 }
 
 public struct CreateSandboxPostBody: StrictDecodable, Sendable {
-    public var authorId: String
+    /// The account to post as: absent (or the token's own) with a sandbox token; required with the
+    /// operator's or a merchant's test credential.
+    public var authorId: String?
     public var text: String
     public var inReplyTo: String?
     public var quoteOf: String?
@@ -61,7 +63,8 @@ public struct CreateSandboxPostBody: StrictDecodable, Sendable {
 }
 
 public struct CreateRepostBody: StrictDecodable, Sendable {
-    public var authorId: String
+    /// As in ``CreateSandboxPostBody/authorId``.
+    public var authorId: String?
     public static let fields: Set<String> = ["author_id"]
     enum CodingKeys: String, CodingKey {
         case authorId = "author_id"

@@ -1,188 +1,219 @@
 import Foundation
+import HashcartCore
 import HTTPTypes
 import Hummingbird
 
-/// Builds the router of Hashcart's HTTP API on a ``HashcartService``.
+/// Builds the router of Hashcart's HTTP API on the ``HashcartService`` of each mode.
 ///
-/// | route | who |
-/// | --- | --- |
-/// | `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus), `GET /openapi.yaml` | anyone |
-/// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `DELETE /v1/merchants/{id}/api_keys/{key}`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `GET /v1/ledger/check` | operator (admin bearer token) |
-/// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/offers/{id}/analytics` (JSON, or CSV with `Accept: text/csv`), `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds`, `POST /v1/webhook_endpoints`, `GET /v1/events`, `POST /v1/events/{id}/redeliver` | merchant (API key as bearer token) |
-/// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel`, `GET /v1/notifications` | cardholder (bearer token) |
-/// | `POST /sandbox/accounts`, `POST /sandbox/posts`, `POST /sandbox/posts/{id}/reposts`, `DELETE /sandbox/posts/{id}?author_id=`, `GET /sandbox/posts` | anyone (the sandbox network) |
+/// | route | who | mode |
+/// | --- | --- | --- |
+/// | `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus), `GET /openapi.yaml` | anyone | none |
+/// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `DELETE /v1/merchants/{id}/api_keys/{key}`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `GET /v1/ledger/check` | operator (admin bearer token) | `Hashcart-Mode` |
+/// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/offers/{id}/analytics` (JSON, or CSV with `Accept: text/csv`), `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds`, `POST /v1/webhook_endpoints`, `GET /v1/events`, `POST /v1/events/{id}/redeliver` | merchant (API key as bearer token) | the key's |
+/// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel`, `GET /v1/notifications` | cardholder (bearer token) | the token's |
+/// | `POST /sandbox/accounts` | operator or merchant, test mode | test |
+/// | `POST /sandbox/posts`, `POST /sandbox/posts/{id}/reposts`, `DELETE /sandbox/posts/{id}` | a sandbox account (its token), the operator, or the merchant that created the account | test |
+/// | `GET /sandbox/posts` | any test-mode credential | test |
+/// | `GET|POST /webhooks/x` | X (its signature) | live |
 public enum HashcartRouter {
-    public static func build(service: some HashcartService, rateLimit: RateLimit = RateLimit()) -> Router<HashcartRequestContext> {
+    /// A router with test mode only (in-memory and loopback tests, `demo`).
+    public static func build(service: some HashcartService, rateLimit: RateLimit = RateLimit(),
+                             authFailures: AuthFailureLimit = AuthFailureLimit()) -> Router<HashcartRequestContext> {
+        build(services: ModeServices(test: service), rateLimit: rateLimit, authFailures: authFailures)
+    }
+
+    public static func build<Service: HashcartService>(services: ModeServices<Service>, rateLimit: RateLimit = RateLimit(),
+                                                      authFailures: AuthFailureLimit = AuthFailureLimit()) -> Router<HashcartRequestContext> {
         let router = Router(context: HashcartRequestContext.self)
+        let throttle = AuthFailureThrottle(limit: authFailures)
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(ErrorShapeMiddleware())
         router.middlewares.add(RateLimitMiddleware(limit: rateLimit))
-        router.middlewares.add(IdempotencyMiddleware(service: service))
+        let idempotency = IdempotencyMiddleware(services: services)
+        func authenticated(_ group: RouterGroup<HashcartRequestContext>, _ accepts: AcceptedCredentials,
+                           testModeOnly: Bool = false) -> RouterGroup<HashcartRequestContext> {
+            group.add(middleware: AuthenticationMiddleware(services: services, accepts: accepts, testModeOnly: testModeOnly, throttle: throttle))
+                .add(middleware: idempotency)
+        }
+        /// The service of the request's mode.
+        @Sendable func service(_ context: HashcartRequestContext) throws -> Service { try services.of(context) }
 
         router.get("/healthz") { _, _ in try json(["status": "ok"]) }
         let openAPI = openAPIDocument
         router.get("/openapi.yaml") { _, _ in text(openAPI, contentType: "application/yaml; charset=utf-8") }
-        router.get("/metrics") { _, _ in text(await service.metricsText(), contentType: "text/plain; version=0.0.4; charset=utf-8") }
+        router.get("/metrics") { _, _ in text(await services.any.metricsText(), contentType: "text/plain; version=0.0.4; charset=utf-8") }
         router.get("/readyz") { _, _ in
-            guard await service.isReady() else {
-                throw APIError(status: .serviceUnavailable, type: .api, code: "not_ready", message: "The store is not answering yet.")
+            for mode in services.modes {
+                guard await services[mode]!.isReady() else {
+                    throw APIError(status: .serviceUnavailable, type: .api, code: "not_ready", message: "The \(mode) store is not answering yet.")
+                }
             }
             return try json(["status": "ready"])
         }
 
         // Operator.
-        let admin = router.group("v1").add(middleware: AdminAuthMiddleware(service: service))
-        admin.post("merchants") { request, _ in
+        let admin = authenticated(router.group("v1"), .operator)
+        admin.post("merchants") { request, context in
             var request = request
-            return try json(try await service.createMerchant(request.decodeStrict(CreateMerchantBody.self)), status: .created)
+            return try json(try await service(context).createMerchant(request.decodeStrict(CreateMerchantBody.self)), status: .created, context)
         }
-        admin.post("cardholders") { request, _ in
+        admin.post("cardholders") { request, context in
             var request = request
-            return try json(try await service.createCardholder(request.decodeStrict(CreateCardholderBody.self)), status: .created)
+            return try json(try await service(context).createCardholder(request.decodeStrict(CreateCardholderBody.self)), status: .created, context)
         }
-        admin.get("ledger/check") { _, _ in try json(try await service.ledgerCheck()) }
+        admin.get("ledger/check") { _, context in try json(try await service(context).ledgerCheck(), context) }
         admin.post("merchants/{id}/api_keys") { _, context in
-            try json(try await service.createAPIKey(merchantID: context.parameters.require("id")), status: .created)
+            try json(try await service(context).createAPIKey(merchantID: context.parameters.require("id")), status: .created, context)
         }
         admin.delete("merchants/{id}/api_keys/{key}") { _, context in
-            try json(try await service.revokeAPIKey(merchantID: context.parameters.require("id"), keyID: context.parameters.require("key")))
+            try json(try await service(context).revokeAPIKey(merchantID: context.parameters.require("id"), keyID: context.parameters.require("key")),
+                     context)
         }
         admin.post("cardholders/{id}/tokens") { _, context in
-            try json(try await service.createCardholderToken(cardholderID: context.parameters.require("id")), status: .created)
+            try json(try await service(context).createCardholderToken(cardholderID: context.parameters.require("id")), status: .created, context)
         }
 
         // Merchants.
-        let merchant = router.group("v1").add(middleware: MerchantAuthMiddleware(service: service))
+        let merchant = authenticated(router.group("v1"), .merchant)
         merchant.post("offers") { request, context in
             var request = request
-            return try json(try await service.createOffer(merchantID: context.merchantID!, request.decodeStrict(CreateOfferBody.self)),
-                            status: .created)
+            return try json(try await service(context).createOffer(merchantID: context.merchantID!, request.decodeStrict(CreateOfferBody.self)),
+                            status: .created, context)
         }
         merchant.get("offers") { request, context in
             let query = request.uri.queryParameters
-            return try json(try await service.offers(merchantID: context.merchantID!, limit: try pageLimit(query.get("limit")),
-                                                     startingAfter: query.get("starting_after")))
+            return try json(try await service(context).offers(merchantID: context.merchantID!, limit: try pageLimit(query.get("limit")),
+                                                              startingAfter: query.get("starting_after")), context)
         }
         merchant.get("offers/{id}") { _, context in
-            try json(try await service.offer(merchantID: context.merchantID!, id: context.parameters.require("id")))
+            try json(try await service(context).offer(merchantID: context.merchantID!, id: context.parameters.require("id")), context)
         }
 
         for (action, lifecycle) in [("pause", "paused"), ("resume", "published"), ("end", "ended")] {
             merchant.post("offers/{id}/\(action)") { _, context in
-                try json(try await service.setOfferLifecycle(merchantID: context.merchantID!, id: context.parameters.require("id"), to: lifecycle))
+                try json(try await service(context).setOfferLifecycle(merchantID: context.merchantID!, id: context.parameters.require("id"),
+                                                                      to: lifecycle), context)
             }
         }
         merchant.get("offers/{id}/analytics") { request, context in
-            let analytics = try await service.analytics(merchantID: context.merchantID!, offerID: context.parameters.require("id"))
+            let analytics = try await service(context).analytics(merchantID: context.merchantID!, offerID: context.parameters.require("id"))
             if request.headers[.accept]?.contains("text/csv") == true {
                 return text(analytics.csv, contentType: "text/csv; charset=utf-8")
             }
-            return try json(analytics)
+            return try json(analytics, context)
         }
         merchant.get("orders") { request, context in
             let query = request.uri.queryParameters
-            return try json(try await service.orders(merchantID: context.merchantID!, offerID: query.get("offer"), status: query.get("status"),
-                                                     limit: try pageLimit(query.get("limit")), startingAfter: query.get("starting_after")))
+            return try json(try await service(context).orders(merchantID: context.merchantID!, offerID: query.get("offer"), status: query.get("status"),
+                                                              limit: try pageLimit(query.get("limit")), startingAfter: query.get("starting_after")),
+                            context)
         }
         merchant.get("orders/{id}") { _, context in
-            try json(try await service.order(merchantID: context.merchantID!, id: context.parameters.require("id")))
+            try json(try await service(context).order(merchantID: context.merchantID!, id: context.parameters.require("id")), context)
         }
         merchant.post("orders/{id}/ship") { request, context in
             var request = request
-            return try json(try await service.shipOrder(merchantID: context.merchantID!, id: context.parameters.require("id"),
-                                                        request.decodeStrict(ShipOrderBody.self)))
+            return try json(try await service(context).shipOrder(merchantID: context.merchantID!, id: context.parameters.require("id"),
+                                                                 request.decodeStrict(ShipOrderBody.self)), context)
         }
         merchant.post("orders/{id}/cancel") { _, context in
-            try json(try await service.cancelOrder(merchantID: context.merchantID!, id: context.parameters.require("id")))
+            try json(try await service(context).cancelOrder(merchantID: context.merchantID!, id: context.parameters.require("id")), context)
         }
         merchant.post("orders/{id}/refunds") { request, context in
             var request = request
-            return try json(try await service.refundOrder(merchantID: context.merchantID!, id: context.parameters.require("id"),
-                                                          request.decodeStrict(RefundBody.self)), status: .created)
+            return try json(try await service(context).refundOrder(merchantID: context.merchantID!, id: context.parameters.require("id"),
+                                                                   request.decodeStrict(RefundBody.self)), status: .created, context)
         }
 
         merchant.post("webhook_endpoints") { request, context in
             var request = request
-            return try json(try await service.createWebhookEndpoint(merchantID: context.merchantID!, request.decodeStrict(CreateWebhookEndpointBody.self)),
-                            status: .created)
+            return try json(try await service(context).createWebhookEndpoint(merchantID: context.merchantID!,
+                                                                             request.decodeStrict(CreateWebhookEndpointBody.self)),
+                            status: .created, context)
         }
         merchant.get("events") { request, context in
             let query = request.uri.queryParameters
-            return try json(try await service.events(merchantID: context.merchantID!, limit: try pageLimit(query.get("limit")),
-                                                     startingAfter: query.get("starting_after")))
+            return try json(try await service(context).events(merchantID: context.merchantID!, limit: try pageLimit(query.get("limit")),
+                                                              startingAfter: query.get("starting_after")), context)
         }
         merchant.post("events/{id}/redeliver") { _, context in
-            try json(try await service.redeliverEvent(merchantID: context.merchantID!, id: context.parameters.require("id")))
+            try json(try await service(context).redeliverEvent(merchantID: context.merchantID!, id: context.parameters.require("id")), context)
         }
 
         // Cardholders.
-        let cardholder = router.group("v1").add(middleware: CardholderAuthMiddleware(service: service))
+        let cardholder = authenticated(router.group("v1"), .cardholder)
         cardholder.post("links") { request, context in
             var request = request
-            return try json(try await service.createLinkCode(cardholderID: context.cardholderID!, request.decodeStrict(CreateLinkBody.self)),
-                            status: .created)
+            return try json(try await service(context).createLinkCode(cardholderID: context.cardholderID!, request.decodeStrict(CreateLinkBody.self)),
+                            status: .created, context)
         }
-        cardholder.get("links") { _, context in try json(try await service.links(cardholderID: context.cardholderID!)) }
+        cardholder.get("links") { _, context in try json(try await service(context).links(cardholderID: context.cardholderID!), context) }
         cardholder.delete("links/{id}") { _, context in
-            try json(try await service.deleteLink(cardholderID: context.cardholderID!, id: context.parameters.require("id")))
+            try json(try await service(context).deleteLink(cardholderID: context.cardholderID!, id: context.parameters.require("id")), context)
         }
         cardholder.post("purchases/{id}/cancel") { _, context in
-            try json(try await service.cancelPurchase(cardholderID: context.cardholderID!, id: context.parameters.require("id")))
+            try json(try await service(context).cancelPurchase(cardholderID: context.cardholderID!, id: context.parameters.require("id")), context)
         }
         cardholder.get("notifications") { request, context in
-            try json(try await service.notifications(cardholderID: context.cardholderID!, limit: try pageLimit(request.uri.queryParameters.get("limit"))))
+            try json(try await service(context).notifications(cardholderID: context.cardholderID!,
+                                                              limit: try pageLimit(request.uri.queryParameters.get("limit"))), context)
         }
         cardholder.get("purchases") { request, context in
             let query = request.uri.queryParameters
-            return try json(try await service.purchases(cardholderID: context.cardholderID!, limit: try pageLimit(query.get("limit")),
-                                                        startingAfter: query.get("starting_after")))
+            return try json(try await service(context).purchases(cardholderID: context.cardholderID!, limit: try pageLimit(query.get("limit")),
+                                                                 startingAfter: query.get("starting_after")), context)
         }
 
         // Networks' webhooks (X's Account Activity API): authenticated by the network's own
-        // signature, not by Hashcart credentials.
+        // signature, not by Hashcart credentials. Real networks run in live mode only.
+        @Sendable func liveService() throws -> Service {
+            guard let live = services.live else { throw APIError.notFound("webhook: this Hashcart runs no real network (test mode only)") }
+            return live
+        }
         router.get("webhooks/{network}") { request, context in
             let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { first, _ in first })
-            let reply = try await service.networkWebhook(network: try context.parameters.require("network"), method: "GET", query: query,
-                                                         signature: nil, body: Data())
+            let reply = try await liveService().networkWebhook(network: try context.parameters.require("network"), method: "GET", query: query,
+                                                               signature: nil, body: Data())
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
         }
         router.post("webhooks/{network}") { request, context in
             var request = request
             let body = try await request.collectBody(upTo: 4 << 20)
-            let reply = try await service.networkWebhook(network: try context.parameters.require("network"), method: "POST", query: [:],
-                                                         signature: request.headers[HTTPField.Name("x-twitter-webhooks-signature")!],
-                                                         body: Data(body.readableBytesView))
+            let reply = try await liveService().networkWebhook(network: try context.parameters.require("network"), method: "POST", query: [:],
+                                                               signature: request.headers[HTTPField.Name("x-twitter-webhooks-signature")!],
+                                                               body: Data(body.readableBytesView))
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
         }
 
-        // The sandbox network.
-        let sandbox = router.group("sandbox")
-        sandbox.post("accounts") { request, _ in
+        // The sandbox network (test mode only): every action is signed in.
+        let sandbox = authenticated(router.group("sandbox"), [.operator, .merchant, .cardholder, .sandboxAccount], testModeOnly: true)
+        sandbox.post("accounts") { request, context in
             var request = request
-            return try json(try await service.createSandboxAccount(request.decodeStrict(CreateSandboxAccountBody.self)), status: .created)
+            return try json(try await service(context).createSandboxAccount(request.decodeStrict(CreateSandboxAccountBody.self),
+                                                                            createdBy: context.principal!),
+                            status: .created, context)
         }
-        sandbox.post("posts") { request, _ in
+        sandbox.post("posts") { request, context in
             var request = request
-            return try json(try await service.createSandboxPost(request.decodeStrict(CreateSandboxPostBody.self)), status: .created)
+            return try json(try await service(context).createSandboxPost(request.decodeStrict(CreateSandboxPostBody.self), by: context.principal!),
+                            status: .created, context)
         }
         sandbox.post("posts/{id}/reposts") { request, context in
             var request = request
             let id = try context.parameters.require("id")
-            return try json(try await service.repost(postID: id, request.decodeStrict(CreateRepostBody.self)), status: .created)
+            return try json(try await service(context).repost(postID: id, request.decodeStrict(CreateRepostBody.self), by: context.principal!),
+                            status: .created, context)
         }
         sandbox.delete("posts/{id}") { request, context in
             let id = try context.parameters.require("id")
-            guard let author = request.uri.queryParameters.get("author_id"), !author.isEmpty else {
-                throw APIError.invalid("Query parameter `author_id` is required: only the author can delete a post.",
-                                       param: "author_id", code: "parameter_missing")
-            }
-            return try json(try await service.deleteSandboxPost(postID: id, authorID: author))
+            let author = request.uri.queryParameters.get("author_id").flatMap { $0.isEmpty ? nil : $0 }
+            return try json(try await service(context).deleteSandboxPost(postID: id, authorID: author, by: context.principal!), context)
         }
-        sandbox.get("posts") { request, _ in
+        sandbox.get("posts") { request, context in
             let query = request.uri.queryParameters
             let limit = try pageLimit(query.get("limit"))
-            return try json(try await service.sandboxPosts(authorID: query.get("author_id"), inReplyTo: query.get("in_reply_to"),
-                                                           afterPostID: query.get("since"), limit: limit))
+            return try json(try await service(context).sandboxPosts(authorID: query.get("author_id"), inReplyTo: query.get("in_reply_to"),
+                                                                    afterPostID: query.get("since"), limit: limit), context)
         }
         return router
     }
@@ -204,11 +235,16 @@ public enum HashcartRouter {
         return value
     }
 
-    static let encoder: JSONEncoder = {
+    static let encoder = makeEncoder(livemode: false)
+    static let liveEncoder = makeEncoder(livemode: true)
+
+    /// The API's JSON encoder for one mode: every object's `livemode` comes from it.
+    public static func makeEncoder(livemode: Bool) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        encoder.userInfo[Livemode.key] = livemode
         return encoder
-    }()
+    }
 
     /// A text response (YAML, CSV, Prometheus).
     static func text(_ body: String, contentType: String) -> Response {
@@ -219,64 +255,18 @@ public enum HashcartRouter {
 
     /// A JSON response.
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        try json(value, status: status, encoder: encoder)
+    }
+
+    /// A JSON response of an authenticated request: its objects say the request's mode.
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, _ context: HashcartRequestContext) throws -> Response {
+        try json(value, status: status, encoder: context.mode.isLive ? liveEncoder : encoder)
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status, encoder: JSONEncoder) throws -> Response {
         let data = try encoder.encode(value)
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-}
-
-/// The request context: who the caller was authenticated as.
-public struct HashcartRequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
-    /// Set by the merchant authentication middleware.
-    public var merchantID: String?
-    /// Set by the cardholder authentication middleware.
-    public var cardholderID: String?
-
-    public init(source: Source) {
-        coreContext = .init(source: source)
-    }
-}
-
-/// The bearer token of a request, if any (bounded: no token is longer than 256 characters).
-func bearerToken(_ request: Request) -> String? {
-    guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.count <= 263 else { return nil }
-    return String(header.dropFirst(7))
-}
-
-/// Lets a request through only with a merchant's API key as its bearer token.
-struct MerchantAuthMiddleware<Service: HashcartService>: RouterMiddleware {
-    typealias Context = HashcartRequestContext
-    let service: Service
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let token = bearerToken(request), let merchant = await service.merchant(forAPIKey: token) else { throw APIError.unauthorized }
-        var context = context
-        context.merchantID = merchant
-        return try await next(request, context)
-    }
-}
-
-/// Lets a request through only with a cardholder's token as its bearer token.
-struct CardholderAuthMiddleware<Service: HashcartService>: RouterMiddleware {
-    typealias Context = HashcartRequestContext
-    let service: Service
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let token = bearerToken(request), let cardholder = await service.cardholder(forToken: token) else { throw APIError.unauthorized }
-        var context = context
-        context.cardholderID = cardholder
-        return try await next(request, context)
-    }
-}
-
-/// Lets a request through only with `Authorization: Bearer <admin token>`.
-struct AdminAuthMiddleware<Context: RequestContext, Service: HashcartService>: RouterMiddleware {
-    let service: Service
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let token = bearerToken(request), await service.isAdminToken(token) else { throw APIError.unauthorized }
-        return try await next(request, context)
     }
 }

@@ -66,10 +66,18 @@ public protocol HashcartService: Sendable {
     func deleteLink(cardholderID: String, id: String) async throws -> LinkView
     func purchases(cardholderID: String, limit: Int, startingAfter: String?) async throws -> ListView<PurchaseView>
 
-    func createSandboxAccount(_ body: CreateSandboxAccountBody) async throws -> SandboxAccountView
-    func createSandboxPost(_ body: CreateSandboxPostBody) async throws -> SandboxPostView
-    func repost(postID: String, _ body: CreateRepostBody) async throws -> SandboxPostView
-    func deleteSandboxPost(postID: String, authorID: String) async throws -> SandboxPostView
+    /// The sandbox account a sandbox token (`hc_sbx_…`) acts as, or nil (test mode only).
+    func sandboxAccount(forToken token: String) async -> String?
+    /// A sandbox account and its token, shown once. Only the operator or a merchant may create
+    /// one; it remembers who did.
+    func createSandboxAccount(_ body: CreateSandboxAccountBody, createdBy principal: Principal) async throws -> SandboxAccountView
+    /// A post as the principal's account: a sandbox account posts as itself (`author_id` absent or
+    /// its own); the operator names any account but the official one; a merchant names an
+    /// account it created.
+    func createSandboxPost(_ body: CreateSandboxPostBody, by principal: Principal) async throws -> SandboxPostView
+    func repost(postID: String, _ body: CreateRepostBody, by principal: Principal) async throws -> SandboxPostView
+    /// Deletes a post; only its author (acted as by the same rules as posting) can.
+    func deleteSandboxPost(postID: String, authorID: String?, by principal: Principal) async throws -> SandboxPostView
     func sandboxPosts(authorID: String?, inReplyTo: String?, afterPostID: String?, limit: Int) async throws -> ListView<SandboxPostView>
 }
 

@@ -4,10 +4,18 @@ import Hummingbird
 
 /// `Idempotency-Key` on POST, with Stripe's semantics: the first response to a key (success or a
 /// 4xx that the request itself caused) is kept and replayed for the same request; the same key
-/// with a different request is 422; while the first request runs, 409. Keys are scoped to the
-/// caller's credential, kept 48 hours, and at most 255 printable ASCII characters.
-struct IdempotencyMiddleware<Context: RequestContext, Service: HashcartService>: RouterMiddleware {
-    let service: Service
+/// with a different request is 422; while the first request runs, 409. Keys are at most 255
+/// printable ASCII characters and kept 48 hours, sealed with the store's key.
+///
+/// It runs *after* authentication: a key is scoped to (mode, principal), never to the raw
+/// credential, so a revoked key or a retired admin token gets 401 whatever key it sends, and a
+/// replay never outlives the credential that made it. A response that showed a secret (an API
+/// key, a cardholder or sandbox token, a webhook signing secret) is kept with the secret removed:
+/// a replay answers the same object with `"secret": null` (secrets are shown once; a lost one is
+/// revoked and made again).
+struct IdempotencyMiddleware<Service: HashcartService>: RouterMiddleware {
+    typealias Context = HashcartRequestContext
+    let services: ModeServices<Service>
 
     static var maximumKeyLength: Int { 255 }
 
@@ -24,7 +32,9 @@ struct IdempotencyMiddleware<Context: RequestContext, Service: HashcartService>:
         } catch {
             throw APIError.bodyTooLarge
         }
-        let scope = request.headers[.authorization] ?? "anonymous"
+        guard let principal = context.principal else { return try await next(request, context) }
+        let service = try services.of(context)
+        let scope = "\(context.mode):\(principal.scope)"
         var fingerprint = Data("\(request.method.rawValue) \(request.uri.path)?\(request.uri.query ?? "")\n".utf8)
         fingerprint.append(contentsOf: body.readableBytesView)
 
@@ -59,8 +69,21 @@ struct IdempotencyMiddleware<Context: RequestContext, Service: HashcartService>:
             throw error
         }
         let data = try await Self.collect(response)
-        try await service.finishIdempotencyKey(scope: scope, key: key, status: response.status.code, body: data)
+        try await service.finishIdempotencyKey(scope: scope, key: key, status: response.status.code, body: Self.withoutSecrets(data))
         return Response(status: response.status, headers: response.headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The fields of a response that hold a secret shown once.
+    static var secretFields: [String] { ["secret", "token"] }
+
+    /// `body` with every top-level secret field set to null (bodies that are not a JSON object
+    /// are kept as they are: Hashcart's secrets are only ever top-level fields of an object).
+    static func withoutSecrets(_ body: Data) -> Data {
+        guard var object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any],
+            secretFields.contains(where: { object[$0] is String })
+        else { return body }
+        for field in secretFields where object[field] is String { object[field] = NSNull() }
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
     }
 
     /// A response's whole body (Hashcart's responses are small JSON documents).

@@ -20,8 +20,10 @@ public struct RateLimit: Sendable, Hashable {
 }
 
 /// Refuses a credential's request with 429 and `Retry-After` once its bucket is empty. Requests
-/// without credentials (health checks, the sandbox network) are not limited here.
-struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
+/// without credentials (a network's webhook, a request that will be refused as unauthenticated)
+/// share one bucket per client address; the probes and the OpenAPI document are never limited.
+struct RateLimitMiddleware: RouterMiddleware {
+    typealias Context = HashcartRequestContext
     let limit: RateLimit
     let buckets = Buckets()
     let clock = ContinuousClock()
@@ -36,9 +38,8 @@ struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let credential = request.headers[.authorization], !Self.unlimitedPaths.contains(request.uri.path) else {
-            return try await next(request, context)
-        }
+        guard !Self.unlimitedPaths.contains(request.uri.path) else { return try await next(request, context) }
+        let credential = request.headers[.authorization] ?? "address:\(context.clientAddress)"
         let elapsed = start.duration(to: clock.now)
         let now = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let wait: Double? = buckets.state.withLock { buckets in
@@ -73,13 +74,27 @@ final class Buckets: Sendable {
 
 /// 429 in the one error shape, with `Retry-After`.
 struct RateLimited: Error, HTTPResponseError {
+    enum Reason {
+        /// The credential (or, without one, the client address) used up its requests.
+        case requests
+        /// The client address (or all clients) failed to authenticate too often.
+        case failedAuthentication
+    }
+
     var retryAfterSeconds: Int
+    var reason: Reason = .requests
     var status: HTTPResponse.Status { .tooManyRequests }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        var response = try APIError(status: .tooManyRequests, type: .rateLimit, code: "rate_limited",
-                                    message: "Too many requests for this credential; retry after \(retryAfterSeconds) s.")
-            .response(from: request, context: context)
+        let error = switch reason {
+        case .requests:
+            APIError(status: .tooManyRequests, type: .rateLimit, code: "rate_limited",
+                     message: "Too many requests for this credential; retry after \(retryAfterSeconds) s.")
+        case .failedAuthentication:
+            APIError(status: .tooManyRequests, type: .rateLimit, code: "authentication_throttled",
+                     message: "Too many failed authentications from this address; retry after \(retryAfterSeconds) s.")
+        }
+        var response = try error.response(from: request, context: context)
         response.headers[.retryAfter] = String(retryAfterSeconds)
         return response
     }

@@ -1,7 +1,33 @@
-/// Response bodies: snake_case JSON, each with its `object` type, amounts in minor units.
+import Foundation
+
+/// Response bodies: snake_case JSON, each with its `object` type and `livemode`, amounts in minor units.
+
+/// `"livemode"` on every API object: true for live mode's objects, false for test mode's. It is
+/// written from the encoder's `userInfo[Livemode.key]`, which the router sets from the mode of the
+/// credential that answered, so an object can never claim another mode than the store it came from.
+public struct Livemode: Codable, Sendable, Hashable {
+    /// The value read back from JSON (clients, tests); encoding prefers the encoder's mode.
+    public var value: Bool?
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        value = try decoder.singleValueContainer().decode(Bool.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(encoder.userInfo[Self.key] as? Bool ?? value ?? false)
+    }
+
+    /// The encoder's `userInfo` key holding the answering mode's `isLive`.
+    public static let key = CodingUserInfoKey(rawValue: "hashcart.livemode")!
+}
 
 public struct MerchantView: Codable, Sendable, Hashable {
     public var object = "merchant"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
     public var id: String
     public var name: String
     public var discountRateBps: Int64
@@ -15,13 +41,15 @@ public struct MerchantView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, id, name, created
+        case object, livemode, id, name, created
         case discountRateBps = "discount_rate_bps"
     }
 }
 
 public struct CardholderView: Codable, Sendable, Hashable {
     public var object = "cardholder"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
     public var id: String
     public var creditLimit: Int64
     public var currency: String
@@ -37,7 +65,7 @@ public struct CardholderView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, id, currency, created
+        case object, livemode, id, currency, created
         case creditLimit = "credit_limit"
         case billingState = "billing_state"
     }
@@ -57,6 +85,8 @@ public struct ViolationView: Codable, Sendable, Hashable {
 
 public struct LedgerCheckView: Codable, Sendable, Hashable {
     public var object = "ledger_check"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
     public var ok: Bool
     public var violations: [ViolationView]
 
@@ -68,17 +98,24 @@ public struct LedgerCheckView: Codable, Sendable, Hashable {
 
 public struct SandboxAccountView: Codable, Sendable, Hashable {
     public var object = "sandbox_account"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
     public var id: String
     public var handle: String
+    /// The account's bearer token (`hc_sbx_…`): shown once, when the account is created.
+    public var token: String?
 
-    public init(id: String, handle: String) {
+    public init(id: String, handle: String, token: String? = nil) {
         self.id = id
         self.handle = handle
+        self.token = token
     }
 }
 
 public struct SandboxPostView: Codable, Sendable, Hashable {
     public var object = "sandbox_post"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
     public var id: String
     public var authorId: String
     public var authorHandle: String
@@ -103,7 +140,7 @@ public struct SandboxPostView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, id, kind, text, deleted, created
+        case object, livemode, id, kind, text, deleted, created
         case authorId = "author_id"
         case authorHandle = "author_handle"
         case referencedPostId = "referenced_post_id"
@@ -130,6 +167,8 @@ public struct ListView<Item: Codable & Sendable>: Codable, Sendable {
 /// A secret shown once: a merchant API key or a cardholder token.
 public struct SecretView: Codable, Sendable, Hashable {
     public var object: String
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
     public var id: String
     /// The merchant or cardholder it acts as.
     public var owner: String
@@ -150,6 +189,8 @@ public struct SecretView: Codable, Sendable, Hashable {
 
 public struct OfferView: Codable, Sendable, Hashable {
     public var object = "offer"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
     public var id: String
     public var merchant: String
     public var title: String
@@ -200,7 +241,7 @@ public struct OfferView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, id, merchant, title, sku, price, currency, hashtag, quantity, state, announcement, created
+        case object, livemode, id, merchant, title, sku, price, currency, hashtag, quantity, state, announcement, created
         case taxCategory = "tax_category"
         case perCardholderLimit = "per_cardholder_limit"
         case startsAt = "starts_at"
@@ -215,6 +256,8 @@ public struct OfferView: Codable, Sendable, Hashable {
 
 public struct LinkCodeView: Codable, Sendable, Hashable {
     public var object = "link_code"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
     public var code: String
     public var network: String
     public var expiresAt: Int64
@@ -229,13 +272,15 @@ public struct LinkCodeView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, code, network, instructions
+        case object, livemode, code, network, instructions
         case expiresAt = "expires_at"
     }
 }
 
 public struct LinkView: Codable, Sendable, Hashable {
     public var object = "link"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
     public var id: String
     public var network: String
     public var userId: String
@@ -253,13 +298,15 @@ public struct LinkView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, id, network, handle, created, active
+        case object, livemode, id, network, handle, created, active
         case userId = "user_id"
     }
 }
 
 public struct PurchaseView: Codable, Sendable, Hashable {
     public var object = "purchase"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
     public var id: String
     public var offer: String
     public var reference: String
@@ -289,7 +336,7 @@ public struct PurchaseView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, id, offer, reference, state, amount, tax, total, currency, created
+        case object, livemode, id, offer, reference, state, amount, tax, total, currency, created
         case declineReason = "decline_reason"
         case declineMessage = "decline_message"
     }
@@ -321,6 +368,8 @@ public struct ShippingView: Codable, Sendable, Hashable {
 /// An order as its merchant sees it: what to ship and where, the money, and nothing else about the card.
 public struct OrderView: Codable, Sendable, Hashable {
     public var object = "order"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
     public var id: String
     public var offer: String
     public var reference: String
@@ -361,7 +410,7 @@ public struct OrderView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, id, offer, reference, status, quantity, amount, tax, total, currency, carrier, tracking, shipping, created
+        case object, livemode, id, offer, reference, status, quantity, amount, tax, total, currency, carrier, tracking, shipping, created
         case taxRatePpm = "tax_rate_ppm"
         case amountCaptured = "amount_captured"
         case amountRefunded = "amount_refunded"
@@ -370,6 +419,8 @@ public struct OrderView: Codable, Sendable, Hashable {
 
 public struct WebhookEndpointView: Codable, Sendable, Hashable {
     public var object = "webhook_endpoint"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
     public var id: String
     public var url: String
     /// The signing secret (`whsec_…`): shown once, when the endpoint is created.
@@ -386,6 +437,8 @@ public struct WebhookEndpointView: Codable, Sendable, Hashable {
 
 public struct EventView: Codable, Sendable, Hashable {
     public var object = "event"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
     public var id: String
     public var type: String
     /// The order or offer it is about.
@@ -405,7 +458,7 @@ public struct EventView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, id, type, subject, created, delivery
+        case object, livemode, id, type, subject, created, delivery
         case deliveryAttempts = "delivery_attempts"
     }
 }
@@ -414,6 +467,8 @@ public struct EventView: Codable, Sendable, Hashable {
 /// time-to-confirm, and the per-minute series.
 public struct AnalyticsView: Codable, Sendable, Hashable {
     public var object = "offer_analytics"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
     public var offer: String
     /// Funnel counters: posts, unique_authors, linked_posts, unlinked_posts, quotes,
     /// confirmations_sent, confirmed, orders, units_sold, revenue, tax, expired, cancelled,
@@ -436,7 +491,7 @@ public struct AnalyticsView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, offer, totals, conversion, series
+        case object, livemode, offer, totals, conversion, series
         case timeToConfirmSeconds = "time_to_confirm_seconds"
     }
 
@@ -454,6 +509,8 @@ public struct AnalyticsView: Codable, Sendable, Hashable {
 /// A private message to the cardholder: a receipt, or the exact reason for a decline.
 public struct NotificationView: Codable, Sendable, Hashable {
     public var object = "notification"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
     public var id: String
     /// `receipt` or `declined`.
     public var kind: String

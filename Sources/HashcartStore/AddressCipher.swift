@@ -51,6 +51,12 @@ public struct AddressCipher: Sendable {
         }
     }
 
+    /// The associated data that binds a sealed idempotent response to its scope and key, so a
+    /// sealed response cannot be moved to another caller's key.
+    static func idempotencyContext(scope: [UInt8], key: String) -> String {
+        "idempotency:" + scope.map { String($0, radix: 16) }.joined(separator: ".") + ":" + key
+    }
+
     // The private fields are joined by U+001F: validated text never holds control characters.
     static let separator: Character = "\u{1F}"
 

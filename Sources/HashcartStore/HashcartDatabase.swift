@@ -135,6 +135,15 @@ public enum IdempotencyKeyClaim: Sendable, Equatable {
     case mismatch
     /// The first response, to send again.
     case replay(status: Int, body: Data)
+
+    /// The replay of a stored response, opened with the store's key. Responses are kept sealed
+    /// (AES-256-GCM, bound to scope and key): one that does not open — stored before responses
+    /// were sealed, or moved — is never sent; the key counts as used (`mismatch`, a 422), so the
+    /// request is not run twice either.
+    static func replay(status: Int, sealed: Data, scope: [UInt8], key: String, cipher: AddressCipher) throws -> IdempotencyKeyClaim {
+        guard let body = try? cipher.open(sealed, context: AddressCipher.idempotencyContext(scope: scope, key: key)) else { return .mismatch }
+        return .replay(status: status, body: body)
+    }
 }
 
 /// Rules both stores share.

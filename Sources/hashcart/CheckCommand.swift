@@ -19,23 +19,32 @@ struct CheckCommand: ParsableCommand {
             help: "Seconds a hold may stay pending past its timeout before it is reported (the engine's timers release it), 0…2592000.")
     var holdGrace: Int64 = 3_600
 
+    @Option(help: "Which mode's store of a `serve` data folder or database to check: `live` (the folder itself, or the URL's schema) or `test` (DIR/test, or the schema NAME_test). Default: live.")
+    var mode: String = Mode.live.rawValue
+
     func validate() throws {
         guard (0...2_592_000).contains(holdGrace) else { throw ValidationError("--hold-grace must be between 0 and 2592000 seconds") }
+        guard Mode(rawValue: mode) != nil else { throw ValidationError("--mode must be live or test") }
     }
 
     func run() throws {
-        let url = store.databaseURL()
-        let directory = store.data ?? "hashcart-data"
+        let mode = Mode(rawValue: mode)!
+        let url = store.databaseURL().map { mode == .live ? $0 : $0.testMode }
+        let folder = store.data ?? "hashcart-data"
+        let directory = mode == .live ? folder : (folder as NSString).appendingPathComponent(ServeCommand.testModeFolder)
         if url == nil {
             guard store.data != nil else { fail("--data DIR is required: the data folder to check (or --database postgres://…)") }
             guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(SQLiteStore.fileName)) else {
-                fail("no Hashcart store in \(directory) (expected \(SQLiteStore.fileName))")
+                let testStore = ((folder as NSString).appendingPathComponent(ServeCommand.testModeFolder) as NSString)
+                    .appendingPathComponent(SQLiteStore.fileName)
+                let hint = mode == .live && FileManager.default.fileExists(atPath: testStore) ? "; test mode's store is in \(folder)/test: add --mode test" : ""
+                fail("no Hashcart store in \(directory) (expected \(SQLiteStore.fileName))\(hint)")
             }
         }
         let violations: [InvariantViolation]
         let counts: [String: Int64]
         do {
-            let key = store.resolvedKey(directory: directory)
+            let key = store.resolvedKey(directory: folder)
             let opened: any HashcartDatabase = if let url { try PostgresStore(url: url, encryptionKey: key) }
                 else { try SQLiteStore(directory: directory, encryptionKey: key) }
             defer { try? opened.close() }

@@ -20,7 +20,8 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the HTTP API and run the engine on the sandbox and the networks in hashcart.yaml (Bluesky, Mastodon, X), on the embedded SQLite store or PostgreSQL.")
 
-    @Option(name: .customLong("data"), help: "The data folder (default: $HASHCART_DATA or ./hashcart-data).")
+    @Option(name: .customLong("data"),
+            help: "The data folder (default: $HASHCART_DATA or ./hashcart-data): live mode's store at its top, test mode's in DIR/test.")
     var data: String?
 
     @Option(name: .customLong("database"),
@@ -28,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
     var database: String?
 
     @Option(name: .customLong("sandbox-data"),
-            help: "The folder of the sandbox network (default: the data folder). Instances sharing a database share it too, as they would a real network.")
+            help: "The folder of the sandbox network, test mode only (default: DIR/test). Instances sharing a database share it too, as they would a real network.")
     var sandboxData: String?
 
     @Option(help: "Address to listen on (default: $HASHCART_HOST or 127.0.0.1).")
@@ -51,7 +52,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("rate-limit"), help: "Requests per second per credential, 1…100000 (burst: twice that; default 100).")
     var rateLimit: Double = 100
 
-    @Flag(name: .customLong("allow-private-webhooks"), help: "Let webhook endpoints point at loopback or private addresses (local trials only).")
+    @Option(name: .customLong("auth-failures"),
+            help: "Failed authentications one client address may make at once before it gets 429 (then one per 6 s), 1…100000 (default 10).")
+    var authFailures: Double = 10
+
+    @Flag(name: .customLong("allow-private-webhooks"),
+          help: "Let test mode's webhook endpoints point at loopback or private addresses (local trials only; never live mode).")
     var allowPrivateWebhooks = false
 
     @Flag(name: .customLong("no-webhook-delivery"), help: "Record webhook events but do not send them (test runs that must make no outbound calls).")
@@ -69,6 +75,8 @@ struct ServeCommand: AsyncParsableCommand {
     var logFormat = "text"
 
     static let keyFile = "encryption.key"
+    /// Test mode's folder inside the data folder (its SQLite store and, by default, the sandbox).
+    static let testModeFolder = "test"
     static let adminTokenHashFile = "admin-token.sha256"
 
     func run() async throws {
@@ -80,6 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...100_000).contains(rateLimit) else { fail("--rate-limit must be 1…100000 requests per second") }
         guard logFormat == "text" || logFormat == "json" else { fail("--log-format must be text or json") }
         guard (1...600).contains(claimLease) else { fail("--claim-lease must be 1…600 seconds") }
+        guard (1...100_000).contains(authFailures) else { fail("--auth-failures must be 1…100000") }
         let url = StoreOptions.databaseURL(flag: database)
         var networks = HashcartConfiguration()
         if let path = config ?? environment["HASHCART_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
@@ -105,60 +114,98 @@ struct ServeCommand: AsyncParsableCommand {
         let key = try resolveKey(directory: directory, environment: environment)
         let tokenHash = try resolveAdminTokenHash(directory: directory, environment: environment)
 
-        let store: any HashcartDatabase
-        do {
-            if let url {
-                store = try PostgresStore(url: url, encryptionKey: key)
-            } else {
-                store = try SQLiteStore(directory: directory, encryptionKey: key)
+        // Live and test mode are separate worlds: each its own store, engines and credentials.
+        // Live mode runs the real networks of hashcart.yaml (no sandbox) on the store in the data
+        // folder (or the database's schema); test mode runs the sandbox network on a store of its
+        // own in DIR/test (or the schema NAME_test).
+        let runsLive = networks.bluesky != nil || networks.mastodon != nil || networks.x != nil
+        let testDirectory = (directory as NSString).appendingPathComponent(Self.testModeFolder)
+        func openStore(_ mode: Mode) -> any HashcartDatabase {
+            do {
+                if let url { return try PostgresStore(url: mode == .live ? url : url.testMode, encryptionKey: key) }
+                return try SQLiteStore(directory: mode == .live ? directory : testDirectory, encryptionKey: key)
+            } catch let error as StoreError {
+                fail("\(mode) mode: \(error.description)")
+            } catch {
+                fail("\(mode) mode: \(error)")
             }
-        } catch let error as StoreError {
-            fail(error.description)
         }
         let clock = SystemWallClock()
-        let sandboxDirectory = sandboxData ?? directory
-        try FileManager.default.createDirectory(atPath: sandboxDirectory, withIntermediateDirectories: true)
-        let sandbox = try SandboxNetwork(directory: sandboxDirectory, clock: clock)
         let taxTable = try BundledTaxTable.load()
-        let engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: RandomIDGenerator(),
-                                taxTable: taxTable, configuration: configuration)
         if logFormat == "json" { LoggingSystem.bootstrap { label in JSONLogHandler(label: label) } }
         var logger = Logger(label: "hashcart")
         logger.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        // One engine per configured network, all on the one store; each polls its own connector
-        // and sends only its own network's replies.
-        var engines: [Engine] = networks.sandbox ? [engine] : []
-        if let bluesky = networks.bluesky {
-            var connectorLogger = logger
-            connectorLogger[metadataKey: "network"] = "bluesky"
-            engines.append(try Engine(store: store, connector: try BlueskyConnector(configuration: bluesky, clock: clock, logger: connectorLogger),
-                                      clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
-        }
-        if let mastodon = networks.mastodon {
-            var connectorLogger = logger
-            connectorLogger[metadataKey: "network"] = "mastodon"
-            engines.append(try Engine(store: store, connector: try MastodonConnector(configuration: mastodon, clock: clock, logger: connectorLogger),
-                                      clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
-        }
-        if let x = networks.x {
-            var connectorLogger = logger
-            connectorLogger[metadataKey: "network"] = "x"
-            engines.append(try Engine(store: store, connector: try XConnector(configuration: x, clock: clock, logger: connectorLogger),
-                                      clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
-        }
-        let loops: [any Service] = engines.map { EngineLoop(engine: $0, logger: logger) }
-        let networkNames = engines.map(\.connector.network.rawValue).joined(separator: ", ")
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let service = EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: tokenHash, metrics: registry,
-                                    allowPrivateWebhookHosts: allowPrivateWebhooks, networkEngines: engines.filter { $0 !== engine })
+
+        var services: [any Service] = []
+        var testService: EngineService?
+        var testEngines: [Engine] = []
+        var description: [String] = []
+        if networks.sandbox {
+            try FileManager.default.createDirectory(atPath: testDirectory, withIntermediateDirectories: true)
+            let store = openStore(.test)
+            let sandboxDirectory = sandboxData ?? testDirectory
+            try FileManager.default.createDirectory(atPath: sandboxDirectory, withIntermediateDirectories: true)
+            let sandbox = try SandboxNetwork(directory: sandboxDirectory, clock: clock)
+            let engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: RandomIDGenerator(),
+                                    taxTable: taxTable, configuration: configuration)
+            let service = EngineService(mode: .test, engine: engine, store: store, sandbox: sandbox, adminTokenHash: tokenHash, metrics: registry,
+                                        allowPrivateWebhookHosts: allowPrivateWebhooks)
+            testService = service
+            testEngines = [engine]
+            if !noWebhookDelivery {
+                services.append(WebhookDeliverer(service: service, logger: logger, leaseMilliseconds: claimLease * 1_000))
+            }
+            description.append("test: store \(store.location)")
+        }
+        // Live mode: one engine per configured network, all on live mode's store; each polls its
+        // own connector and sends only its own network's replies.
+        var liveService: EngineService?
+        var liveEngines: [Engine] = []
+        if runsLive {
+            let store = openStore(.live)
+            if let bluesky = networks.bluesky {
+                var connectorLogger = logger
+                connectorLogger[metadataKey: "network"] = "bluesky"
+                liveEngines.append(try Engine(store: store, connector: try BlueskyConnector(configuration: bluesky, clock: clock, logger: connectorLogger),
+                                              clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
+            }
+            if let mastodon = networks.mastodon {
+                var connectorLogger = logger
+                connectorLogger[metadataKey: "network"] = "mastodon"
+                liveEngines.append(try Engine(store: store, connector: try MastodonConnector(configuration: mastodon, clock: clock, logger: connectorLogger),
+                                              clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
+            }
+            if let x = networks.x {
+                var connectorLogger = logger
+                connectorLogger[metadataKey: "network"] = "x"
+                liveEngines.append(try Engine(store: store, connector: try XConnector(configuration: x, clock: clock, logger: connectorLogger),
+                                              clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
+            }
+            // Live webhook endpoints must be https: a test-mode trial switch never applies here.
+            let service = EngineService(mode: .live, engine: liveEngines[0], store: store, sandbox: nil, adminTokenHash: tokenHash, metrics: registry,
+                                        allowPrivateWebhookHosts: false, networkEngines: Array(liveEngines.dropFirst()))
+            liveService = service
+            if !noWebhookDelivery {
+                services.append(WebhookDeliverer(service: service, logger: logger, leaseMilliseconds: claimLease * 1_000))
+            }
+            description.insert("live: store \(store.location)", at: 0)
+        } else {
+            announce("hashcart: test mode only: no real network is configured (hashcart.yaml), so there is no live mode; the sandbox network runs on test mode's store")
+        }
+        let engines = testEngines + liveEngines
+        let loops: [any Service] = engines.map { EngineLoop(engine: $0, logger: logger) }
+        let networkNames = engines.map(\.connector.network.rawValue).joined(separator: ", ")
+        let modeServices = ModeServices(test: testService, live: liveService)
+        let summary = description.joined(separator: "; ")
         let app = Application(
-            router: HashcartRouter.build(service: service, rateLimit: RateLimit(requestsPerSecond: rateLimit, burst: rateLimit * 2)),
+            router: HashcartRouter.build(services: modeServices, rateLimit: RateLimit(requestsPerSecond: rateLimit, burst: rateLimit * 2),
+                                         authFailures: AuthFailureLimit(burstPerAddress: authFailures, burstGlobal: max(200, authFailures * 20))),
             configuration: .init(address: .hostname(host, port: port), serverName: "hashcart"),
-            services: noWebhookDelivery ? loops
-                : loops + [WebhookDeliverer(service: service, logger: logger, leaseMilliseconds: claimLease * 1_000)],
+            services: loops + services,
             onServerRunning: { channel in
-                announce("hashcart: serving http://\(host):\(channel.localAddress?.port ?? port) (store: \(store.location); networks: \(networkNames))")
+                announce("hashcart: serving http://\(host):\(channel.localAddress?.port ?? port) (\(summary); networks: \(networkNames))")
             },
             logger: logger)
         // Store calls block their thread (see StoreThreads): the server, the engines and the
@@ -180,7 +227,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let stored = try? String(contentsOfFile: keyPath, encoding: .utf8) {
             return stored.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        let hasStore = FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(SQLiteStore.fileName))
+        let hasStore = [directory, (directory as NSString).appendingPathComponent(Self.testModeFolder)].contains {
+            FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent(SQLiteStore.fileName))
+        }
         if hasStore { fail(StoreError.missingEncryptionKey.description) }
         let generated = AddressCipher.generateEncodedKey()
         guard FileManager.default.createFile(atPath: keyPath, contents: Data(generated.utf8), attributes: [.posixPermissions: 0o600]) else {

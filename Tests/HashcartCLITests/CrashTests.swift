@@ -99,7 +99,8 @@ import Testing
         print("crash test (\(backend)): \(killed) SIGKILLs, \(buyers) buyers, stock \(stock), sold \(sold), confirmations \(reposted.count), order.created delivered \(delivered.count)")
 
         instance.stop()
-        let check = try await hashcart(["check", "--encryption-key", key, "--json"] + (backend == .postgres ? ["--database", database.url!] : ["--data", database.directory + "/serve"]))
+        let check = try await hashcart(["check", "--encryption-key", key, "--json", "--mode", "test"]
+                                       + (backend == .postgres ? ["--database", database.url!] : ["--data", database.directory + "/serve"]))
         #expect(check.status == 0, "\(check)")
         #expect(try check.json()["ok"] as? Bool == true)
     }

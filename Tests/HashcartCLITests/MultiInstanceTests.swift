@@ -70,12 +70,13 @@ struct MultiInstanceTests {
 
     /// One JSON request; the status and the decoded object.
     @discardableResult
-    static func call(_ method: String, _ url: String, token: String? = nil, body: [String: Any]? = nil,
+    static func call(_ method: String, _ url: String, token: String? = nil, body: [String: Any]? = nil, mode: String? = nil,
                      expect: Range<Int> = 200..<300) async throws -> [String: Any] {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
         request.timeoutInterval = 10
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let mode { request.setValue(mode, forHTTPHeaderField: "Hashcart-Mode") }
         if let body {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.httpBody = try JSONSerialization.data(withJSONObject: body)
@@ -184,7 +185,7 @@ struct MultiInstanceTests {
 
         // The operator's audit over the shared database finds nothing.
         for instance in instances { instance.stop() }
-        let check = try await hashcart(["check", "--database", url, "--encryption-key", key, "--json"])
+        let check = try await hashcart(["check", "--database", url, "--mode", "test", "--encryption-key", key, "--json"])
         #expect(check.status == 0, "\(check)")
         let report = try check.json()
         #expect(report["ok"] as? Bool == true, "\(report)")

@@ -47,7 +47,8 @@ final class NetworkServe {
 
     @discardableResult
     func api(_ method: String, _ path: String, token: String? = nil, body: [String: Any]? = nil, expect: Range<Int> = 200..<300) async throws -> [String: Any] {
-        try await MultiInstanceTests.call(method, instance.base + path, token: token, body: body, expect: expect)
+        // Real networks run in live mode: the operator names it (merchant and cardholder credentials say it themselves).
+        try await MultiInstanceTests.call(method, instance.base + path, token: token, body: body, mode: "live", expect: expect)
     }
 
     /// Waits up to 40 s for `condition`; a timeout is an issue carrying the server's log.

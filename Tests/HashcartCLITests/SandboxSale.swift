@@ -17,6 +17,8 @@ struct SandboxSale {
     var offer = ""
     var tokens: [String] = []
     var accounts: [String] = []
+    /// Each buyer's sandbox account token (the account acts only with it).
+    var accountTokens: [String] = []
     var posts: [Int: String] = [:]
     var reposted = Set<Int>()
     var settled: [Int: String] = [:]
@@ -44,10 +46,12 @@ struct SandboxSale {
             ])["id"] as! String
             let token = try await api("POST", "/v1/cardholders/\(card)/tokens", adminToken, nil)["secret"] as! String
             let code = try await api("POST", "/v1/links", token, ["network": "sandbox"])["code"] as! String
-            let account = try await api("POST", "/sandbox/accounts", nil, ["handle": "buyer\(index)"])["id"] as! String
-            _ = try await api("POST", "/sandbox/posts", nil, ["author_id": account, "text": "Linking my card \(code)"])
+            let account = try await api("POST", "/sandbox/accounts", adminToken, ["handle": "buyer\(index)"])
+            let accountToken = account["token"] as! String
+            _ = try await api("POST", "/sandbox/posts", accountToken, ["text": "Linking my card \(code)"])
             tokens.append(token)
-            accounts.append(account)
+            accounts.append(account["id"] as! String)
+            accountTokens.append(accountToken)
         }
         for index in 0..<buyers {
             var linked = false
@@ -61,7 +65,7 @@ struct SandboxSale {
 
     /// Buyer `index` posts the offer's hashtag (the network acknowledges it with the post's id).
     mutating func post(_ index: Int) async throws {
-        posts[index] = try await api("POST", "/sandbox/posts", nil, ["author_id": accounts[index], "text": "I want it #BuyKindleFireHD"])["id"] as? String
+        posts[index] = try await api("POST", "/sandbox/posts", accountTokens[index], ["text": "I want it #BuyKindleFireHD"])["id"] as? String
     }
 
     /// Looks at buyer `index`'s purchase: reposts the confirmation request once it has arrived,
@@ -72,9 +76,9 @@ struct SandboxSale {
         guard let purchase = purchases.first, let state = purchase["state"] as? String else { return }
         switch state {
         case "awaiting_confirmation" where !reposted.contains(index):
-            let replies = (try await api("GET", "/sandbox/posts?in_reply_to=\(post)", nil, nil)["data"] as? [[String: Any]]) ?? []
+            let replies = (try await api("GET", "/sandbox/posts?in_reply_to=\(post)", accountTokens[index], nil)["data"] as? [[String: Any]]) ?? []
             if let reply = replies.first?["id"] as? String {
-                _ = try await api("POST", "/sandbox/posts/\(reply)/reposts", nil, ["author_id": accounts[index]])
+                _ = try await api("POST", "/sandbox/posts/\(reply)/reposts", accountTokens[index], [:])
                 reposted.insert(index)
             }
         case "authorized", "captured", "declined", "cancelled", "expired":

@@ -48,12 +48,16 @@ import Testing
         #expect(printed.contains("admin token (shown once"))
         #expect(FileManager.default.fileExists(atPath: folder.file("admin-token.sha256")))
         #expect(FileManager.default.fileExists(atPath: folder.file("encryption.key")))
-        #expect(FileManager.default.fileExists(atPath: folder.file("hashcart.sqlite")))
+        // No real network configured: test mode only, said at start, its store in DIR/test, no live store.
+        #expect(printed.contains("test mode only"), "\(printed)")
+        #expect(FileManager.default.fileExists(atPath: folder.file("test/hashcart.sqlite")))
+        #expect(!FileManager.default.fileExists(atPath: folder.file("hashcart.sqlite")))
     }
 
     @Test(arguments: [(["--port", "70000"], "port"), (["--port", "http"], "port"), (["--rate-limit", "0"], "rate-limit"),
                       (["--log-format", "xml"], "log-format"), (["--min-link-age", "-1"], "min-link-age"), (["--min-link-age=-5"], "min-link-age"), (["--admin-token", "short"], "admin-token"),
                       (["--claim-lease", "0"], "claim-lease"), (["--claim-lease", "601"], "claim-lease"),
+                      (["--auth-failures", "0"], "auth-failures"), (["--auth-failures", "lots"], "auth-failures"),
                       (["--database", "mysql://u@h/db"], "postgres://"), (["--database", "postgres://u@h/db?pool=0"], "pool"),
                       (["--database", "postgres://nobody@127.0.0.1:1/db"], "unavailable")])
     func refusesBadFlagsAndCreatesNothing(flags: [String], mentions: String) async throws {
@@ -62,6 +66,7 @@ import Testing
         #expect(result.status != 0)
         #expect(result.stderr.contains(mentions), "\(result)")
         #expect(!FileManager.default.fileExists(atPath: folder.file("hashcart.sqlite")))
+        #expect(!FileManager.default.fileExists(atPath: folder.file("test/hashcart.sqlite")))
     }
 
     @Test(arguments: [("networks: [", "not valid YAML"), ("sandboxx: true", "sandboxx: unknown setting"),

@@ -40,9 +40,10 @@ import Testing
             try await client.execute(uri: "/v1/merchants", method: .post, headers: with(admin, key: "k-2"), body: body(#"{"name":""}"#)) {
                 try expectError($0, .badRequest, code: "parameter_invalid", param: "name")
             }
-            // Keys are scoped to the caller: the same key from the sandbox (no credential) is another key.
-            try await client.execute(uri: "/sandbox/accounts", method: .post, headers: with(json, key: "k-1"), body: body(#"{"handle":"alice"}"#)) {
-                #expect($0.status == .created)
+            // Authentication comes first: the same key without a credential is 401, never the replay.
+            try await client.execute(uri: "/v1/merchants", method: .post, headers: with(json, key: "k-1"), body: body(#"{"name":"Shop"}"#)) {
+                #expect($0.headers[HTTPField.Name("Idempotent-Replayed")!] == nil)
+                try expectError($0, .unauthorized, code: "unauthorized")
             }
             // Malformed keys.
             for key in [String(repeating: "k", count: 256), "tab\there"] {

@@ -140,10 +140,18 @@ func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)",
             try await client.execute(uri: "/v1/links", method: .post, headers: bearer(token), body: body(#"{"network":"myspace"}"#)) {
                 try expectError($0, .badRequest, code: "parameter_invalid", param: "network")
             }
-            let alice = try await client.execute(uri: "/sandbox/accounts", method: .post, body: body(#"{"handle":"alice"}"#)) {
-                try #require(try object($0)["id"] as? String)
+            // The merchant makes a trial account; its token acts as it, and so does the merchant's key.
+            let (alice, aliceToken) = try await client.execute(uri: "/sandbox/accounts", method: .post, headers: bearer(key),
+                                                               body: body(#"{"handle":"alice"}"#)) {
+                (try #require(try object($0)["id"] as? String), try #require(try object($0)["token"] as? String))
             }
-            try await client.execute(uri: "/sandbox/posts", method: .post, body: body(#"{"author_id":"\#(alice)","text":"linking \#(code)"}"#)) { _ in }
+            // A cardholder token reads the sandbox but does not post.
+            try await client.execute(uri: "/sandbox/posts", method: .post, headers: bearer(token), body: body(#"{"author_id":"\#(alice)","text":"hi"}"#)) {
+                try expectError($0, .forbidden, code: "forbidden")
+            }
+            try await client.execute(uri: "/sandbox/posts", method: .post, headers: bearer(key), body: body(#"{"author_id":"\#(alice)","text":"linking \#(code)"}"#)) {
+                #expect($0.status == .created)
+            }
             try await world.settle()
             let linkID = try await client.execute(uri: "/v1/links", method: .get, headers: bearer(token)) { response in
                 let links = try #require(try object(response)["data"] as? [[String: Any]])
@@ -151,14 +159,16 @@ func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)",
                 return try #require(links.first?["id"] as? String)
             }
             // Risk: a fresh link cannot buy for an hour by default; this world allows it at once.
-            let post = try await client.execute(uri: "/sandbox/posts", method: .post, body: body(##"{"author_id":"\##(alice)","text":"#BuyKindleFireHD"}"##)) {
+            let post = try await client.execute(uri: "/sandbox/posts", method: .post, headers: bearer(aliceToken), body: body(##"{"text":"#BuyKindleFireHD"}"##)) {
                 try #require(try object($0)["id"] as? String)
             }
             try await world.settle()
-            let reply = try await client.execute(uri: "/sandbox/posts?in_reply_to=\(post)", method: .get) { response in
+            let reply = try await client.execute(uri: "/sandbox/posts?in_reply_to=\(post)", method: .get, headers: bearer(token)) { response in
                 try #require((try object(response)["data"] as? [[String: Any]])?.first?["id"] as? String)
             }
-            try await client.execute(uri: "/sandbox/posts/\(reply)/reposts", method: .post, body: body(#"{"author_id":"\#(alice)"}"#)) { _ in }
+            try await client.execute(uri: "/sandbox/posts/\(reply)/reposts", method: .post, headers: bearer(aliceToken), body: body("{}")) {
+                #expect($0.status == .created)
+            }
             try await world.settle()
             try await client.execute(uri: "/v1/purchases", method: .get, headers: bearer(token)) { response in
                 let purchases = try #require(try object(response)["data"] as? [[String: Any]])

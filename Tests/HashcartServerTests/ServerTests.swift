@@ -141,19 +141,28 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
             ("/sandbox/accounts", #"{"handle":"has space"}"#, .badRequest, "parameter_invalid", "handle"),
             ("/sandbox/accounts", #"{"handle":"ok","extra":true}"#, .badRequest, "parameter_unknown", "extra"),
             ("/sandbox/posts", #"{"author_id":"u999","text":"hi"}"#, .notFound, "resource_missing", nil),
-            ("/sandbox/posts", #"{"author_id":"u1","text":null}"#, .badRequest, "parameter_invalid", "text"),
-            ("/sandbox/posts", #"{"author_id":"u1","text":"x","in_reply_to":"p1","quote_of":"p1"}"#, .badRequest, "parameter_invalid", "quote_of"),
-            ("/sandbox/posts/p404/reposts", #"{"author_id":"u1"}"#, .notFound, "resource_missing", nil),
+            ("/sandbox/posts", #"{"author_id":"u2","text":null}"#, .badRequest, "parameter_invalid", "text"),
+            ("/sandbox/posts", #"{"author_id":"u2","text":"x","in_reply_to":"p1","quote_of":"p1"}"#, .badRequest, "parameter_invalid", "quote_of"),
+            ("/sandbox/posts", #"{"text":"as whom?"}"#, .badRequest, "parameter_missing", "author_id"),
+            ("/sandbox/posts", #"{"author_id":"u1","text":"I am the shop"}"#, .forbidden, "forbidden", nil),  // the official account
+            ("/sandbox/posts/p404/reposts", #"{"author_id":"u2"}"#, .notFound, "resource_missing", nil),
         ]
+        _ = try world.sandbox.createAccount(handle: "bob")  // u2
         try await world.app.test(.live) { client in
             for (uri, text, status, code, param) in cases {
                 try await client.execute(uri: uri, method: .post, headers: admin, body: body(text)) {
                     try expectError($0, status, code: code, param: param)
                 }
             }
-            try await client.execute(uri: "/sandbox/posts?limit=0", method: .get) { try expectError($0, .badRequest, code: "parameter_invalid", param: "limit") }
-            try await client.execute(uri: "/sandbox/posts?limit=abc", method: .get) { try expectError($0, .badRequest, code: "parameter_invalid", param: "limit") }
-            try await client.execute(uri: "/sandbox/posts/p1", method: .delete) { try expectError($0, .badRequest, code: "parameter_missing", param: "author_id") }
+            try await client.execute(uri: "/sandbox/posts?limit=0", method: .get, headers: admin) {
+                try expectError($0, .badRequest, code: "parameter_invalid", param: "limit")
+            }
+            try await client.execute(uri: "/sandbox/posts?limit=abc", method: .get, headers: admin) {
+                try expectError($0, .badRequest, code: "parameter_invalid", param: "limit")
+            }
+            try await client.execute(uri: "/sandbox/posts/p1", method: .delete, headers: admin) {
+                try expectError($0, .badRequest, code: "parameter_missing", param: "author_id")
+            }
         }
         #expect(try world.counts() == before)
     }
@@ -179,17 +188,23 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
             }
             _ = try world.engine.createOffer(OfferDraft(merchantID: MerchantID(merchantID), title: "Kindle Fire HD", sku: "KFHD",
                                                         price: .usd(14999), hashtag: "#BuyKindleFireHD", quantity: 10))
-            let aliceID = try await client.execute(uri: "/sandbox/accounts", method: .post, body: body(#"{"handle":"alice"}"#)) {
+            // The operator makes alice's sandbox account; alice acts with its token, shown once.
+            let (aliceID, alice) = try await client.execute(uri: "/sandbox/accounts", method: .post, headers: admin, body: body(#"{"handle":"alice"}"#)) {
                 #expect($0.status == .created)
-                return try #require(try object($0)["id"] as? String)
+                let account = try object($0)
+                #expect(account["livemode"] as? Bool == false)
+                let token = try #require(account["token"] as? String)
+                #expect(token.hasPrefix("hc_sbx_"))
+                return (try #require(account["id"] as? String), token)
             }
             try world.engine.link(cardAccountID: CardAccountID(cardID), identity: SocialIdentity(network: .sandbox, userID: aliceID, handle: "@alice"))
-            let postID = try await client.execute(uri: "/sandbox/posts", method: .post,
-                                                  body: body(#"{"author_id":"\#(aliceID)","text":"I want it #BuyKindleFireHD"}"#)) {
-                try #require(try object($0)["id"] as? String)
+            let postID = try await client.execute(uri: "/sandbox/posts", method: .post, headers: bearer(alice),
+                                                  body: body(#"{"text":"I want it #BuyKindleFireHD"}"#)) {
+                #expect(try object($0)["author_id"] as? String == aliceID)
+                return try #require(try object($0)["id"] as? String)
             }
             try await world.settle()
-            let replyID = try await client.execute(uri: "/sandbox/posts?in_reply_to=\(postID)", method: .get) { response in
+            let replyID = try await client.execute(uri: "/sandbox/posts?in_reply_to=\(postID)", method: .get, headers: bearer(alice)) { response in
                 let list = try object(response)
                 let data = try #require(list["data"] as? [[String: Any]])
                 let reply = try #require(data.first)
@@ -197,7 +212,11 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
                 #expect((reply["text"] as? String)?.contains("4242") == false)
                 return try #require(reply["id"] as? String)
             }
-            try await client.execute(uri: "/sandbox/posts/\(replyID)/reposts", method: .post, body: body(#"{"author_id":"\#(aliceID)"}"#)) {
+            // Alice's token acts only as alice.
+            try await client.execute(uri: "/sandbox/posts/\(replyID)/reposts", method: .post, headers: bearer(alice), body: body(#"{"author_id":"u1"}"#)) {
+                try expectError($0, .forbidden, code: "forbidden")
+            }
+            try await client.execute(uri: "/sandbox/posts/\(replyID)/reposts", method: .post, headers: bearer(alice), body: body("{}")) {
                 #expect($0.status == .created)
             }
             try await world.settle()
@@ -205,8 +224,17 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
                 let check = try object(response)
                 #expect(check["ok"] as? Bool == true)
             }
-            // Only the author deletes; a stranger gets 403.
-            try await client.execute(uri: "/sandbox/posts/\(postID)?author_id=u999", method: .delete) { try expectError($0, .forbidden, code: "not_author") }
+            // Only the author deletes; a stranger gets 403, and nobody deletes the official reply.
+            let stranger = try await client.execute(uri: "/sandbox/accounts", method: .post, headers: admin, body: body(#"{"handle":"mallory"}"#)) {
+                try #require(try object($0)["token"] as? String)
+            }
+            try await client.execute(uri: "/sandbox/posts/\(postID)", method: .delete, headers: bearer(stranger)) {
+                try expectError($0, .forbidden, code: "not_author")
+            }
+            try await client.execute(uri: "/sandbox/posts/\(replyID)?author_id=u1", method: .delete, headers: admin) {
+                try expectError($0, .forbidden, code: "forbidden")
+            }
+            try await client.execute(uri: "/sandbox/posts/\(replyID)", method: .delete) { try expectError($0, .unauthorized, code: "unauthorized") }
         }
         let orders = try world.store.read { try $0.orders() }
         #expect(orders.count == 1 && orders[0].total == .usd(15599))

@@ -63,6 +63,14 @@ public struct PostgresDatabaseURL: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The same database with test mode's schema: `hashcart_test` for the `public` schema,
+    /// `NAME_test` for `schema=NAME`. Test mode's store never shares a table with live mode's.
+    public var testMode: PostgresDatabaseURL {
+        var url = self
+        url.schema = schema == "public" ? "hashcart_test" : schema + "_test"
+        return url
+    }
+
     static func isIdentifier(_ text: String) -> Bool {
         guard let first = text.unicodeScalars.first, ("a"..."z").contains(first), text.utf8.count <= 48 else { return false }
         return text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }

@@ -212,7 +212,10 @@ public final class PostgresStore: HashcartDatabase {
                 else { return .inFlight }
                 let row = PostgresRowReader(row: raw, table: "idempotency_keys")
                 guard try row.data(0) == Data(requestHash) else { return .mismatch }
-                if let status = try row.optionalInt(1) { return .replay(status: Int(status), body: try row.optionalData(2) ?? Data()) }
+                if let status = try row.optionalInt(1) {
+                    return try IdempotencyKeyClaim.replay(status: Int(status), sealed: try row.optionalData(2) ?? Data(), scope: scope, key: key,
+                                                          cipher: cipher)
+                }
                 guard now.millisecondsSinceEpoch - (try row.int(3)) > StoreLimits.idempotencyAbandonMilliseconds else { return .inFlight }
                 try session.execute("UPDATE idempotency_keys SET created_at = $1 WHERE scope = $2 AND key = $3",
                                     [now.millisecondsSinceEpoch, Data(scope), key])
@@ -224,8 +227,9 @@ public final class PostgresStore: HashcartDatabase {
     public func finishIdempotency(scope: [UInt8], key: String, status: Int?, body: Data) throws {
         try pool.withConnection { session in
             if let status {
+                let sealed = try cipher.seal(body, context: AddressCipher.idempotencyContext(scope: scope, key: key))
                 try session.execute("UPDATE idempotency_keys SET status = $1, response = $2 WHERE scope = $3 AND key = $4",
-                                    [Int64(status), body, Data(scope), key])
+                                    [Int64(status), sealed, Data(scope), key])
             } else {
                 try session.execute("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2", [Data(scope), key])
             }

@@ -145,7 +145,7 @@ public final class SQLiteStore: HashcartDatabase {
                                           arguments: [Data(scope), key]) {
                 let storedHash: Data = row[0]
                 guard storedHash == Data(requestHash) else { return .mismatch }
-                if let status: Int = row[1] { return .replay(status: status, body: row[2] ?? Data()) }
+                if let status: Int = row[1] { return try IdempotencyKeyClaim.replay(status: status, sealed: row[2] ?? Data(), scope: scope, key: key, cipher: cipher) }
                 let started: Int64 = row[3]
                 guard now.millisecondsSinceEpoch - started > StoreLimits.idempotencyAbandonMilliseconds else { return .inFlight }
                 try db.execute(sql: "UPDATE idempotency_keys SET created_at = ? WHERE scope = ? AND key = ?",
@@ -162,8 +162,9 @@ public final class SQLiteStore: HashcartDatabase {
     public func finishIdempotency(scope: [UInt8], key: String, status: Int?, body: Data) throws {
         try pool.write { db in
             if let status {
+                let sealed = try cipher.seal(body, context: AddressCipher.idempotencyContext(scope: scope, key: key))
                 try db.execute(sql: "UPDATE idempotency_keys SET status = ?, response = ? WHERE scope = ? AND key = ?",
-                               arguments: [status, body, Data(scope), key])
+                               arguments: [status, sealed, Data(scope), key])
             } else {
                 try db.execute(sql: "DELETE FROM idempotency_keys WHERE scope = ? AND key = ?", arguments: [Data(scope), key])
             }
