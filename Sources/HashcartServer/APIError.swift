@@ -75,6 +75,8 @@ public struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
             throw error
         } catch let error as RateLimited {
             throw error
+        } catch let error as MethodNotAllowed {
+            throw error
         } catch let error as HTTPError {
             switch error.status {
             case .notFound: throw APIError(status: .notFound, code: "route_missing", message: "No route for \(request.method) \(request.uri.path).")

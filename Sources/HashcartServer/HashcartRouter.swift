@@ -28,6 +28,7 @@ public enum HashcartRouter {
         let throttle = AuthFailureThrottle(limit: authFailures)
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(ErrorShapeMiddleware())
+        router.middlewares.add(MethodNotAllowedMiddleware())
         router.middlewares.add(RateLimitMiddleware(limit: rateLimit))
         let idempotency = IdempotencyMiddleware(services: services)
         func authenticated(_ group: RouterGroup<HashcartRequestContext>, _ accepts: AcceptedCredentials,

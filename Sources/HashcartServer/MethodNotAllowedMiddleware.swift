@@ -1,0 +1,67 @@
+import HTTPTypes
+import Hummingbird
+
+/// Every route of the API and the methods it answers: the one table behind 405 responses and
+/// the `Allow` header, checked against the router and `openapi.yaml` by the tests.
+public enum APIRoutes {
+    /// Path patterns (`{name}` matches one segment) and their methods.
+    public static let table: [(path: String, methods: [HTTPRequest.Method])] = [
+        ("/healthz", [.get]), ("/readyz", [.get]), ("/metrics", [.get]), ("/openapi.yaml", [.get]),
+        ("/v1/merchants", [.post]), ("/v1/cardholders", [.post]), ("/v1/ledger/check", [.get]),
+        ("/v1/merchants/{id}/api_keys", [.post]), ("/v1/merchants/{id}/api_keys/{key}", [.delete]),
+        ("/v1/cardholders/{id}/tokens", [.post]),
+        ("/v1/offers", [.get, .post]), ("/v1/offers/{id}", [.get]),
+        ("/v1/offers/{id}/pause", [.post]), ("/v1/offers/{id}/resume", [.post]), ("/v1/offers/{id}/end", [.post]),
+        ("/v1/offers/{id}/analytics", [.get]),
+        ("/v1/orders", [.get]), ("/v1/orders/{id}", [.get]),
+        ("/v1/orders/{id}/ship", [.post]), ("/v1/orders/{id}/cancel", [.post]), ("/v1/orders/{id}/refunds", [.post]),
+        ("/v1/webhook_endpoints", [.post]), ("/v1/events", [.get]), ("/v1/events/{id}/redeliver", [.post]),
+        ("/v1/links", [.get, .post]), ("/v1/links/{id}", [.delete]),
+        ("/v1/purchases", [.get]), ("/v1/purchases/{id}/cancel", [.post]), ("/v1/notifications", [.get]),
+        ("/webhooks/{network}", [.get, .post]),
+        ("/sandbox/accounts", [.post]), ("/sandbox/posts", [.get, .post]),
+        ("/sandbox/posts/{id}/reposts", [.post]), ("/sandbox/posts/{id}", [.delete]),
+    ]
+
+    /// The methods `path` answers, or nil for a path the API does not have.
+    public static func methods(forPath path: String) -> [HTTPRequest.Method]? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        var found: [HTTPRequest.Method] = []
+        var known = false
+        for route in table {
+            let pattern = route.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            guard pattern.count == segments.count,
+                zip(pattern, segments).allSatisfy({ $0.0.hasPrefix("{") ? !$0.1.isEmpty : $0.0 == $0.1 })
+            else { continue }
+            known = true
+            for method in route.methods where !found.contains(method) { found.append(method) }
+        }
+        return known ? found : nil
+    }
+}
+
+/// Answers a method a known path does not have with 405 and `Allow`, in the one error shape,
+/// before authentication (a wrong method is not a failed credential).
+struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let allowed = APIRoutes.methods(forPath: request.uri.path), !allowed.contains(request.method),
+            !(request.method == .head && allowed.contains(.get))
+        else { return try await next(request, context) }
+        throw MethodNotAllowed(allowed: allowed)
+    }
+}
+
+/// 405 in the one error shape, with `Allow`.
+struct MethodNotAllowed: Error, HTTPResponseError {
+    var allowed: [HTTPRequest.Method]
+    var status: HTTPResponse.Status { .methodNotAllowed }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let names = allowed.map(\.rawValue).joined(separator: ", ")
+        var response = try APIError(status: .methodNotAllowed, type: .invalidRequest, code: "method_not_allowed",
+                                    message: "\(request.method.rawValue) is not allowed here; this path answers \(names).")
+            .response(from: request, context: context)
+        response.headers[.allow] = names
+        return response
+    }
+}
