@@ -17,15 +17,15 @@ CARD=$(curl -s -X POST $H/v1/cardholders -H "$ADMIN" -d '{"credit_limit":500000,
 TOKEN=$(curl -s -X POST $H/v1/cardholders/$CARD/tokens -H "$ADMIN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
 CODE=$(curl -s -X POST $H/v1/links -H "Authorization: Bearer $TOKEN" -d '{"network":"sandbox"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
 # The operator (test mode) makes alice's sandbox account; its token, shown once, is how alice acts.
-ALICE=$(curl -s -X POST $H/sandbox/accounts -H "$ADMIN" -d '{"handle":"alice"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-AS_ALICE="Authorization: Bearer $ALICE"
-curl -s -X POST $H/sandbox/posts -H "$AS_ALICE" -d "{\"text\":\"Linking my card $CODE\"}" > /dev/null
+read -r ALICE ALICE_TOKEN < <(curl -s -X POST $H/sandbox/accounts -H "$ADMIN" -d '{"handle":"alice"}' | python3 -c 'import json,sys; a=json.load(sys.stdin); print(a["id"], a["token"])')
+AS_ALICE="Authorization: Bearer $ALICE_TOKEN"
+curl -s -X POST $H/sandbox/posts -H "$AS_ALICE" -d "{\"author_id\":\"$ALICE\",\"text\":\"Linking my card $CODE\"}" > /dev/null
 sleep 1  # the engine polls the sandbox every 50 ms
 curl -s $H/v1/links -H "Authorization: Bearer $TOKEN"; echo
-POST=$(curl -s -X POST $H/sandbox/posts -H "$AS_ALICE" -d '{"text":"I want it #BuyKindleFireHD"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+POST=$(curl -s -X POST $H/sandbox/posts -H "$AS_ALICE" -d "{\"author_id\":\"$ALICE\",\"text\":\"I want it #BuyKindleFireHD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 sleep 1
 REPLY=$(curl -s "$H/sandbox/posts?in_reply_to=$POST" -H "$AS_ALICE" | python3 -c 'import json,sys; d=json.load(sys.stdin)["data"][0]; print(d["text"], file=sys.stderr); print(d["id"])')
-curl -s -X POST $H/sandbox/posts/$REPLY/reposts -H "$AS_ALICE" -d '{}' > /dev/null
+curl -s -X POST $H/sandbox/posts/$REPLY/reposts -H "$AS_ALICE" -d "{\"author_id\":\"$ALICE\"}" > /dev/null
 sleep 1
 curl -s "$H/sandbox/posts?in_reply_to=$POST" -H "$AS_ALICE" | python3 -c 'import json,sys; [print(p["text"]) for p in json.load(sys.stdin)["data"]]'
 curl -s $H/v1/purchases -H "Authorization: Bearer $TOKEN"; echo

@@ -546,20 +546,19 @@ public struct EngineService: HashcartService {
         }
     }
 
-    /// The sandbox account `principal` acts as for a post, a repost or a delete: a sandbox token
-    /// acts as its own account only; the operator as any account it names but the official one; a
-    /// merchant as an account it created. Everything else is refused.
-    func sandboxActor(_ principal: Principal, named authorID: String?, sandbox: SandboxNetwork) throws -> String {
+    /// The sandbox account `principal` acts as for a post, a repost or a delete, as `author_id`
+    /// names it: a sandbox token acts as its own account only; the operator as any account but the
+    /// official one; a merchant as an account it created. Everything else is refused.
+    func sandboxActor(_ principal: Principal, named authorID: String, sandbox: SandboxNetwork) throws -> String {
         let forbidden = { (message: String) in APIError(status: .forbidden, type: .invalidRequest, code: "forbidden", message: message) }
+        guard !authorID.isEmpty, authorID.count <= 64 else {
+            throw APIError.invalid("`author_id` must be the id of the account to act as (1 to 64 characters).", param: "author_id")
+        }
         switch principal {
         case .sandboxAccount(let own):
-            guard authorID == nil || authorID == own else { throw forbidden("A sandbox token acts only as its own account.") }
+            guard authorID == own else { throw forbidden("A sandbox token acts only as its own account.") }
             return own
         case .operator, .merchant:
-            guard let authorID, !authorID.isEmpty, authorID.count <= 64 else {
-                throw APIError.invalid("`author_id` is required with an operator or merchant credential: the account to act as.",
-                                       param: "author_id", code: "parameter_missing")
-            }
             guard authorID != sandbox.official.id else {
                 throw forbidden("The official account posts only through Hashcart.")
             }
@@ -592,7 +591,7 @@ public struct EngineService: HashcartService {
         }
     }
 
-    public func deleteSandboxPost(postID: String, authorID: String?, by principal: Principal) async throws -> SandboxPostView {
+    public func deleteSandboxPost(postID: String, authorID: String, by principal: Principal) async throws -> SandboxPostView {
         try mapped {
             let sandbox = try sandboxNetwork()
             let author = try sandboxActor(principal, named: authorID, sandbox: sandbox)

@@ -47,7 +47,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, Hashable, CustomStri
     }
 
     public static func refused(_ message: String) -> APIError {
-        APIError(status: .unprocessableContent, code: "request_refused", message: message)
+        APIError(status: .conflict, code: "request_refused", message: message)
     }
 
     public static let unauthorized = APIError(

@@ -47,9 +47,9 @@ public struct CreateSandboxAccountBody: StrictDecodable, Sendable {
 }
 
 public struct CreateSandboxPostBody: StrictDecodable, Sendable {
-    /// The account to post as: absent (or the token's own) with a sandbox token; required with the
-    /// operator's or a merchant's test credential.
-    public var authorId: String?
+    /// The account to post as: a sandbox token's own account, or the account the operator (or the
+    /// merchant that created it) acts as.
+    public var authorId: String
     public var text: String
     public var inReplyTo: String?
     public var quoteOf: String?
@@ -64,7 +64,7 @@ public struct CreateSandboxPostBody: StrictDecodable, Sendable {
 
 public struct CreateRepostBody: StrictDecodable, Sendable {
     /// As in ``CreateSandboxPostBody/authorId``.
-    public var authorId: String?
+    public var authorId: String
     public static let fields: Set<String> = ["author_id"]
     enum CodingKeys: String, CodingKey {
         case authorId = "author_id"

@@ -207,7 +207,10 @@ public enum HashcartRouter {
         }
         sandbox.delete("posts/{id}") { request, context in
             let id = try context.parameters.require("id")
-            let author = request.uri.queryParameters.get("author_id").flatMap { $0.isEmpty ? nil : $0 }
+            guard let author = request.uri.queryParameters.get("author_id"), !author.isEmpty else {
+                throw APIError.invalid("Query parameter `author_id` is required: only the author can delete a post.",
+                                       param: "author_id", code: "parameter_missing")
+            }
             return try json(try await service(context).deleteSandboxPost(postID: id, authorID: author, by: context.principal!), context)
         }
         sandbox.get("posts") { request, context in

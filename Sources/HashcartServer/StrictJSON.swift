@@ -52,8 +52,13 @@ public enum StrictJSON {
             throw BodyError("Unknown field `\(unknown.prefix(64))`; accepted fields are \(T.fields.sorted().joined(separator: ", ")).",
                                    param: String(unknown.prefix(64)), code: "parameter_unknown")
         }
+        // null is not a value: an optional field is left out, never sent as null (the OpenAPI
+        // document has no nullable request field, and a null must not mean two things).
+        if let null = fields.keys.sorted().first(where: { fields[$0] is NSNull }) {
+            throw BodyError("Field `\(null.prefix(64))` is null; leave an optional field out instead.", param: String(null.prefix(64)))
+        }
         for (field, accepted) in T.nestedFields {
-            guard let value = fields[field], !(value is NSNull) else { continue }
+            guard let value = fields[field] else { continue }
             guard let nested = value as? [String: Any] else {
                 throw BodyError("Field `\(field)` must be an object.", param: field)
             }
@@ -61,6 +66,10 @@ public enum StrictJSON {
                 let param = "\(field).\(unknown.prefix(64))"
                 throw BodyError("Unknown field `\(param)`; accepted fields are \(accepted.sorted().joined(separator: ", ")).",
                                        param: param, code: "parameter_unknown")
+            }
+            if let null = nested.keys.sorted().first(where: { nested[$0] is NSNull }) {
+                let param = "\(field).\(null.prefix(64))"
+                throw BodyError("Field `\(param)` is null; leave an optional field out instead.", param: param)
             }
         }
         do {

@@ -48,7 +48,7 @@ struct SandboxSale {
             let code = try await api("POST", "/v1/links", token, ["network": "sandbox"])["code"] as! String
             let account = try await api("POST", "/sandbox/accounts", adminToken, ["handle": "buyer\(index)"])
             let accountToken = account["token"] as! String
-            _ = try await api("POST", "/sandbox/posts", accountToken, ["text": "Linking my card \(code)"])
+            _ = try await api("POST", "/sandbox/posts", accountToken, ["author_id": account["id"] as! String, "text": "Linking my card \(code)"])
             tokens.append(token)
             accounts.append(account["id"] as! String)
             accountTokens.append(accountToken)
@@ -65,7 +65,7 @@ struct SandboxSale {
 
     /// Buyer `index` posts the offer's hashtag (the network acknowledges it with the post's id).
     mutating func post(_ index: Int) async throws {
-        posts[index] = try await api("POST", "/sandbox/posts", accountTokens[index], ["text": "I want it #BuyKindleFireHD"])["id"] as? String
+        posts[index] = try await api("POST", "/sandbox/posts", accountTokens[index], ["author_id": accounts[index], "text": "I want it #BuyKindleFireHD"])["id"] as? String
     }
 
     /// Looks at buyer `index`'s purchase: reposts the confirmation request once it has arrived,
@@ -78,7 +78,7 @@ struct SandboxSale {
         case "awaiting_confirmation" where !reposted.contains(index):
             let replies = (try await api("GET", "/sandbox/posts?in_reply_to=\(post)", accountTokens[index], nil)["data"] as? [[String: Any]]) ?? []
             if let reply = replies.first?["id"] as? String {
-                _ = try await api("POST", "/sandbox/posts/\(reply)/reposts", accountTokens[index], [:])
+                _ = try await api("POST", "/sandbox/posts/\(reply)/reposts", accountTokens[index], ["author_id": accounts[index]])
                 reposted.insert(index)
             }
         case "authorized", "captured", "declined", "cancelled", "expired":

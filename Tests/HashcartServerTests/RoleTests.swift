@@ -159,14 +159,14 @@ func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)",
                 return try #require(links.first?["id"] as? String)
             }
             // Risk: a fresh link cannot buy for an hour by default; this world allows it at once.
-            let post = try await client.execute(uri: "/sandbox/posts", method: .post, headers: bearer(aliceToken), body: body(##"{"text":"#BuyKindleFireHD"}"##)) {
+            let post = try await client.execute(uri: "/sandbox/posts", method: .post, headers: bearer(aliceToken), body: body(##"{"author_id":"\##(alice)","text":"#BuyKindleFireHD"}"##)) {
                 try #require(try object($0)["id"] as? String)
             }
             try await world.settle()
             let reply = try await client.execute(uri: "/sandbox/posts?in_reply_to=\(post)", method: .get, headers: bearer(token)) { response in
                 try #require((try object(response)["data"] as? [[String: Any]])?.first?["id"] as? String)
             }
-            try await client.execute(uri: "/sandbox/posts/\(reply)/reposts", method: .post, headers: bearer(aliceToken), body: body("{}")) {
+            try await client.execute(uri: "/sandbox/posts/\(reply)/reposts", method: .post, headers: bearer(aliceToken), body: body(#"{"author_id":"\#(alice)"}"#)) {
                 #expect($0.status == .created)
             }
             try await world.settle()

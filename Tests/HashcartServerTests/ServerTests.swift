@@ -144,6 +144,8 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
             ("/sandbox/posts", #"{"author_id":"u2","text":null}"#, .badRequest, "parameter_invalid", "text"),
             ("/sandbox/posts", #"{"author_id":"u2","text":"x","in_reply_to":"p1","quote_of":"p1"}"#, .badRequest, "parameter_invalid", "quote_of"),
             ("/sandbox/posts", #"{"text":"as whom?"}"#, .badRequest, "parameter_missing", "author_id"),
+            ("/sandbox/posts", #"{"author_id":null,"text":"as whom?"}"#, .badRequest, "parameter_invalid", "author_id"),
+            ("/v1/merchants", #"{"name":"Shop","discount_rate_bps":null}"#, .badRequest, "parameter_invalid", "discount_rate_bps"),
             ("/sandbox/posts", #"{"author_id":"u1","text":"I am the shop"}"#, .forbidden, "forbidden", nil),  // the official account
             ("/sandbox/posts/p404/reposts", #"{"author_id":"u2"}"#, .notFound, "resource_missing", nil),
         ]
@@ -199,7 +201,7 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
             }
             try world.engine.link(cardAccountID: CardAccountID(cardID), identity: SocialIdentity(network: .sandbox, userID: aliceID, handle: "@alice"))
             let postID = try await client.execute(uri: "/sandbox/posts", method: .post, headers: bearer(alice),
-                                                  body: body(#"{"text":"I want it #BuyKindleFireHD"}"#)) {
+                                                  body: body(#"{"author_id":"\#(aliceID)","text":"I want it #BuyKindleFireHD"}"#)) {
                 #expect(try object($0)["author_id"] as? String == aliceID)
                 return try #require(try object($0)["id"] as? String)
             }
@@ -216,7 +218,7 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
             try await client.execute(uri: "/sandbox/posts/\(replyID)/reposts", method: .post, headers: bearer(alice), body: body(#"{"author_id":"u1"}"#)) {
                 try expectError($0, .forbidden, code: "forbidden")
             }
-            try await client.execute(uri: "/sandbox/posts/\(replyID)/reposts", method: .post, headers: bearer(alice), body: body("{}")) {
+            try await client.execute(uri: "/sandbox/posts/\(replyID)/reposts", method: .post, headers: bearer(alice), body: body(#"{"author_id":"\#(aliceID)"}"#)) {
                 #expect($0.status == .created)
             }
             try await world.settle()
@@ -225,16 +227,19 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
                 #expect(check["ok"] as? Bool == true)
             }
             // Only the author deletes; a stranger gets 403, and nobody deletes the official reply.
-            let stranger = try await client.execute(uri: "/sandbox/accounts", method: .post, headers: admin, body: body(#"{"handle":"mallory"}"#)) {
-                try #require(try object($0)["token"] as? String)
+            let (strangerID, stranger) = try await client.execute(uri: "/sandbox/accounts", method: .post, headers: admin, body: body(#"{"handle":"mallory"}"#)) {
+                (try #require(try object($0)["id"] as? String), try #require(try object($0)["token"] as? String))
             }
-            try await client.execute(uri: "/sandbox/posts/\(postID)", method: .delete, headers: bearer(stranger)) {
+            try await client.execute(uri: "/sandbox/posts/\(postID)?author_id=\(aliceID)", method: .delete, headers: bearer(stranger)) {
+                try expectError($0, .forbidden, code: "forbidden")  // a token acts only as its own account
+            }
+            try await client.execute(uri: "/sandbox/posts/\(postID)?author_id=\(strangerID)", method: .delete, headers: bearer(stranger)) {
                 try expectError($0, .forbidden, code: "not_author")
             }
             try await client.execute(uri: "/sandbox/posts/\(replyID)?author_id=u1", method: .delete, headers: admin) {
                 try expectError($0, .forbidden, code: "forbidden")
             }
-            try await client.execute(uri: "/sandbox/posts/\(replyID)", method: .delete) { try expectError($0, .unauthorized, code: "unauthorized") }
+            try await client.execute(uri: "/sandbox/posts/\(replyID)?author_id=u1", method: .delete) { try expectError($0, .unauthorized, code: "unauthorized") }
         }
         let orders = try world.store.read { try $0.orders() }
         #expect(orders.count == 1 && orders[0].total == .usd(15599))
