@@ -48,22 +48,10 @@ public struct EngineService: HashcartService {
         self.allowPrivateWebhookHosts = allowPrivateWebhookHosts
     }
 
-    /// Whether a webhook host names this machine or a private network (a literal address or
-    /// `localhost`): merchants must not make Hashcart call into the issuer's own network.
-    static func isPrivateHost(_ host: String) -> Bool {
-        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        if host == "localhost" || host.hasSuffix(".localhost") || host.hasSuffix(".local") || host.hasSuffix(".internal") { return true }
-        let octets = host.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
-        if octets.count == 4, octets.allSatisfy({ $0 != nil && (0...255).contains($0!) }) {
-            let a = octets[0]!, b = octets[1]!
-            return a == 0 || a == 10 || a == 127 || (a == 169 && b == 254) || (a == 172 && (16...31).contains(b))
-                || (a == 192 && b == 168) || (a == 100 && (64...127).contains(b)) || a >= 224
-        }
-        if host.contains(":") {  // IPv6 literal
-            return host == "::1" || host == "::" || host.hasPrefix("fc") || host.hasPrefix("fd") || host.hasPrefix("fe8")
-                || host.hasPrefix("fe9") || host.hasPrefix("fea") || host.hasPrefix("feb") || host.hasPrefix("::ffff:")
-        }
-        return false
+    /// What webhook URLs of this mode must be: live mode's https and public, always; test mode's
+    /// public unless `--allow-private-webhooks` (local trials).
+    public var webhookPolicy: WebhookAddressPolicy {
+        WebhookAddressPolicy(allowPrivate: allowPrivateWebhookHosts && mode == .test, requireHTTPS: mode == .live)
     }
 
     public func metricsText() async -> String {
@@ -392,13 +380,10 @@ public struct EngineService: HashcartService {
 
     public func createWebhookEndpoint(merchantID: String, _ body: CreateWebhookEndpointBody) async throws -> WebhookEndpointView {
         try mapped {
-            guard body.url.count <= 2_048, let components = URLComponents(string: body.url), let scheme = components.scheme?.lowercased(),
-                scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty, components.user == nil
-            else {
-                throw APIError.invalid("`url` must be an http or https URL of at most 2048 characters, without credentials.", param: "url")
-            }
-            guard allowPrivateWebhookHosts || !Self.isPrivateHost(host) else {
-                throw APIError.invalid("`url` points at a loopback or private address; webhook endpoints must be public.", param: "url")
+            do {
+                _ = try webhookPolicy.check(url: body.url)
+            } catch let error as WebhookURLError {
+                throw APIError.invalid(error.message, param: "url")
             }
             let secret = Self.secret(prefix: "whsec_")
             let endpoint = try store.createWebhookEndpoint(id: RandomIDGenerator().next(prefix: "we"), merchantID: MerchantID(merchantID),

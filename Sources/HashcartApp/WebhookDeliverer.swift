@@ -34,9 +34,11 @@ public struct WebhookDeliverer: Service {
     public static let retryForMilliseconds: Int64 = 3 * 86_400_000
 
     /// The deliverer of `hashcart serve`: the service's store and payloads, over HTTP, 8 at once.
-    public init(service: EngineService, client: HTTPClient = .shared, logger: Logger, leaseMilliseconds: Int64 = 180_000) {
+    /// Its transport checks every attempt with the service's policy (live mode: https only, never
+    /// a private address).
+    public init(service: EngineService, logger: Logger, leaseMilliseconds: Int64 = 180_000) {
         self.init(store: service.store, clock: service.engine.clock, payload: { try service.webhookPayload(for: $0) },
-                  transport: HTTPClientWebhookTransport(client: client), logger: logger, leaseMilliseconds: leaseMilliseconds)
+                  transport: HTTPClientWebhookTransport(policy: service.webhookPolicy), logger: logger, leaseMilliseconds: leaseMilliseconds)
     }
 
     /// A deliverer over any store and transport (the simulator delivers to simulated merchants, one at a time).
@@ -101,6 +103,9 @@ public struct WebhookDeliverer: Service {
         } catch {
             failure = "\(error)"
         }
+        if let code = status, (300..<400).contains(code) {
+            failure = "redirect refused (\(code)): webhooks never follow redirects"
+        }
         let now = clock.now()
         let delivered = status.map { (200..<300).contains($0) } ?? false
         var next: Instant?
@@ -144,21 +149,47 @@ public protocol WebhookTransport: Sendable {
     func post(url: String, headers: [(String, String)], body: Data, timeoutSeconds: Int64) async throws -> Int
 }
 
-/// Webhooks over AsyncHTTPClient.
+/// Webhooks over AsyncHTTPClient, never turned inward.
+///
+/// Before every attempt the URL is checked again by ``WebhookAddressPolicy`` and its host
+/// resolved; if any address is refused, nothing is sent. The connection then goes to the address
+/// that was checked (AsyncHTTPClient's `dnsOverride`: no second lookup, while TLS still verifies
+/// the certificate against the host name), redirects are never followed (a 3xx is a failed
+/// attempt), and at most 64 KiB of the answer is read and then thrown away: the delivery log
+/// keeps the status, never what a host answered.
 public struct HTTPClientWebhookTransport: WebhookTransport {
-    let client: HTTPClient
+    let policy: WebhookAddressPolicy
+    let eventLoopGroup: any EventLoopGroup
+    let resolve: @Sendable (String, Int) async throws(WebhookURLError) -> [NetworkAddress]
 
-    public init(client: HTTPClient = .shared) {
-        self.client = client
+    public init(policy: WebhookAddressPolicy = WebhookAddressPolicy(), eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup,
+                resolve: @escaping @Sendable (String, Int) async throws(WebhookURLError) -> [NetworkAddress] = { host, port throws(WebhookURLError) in
+                    try await WebhookAddressPolicy.resolve(host: host, port: port)
+                }) {
+        self.policy = policy
+        self.eventLoopGroup = eventLoopGroup
+        self.resolve = resolve
     }
 
     public func post(url: String, headers: [(String, String)], body: Data, timeoutSeconds: Int64) async throws -> Int {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await client.execute(request, timeout: .seconds(timeoutSeconds))
-        _ = try? await response.body.collect(upTo: 64 * 1024)
-        return Int(response.status.code)
+        let (target, address) = try await policy.destination(url: url, resolve: resolve)
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
+                                                     timeout: .init(connect: .seconds(5), read: .seconds(timeoutSeconds)))
+        configuration.dnsOverride = [target.host: address.description]
+        configuration.httpVersion = .http1Only
+        let client = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration)
+        do {
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+            request.body = .bytes(ByteBuffer(bytes: body))
+            let response = try await client.execute(request, timeout: .seconds(timeoutSeconds))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            try await client.shutdown()
+            return Int(response.status.code)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
     }
 }

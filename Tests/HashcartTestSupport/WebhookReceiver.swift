@@ -16,6 +16,8 @@ public final class WebhookReceiver: Sendable {
     public let received = Mutex<[Delivery]>([])
     public let status = Mutex<HTTPResponse.Status>(.ok)
     public let port = Mutex<Int?>(nil)
+    /// A `Location` to answer with (a redirect, with a 3xx status).
+    public let location = Mutex<String?>(nil)
 
     /// Starts the receiver; returns the task running it (cancel it to stop).
     public func start() async throws -> Task<Void, any Error> {
@@ -28,7 +30,9 @@ public final class WebhookReceiver: Sendable {
                                    signature: request.headers[HTTPField.Name("Hashcart-Signature")!] ?? "",
                                    body: Data(body.readableBytesView)))
             }
-            return Response(status: self.status.withLock { $0 })
+            var headers = HTTPFields()
+            if let location = self.location.withLock({ $0 }) { headers[.location] = location }
+            return Response(status: self.status.withLock { $0 }, headers: headers)
         }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in self.port.withLock { $0 = channel.localAddress?.port } })
