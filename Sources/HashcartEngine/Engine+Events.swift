@@ -308,8 +308,17 @@ extension Engine {
         precondition(offer.reservedUnits > 0, "a purchase awaiting confirmation holds a reserved unit")
         offer.reservedUnits -= 1
 
-        // Re-check what can change inside the window: the kill switch, and credit (by the hold itself).
-        var decline: DeclineReason? = offer.killSwitch ? .offerKillSwitch : nil
+        // Re-check what can change inside the window: the offer's state (ended or paused by the
+        // merchant, or past its end, as of now: end and pause stop sales already in their window),
+        // the kill switch, and credit (by the hold itself).
+        var decline: DeclineReason?
+        switch offer.state(at: now) {
+        case .ended: decline = .offerEnded
+        case .paused: decline = .offerPaused
+        // Before its start only if this host's clock stepped back since the unit was reserved:
+        // the offer was live then, and nobody stopped it.
+        case .draft, .scheduled, .live, .soldOut: decline = offer.killSwitch ? .offerKillSwitch : nil
+        }
         let holdExpiresAt = now.adding(seconds: configuration.holdDurationSeconds)
         if decline == nil {
             do {

@@ -3,6 +3,8 @@
 public enum DeclineReason: String, Sendable, Hashable, Codable, CaseIterable {
     case offerNotLive = "offer_not_live"
     case offerEnded = "offer_ended"
+    /// The merchant paused the offer while the purchase waited for its confirmation.
+    case offerPaused = "offer_paused"
     case soldOut = "sold_out"
     case stateNotEligible = "state_not_eligible"
     case perCardholderLimit = "per_cardholder_limit"
@@ -26,6 +28,7 @@ public enum DeclineReason: String, Sendable, Hashable, Codable, CaseIterable {
         switch self {
         case .offerNotLive: "The offer is not open for purchases right now."
         case .offerEnded: "The offer has ended."
+        case .offerPaused: "The merchant paused the offer before your confirmation arrived; nothing was charged."
         case .soldOut: "The offer sold out before your purchase could be reserved."
         case .stateNotEligible: "The offer is not available in your billing state."
         case .perCardholderLimit: "You have reached this offer's limit per cardholder."
