@@ -136,7 +136,7 @@ public struct EngineService: HashcartService {
 
     public func createAPIKey(merchantID: String) async throws -> SecretView {
         try mapped {
-            guard let id = MerchantID(validating: merchantID), try store.write({ tx in try tx.merchant(id) }) != nil else {
+            guard let id = MerchantID(validating: merchantID), try store.read({ try $0.merchant(id) }) != nil else {
                 throw APIError.notFound("merchant \(merchantID.prefix(64))")
             }
             let secret = Self.secret(prefix: mode.apiKeyPrefix)
@@ -305,7 +305,7 @@ public struct EngineService: HashcartService {
 
     /// One of the merchant's offers; another merchant's is "not found".
     func ownOffer(merchantID: String, id: String) throws -> Offer {
-        guard let offerID = OfferID(validating: id), let offer = try store.write({ tx in try tx.offer(offerID) }),
+        guard let offerID = OfferID(validating: id), let offer = try store.read({ try $0.offer(offerID) }),
             offer.merchantID.rawValue == merchantID
         else { throw APIError.notFound("offer \(id.prefix(64))") }
         return offer
@@ -423,7 +423,7 @@ public struct EngineService: HashcartService {
             guard let order = try store.read({ try $0.order(OrderID(event.objectID)) }) else { throw StoreError.notFound("order \(event.objectID)") }
             object = try encoder.encode(try view(order))
         case .offerSoldOut, .offerEnded:
-            guard let offer = try store.write({ tx in try tx.offer(OfferID(event.objectID)) }) else { throw StoreError.notFound("offer \(event.objectID)") }
+            guard let offer = try store.read({ try $0.offer(OfferID(event.objectID)) }) else { throw StoreError.notFound("offer \(event.objectID)") }
             object = try encoder.encode(view(offer))
         }
         let head = "{\"created\":\(event.createdAt.millisecondsSinceEpoch / 1000),\"data\":{\"object\":"

@@ -423,7 +423,8 @@ extension Engine {
             text = OutboundMessage.minimalConfirmationRequest(windowSeconds: window, reference: reference).text
             guard PrivacyGuard.violations(in: text, sensitive: sensitive).isEmpty else { return }
         }
-        try tx.enqueueOutbound(OutboundPost(key: key, network: network, inReplyTo: inReplyTo, text: text, purpose: purpose,
+        // A reply about a purchase goes out on the purchase's network, whichever engine writes it.
+        try tx.enqueueOutbound(OutboundPost(key: key, network: purchase?.identity.network ?? network, inReplyTo: inReplyTo, text: text, purpose: purpose,
                                             purchaseID: purchase?.id, cardAccountID: card?.id, createdAt: now))
     }
 }

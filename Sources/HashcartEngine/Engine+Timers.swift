@@ -9,7 +9,8 @@ public struct TimerSummary: Sendable, Hashable {
 }
 
 extension Engine {
-    /// Fires due timers from the store (they survive restarts): purchases whose confirmation
+    /// Fires due timers from the store (they survive restarts): purchases of this engine's network
+    /// (each network's engine expires its own, and replies on its own network) whose confirmation
     /// window closed (plus a grace for reposts in flight) release their unit; holds past their
     /// 7-day timeout are expired and their orders cancelled.
     @discardableResult
@@ -18,7 +19,7 @@ extension Engine {
         return try store.write { tx in
             var summary = TimerSummary()
             let windowCutoff = now.adding(seconds: -configuration.expiryGraceSeconds)
-            for purchase in try tx.purchasesDueToExpire(before: windowCutoff, limit: configuration.maximumTimersPerRound) {
+            for purchase in try tx.purchasesDueToExpire(before: windowCutoff, network: network, limit: configuration.maximumTimersPerRound) {
                 // Its post was deleted and no earlier repost came: cancelled, with no reply to a post that is gone.
                 if try tx.postDeletedAt(network: purchase.identity.network, postID: purchase.purchasePostID) != nil {
                     try cancelUnconfirmed(purchase, reason: .postDeleted, tx: tx, now: now)

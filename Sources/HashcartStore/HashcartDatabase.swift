@@ -66,6 +66,10 @@ extension WebhookDeliveryStore {
 /// `hashcart check`.
 public protocol StoreReader {
     func offers() throws -> [Offer]
+    /// One offer, from a snapshot (no writer lock).
+    func offer(_ id: OfferID) throws -> Offer?
+    /// One merchant, from a snapshot (no writer lock).
+    func merchant(_ id: MerchantID) throws -> Merchant?
     /// A merchant's offers, newest first, after `startingAfter` (an offer id), at most `limit`.
     func offers(merchantID: MerchantID, limit: Int, startingAfter: OfferID?) throws -> [Offer]
     /// A merchant's orders, newest first, optionally of one offer and one status.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HashcartCore
 import HashcartStore
 import HashcartTestSupport
@@ -31,6 +32,34 @@ struct PostgresBackendTests {
         #expect(try fixture.store.read { try $0.offers() }.first { $0.id == StoreFixture.offerID }?.reservedUnits == 1)
     }
 
+    /// Reads take no writer lock: while an engine transaction holds it (here for as long as the
+    /// test wants), the API's reads of an offer and a merchant answer from a snapshot.
+    @Test(.timeLimit(.minutes(1))) func readsAnswerWhileAWriteHoldsTheWriterLock() async throws {
+        let fixture = try StoreFixture(backend: .postgres)
+        let store = fixture.store
+        let holding = Mutex(false), release = Mutex(false), finished = Mutex(false)
+        let writer = Thread {
+            try? store.write { tx in
+                var offer = try tx.offer(StoreFixture.offerID)!
+                offer.reservedUnits = 1
+                try tx.updateOffer(offer)
+                holding.withLock { $0 = true }
+                while !release.withLock({ $0 }) { usleep(10_000) }
+            }
+            finished.withLock { $0 = true }
+        }
+        writer.start()
+        while !holding.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        let (offer, merchant) = try store.read { reader in
+            (try reader.offer(StoreFixture.offerID), try reader.merchant(StoreFixture.merchantID))
+        }
+        #expect(!finished.withLock { $0 }, "the read waited for the writer")
+        #expect(offer?.reservedUnits == 0, "a snapshot: the uncommitted change is not seen")
+        #expect(merchant?.id == StoreFixture.merchantID)
+        release.withLock { $0 = true }
+        while !finished.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(try store.read { try $0.offer(StoreFixture.offerID) }?.reservedUnits == 1)
+    }
 }
 
 /// The database URL an operator gives (`--database`, `HASHCART_DATABASE_URL`): garbage is a clear error.

@@ -96,8 +96,8 @@ public protocol StoreTransaction: LedgerStorage {
     func updatePurchase(_ purchase: Purchase) throws
     func isReferenceTaken(_ reference: String) throws -> Bool
     func cardUsage(card: CardAccountID, offer: OfferID, now: Instant) throws -> CardUsage
-    /// Purchases still holding a unit whose window (plus grace) has passed.
-    func purchasesDueToExpire(before: Instant, limit: Int) throws -> [Purchase]
+    /// Purchases of `network` still holding a unit whose window (plus grace) has passed.
+    func purchasesDueToExpire(before: Instant, network: NetworkName, limit: Int) throws -> [Purchase]
     /// Authorized purchases whose hold has lapsed.
     func purchasesWithLapsedHolds(before: Instant, limit: Int) throws -> [Purchase]
     func pendingPurchases(cardAccountID: CardAccountID, network: NetworkName) throws -> [Purchase]

@@ -45,6 +45,17 @@ struct PostgresReader: StoreReader {
         return try session.query(sql, values).map(PostgresRows.order)
     }
 
+    func offer(_ id: OfferID) throws -> Offer? {
+        try session.query("SELECT \(StoreColumns.offer) FROM offers WHERE id = $1", [id.rawValue]).first.map(PostgresRows.offer)
+    }
+
+    func merchant(_ id: MerchantID) throws -> Merchant? {
+        try session.query("SELECT id, name, discount_bps, created_at FROM merchants WHERE id = $1", [id.rawValue]).first.map { raw in
+            let row = PostgresRowReader(row: raw, table: "merchants")
+            return Merchant(id: id, name: try row.text(1), discountRateBasisPoints: try row.int(2), createdAt: try row.instant(3))
+        }
+    }
+
     func order(_ id: OrderID) throws -> Order? {
         try session.query("SELECT \(StoreColumns.order) FROM orders WHERE id = $1", [id.rawValue]).first.map(PostgresRows.order)
     }

@@ -742,11 +742,11 @@ final class PostgresTransaction: StoreTransaction {
         return try session.query(sql, values).map { remember(try PostgresRows.purchase($0)) }
     }
 
-    func purchasesDueToExpire(before: Instant, limit: Int) throws -> [Purchase] {
+    func purchasesDueToExpire(before: Instant, network: NetworkName, limit: Int) throws -> [Purchase] {
         try purchaseList("""
             SELECT \(StoreColumns.purchase) FROM purchases
-            WHERE state IN ('requested', 'awaiting_confirmation') AND expires_at <= $1 ORDER BY expires_at, id LIMIT $2
-            """, [before.millisecondsSinceEpoch, limit])
+            WHERE state IN ('requested', 'awaiting_confirmation') AND expires_at <= $1 AND network = $2 ORDER BY expires_at, id LIMIT $3
+            """, [before.millisecondsSinceEpoch, network.rawValue, limit])
     }
 
     func purchasesWithLapsedHolds(before: Instant, limit: Int) throws -> [Purchase] {

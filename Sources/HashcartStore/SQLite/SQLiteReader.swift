@@ -41,6 +41,17 @@ public struct SQLiteReader: StoreReader {
         return try Row.fetchAll(db, sql: sql, arguments: arguments).map(SQLiteTransaction.order(from:))
     }
 
+    public func offer(_ id: OfferID) throws -> Offer? {
+        try Row.fetchOne(db, sql: "SELECT \(SQLiteTransaction.offerColumns) FROM offers WHERE id = ?", arguments: [id.rawValue])
+            .map(SQLiteTransaction.offer(from:))
+    }
+
+    public func merchant(_ id: MerchantID) throws -> Merchant? {
+        try Row.fetchOne(db, sql: "SELECT id, name, discount_bps, created_at FROM merchants WHERE id = ?", arguments: [id.rawValue]).map { row in
+            Merchant(id: MerchantID(row[0] as String), name: row[1], discountRateBasisPoints: row[2], createdAt: Instant(millisecondsSinceEpoch: row[3]))
+        }
+    }
+
     public func order(_ id: OrderID) throws -> Order? {
         try Row.fetchOne(db, sql: "SELECT \(SQLiteTransaction.orderColumns) FROM orders WHERE id = ?", arguments: [id.rawValue])
             .map(SQLiteTransaction.order(from:))

@@ -376,11 +376,11 @@ final class SQLiteTransaction: StoreTransaction {
         return CardUsage(spentToday: .usd(row[0]), purchasesLastHour: row[1], purchasesOfOffer: row[2])
     }
 
-    func purchasesDueToExpire(before: Instant, limit: Int) throws -> [Purchase] {
+    func purchasesDueToExpire(before: Instant, network: NetworkName, limit: Int) throws -> [Purchase] {
         try db.fetchRaw("""
             SELECT \(Self.purchaseColumns) FROM purchases
-            WHERE state IN ('requested', 'awaiting_confirmation') AND expires_at <= ? ORDER BY expires_at, id LIMIT ?
-            """, [before.millisecondsSinceEpoch, limit], limit: limit, Self.purchase(from:))
+            WHERE state IN ('requested', 'awaiting_confirmation') AND expires_at <= ? AND network = ? ORDER BY expires_at, id LIMIT ?
+            """, [before.millisecondsSinceEpoch, network.rawValue, limit], limit: limit, Self.purchase(from:))
     }
 
     func purchasesWithLapsedHolds(before: Instant, limit: Int) throws -> [Purchase] {
