@@ -28,48 +28,66 @@ public enum PrivacyViolation: String, Sendable, Hashable, Codable, CustomStringC
 /// The last check before any text leaves for a network. The engine runs it on every outbound
 /// post; `hashcart check` runs it again over every post that was sent.
 ///
-/// It works on the text's UTF-8 bytes (ASCII case folding, with a full Unicode fallback for
-/// non-ASCII text), because it runs once per reply on the purchase path.
+/// It reads as a person does: the text and every secret are first brought to the same
+/// ``ReadableText`` form (NFKC, case folded, invisible and format characters removed, every
+/// space one ASCII space, every script's digits ASCII), so a no-break space, full-width or
+/// Arabic-Indic digits, a zero-width space or a soft hyphen hide nothing. Then:
+/// - card numbers: 8 or more digits in a run of digit words joined by spaces or dashes;
+/// - card last four and ZIP: a digit word, or consecutive digit words that spell it ("1 0 0 0 6");
+///   digits inside a word with letters (a reference like `4242XY`) are not a card's last four;
+/// - billing name, address lines, and state with ZIP: their letters and digits in order, in any
+///   spacing or punctuation ("65Broadway", "65 - BROADWAY", "NY10006", "N Y 1 0 0 0 6"), as whole
+///   words (the name "Ada King" is not in "Ada Kingston"), except inside the leading `@` mention;
+/// - credit limit and balance: in their usual spellings, not as part of a longer number.
+///
+/// Printable ASCII text, what the engine's own templates make, skips the Unicode work and is
+/// folded byte by byte, because the guard runs once per reply on the purchase path.
 public enum PrivacyGuard {
     /// Every rule `text` breaks; empty when it is safe to post.
     public static func violations(in text: String, sensitive: SensitiveData?) -> [PrivacyViolation] {
         var found: [PrivacyViolation] = []
-        let bytes = Array(text.utf8)
+        let readable = ReadableText(text)
+        let bytes = readable.utf8
         let groups = digitGroups(in: bytes)
-        // Anything that looks like a card number: 8 or more digits, possibly split by spaces or dashes.
         if groups.contains(where: { $0.digitCount >= 8 }) { found.append(.cardNumberLike) }
         guard let sensitive else { return found }
 
-        let last4 = Array(sensitive.cardLast4.utf8)
-        if groups.contains(where: { $0.tokens.contains(last4) }) { found.append(.cardDigits) }
-        let isASCII = bytes.allSatisfy { $0 < 0x80 }
-        let folded = isASCII ? asciiLowercased(bytes) : Array(text.lowercased().utf8)
+        let last4 = ReadableText(sensitive.cardLast4).utf8
+        if groups.contains(where: { $0.spells(last4) }) { found.append(.cardDigits) }
         func mentionsPhrase(_ phrase: String) -> Bool {
-            let trimmed = phrase.trimmingSpaces
-            guard trimmed.count >= 4 else { return false }
-            let needle = trimmed.utf8.allSatisfy({ $0 < 0x80 }) ? asciiLowercased(Array(trimmed.utf8)) : Array(trimmed.lowercased().utf8)
-            return contains(folded, needle) != nil
+            let needle = ReadableText(phrase)
+            // Shorter phrases ("4B", "Al") would match ordinary words.
+            guard needle.letterAndDigitCount >= 4 else { return false }
+            return readable.contains(phrase: needle)
         }
-        let zip = Array(sensitive.billing.zip5.utf8)
-        if mentionsPhrase(sensitive.billing.line1) || mentionsPhrase(sensitive.billing.line2 ?? "")
-            || groups.contains(where: { $0.tokens.contains(zip) })
+        let billing = sensitive.billing
+        let zip = ReadableText(billing.zip5).utf8
+        if mentionsPhrase(billing.line1) || mentionsPhrase(billing.line2 ?? "")
+            || groups.contains(where: { $0.spells(zip) }) || mentionsPhrase(billing.state.rawValue + " " + billing.zip5)
         {
             found.append(.address)
         }
-        if mentionsPhrase(sensitive.billing.name) { found.append(.billingName) }
+        if mentionsPhrase(billing.name) { found.append(.billingName) }
         if mentions(sensitive.creditLimit, in: bytes) { found.append(.creditLimit) }
         if mentions(sensitive.availableCredit, in: bytes) { found.append(.balance) }
         return found
     }
 
-    /// An amount counts as mentioned in any of its usual spellings: `$5,000.00`, `5000.00`, `$5,000`,
-    /// when not part of a longer number.
+    /// An amount counts as mentioned in any of its usual spellings: `$5,000.00`, `5,000.00`,
+    /// `5000.00`, `$5,000`, `$5000`, with or without a space after the `$`, when not part of a
+    /// longer number. `text` is already normalised (``ReadableText``): its digits are ASCII.
     static func mentions(_ amount: Money, in text: [UInt8]) -> Bool {
         guard amount.minorUnits > 0 else { return false }
         let formatted = Array(amount.description.utf8)  // $5,000.00
-        let plain = Array(formatted.dropFirst().filter { $0 != UInt8(ascii: ",") })  // 5000.00
-        var spellings = [formatted, plain]
-        if amount.minorUnits % 100 == 0 { spellings.append(Array(formatted.dropLast(3))) }  // $5,000
+        let grouped = Array(formatted.dropFirst())  // 5,000.00
+        let plain = grouped.filter { $0 != UInt8(ascii: ",") }  // 5000.00
+        var spellings = [formatted, grouped, plain, Array("$ ".utf8) + grouped, Array("$ ".utf8) + plain]
+        if amount.minorUnits % 100 == 0 {
+            let whole = Array(grouped.dropLast(3))  // 5,000
+            let wholePlain = whole.filter { $0 != UInt8(ascii: ",") }  // 5000
+            spellings += [[UInt8(ascii: "$")] + whole, [UInt8(ascii: "$")] + wholePlain,
+                          Array("$ ".utf8) + whole, Array("$ ".utf8) + wholePlain]
+        }
         func isDigit(_ index: Int) -> Bool { index >= 0 && index < text.count && text[index] >= 0x30 && text[index] <= 0x39 }
         for spelling in spellings {
             var from = 0
@@ -100,18 +118,32 @@ public enum PrivacyGuard {
         return nil
     }
 
-    static func asciiLowercased(_ bytes: [UInt8]) -> [UInt8] {
-        bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
-    }
-
     /// Runs of all-digit words, joined across spaces and dashes ("4111 1111-1111 1111" is one group).
     /// Words with letters (handles, hashtags, references) and amounts (`$161.24`) break a group.
     struct DigitGroup {
         var tokens: [[UInt8]] = []
         var digitCount: Int { tokens.reduce(0) { $0 + $1.count } }
+
+        /// Whether one token, or consecutive whole tokens read together, are exactly `digits`:
+        /// "10006", "100 06" and "1 0 0 0 6" all spell 10006; "100061" and "1 00061" do not.
+        func spells(_ digits: [UInt8]) -> Bool {
+            guard !digits.isEmpty else { return false }
+            for first in tokens.indices {
+                var length = 0
+                var index = first
+                while index < tokens.count, length + tokens[index].count <= digits.count,
+                      tokens[index].elementsEqual(digits[length..<(length + tokens[index].count)])
+                {
+                    length += tokens[index].count
+                    index += 1
+                    if length == digits.count { return true }
+                }
+            }
+            return false
+        }
     }
 
-    static let trimmable: Set<UInt8> = Set(".,;:!?()\"'".utf8)
+    static let trimmable: Set<UInt8> = Set(".,;:!?()[]{}<>\"'*".utf8)
 
     static func digitGroups(in text: [UInt8]) -> [DigitGroup] {
         var groups: [DigitGroup] = []
@@ -120,7 +152,7 @@ public enum PrivacyGuard {
             if !current.tokens.isEmpty { groups.append(current) }
             current = DigitGroup()
         }
-        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 }
         var index = 0
         while index < text.count {
             if isSpace(text[index]) { index += 1; continue }
@@ -131,14 +163,12 @@ public enum PrivacyGuard {
             while wordStart < wordEnd && trimmable.contains(text[wordStart]) { wordStart += 1 }
             var trailingPunctuation = false
             while wordEnd > wordStart && trimmable.contains(text[wordEnd - 1]) { wordEnd -= 1; trailingPunctuation = true }
-            // An em dash (U+2014) at the end also closes the word.
-            if wordEnd - wordStart >= 3 && text[wordEnd - 3] == 0xE2 && text[wordEnd - 2] == 0x80 && text[wordEnd - 1] == 0x94 {
-                wordEnd -= 3
-                trailingPunctuation = true
-            }
+            // A dash at either end (the text is normalised: every dash is `-`) is punctuation too.
+            while wordStart < wordEnd && text[wordStart] == UInt8(ascii: "-") { wordStart += 1 }
+            while wordEnd > wordStart && text[wordEnd - 1] == UInt8(ascii: "-") { wordEnd -= 1; trailingPunctuation = true }
             let word = text[wordStart..<wordEnd]
-            let parts = word.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
-            let allDigits = !word.isEmpty && parts.allSatisfy { part in !part.isEmpty && part.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+            let parts = word.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: true)
+            let allDigits = !word.isEmpty && parts.allSatisfy { part in part.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
             if allDigits {
                 current.tokens.append(contentsOf: parts.map { Array($0) })
                 if trailingPunctuation { closeGroup() }
@@ -149,14 +179,5 @@ public enum PrivacyGuard {
         }
         closeGroup()
         return groups
-    }
-}
-
-extension String {
-    fileprivate var trimmingSpaces: String {
-        var scalars = Substring(self)
-        while scalars.first == " " { scalars.removeFirst() }
-        while scalars.last == " " { scalars.removeLast() }
-        return String(scalars)
     }
 }
