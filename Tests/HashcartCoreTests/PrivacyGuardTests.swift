@@ -189,3 +189,64 @@ import Testing
         #expect(PrivacyGuard.violations(in: "card ４１１１ １１１１ １１１１ １１１１", sensitive: nil) == [.cardNumberLike])
     }
 }
+
+/// Merchant text the issuer's account posts in public must read as it is written.
+@Suite struct PublicTextTests {
+    static let refused: [(scalar: Unicode.Scalar, problem: PublicText.Problem)] = [
+        ("\u{202A}", .bidirectionalControl), ("\u{202B}", .bidirectionalControl), ("\u{202C}", .bidirectionalControl),
+        ("\u{202D}", .bidirectionalControl), ("\u{202E}", .bidirectionalControl), ("\u{2066}", .bidirectionalControl),
+        ("\u{2067}", .bidirectionalControl), ("\u{2068}", .bidirectionalControl), ("\u{2069}", .bidirectionalControl),
+        ("\u{200E}", .bidirectionalControl), ("\u{200F}", .bidirectionalControl), ("\u{061C}", .bidirectionalControl),
+        ("\u{200B}", .invisible), ("\u{200C}", .invisible), ("\u{200D}", .invisible), ("\u{2060}", .invisible),
+        ("\u{2061}", .invisible), ("\u{2062}", .invisible), ("\u{2063}", .invisible), ("\u{2064}", .invisible),
+        ("\u{FEFF}", .invisible), ("\u{00AD}", .invisible), ("\u{034F}", .invisible), ("\u{FE0F}", .invisible),
+        ("\u{E0041}", .invisible), ("\u{3164}", .invisible), ("\u{180E}", .invisible),
+        ("\u{0085}", .control), ("\u{2028}", .control), ("\u{2029}", .control),
+    ]
+
+    static func offer(title: String) throws -> Offer {
+        let start = Instant(secondsSinceEpoch: 1_750_000_000)
+        return try Offer(id: "off_kindle", merchantID: "mer_books", title: title, sku: "KFHD-7", price: .usd(14_999), quantity: 10,
+                         startsAt: start, endsAt: start.adding(seconds: 86_400), hashtag: Hashtag("BuyKindleFireHD"), createdAt: start)
+    }
+
+    static func merchant(name: String) -> Merchant {
+        Merchant(id: "mer_books", name: name, discountRateBasisPoints: 250, createdAt: Instant(secondsSinceEpoch: 1_750_000_000))
+    }
+
+    static func hex(_ scalar: Unicode.Scalar) -> String {
+        let digits = String(scalar.value, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    @Test(arguments: refused)
+    func anOfferTitleWithAHiddenCharacterIsRefusedNamingTheField(scalar: Unicode.Scalar, problem: PublicText.Problem) throws {
+        #expect(PublicText.problem(with: scalar) == problem)
+        let title = "Kindle Fire HD $149.99\(Character(scalar))99"
+        let error = try #require(throws: ValidationError.self) { try Self.offer(title: title).validated() }
+        #expect(error.field == "title")
+        #expect(error.message.contains(Self.hex(scalar)), "\(error.message)")
+    }
+
+    @Test(arguments: refused)
+    func aMerchantNameWithAHiddenCharacterIsRefusedNamingTheField(scalar: Unicode.Scalar, problem: PublicText.Problem) throws {
+        let error = try #require(throws: ValidationError.self) { try Self.merchant(name: "Gadgets\(Character(scalar)) Inc").validated() }
+        #expect(error.field == "name")
+        #expect(error.message.contains(Self.hex(scalar)), "\(error.message)")
+    }
+
+    @Test func theMessageSaysWhyInWords() throws {
+        let error = try #require(throws: ValidationError.self) { try Self.offer(title: "Kindle \u{202E}99.951$").validated() }
+        #expect(error.description == "title: must not contain the bidirectional control character U+202E: "
+                + "it changes the order in which readers see the text of a public post")
+        let tab = try #require(throws: ValidationError.self) { try Self.merchant(name: "Gadgets\tInc").validated() }
+        #expect(tab.field == "name")
+    }
+
+    @Test func ordinaryTitlesAndNamesInAnyScriptAreAccepted() throws {
+        for title in ["Kindle Fire HD", "Café crème — 2 pack", "日本茶セット", "🔥 Deal", "Ünïcödé 8\" tablet", "Кофе и чай", "قهوة عربية"] {
+            #expect(try Self.offer(title: title).validated().title == title)
+            #expect(try Self.merchant(name: title).validated().name == title)
+        }
+    }
+}

@@ -161,6 +161,14 @@ import Testing
         ("Albany 12207 local deal", "12207"),
         ("Case for card 4242", "4242"),
         ("Voucher worth $5,000.00", "$5,000.00"),
+        // The attacker's spellings: a no-break space, full-width digits, state and ZIP run together, other digit scripts.
+        ("Kindle 65\u{00A0}Broadway edition", "Broadway"),
+        ("Kindle \u{FF16}\u{FF15} \u{FF22}\u{FF52}\u{FF4F}\u{FF41}\u{FF44}\u{FF57}\u{FF41}\u{FF59} edition", "\u{FF22}"),
+        ("Kindle 65Broadway edition", "65Broadway"),
+        ("Albany NY12207 local deal", "NY12207"),
+        ("Albany \u{0661}\u{0662}\u{0662}\u{0660}\u{0667} local deal", "\u{0661}\u{0662}\u{0662}\u{0660}\u{0667}"),
+        ("Ada\u{00A0}LOVELACE signed copy", "LOVELACE"),
+        ("Case for card \u{1D7D2}\u{1D7D0}\u{1D7D2}\u{1D7D0}", "\u{1D7D2}"),
     ]
 
     @Test(arguments: revealingTitles)
@@ -205,5 +213,28 @@ import Testing
         let (_, request) = try await world.post(grace)
         #expect(request?.text.contains("$155.99 total with tax") == true)
         #expect(request?.text.contains("Kindle 65 Broadway edition") == true)
+    }
+
+    /// Hidden characters in merchant text that the official account posts are refused over the
+    /// API as a bad parameter (EngineService turns `EngineError.invalid` into a 400 with `param`).
+    @Test(arguments: ["\u{202E}", "\u{2066}", "\u{200F}", "\u{061C}", "\u{200B}", "\u{FEFF}", "\u{00AD}", "\u{E0041}"])
+    func titlesAndMerchantNamesWithHiddenCharactersAreRefused(hidden: String) async throws {
+        let world = try TestWorld()
+        #expect {
+            try world.engine.createMerchant(name: "Gadgets\(hidden) Inc")
+        } throws: { error in
+            guard case EngineError.invalid(let validation) = error else { return false }
+            return validation.field == "name"
+        }
+        let merchant = try world.engine.createMerchant(name: "Gadgets Inc")
+        #expect {
+            try world.offer(merchant: merchant) { $0.title = "Kindle Fire HD \(hidden)99.951$" }
+        } throws: { error in
+            guard case EngineError.invalid(let validation) = error else { return false }
+            return validation.field == "title"
+        }
+        // Nothing was stored: the hashtag is still free for an honest offer.
+        let offer = try world.offer(merchant: merchant)
+        #expect(offer.title == "Kindle Fire HD")
     }
 }

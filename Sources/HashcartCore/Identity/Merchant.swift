@@ -14,7 +14,7 @@ public struct Merchant: Sendable, Hashable, Codable {
     }
 
     public func validated() throws(ValidationError) -> Merchant {
-        try Validate.text(name, field: "name", maxLength: 100)
+        try Validate.publicText(name, field: "name", maxLength: 100)
         guard (0...2_000).contains(discountRateBasisPoints) else {
             throw ValidationError(field: "discount_rate_bps", message: "must be between 0 and 2000 basis points (20 %)")
         }

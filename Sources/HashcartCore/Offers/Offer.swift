@@ -110,7 +110,7 @@ public struct Offer: Sendable, Hashable, Codable {
 
     /// Checks every field a merchant sets, so a bad offer never reaches the store.
     public func validated() throws(ValidationError) -> Offer {
-        try Validate.text(title, field: "title", maxLength: 200)
+        try Validate.publicText(title, field: "title", maxLength: 200)
         try Validate.text(sku, field: "sku", maxLength: 64)
         guard price.isPositive, price <= Self.maximumPrice else {
             throw ValidationError(field: "price", message: "must be between 1 and \(Self.maximumPrice.minorUnits) minor units")
