@@ -143,41 +143,55 @@ public enum PrivacyGuard {
         }
     }
 
-    static let trimmable: Set<UInt8> = Set(".,;:!?()[]{}<>\"'*".utf8)
+    /// Punctuation that may open or close a word without making it a different word.
+    static func isTrimmable(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "."), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: ":"), UInt8(ascii: "!"), UInt8(ascii: "?"),
+             UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "{"), UInt8(ascii: "}"),
+             UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "*"),
+             UInt8(ascii: "-"):  // the text is normalised: every dash is `-`
+            true
+        default: false
+        }
+    }
 
+    /// `text` is normalised (``ReadableText``): one ASCII space between words, ASCII digits, `-` for dashes.
     static func digitGroups(in text: [UInt8]) -> [DigitGroup] {
         var groups: [DigitGroup] = []
         var current = DigitGroup()
-        func closeGroup() {
-            if !current.tokens.isEmpty { groups.append(current) }
-            current = DigitGroup()
-        }
-        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 }
         var index = 0
         while index < text.count {
-            if isSpace(text[index]) { index += 1; continue }
+            if text[index] == 0x20 { index += 1; continue }
             var end = index
-            while end < text.count && !isSpace(text[end]) { end += 1 }
+            while end < text.count && text[end] != 0x20 { end += 1 }
             var wordStart = index
             var wordEnd = end
-            while wordStart < wordEnd && trimmable.contains(text[wordStart]) { wordStart += 1 }
+            while wordStart < wordEnd && isTrimmable(text[wordStart]) { wordStart += 1 }
             var trailingPunctuation = false
-            while wordEnd > wordStart && trimmable.contains(text[wordEnd - 1]) { wordEnd -= 1; trailingPunctuation = true }
-            // A dash at either end (the text is normalised: every dash is `-`) is punctuation too.
-            while wordStart < wordEnd && text[wordStart] == UInt8(ascii: "-") { wordStart += 1 }
-            while wordEnd > wordStart && text[wordEnd - 1] == UInt8(ascii: "-") { wordEnd -= 1; trailingPunctuation = true }
-            let word = text[wordStart..<wordEnd]
-            let parts = word.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: true)
-            let allDigits = !word.isEmpty && parts.allSatisfy { part in part.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+            while wordEnd > wordStart && isTrimmable(text[wordEnd - 1]) { wordEnd -= 1; trailingPunctuation = true }
+            // A digit word: digits, with dashes between them ("4111-1111").
+            var allDigits = wordStart < wordEnd
+            for position in wordStart..<wordEnd where !((text[position] >= 0x30 && text[position] <= 0x39) || text[position] == UInt8(ascii: "-")) {
+                allDigits = false
+                break
+            }
             if allDigits {
-                current.tokens.append(contentsOf: parts.map { Array($0) })
-                if trailingPunctuation { closeGroup() }
-            } else {
-                closeGroup()
+                var tokenStart = wordStart
+                for position in wordStart...wordEnd where position == wordEnd || text[position] == UInt8(ascii: "-") {
+                    if position > tokenStart { current.tokens.append(Array(text[tokenStart..<position])) }
+                    tokenStart = position + 1
+                }
+                if trailingPunctuation {
+                    groups.append(current)
+                    current = DigitGroup()
+                }
+            } else if !current.tokens.isEmpty {
+                groups.append(current)
+                current = DigitGroup()
             }
             index = end
         }
-        closeGroup()
+        if !current.tokens.isEmpty { groups.append(current) }
         return groups
     }
 }

@@ -16,7 +16,8 @@ import Foundation
 /// 5. letters are case folded (upper case mapping, then lower case mapping: `ß` → `ss`, `ς` → `σ`).
 ///
 /// Printable ASCII text, the engine's own replies, skips steps 1 and 2 and the Unicode property
-/// look-ups: its folded bytes are computed directly.
+/// look-ups: its folded bytes are computed directly (`PrivacyGuardTests` check that both paths
+/// read the same).
 struct ReadableText {
     /// The normalised text, as UTF-8.
     var utf8: [UInt8] = []
@@ -47,16 +48,84 @@ struct ReadableText {
     private var inMention = false
 
     init(_ text: String) {
-        let utf8 = text.utf8
-        self.utf8.reserveCapacity(utf8.count)
-        skeleton.reserveCapacity(utf8.count)
-        starts.reserveCapacity(utf8.count)
-        if utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
-            for byte in utf8 { appendASCII(byte) }
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+            self.init(printableASCII: text.utf8)
         } else {
-            for scalar in text.precomposedStringWithCompatibilityMapping.unicodeScalars { append(scalar) }
+            self.init(unicode: text)
+        }
+    }
+
+    /// The general path: every step, scalar by scalar.
+    private init(unicode text: String) {
+        let normalized = text.precomposedStringWithCompatibilityMapping
+        utf8.reserveCapacity(normalized.utf8.count)
+        skeleton.reserveCapacity(normalized.utf8.count)
+        starts.reserveCapacity(normalized.utf8.count)
+        for scalar in normalized.unicodeScalars { append(scalar) }
+        if inMention { mentionEnd = skeleton.count }
+    }
+
+    /// The same steps as the general path, for printable ASCII only, in one tight loop: no
+    /// Unicode look-ups, only folding `A`–`Z` and collapsing spaces.
+    private init(printableASCII bytes: String.UTF8View) {
+        var out: [UInt8] = []
+        var skeleton: [UInt32] = []
+        var starts: [Bool] = []
+        out.reserveCapacity(bytes.count)
+        skeleton.reserveCapacity(bytes.count)
+        starts.reserveCapacity(bytes.count)
+        var last: UInt8 = 0  // 0 none, 1 letter, 2 digit
+        var separated = false
+        var lastWasLower = false
+        var pendingSpace = false
+        var numberPunctuation = false
+        var inMention = false
+        var mentionEnd = 0
+        for byte in bytes {
+            switch byte {
+            case 0x20:
+                if inMention { mentionEnd = skeleton.count; inMention = false }
+                if !out.isEmpty { pendingSpace = true }
+                separated = true
+                numberPunctuation = false
+            case 0x41...0x5A, 0x61...0x7A:
+                if pendingSpace { out.append(0x20); pendingSpace = false }
+                let isUpper = byte <= 0x5A
+                let folded = isUpper ? byte + 0x20 : byte
+                out.append(folded)
+                starts.append(skeleton.isEmpty || separated || last == 2 || (isUpper && lastWasLower))
+                skeleton.append(UInt32(folded))
+                last = 1
+                lastWasLower = !isUpper
+                separated = false
+                numberPunctuation = false
+            case 0x30...0x39:
+                if pendingSpace { out.append(0x20); pendingSpace = false }
+                out.append(byte)
+                if numberPunctuation {
+                    starts.append(true)
+                    skeleton.append(Self.barrier)
+                }
+                starts.append(skeleton.isEmpty || separated || last == 1 || numberPunctuation)
+                skeleton.append(UInt32(byte))
+                last = 2
+                lastWasLower = false
+                separated = false
+                numberPunctuation = false
+            default:
+                if out.isEmpty && byte == UInt8(ascii: "@") { inMention = true }
+                if pendingSpace { out.append(0x20); pendingSpace = false }
+                out.append(byte)
+                numberPunctuation = (byte == UInt8(ascii: ".") || byte == UInt8(ascii: ",")) && last == 2 && !separated
+                separated = true
+                lastWasLower = false
+            }
         }
         if inMention { mentionEnd = skeleton.count }
+        self.utf8 = out
+        self.skeleton = skeleton
+        self.starts = starts
+        self.mentionEnd = mentionEnd
     }
 
     /// The number of letters and digits (barriers not counted).
