@@ -36,7 +36,7 @@ struct IdempotencyMiddleware<Service: HashcartService>: RouterMiddleware {
         let service = try services.of(context)
         let scope = "\(context.mode):\(principal.scope)"
         var fingerprint = Data("\(request.method.rawValue) \(request.uri.path)?\(request.uri.query ?? "")\n".utf8)
-        fingerprint.append(contentsOf: body.readableBytesView)
+        fingerprint.append(Self.canonical(Data(body.readableBytesView)))
 
         switch try await service.claimIdempotencyKey(scope: scope, key: key, request: fingerprint) {
         case .replay(let status, let stored):
@@ -71,6 +71,15 @@ struct IdempotencyMiddleware<Service: HashcartService>: RouterMiddleware {
         let data = try await Self.collect(response)
         try await service.finishIdempotencyKey(scope: scope, key: key, status: response.status.code, body: Self.withoutSecrets(data))
         return Response(status: response.status, headers: response.headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// A JSON body with its keys sorted, so that the same request sent again with its fields in
+    /// another order is the same request (other bodies: their bytes).
+    static func canonical(_ body: Data) -> Data {
+        guard !body.isEmpty, let value = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]),
+            let sorted = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+        else { return body }
+        return sorted
     }
 
     /// The fields of a response that hold a secret shown once.

@@ -29,6 +29,14 @@ import Testing
                 let again = try object(response)["id"] as? String
                 #expect(again == first)
             }
+            // The same fields in another order, other spacing: the same request, replayed.
+            try await client.execute(uri: "/v1/merchants", method: .post, headers: with(admin, key: "k-order"),
+                                     body: body(#"{"name":"Ordered","discount_rate_bps":300}"#)) { #expect($0.status == .created) }
+            try await client.execute(uri: "/v1/merchants", method: .post, headers: with(admin, key: "k-order"),
+                                     body: body(#"{ "discount_rate_bps": 300, "name": "Ordered" }"#)) {
+                #expect($0.status == .created)
+                #expect($0.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+            }
             // Same key, different request: refused.
             try await client.execute(uri: "/v1/merchants", method: .post, headers: with(admin, key: "k-1"), body: body(#"{"name":"Other"}"#)) {
                 try expectError($0, .unprocessableContent, code: "idempotency_key_reused")
@@ -52,7 +60,7 @@ import Testing
                 }
             }
         }
-        #expect(try world.store.read { try $0.count("merchants") } == 1)
+        #expect(try world.store.read { try $0.count("merchants") } == 2)
         #expect(try world.sandbox.posts(limit: 10).isEmpty)
     }
 
