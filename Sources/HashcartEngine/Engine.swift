@@ -85,16 +85,26 @@ public final class Engine: Sendable {
                       price: draft.price, taxCategory: draft.taxCategory, quantity: draft.quantity,
                       perCardholderLimit: draft.perCardholderLimit, startsAt: draft.startsAt ?? now,
                       endsAt: draft.endsAt ?? now.adding(seconds: 30 * 86_400), eligibleStates: draft.eligibleStates,
-                      hashtag: try Hashtag(draft.hashtag), captureMode: draft.captureMode,
+                      hashtag: try Hashtag(draft.hashtag).checkedForOffer(), captureMode: draft.captureMode,
                       confirmationWindowSeconds: draft.confirmationWindowSeconds, lifecycle: draft.publish ? .published : .draft,
                       createdAt: now).validated()
         }
+        // The hashtags of the offers not ended (read just before the write; each is re-read in it).
+        let openKeys = try store.connectorInterest(network: network, now: now).hashtagKeys
         try store.write { tx in
             guard try tx.merchant(offer.merchantID) != nil else { throw EngineError.notFound("merchant \(offer.merchantID)") }
             // An offer whose time is up gives its hashtag back.
             if var previous = try tx.offer(hashtagKey: offer.hashtag.key), previous.state(at: now) == .ended {
                 previous.lifecycle = .ended
                 try tx.updateOffer(previous)
+            }
+            // Unique among open offers by how it looks, not only by its key: a look-alike of an
+            // open offer's tag is a conflict naming that tag (bounded by the open offers).
+            let skeleton = offer.hashtag.skeleton
+            for key in openKeys where key != offer.hashtag.key {
+                if let open = try tx.offer(hashtagKey: key), open.state(at: now) != .ended, open.hashtag.skeleton == skeleton {
+                    throw EngineError.conflict("hashtag \(offer.hashtag) looks like \(open.hashtag), the tag of an open offer")
+                }
             }
             try tx.insertOffer(offer)
         }

@@ -32,6 +32,72 @@ public struct Hashtag: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public var description: String { "#" + display }
 
+    // MARK: Tags that cannot impersonate (Unicode TR39)
+
+    /// This tag, if it may be an offer's purchase hashtag: no invisible or combining marks
+    /// (variation selectors, U+034F, accents left uncomposed after NFKC) and no mixed scripts under
+    /// TR39's "moderately restrictive" profile — one script, or Latin with Han and Hiragana/Katakana,
+    /// with Han and Bopomofo, with Han and Hangul, or with any one other script but Cyrillic and
+    /// Greek (digits and `_` go with any). Posts are still matched by ``key``; this only decides
+    /// what a merchant may claim.
+    public func checkedForOffer() throws(ValidationError) -> Hashtag {
+        let composed = display.precomposedStringWithCompatibilityMapping
+        for scalar in composed.unicodeScalars {
+            let category = scalar.properties.generalCategory
+            if category == .nonspacingMark || category == .spacingMark || category == .enclosingMark || scalar.properties.isDefaultIgnorableCodePoint {
+                throw ValidationError(field: "hashtag", message: "must not contain invisible or combining marks (found U+\(String(scalar.value, radix: 16, uppercase: true))): a look-alike of another tag could hide in them")
+            }
+        }
+        let scripts = Set(composed.unicodeScalars.map(Self.script(of:))).subtracting(["COMMON", "INHERITED"])
+        guard Self.isModeratelyRestrictive(scripts) else {
+            throw ValidationError(field: "hashtag", message: "mixes the scripts \(scripts.sorted().joined(separator: ", ")): letters from another script can make a tag look like someone else's")
+        }
+        return self
+    }
+
+    /// TR39's confusable skeleton, case-folded: two tags with one skeleton look alike to a person
+    /// (`#BuyKindIeFireHD` with a capital I, `#BuyKindleFireHD`, and Cyrillic look-alikes of it).
+    public var skeleton: String {
+        var mapped = String.UnicodeScalarView()
+        for scalar in display.precomposedStringWithCompatibilityMapping.unicodeScalars {
+            mapped.append(Self.representative(of: scalar))
+        }
+        return Self.normalize(String(mapped))
+    }
+
+    static func script(of scalar: Unicode.Scalar) -> String {
+        let ranges = HashtagTables.scriptRanges
+        var low = 0, high = ranges.count - 1
+        while low <= high {
+            let middle = (low + high) / 2
+            let (first, last, script) = ranges[middle]
+            if scalar.value < first { high = middle - 1 } else if scalar.value > last { low = middle + 1 } else {
+                return HashtagTables.scriptNames[Int(script)]
+            }
+        }
+        return "UNKNOWN"
+    }
+
+    static func representative(of scalar: Unicode.Scalar) -> Unicode.Scalar {
+        let table = HashtagTables.confusableRepresentatives
+        var low = 0, high = table.count - 1
+        while low <= high {
+            let middle = (low + high) / 2
+            if scalar.value < table[middle].0 { high = middle - 1 } else if scalar.value > table[middle].0 { low = middle + 1 } else {
+                return Unicode.Scalar(table[middle].1) ?? scalar
+            }
+        }
+        return scalar
+    }
+
+    static func isModeratelyRestrictive(_ scripts: Set<String>) -> Bool {
+        if scripts.count <= 1 { return !scripts.contains("UNKNOWN") }
+        let asian: [Set<String>] = [["LATIN", "HAN", "HIRAGANA", "KATAKANA"], ["LATIN", "HAN", "BOPOMOFO"], ["LATIN", "HAN", "HANGUL"]]
+        if asian.contains(where: { scripts.isSubset(of: $0) }) { return true }
+        let others = scripts.subtracting(["LATIN"])
+        return scripts.contains("LATIN") && others.count == 1 && !others.contains("CYRILLIC") && !others.contains("GREEK") && !others.contains("UNKNOWN")
+    }
+
     /// NFKC then full case folding: the one comparison every connector and the store agree on.
     public static func normalize<S: StringProtocol>(_ text: S) -> String {
         String(text).precomposedStringWithCompatibilityMapping
