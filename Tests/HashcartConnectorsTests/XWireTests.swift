@@ -123,3 +123,50 @@ struct XWireTests {
         #expect(field { $0.backfillMinutes = 9 } == "x")
     }
 }
+
+/// Fields Hashcart does not use never refuse a line; long posts keep their hashtags.
+@Suite("X payloads as recorded")
+struct XRecordedPayloadTests {
+    let decoder = XDecoder(officialUserID: "999")
+
+    @Test("matching_rules ids as numbers, strings, null or objects: the line is read all the same", arguments: [
+        #"[{"id":1273026480692322304,"tag":"offer-42"}]"#, #"[{"id":"1273026480692322304","tag":"offer-42"}]"#,
+        #"[{"id":null,"tag":null}]"#, #"[{"id":{"x":1},"tag":7}]"#, #"[{}]"#, #"[]"#,
+    ])
+    func matchingRulesOfAnyShape(rules: String) throws {
+        let line = #"{"data":{"id":"1830000000000000001","text":"I want it #BuyAmexTee","author_id":"111","created_at":"2024-01-15T10:35:00.000Z","#
+            + #""entities":{"hashtags":[{"start":10,"end":21,"tag":"BuyAmexTee"}]}},"includes":{"users":[{"id":"111","username":"alice"}]},"#
+            + #""matching_rules":\#(rules)}"#
+        guard case .event(let post) = try decoder.streamLine(Array(line.utf8)) else { Issue.record("not an event"); return }
+        #expect(post.hashtags == ["BuyAmexTee"] && post.author.userID == "111")
+    }
+
+    @Test("a long v2 post: text and hashtags from note_tweet")
+    func noteTweet() throws {
+        let line = #"{"data":{"id":"1830000000000000002","text":"A long story about why I want … https://t.co/x","author_id":"111","#
+            + #""created_at":"2024-01-15T10:35:00.000Z","entities":{"urls":[]},"#
+            + #""note_tweet":{"text":"A long story about why I want it, ending with #BuyAmexTee","entities":{"hashtags":[{"start":46,"end":57,"tag":"BuyAmexTee"}]}}},"#
+            + #""includes":{"users":[{"id":"111","username":"alice"}]}}"#
+        guard case .event(let post) = try decoder.streamLine(Array(line.utf8)) else { Issue.record("not an event"); return }
+        #expect(post.hashtags == ["BuyAmexTee"])
+        #expect(post.text.hasSuffix("#BuyAmexTee"))
+    }
+
+    @Test("a truncated v1.1 tweet from Account Activity: hashtags only in extended_tweet")
+    func truncatedLegacyTweet() throws {
+        let body = #"{"for_user_id":"999","tweet_create_events":[{"id":1830000000000000003,"id_str":"1830000000000000003","#
+            + #""text":"A long story about why I want … https://t.co/x","truncated":true,"timestamp_ms":"1705314900000","#
+            + #""user":{"id":111,"id_str":"111","screen_name":"alice"},"entities":{"hashtags":[],"urls":[]},"#
+            + #""extended_tweet":{"full_text":"A long story about why I want it #BuyAmexTee","display_text_range":[0,44],"#
+            + #""entities":{"hashtags":[{"text":"BuyAmexTee","indices":[33,44]}]}}}]}"#
+        let events = try decoder.activity(Data(body.utf8), receivedAt: Instant(secondsSinceEpoch: 1_705_314_900))
+        #expect(events.count == 1 && events[0].hashtags == ["BuyAmexTee"] && events[0].text.hasSuffix("#BuyAmexTee"))
+    }
+
+    @Test("garbage is still refused with a reason", arguments: [
+        #"{"data":{"id":"x","text":1}}"#, #"{"data":"#, #"[1,2]"#,
+    ])
+    func garbage(line: String) {
+        #expect(throws: WireFormatError.self) { _ = try decoder.streamLine(Array(line.utf8)) }
+    }
+}

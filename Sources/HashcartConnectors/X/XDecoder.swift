@@ -77,7 +77,9 @@ public struct XDecoder: Sendable {
         if let referenced, !Self.isID(referenced) { throw refuse("referenced tweet id \"\(referenced.prefix(30))\" is not a number") }
         return try validated(NetworkEvent(
             network: .x, eventID: tweet.id, kind: kind, author: SocialIdentity(network: .x, userID: authorID, handle: "@" + username),
-            text: kind == .repost ? "" : tweet.text, hashtags: (tweet.entities?.hashtags ?? []).prefix(NetworkEvent.maximumHashtags).map(\.tag),
+            // A long post carries its whole text and hashtags in note_tweet.
+            text: kind == .repost ? "" : (tweet.noteTweet?.text ?? tweet.text),
+            hashtags: (tweet.noteTweet?.entities?.hashtags ?? tweet.entities?.hashtags ?? []).prefix(NetworkEvent.maximumHashtags).map(\.tag),
             referencedPostID: referenced, referencedAuthorID: referencedAuthor, createdAt: createdAt))
     }
 
@@ -129,8 +131,11 @@ public struct XDecoder: Sendable {
             referencedAuthor = quoted.user.idStr
         }
         return try validated(NetworkEvent(
-            network: .x, eventID: tweet.idStr, kind: kind, author: author, text: tweet.fullText ?? tweet.text ?? "",
-            hashtags: (tweet.entities?.hashtags ?? []).prefix(NetworkEvent.maximumHashtags).map(\.text), referencedPostID: referenced,
+            // A truncated tweet's hashtags may be only in extended_tweet (Account Activity delivers such tweets).
+            network: .x, eventID: tweet.idStr, kind: kind, author: author,
+            text: tweet.extendedTweet?.fullText ?? tweet.fullText ?? tweet.text ?? "",
+            hashtags: (tweet.extendedTweet?.entities?.hashtags ?? tweet.entities?.hashtags ?? []).prefix(NetworkEvent.maximumHashtags).map(\.text),
+            referencedPostID: referenced,
             referencedAuthorID: referencedAuthor, createdAt: createdAt))
     }
 

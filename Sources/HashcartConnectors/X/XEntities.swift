@@ -22,9 +22,12 @@ public enum XAPI {
         public var entities: Entities?
         public var referencedTweets: [ReferencedTweet]?
         public var inReplyToUserID: String?
+        /// A long post's whole text and its hashtags, where `text` and `entities` are cut short.
+        public var noteTweet: NoteTweet?
 
         enum CodingKeys: String, CodingKey {
             case id, text, entities
+            case noteTweet = "note_tweet"
             case authorID = "author_id"
             case createdAt = "created_at"
             case referencedTweets = "referenced_tweets"
@@ -42,9 +45,31 @@ public enum XAPI {
         public var tweets: [Tweet]?
     }
 
+    /// A stream rule that matched. Hashcart reads only the tag; the id is kept as text whether X
+    /// sends it as a string or a number, and anything else in either field never refuses the line.
     public struct MatchingRule: Decodable, Sendable, Hashable {
         public var id: String?
         public var tag: String?
+
+        enum CodingKeys: String, CodingKey { case id, tag }
+
+        public init(id: String?, tag: String?) {
+            self.id = id
+            self.tag = tag
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = (try? container.decodeIfPresent(String.self, forKey: .id))
+                ?? (try? container.decodeIfPresent(UInt64.self, forKey: .id)).flatMap { $0.map(String.init) }
+            tag = try? container.decodeIfPresent(String.self, forKey: .tag)
+        }
+    }
+
+    /// The full text and entities of a long post (v2 `note_tweet`).
+    public struct NoteTweet: Decodable, Sendable, Hashable {
+        public var text: String?
+        public var entities: Entities?
     }
 
     public struct Problem: Decodable, Sendable, Hashable {
@@ -104,6 +129,17 @@ public enum XAPI {
         public var hashtags: [LegacyHashtag]?
     }
 
+    /// The rest of a v1.1 tweet cut at 140 characters (`"truncated": true`): its whole text and entities.
+    public struct LegacyExtendedTweet: Decodable, Sendable, Hashable {
+        public var fullText: String?
+        public var entities: LegacyEntities?
+
+        enum CodingKeys: String, CodingKey {
+            case entities
+            case fullText = "full_text"
+        }
+    }
+
     public final class LegacyTweet: Decodable, Sendable {
         public let idStr: String
         public let text: String?
@@ -117,9 +153,12 @@ public enum XAPI {
         public let inReplyToStatusIDStr: String?
         public let inReplyToUserIDStr: String?
         public let isQuoteStatus: Bool?
+        public let truncated: Bool?
+        public let extendedTweet: LegacyExtendedTweet?
 
         enum CodingKeys: String, CodingKey {
-            case text, user, entities
+            case text, user, entities, truncated
+            case extendedTweet = "extended_tweet"
             case idStr = "id_str"
             case fullText = "full_text"
             case createdAt = "created_at"
