@@ -72,7 +72,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
-            resources: [.copy("Resources/openapi.yaml")]
+            // The document is compiled in (EmbeddedOpenAPIDocument.swift, scripts/embed-resources.sh).
+            exclude: ["Resources/openapi.yaml"]
         ),
         // The real networks' connectors (Bluesky, Mastodon, X): their wire formats, parsed without
         // trusting them, and their streaming and posting over HTTP and WebSocket. Depends on the core only.
@@ -90,7 +91,8 @@ let package = Package(
         .target(
             name: "HashcartEngine",
             dependencies: ["HashcartCore", "HashcartStore", "HashcartSandbox"],
-            resources: [.copy("Resources/us-sales-tax-rates.csv")]
+            // The table is compiled in (EmbeddedTaxTable.swift, scripts/embed-resources.sh): one binary, no bundle.
+            exclude: ["Resources/us-sales-tax-rates.csv"]
         ),
         // The composition: the HTTP API's service backed by the engine, and the engine's loop.
         .target(

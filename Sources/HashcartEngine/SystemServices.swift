@@ -23,10 +23,11 @@ public struct RandomIDGenerator: IDGenerator {
 
 /// The US sales-tax table shipped with Hashcart (`Resources/us-sales-tax-rates.csv`).
 public enum BundledTaxTable {
+    /// The table in `Resources/us-sales-tax-rates.csv`, compiled into the binary.
     public static func load() throws -> TaxRateTable {
-        guard let url = Bundle.module.url(forResource: "us-sales-tax-rates", withExtension: "csv") else {
-            throw EngineError.notFound("the bundled tax table us-sales-tax-rates.csv")
-        }
-        return try TaxRateTable.parse(String(contentsOf: url, encoding: .utf8))
+        try TaxRateTable.parse(EmbeddedTaxTable.text)
     }
+
+    /// The table's source text, as compiled in.
+    public static var csv: String { EmbeddedTaxTable.text }
 }

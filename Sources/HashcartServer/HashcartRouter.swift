@@ -222,13 +222,8 @@ public enum HashcartRouter {
         return router
     }
 
-    /// The OpenAPI 3 document of every route (`Resources/openapi.yaml`).
-    public static let openAPIDocument: String = {
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
-            let text = try? String(contentsOf: url, encoding: .utf8)
-        else { preconditionFailure("the bundled openapi.yaml is missing") }
-        return text
-    }()
+    /// The OpenAPI 3 document of every route (`Resources/openapi.yaml`, compiled in).
+    public static var openAPIDocument: String { EmbeddedOpenAPIDocument.text }
 
     /// `limit` must be 1…100 (default 20).
     static func pageLimit(_ text: String?) throws -> Int {

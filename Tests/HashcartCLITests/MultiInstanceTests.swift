@@ -20,19 +20,22 @@ struct MultiInstanceTests {
         var process: Process?
         let log: String
         let environment: [String: String]
+        /// The binary to run (default: the one this test run built).
+        let executable: URL?
 
-        init(port: Int, arguments: [String], log: String, environment: [String: String] = [:]) {
+        init(port: Int, arguments: [String], log: String, environment: [String: String] = [:], executable: URL? = nil) {
             self.port = port
             self.arguments = arguments
             self.log = log
             self.environment = environment
+            self.executable = executable
         }
 
         var base: String { "http://127.0.0.1:\(port)" }
 
         func start() throws {
             let process = Process()
-            process.executableURL = try HashcartBinary.require()
+            process.executableURL = try executable ?? HashcartBinary.require()
             process.arguments = arguments
             var environment = ProcessInfo.processInfo.environment
             for name in ["HASHCART_ENCRYPTION_KEY", "HASHCART_ADMIN_TOKEN", "HASHCART_DATABASE_URL", "HASHCART_CONFIG"] { environment[name] = nil }
