@@ -115,6 +115,12 @@ public struct WebhookAddressPolicy: Sendable, Hashable {
 
     public static let maximumURLLength = 2_048
 
+    /// The form every webhook URL has (the OpenAPI document states the same pattern): a named
+    /// host of LDH labels with a letter-led top label (no address literals), an optional port, and an RFC
+    /// 3986 path and query. Test mode's `--allow-private-webhooks` trials skip it (loopback receivers).
+    public static let urlPattern = #"^https?://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?\.?(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?(\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$"#
+    static let urlExpression = try! NSRegularExpression(pattern: urlPattern)
+
     public init(allowPrivate: Bool = false, requireHTTPS: Bool = false) {
         self.allowPrivate = allowPrivate
         self.requireHTTPS = requireHTTPS
@@ -137,6 +143,9 @@ public struct WebhookAddressPolicy: Sendable, Hashable {
             let rawHost = components.host, !rawHost.isEmpty, components.user == nil, components.password == nil
         else {
             throw WebhookURLError(message: "`url` must be an http or https URL of at most \(Self.maximumURLLength) characters, without credentials.")
+        }
+        guard allowPrivate || Self.urlExpression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil else {
+            throw WebhookURLError(message: "`url` must be an http or https URL of a named host (letters, digits and hyphens; no address literals), an optional port, and a plain path and query.")
         }
         guard scheme == "https" || !requireHTTPS else {
             throw WebhookURLError(message: "`url` must be https: live webhooks carry names and addresses.")

@@ -586,7 +586,7 @@ paths:
               additionalProperties: false
               required: [url]
               properties:
-                url: {type: string, maxLength: 2048, pattern: "^https?://[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z][A-Za-z0-9-]*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~/?=&-]*)?$", description: "An https URL (live mode: https only) of a public host: names and addresses of loopback, private, link-local, unique-local, CGNAT, multicast, reserved and metadata ranges are refused, at creation and again at every delivery."}
+                url: {type: string, maxLength: 2048, pattern: "^https?://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\\.[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?\\.?(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?(\\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$", description: "An https URL (live mode: https only) of a public host: names and addresses of loopback, private, link-local, unique-local, CGNAT, multicast, reserved and metadata ranges are refused, at creation and again at every delivery."}
       responses:
         "201": {description: Created., content: {application/json: {schema: {$ref: "#/components/schemas/WebhookEndpoint"}}}}
         default: {$ref: "#/components/responses/Error"}

@@ -1,4 +1,5 @@
 import Foundation
+import HashcartApp
 import HashcartServer
 import HTTPTypes
 import Hummingbird
@@ -33,6 +34,10 @@ import Testing
         let table = Dictionary(uniqueKeysWithValues: APIRoutes.table.map { ($0.path, Set($0.methods.map(\.rawValue))) })
         #expect(!documented.isEmpty)
         #expect(documented == table, "openapi.yaml and APIRoutes.table differ")
+    }
+
+    @Test func theDocumentStatesTheWebhookURLFormTheServerEnforces() {
+        #expect(HashcartRouter.openAPIDocument.contains(WebhookAddressPolicy.urlPattern.replacingOccurrences(of: "\\", with: "\\\\")))
     }
 
     @Test func undeclaredMethodsOnKnownPathsAre405WithAllow() async throws {
