@@ -146,7 +146,7 @@ func operatorHeaders(_ mode: Mode?, token: String = ModeWorld.adminToken) -> HTT
             }
             // The operator in test mode does not see live mode's merchant.
             try await client.execute(uri: "/v1/merchants/\(liveMerchant)/api_keys", method: .post, headers: operatorHeaders(.test)) {
-                #expect($0.status == .notFound || $0.status == .created)
+                try expectError($0, .notFound, code: "resource_missing")
             }
             // Cardholders too: a live token sees live purchases only, and cannot link on the sandbox.
             let liveCard = try await client.execute(uri: "/v1/cardholders", method: .post, headers: operatorHeaders(.live), body: body(Self.cardholder)) {
