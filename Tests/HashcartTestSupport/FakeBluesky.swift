@@ -35,6 +35,8 @@ public final class FakeBluesky: Sendable {
     /// The `cursor` query of each connection, in order (nil: live tail).
     public let connections = Mutex<[Int64?]>([])
     public let dropAfterMessages = Mutex<Int?>(nil)
+    /// The lines each connection wrote, in connection order (a write that threw is not listed).
+    public let sentPerConnection = Mutex<[[String]]>([])
     public let rateLimitNextCreate = Mutex<Bool>(false)
     public let createCalls = Mutex<Int>(0)
     /// The raw body of every createRecord call, in order.
@@ -104,7 +106,11 @@ public final class FakeBluesky: Sendable {
             let wanted = query.getAll("wantedCollections")
             precondition(wanted.contains("app.bsky.feed.post") && wanted.contains("app.bsky.feed.repost"), "the connector must ask for posts and reposts")
             let cursor = query.get("cursor").flatMap { Int64($0) }
-            self.connections.withLock { $0.append(cursor) }
+            let ordinal = self.connections.withLock { connections in
+                connections.append(cursor)
+                return connections.count - 1
+            }
+            self.sentPerConnection.withLock { while $0.count <= ordinal { $0.append([]) } }
             let dropAfter = self.dropAfterMessages.withLock { value -> Int? in
                 defer { value = nil }
                 return value
@@ -121,6 +127,7 @@ public final class FakeBluesky: Sendable {
                 for (_, line) in pending {
                     if let dropAfter, sent >= dropAfter { return }  // closes the connection mid-stream
                     try await outbound.write(.text(line))
+                    self.sentPerConnection.withLock { $0[ordinal].append(line) }
                     sent += 1
                     index += 1
                 }
