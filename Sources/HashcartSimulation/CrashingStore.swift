@@ -1,3 +1,4 @@
+import GRDB
 import HashcartCore
 import HashcartStore
 
@@ -7,16 +8,21 @@ import HashcartStore
 final class CrashingStore: EngineStore, WebhookDeliveryStore {
     let inner: SQLiteStore
     let crash: CrashSwitch
+    /// ``Sabotage/forgetProcessedEvents``: every commit forgets which events were processed.
+    let forgetsProcessedEvents: Bool
 
-    init(inner: SQLiteStore, crash: CrashSwitch) {
+    init(inner: SQLiteStore, crash: CrashSwitch, forgetsProcessedEvents: Bool = false) {
         self.inner = inner
         self.crash = crash
+        self.forgetsProcessedEvents = forgetsProcessedEvents
     }
 
     func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
         switch try crash.nextWrite() {
         case .commit:
-            return try inner.write(body)
+            let result = try inner.write(body)
+            if forgetsProcessedEvents { try inner.pool.write { try $0.execute(sql: "DELETE FROM processed_events") } }
+            return result
         case .crashBeforeCommit:
             // The transaction runs, then the process dies before COMMIT: SQLite rolls it back.
             _ = try inner.write { tx -> T in

@@ -70,4 +70,8 @@ public enum Sabotage: Sendable {
     case loseEvents
     /// Replies are posted without their idempotency key: a retry posts a second reply.
     case ignoreIdempotencyKeys
+    /// The store forgets which events it processed (the engine's redelivery check, removed): a
+    /// duplicate delivery is handled again. Purchases stay unique by post, so only what the
+    /// merchant is told (the funnel) shows it.
+    case forgetProcessedEvents
 }

@@ -111,7 +111,7 @@ public final class Simulation {
     static func boot(directory: String, crash: CrashSwitch, connector: SimulatedConnector, clock: SkewedClock, ids: SequentialIDGenerator,
                      merchant: SimulatedMerchant, configuration: EngineConfiguration) throws -> (SQLiteStore, Engine, WebhookDeliverer) {
         let store = try SQLiteStore(directory: directory, encryptionKey: encryptionKey)
-        let crashing = CrashingStore(inner: store, crash: crash)
+        let crashing = CrashingStore(inner: store, crash: crash, forgetsProcessedEvents: connector.sabotage == .forgetProcessedEvents)
         let engine = try Engine(store: crashing, connector: connector, clock: clock, ids: ids, taxTable: taxTable, configuration: configuration)
         let deliverer = WebhookDeliverer(store: crashing, clock: clock, payload: { event in
             Data("{\"id\":\"\(event.id)\",\"type\":\"\(event.type.rawValue)\",\"object\":\"\(event.objectID)\"}".utf8)

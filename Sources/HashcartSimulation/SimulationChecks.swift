@@ -97,6 +97,7 @@ extension Simulation {
                     violations.append("end: offer \(offer.id) counts \(offer.soldUnits) sold, but \(live) orders stand")
                 }
             }
+            checkFunnel(offers: offers, purchases: purchases, orders: orders, posts: posts)
             // Every merchant event delivered; the merchant holds each order.created at least once.
             let events = try store.merchantEvents(merchantID: merchant.id, limit: 1_000, startingAfter: nil)
             let received = merchantEndpoint.received
@@ -123,6 +124,63 @@ extension Simulation {
             log("end: \(orders.count) orders, \(stats.expired) expired, \(purchases.count) purchases, \(events.count) merchant events, \(received.values.reduce(0, +)) webhook receipts")
         } catch {
             violations.append("end: the store could not be read: \(error)")
+        }
+    }
+
+    /// What the merchant is told equals what happened: every funnel counter of every offer, from
+    /// what the simulated network carried (posts with the hashtag, their authors, the unlinked
+    /// fans' posts) and from the purchases and orders the store holds. A duplicate delivery counted
+    /// twice, a lost count or a count on the wrong offer breaks it.
+    func checkFunnel(offers: [Offer], purchases: [Purchase], orders: [Order], posts: [SimulatedPost]) {
+        let linkedAccounts = Set(buyers.map(\.accountID))
+        for offer in offers {
+            let tag = offer.hashtag.description
+            // Posts (and quotes) carrying the offer's hashtag that reached the engine at least once.
+            let tagged = posts.filter { post in
+                (post.kind == .post || post.kind == .quote) && post.authorID != SimulatedNetwork.officialID
+                    && post.text.split(separator: " ").contains(Substring(tag)) && world.firstDelivered(post.id) != nil
+            }
+            let mine = purchases.filter { $0.offerID == offer.id }
+            let myOrders = orders.filter { $0.offerID == offer.id }
+            var expected: [String: Int64] = [
+                FunnelMetric.posts.rawValue: Int64(tagged.count),
+                FunnelMetric.uniqueAuthors.rawValue: Int64(Set(tagged.map(\.authorID)).count),
+                FunnelMetric.quotes.rawValue: Int64(tagged.count { $0.kind == .quote }),
+                // Fans never link and never delete: each of their posts is an unlinked post.
+                FunnelMetric.unlinkedPosts.rawValue: Int64(tagged.count { $0.kind == .post && !linkedAccounts.contains($0.authorID) }),
+                // Each linked post the engine took up became exactly one purchase (requested or declined).
+                FunnelMetric.linkedPosts.rawValue: Int64(mine.count),
+                FunnelMetric.confirmationsSent.rawValue: Int64(mine.count { $0.confirmationPostID != nil }),
+                FunnelMetric.confirmed.rawValue: Int64(mine.count { $0.confirmedAt != nil }),
+                FunnelMetric.expired.rawValue: Int64(mine.count { $0.state == .expired }),
+                // Cancelled before any confirmation (the post deleted first).
+                FunnelMetric.cancelled.rawValue: Int64(mine.count { $0.state == .cancelled && $0.confirmedAt == nil }),
+                FunnelMetric.orders.rawValue: Int64(myOrders.count),
+                FunnelMetric.unitsSold.rawValue: Int64(myOrders.count { $0.status != .cancelled }),
+                FunnelMetric.revenue.rawValue: myOrders.reduce(0) { $0 + $1.unitPrice.minorUnits },
+                FunnelMetric.tax.rawValue: myOrders.reduce(0) { $0 + $1.tax.minorUnits },
+            ]
+            for purchase in mine {
+                if let reason = purchase.declineReason { expected["\(FunnelMetric.declined.rawValue).\(reason.rawValue)", default: 0] += 1 }
+            }
+            let told: [String: Int64]
+            do {
+                told = try store.read { try $0.funnel(offer: offer.id) }
+            } catch {
+                violations.append("end: the funnel of \(offer.id) could not be read: \(error)")
+                continue
+            }
+            for (metric, value) in expected.sorted(by: { $0.key < $1.key }) where (told[metric] ?? 0) != value {
+                violations.append("end: the merchant is told \(metric) = \(told[metric] ?? 0) for \(offer.id), but \(value) happened")
+            }
+            // Counters the check does not derive (late and foreign reposts) are never negative;
+            // any other counter (a decline reason that never happened) is 0.
+            let underived: Set<String> = [FunnelMetric.lateReposts.rawValue, FunnelMetric.foreignReposts.rawValue]
+            for (metric, value) in told.sorted(by: { $0.key < $1.key }) where expected[metric] == nil {
+                if underived.contains(metric) ? value < 0 : value != 0 {
+                    violations.append("end: the merchant is told \(metric) = \(value) for \(offer.id), which did not happen")
+                }
+            }
         }
     }
 }

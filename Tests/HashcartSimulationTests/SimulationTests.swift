@@ -46,11 +46,11 @@ struct SimulationTests {
         #expect(stats.webhookAttempts > stats.orders)
     }
 
-    @Test("a connector that loses events is caught: confirmations made in time did not buy")
+    @Test("a connector that loses events is caught: the funnel misses posts, or confirmations made in time did not buy")
     func lostEventsAreCaught() async throws {
         var caught: [String] = []
         for seed in UInt64(1)...10 where caught.isEmpty { caught += try await Self.run(seed, sabotage: .loseEvents).violations }
-        #expect(caught.contains { $0.contains("in time") || $0.contains("never received") }, "\(caught)")
+        #expect(caught.contains { $0.contains("in time") || $0.contains("never received") || $0.contains("the merchant is told") }, "\(caught)")
     }
 
     @Test("replies posted without their idempotency key are caught: the same reply twice")
@@ -58,5 +58,12 @@ struct SimulationTests {
         var caught: [String] = []
         for seed in UInt64(1)...10 where caught.isEmpty { caught += try await Self.run(seed, sabotage: .ignoreIdempotencyKeys).violations }
         #expect(caught.contains { $0.contains("twice") }, "\(caught)")
+    }
+
+    @Test("a store that forgets which events it processed is caught: the merchant is told duplicate deliveries twice")
+    func duplicateCountsAreCaught() async throws {
+        var caught: [String] = []
+        for seed in UInt64(1)...10 where caught.isEmpty { caught += try await Self.run(seed, sabotage: .forgetProcessedEvents).violations }
+        #expect(caught.contains { $0.contains("the merchant is told") }, "\(caught)")
     }
 }
