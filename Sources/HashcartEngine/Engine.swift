@@ -89,8 +89,6 @@ public final class Engine: Sendable {
                       confirmationWindowSeconds: draft.confirmationWindowSeconds, lifecycle: draft.publish ? .published : .draft,
                       createdAt: now).validated()
         }
-        // The hashtags of the offers not ended (read just before the write; each is re-read in it).
-        let openKeys = try store.connectorInterest(network: network, now: now).hashtagKeys
         try store.write { tx in
             guard try tx.merchant(offer.merchantID) != nil else { throw EngineError.notFound("merchant \(offer.merchantID)") }
             // An offer whose time is up gives its hashtag back.
@@ -100,8 +98,10 @@ public final class Engine: Sendable {
             }
             // Unique among open offers by how it looks, not only by its key: a look-alike of an
             // open offer's tag is a conflict naming that tag (bounded by the open offers).
+            // Read inside the write, which writers take one at a time: two merchants racing with
+            // look-alike tags cannot both pass.
             let skeleton = offer.hashtag.skeleton
-            for key in openKeys where key != offer.hashtag.key {
+            for key in try tx.openHashtagKeys(now: now, limit: ConnectorInterest.maximumHashtags) where key != offer.hashtag.key {
                 if let open = try tx.offer(hashtagKey: key), open.state(at: now) != .ended, open.hashtag.skeleton == skeleton {
                     throw EngineError.conflict("hashtag \(offer.hashtag) looks like \(open.hashtag), the tag of an open offer")
                 }

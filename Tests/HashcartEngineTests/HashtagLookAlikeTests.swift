@@ -30,4 +30,35 @@ import Testing
         _ = try world.engine.setLifecycle(of: first.id, to: .ended)
         _ = try world.offer(merchant: impostor, hashtag: "#BuyKindIeFireHD")
     }
+
+    /// The check reads the open offers inside the write: two merchants creating look-alike tags at
+    /// the same moment never both succeed (an earlier version read them just before the write).
+    @Test func lookAlikesCreatedAtTheSameMomentNeverBothSucceed() async throws {
+        let world = try TestWorld()
+        let shop = try world.engine.createMerchant(name: "Gadgets Inc")
+        let impostor = try world.engine.createMerchant(name: "Impostor")
+        let engine = world.engine
+        for round in 0..<25 {
+            let (original, lookalike) = ("#BuyKindleFire\(round)", "#BuyKindIeFire\(round)")
+            let results = await withTaskGroup(of: Bool.self) { group in
+                for (merchant, tag) in [(shop, original), (impostor, lookalike)] {
+                    group.addTask {
+                        // Each on a thread of its own: the writes really overlap.
+                        await withCheckedContinuation { continuation in
+                            Thread.detachNewThread {
+                                let made = (try? engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle Fire", sku: "K-\(tag)",
+                                                                               price: .usd(19_900), hashtag: tag, quantity: 5))) != nil
+                                continuation.resume(returning: made)
+                            }
+                        }
+                    }
+                }
+                var made: [Bool] = []
+                for await result in group { made.append(result) }
+                return made
+            }
+            #expect(results.filter { $0 }.count == 1, "round \(round): \(results)")
+        }
+        #expect(try world.store.read { try $0.offers() }.count == 25)
+    }
 }

@@ -85,6 +85,9 @@ public protocol StoreTransaction: LedgerStorage {
     func markLinkCodeUsed(_ code: String, at: Instant) throws
     /// The offer that owns a hashtag key now: any offer not ended.
     func offer(hashtagKey: String) throws -> Offer?
+    /// The hashtag keys of offers not ended at `now`, at most `limit`, read inside the
+    /// transaction (so an offer created concurrently is seen once its write commits).
+    func openHashtagKeys(now: Instant, limit: Int) throws -> [String]
     func offer(_ id: OfferID) throws -> Offer?
     func insertOffer(_ offer: Offer) throws
     func updateOffer(_ offer: Offer) throws

@@ -707,6 +707,11 @@ final class PostgresTransaction: StoreTransaction {
         bufferedCards.insert(purchase.cardAccountID)
     }
 
+    func openHashtagKeys(now: Instant, limit: Int) throws -> [String] {
+        try session.query(StoreColumns.interestHashtagsSQL(placeholder: "$"), [now.millisecondsSinceEpoch, limit])
+            .map { try PostgresRowReader(row: $0, table: "offers").text(0) }
+    }
+
     func isReferenceTaken(_ reference: String) throws -> Bool {
         if takenReferences.contains(reference) { return true }
         if freeReferences.contains(reference) { return false }

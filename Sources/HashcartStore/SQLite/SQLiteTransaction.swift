@@ -357,6 +357,11 @@ final class SQLiteTransaction: StoreTransaction {
         precondition(db.changesCount == 1, "purchase \(p.id) vanished")
     }
 
+    func openHashtagKeys(now: Instant, limit: Int) throws -> [String] {
+        try String.fetchAll(db.cachedStatement(sql: StoreColumns.interestHashtagsSQL(placeholder: "?")),
+                            arguments: [now.millisecondsSinceEpoch, limit])
+    }
+
     func isReferenceTaken(_ reference: String) throws -> Bool {
         try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM purchases WHERE reference = ?"), arguments: [reference]) ?? false
     }
