@@ -74,4 +74,6 @@ public enum Sabotage: Sendable {
     /// duplicate delivery is handled again. Purchases stay unique by post, so only what the
     /// merchant is told (the funnel) shows it.
     case forgetProcessedEvents
+    /// Webhooks carry a stub (the event's id and type, no object): the merchant cannot read them.
+    case stubWebhookPayloads
 }

@@ -69,6 +69,7 @@ public final class Simulation {
         do { return try BundledTaxTable.load() } catch { preconditionFailure("the bundled tax table loads: \(error)") }
     }()
     static let encryptionKey = Data(repeating: 7, count: 32).base64EncodedString()
+    static let webhookSecret = "whsec_simulation"
     static let silent = Logger(label: "hashcart.sim", factory: { _ in SwiftLogNoOpLogHandler() })
     /// Most steps of one seed's busy phase, and of its calm phase.
     static let maximumSteps = 40
@@ -97,7 +98,8 @@ public final class Simulation {
         world = SimulatedNetwork(clock: clock)
         connector = SimulatedConnector(world: world, crash: crash, seed: seed ^ 0xC0FFEE, failurePercent: faults.postFailurePercent,
                                        lostAnswerPercent: faults.lostAnswerPercent, sabotage: sabotage)
-        merchantEndpoint = SimulatedMerchant(seed: seed ^ 0xBEEF, clock: clock, crash: crash, failurePercent: faults.merchantFailurePercent,
+        merchantEndpoint = SimulatedMerchant(seed: seed ^ 0xBEEF, clock: clock, crash: crash, secret: Self.webhookSecret,
+                                             failurePercent: faults.merchantFailurePercent,
                                              slowPercent: faults.merchantSlowPercent)
         var configuration = EngineConfiguration()
         configuration.outboundLeaseMilliseconds = 10_000
@@ -113,9 +115,14 @@ public final class Simulation {
         let store = try SQLiteStore(directory: directory, encryptionKey: encryptionKey)
         let crashing = CrashingStore(inner: store, crash: crash, forgetsProcessedEvents: connector.sabotage == .forgetProcessedEvents)
         let engine = try Engine(store: crashing, connector: connector, clock: clock, ids: ids, taxTable: taxTable, configuration: configuration)
+        // The payloads `serve` sends (test mode): the event with the order or offer as the API shows it.
+        let service = EngineService(mode: .test, engine: engine, store: store, sandbox: nil, adminTokenHash: [UInt8](repeating: 0, count: 32))
+        let stub = connector.sabotage == .stubWebhookPayloads
         let deliverer = WebhookDeliverer(store: crashing, clock: clock, payload: { event in
-            Data("{\"id\":\"\(event.id)\",\"type\":\"\(event.type.rawValue)\",\"object\":\"\(event.objectID)\"}".utf8)
-        }, transport: merchant, logger: silent, leaseMilliseconds: 60_000, maximumConcurrentDeliveries: 1)
+            if stub { return Data("{\"id\":\"\(event.id)\",\"type\":\"\(event.type.rawValue)\"}".utf8) }
+            return try service.webhookPayload(for: event)
+        },
+                                         transport: merchant, logger: silent, leaseMilliseconds: 60_000, maximumConcurrentDeliveries: 1)
         return (store, engine, deliverer)
     }
 
@@ -142,7 +149,7 @@ public final class Simulation {
     func setUp() throws {
         merchant = try engine.createMerchant(name: "Sim Store", discountRateBasisPoints: 250)
         _ = try store.createWebhookEndpoint(id: "we_sim", merchantID: merchant.id, url: "https://merchant.example/hooks",
-                                            secret: "whsec_simulation", at: engineClock.now())
+                                            secret: Self.webhookSecret, at: engineClock.now())
         for index in 0..<Int.random(in: 1...3, using: &random) {
             var draft = OfferDraft(merchantID: merchant.id, title: "Deal \(index)", sku: "SKU-\(index)",
                                    price: .usd(Int64.random(in: 500...20_000, using: &random)), hashtag: "#SimDeal\(index)",
@@ -443,6 +450,8 @@ public final class Simulation {
             }
             if step == Self.maximumCalmSteps - 1 {
                 violations.append("liveness: the engine did not settle within \(Self.maximumCalmSteps) calm steps: \(reason)")
+                // A webhook the merchant keeps refusing never settles: say why it refuses.
+                for refusal in merchantEndpoint.refused.suffix(3) { violations.append("liveness: the merchant could not verify or read a delivery: \(refusal)") }
             }
         }
     }

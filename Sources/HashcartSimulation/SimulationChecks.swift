@@ -105,6 +105,23 @@ extension Simulation {
                 if status.delivery != "delivered" { violations.append("end: webhook \(status.event.id) is \(status.delivery)") }
                 if received[status.event.id] == nil { violations.append("end: the merchant never received \(status.event.id) (\(status.event.type.rawValue))") }
             }
+            // What the merchant read in each event is the event and its object as the store holds them.
+            for refusal in merchantEndpoint.refused { violations.append("end: the merchant could not verify or read a delivery: \(refusal)") }
+            let ordersByID = Dictionary(uniqueKeysWithValues: orders.map { ($0.id.rawValue, $0) })
+            for status in events {
+                guard let payload = merchantEndpoint.payload(status.event.id) else { continue }
+                let event = status.event
+                if payload.type != event.type.rawValue || payload.livemode || payload.object["id"] != event.objectID {
+                    violations.append("end: the merchant read \(event.id) as \(payload.type) of \(payload.object["id"] ?? "-") (livemode \(payload.livemode)), but it is \(event.type.rawValue) of \(event.objectID) in test mode")
+                }
+                if event.type == .orderCreated, let order = ordersByID[event.objectID] {
+                    let expected = ["amount": String(order.unitPrice.minorUnits), "tax": String(order.tax.minorUnits),
+                                    "total": String(order.total.minorUnits), "reference": order.reference, "offer": order.offerID.rawValue]
+                    for (field, value) in expected.sorted(by: { $0.key < $1.key }) where payload.object[field] != value {
+                        violations.append("end: order.created \(event.id) told the merchant \(field) = \(payload.object[field] ?? "nothing"), but the order says \(value)")
+                    }
+                }
+            }
             let created = Set(events.filter { $0.event.type == .orderCreated }.map(\.event.objectID))
             for order in orders where !created.contains(order.id.rawValue) {
                 violations.append("end: order \(order.id) has no order.created event")

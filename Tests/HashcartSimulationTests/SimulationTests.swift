@@ -66,4 +66,11 @@ struct SimulationTests {
         for seed in UInt64(1)...10 where caught.isEmpty { caught += try await Self.run(seed, sabotage: .forgetProcessedEvents).violations }
         #expect(caught.contains { $0.contains("the merchant is told") }, "\(caught)")
     }
+
+    @Test("webhooks that carry a stub instead of the event's object are caught: the merchant cannot read them")
+    func stubPayloadsAreCaught() async throws {
+        var caught: [String] = []
+        for seed in UInt64(1)...10 where caught.isEmpty { caught += try await Self.run(seed, sabotage: .stubWebhookPayloads).violations }
+        #expect(caught.contains { $0.contains("could not verify or read") }, "\(caught)")
+    }
 }
