@@ -157,7 +157,7 @@ let package = Package(
             ],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "HashcartSimulationTests", dependencies: ["HashcartSimulation", "HashcartCore"]),
+        .testTarget(name: "HashcartSimulationTests", dependencies: ["HashcartSimulation", "HashcartCore", "HashcartStore"]),
         .testTarget(name: "HashcartCLITests", dependencies: [
             "hashcart", "HashcartTestSupport", "HashcartConnectors", "HashcartCore", "HashcartStore",
             .product(name: "Crypto", package: "swift-crypto"),

@@ -2,16 +2,16 @@ import GRDB
 import HashcartCore
 import HashcartStore
 
-/// The engine's store as the simulated process sees it: the real SQLite store, with the process
-/// dying at the write the ``CrashSwitch`` names: before it commits (SQLite rolls it back) or
+/// The engine's store as the simulated process sees it: the real store, with the process
+/// dying at the write the ``CrashSwitch`` names: before it commits (the database rolls it back) or
 /// right after (it is durable, but the process never learns).
 final class CrashingStore: EngineStore, WebhookDeliveryStore {
-    let inner: SQLiteStore
+    let inner: any HashcartDatabase
     let crash: CrashSwitch
     /// ``Sabotage/forgetProcessedEvents``: every commit forgets which events were processed.
     let forgetsProcessedEvents: Bool
 
-    init(inner: SQLiteStore, crash: CrashSwitch, forgetsProcessedEvents: Bool = false) {
+    init(inner: any HashcartDatabase, crash: CrashSwitch, forgetsProcessedEvents: Bool = false) {
         self.inner = inner
         self.crash = crash
         self.forgetsProcessedEvents = forgetsProcessedEvents
@@ -21,7 +21,9 @@ final class CrashingStore: EngineStore, WebhookDeliveryStore {
         switch try crash.nextWrite() {
         case .commit:
             let result = try inner.write(body)
-            if forgetsProcessedEvents { try inner.pool.write { try $0.execute(sql: "DELETE FROM processed_events") } }
+            if forgetsProcessedEvents, let sqlite = inner as? SQLiteStore {
+                try sqlite.pool.write { try $0.execute(sql: "DELETE FROM processed_events") }
+            }
             return result
         case .crashBeforeCommit:
             // The transaction runs, then the process dies before COMMIT: SQLite rolls it back.

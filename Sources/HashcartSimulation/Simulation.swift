@@ -5,9 +5,9 @@ import HashcartEngine
 import HashcartStore
 import Logging
 
-/// A deterministic simulation of one flash sale: the real engine on a real SQLite store in
-/// `directory`, a simulated network and a simulated merchant, all under one seeded random source
-/// and one simulated clock.
+/// A deterministic simulation of one flash sale: the real engine on a real store (SQLite in
+/// `directory`, or a PostgreSQL schema of the seed's own, see ``SimulationStore``), a simulated
+/// network and a simulated merchant, all under one seeded random source and one simulated clock.
 ///
 /// Per seed it creates a merchant with a webhook endpoint, 1–3 offers with small stock, 3–10
 /// linked cardholders, unlinked fans and an impostor; buyers post, then confirm (or not) in the
@@ -19,6 +19,7 @@ import Logging
 public final class Simulation {
     public let seed: UInt64
     let directory: String
+    let storeKind: SimulationStore
     var random: SplitMix64
     let faults: SimulationFaults
     let clock: ManualClock
@@ -32,7 +33,7 @@ public final class Simulation {
     let merchantEndpoint: SimulatedMerchant
     let configuration: EngineConfiguration
 
-    var store: SQLiteStore
+    var store: any HashcartDatabase
     var engine: Engine
     var deliverer: WebhookDeliverer
 
@@ -85,9 +86,11 @@ public final class Simulation {
     }
 
     /// Prepares seed `seed` with a planted bug (``Sabotage``): the run must then break a rule.
-    public init(seed: UInt64, directory: String, sabotage: Sabotage?) throws {
+    public init(seed: UInt64, directory: String, sabotage: Sabotage?, store storeKind: SimulationStore = .sqlite) throws {
+        precondition(sabotage != .forgetProcessedEvents || storeKind == .sqlite, "the planted bug forgetProcessedEvents edits SQLite only")
         self.seed = seed
         self.directory = directory
+        self.storeKind = storeKind
         var random = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
         faults = SimulationFaults.draw(using: &random)
         self.random = random
@@ -105,14 +108,13 @@ public final class Simulation {
         configuration.outboundLeaseMilliseconds = 10_000
         configuration.interestRefreshMilliseconds = 60_000
         self.configuration = configuration
-        (store, engine, deliverer) = try Self.boot(directory: directory, crash: crash, connector: connector, clock: engineClock, ids: ids,
-                                                   merchant: merchantEndpoint, configuration: configuration)
+        (store, engine, deliverer) = try Self.boot(storeKind.open(directory: directory, seed: seed), crash: crash, connector: connector,
+                                                   clock: engineClock, ids: ids, merchant: merchantEndpoint, configuration: configuration)
     }
 
     /// Starts a process: opens the store from disk, and the engine and webhook deliverer on it.
-    static func boot(directory: String, crash: CrashSwitch, connector: SimulatedConnector, clock: SkewedClock, ids: SequentialIDGenerator,
-                     merchant: SimulatedMerchant, configuration: EngineConfiguration) throws -> (SQLiteStore, Engine, WebhookDeliverer) {
-        let store = try SQLiteStore(directory: directory, encryptionKey: encryptionKey)
+    static func boot(_ store: any HashcartDatabase, crash: CrashSwitch, connector: SimulatedConnector, clock: SkewedClock, ids: SequentialIDGenerator,
+                     merchant: SimulatedMerchant, configuration: EngineConfiguration) throws -> (any HashcartDatabase, Engine, WebhookDeliverer) {
         let crashing = CrashingStore(inner: store, crash: crash, forgetsProcessedEvents: connector.sabotage == .forgetProcessedEvents)
         let engine = try Engine(store: crashing, connector: connector, clock: clock, ids: ids, taxTable: taxTable, configuration: configuration)
         // The payloads `serve` sends (test mode): the event with the order or offer as the API shows it.
@@ -140,6 +142,7 @@ public final class Simulation {
         if violations.isEmpty { try await calm() }
         if violations.isEmpty { checkLiveness() }
         stats.crashes = crash.crashes
+        try storeKind.remove(store)
         try store.close()
         return SimulationResult(seed: seed, faults: faults, trace: trace, violations: violations, stats: stats)
     }
@@ -404,8 +407,8 @@ public final class Simulation {
         log("crash in \(what); restart from disk")
         try store.close()
         crash.restart()
-        (store, engine, deliverer) = try Self.boot(directory: directory, crash: crash, connector: connector, clock: engineClock, ids: ids,
-                                                   merchant: merchantEndpoint, configuration: configuration)
+        (store, engine, deliverer) = try Self.boot(storeKind.open(directory: directory, seed: seed), crash: crash, connector: connector,
+                                                   clock: engineClock, ids: ids, merchant: merchantEndpoint, configuration: configuration)
     }
 
     func logRound(_ summary: RoundSummary) {

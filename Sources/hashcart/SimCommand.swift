@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import HashcartSimulation
+import HashcartStore
 import Synchronization
 
 /// `hashcart sim --seeds A..B`: the deterministic simulation, one flash sale per seed under faults.
 struct SimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
-        abstract: "Run the deterministic simulation: per seed, a flash sale on the real engine and SQLite store under duplicated, reordered, delayed and dropped events, failing posts and webhooks, clock jumps and crashes; every rule checked after every step.",
+        abstract: "Run the deterministic simulation: per seed, a flash sale on the real engine and store (SQLite, or PostgreSQL with --database) under duplicated, reordered, delayed and dropped events, failing posts and webhooks, clock jumps and crashes; every rule checked after every step.",
         discussion: "A failing seed prints the command that replays it. The same seed gives the same trace, byte for byte (--trace prints it).")
 
     @Option(help: "The seeds to run: A..B (both included) or one seed N.")
@@ -21,6 +22,10 @@ struct SimCommand: AsyncParsableCommand {
 
     @Option(help: "Where the seeds' stores are made and removed (default: /dev/shm when there is one, else the temporary folder).")
     var directory: String?
+
+    @Option(name: .customLong("database"),
+            help: "Run every seed on PostgreSQL instead of SQLite: postgres://USER@HOST:PORT/DB (each seed gets a schema of its own there, dropped at its end).")
+    var database: String?
 
     static let maximumSeeds: UInt64 = 10_000_000
     static let maximumReportedFailures = 10
@@ -48,10 +53,15 @@ struct SimCommand: AsyncParsableCommand {
         _ = try Self.parseSeeds(seeds)
         guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 64") }
         if let directory, directory.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--directory must name a folder") }
+        if let database {
+            guard PostgresDatabaseURL.isPostgresURL(database) else { throw ValidationError("--database must be a postgres:// URL") }
+            do { _ = try PostgresDatabaseURL(database) } catch { throw ValidationError("--database: \(error)") }
+        }
     }
 
     func run() async throws {
         let range = try Self.parseSeeds(seeds)
+        let store: SimulationStore = try database.map { .postgres(url: try PostgresDatabaseURL($0)) } ?? .sqlite
         let base = directory ?? (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
         let root = (base as NSString).appendingPathComponent("hashcart-sim-\(getpid())")
         do {
@@ -63,7 +73,7 @@ struct SimCommand: AsyncParsableCommand {
         let total = range.upperBound - range.lowerBound + 1
         // Traces come out whole and in seed order: one seed at a time.
         let workers = trace ? 1 : min(UInt64(jobs), total)
-        print("hashcart sim: seeds \(range.lowerBound)..\(range.upperBound) (\(total)), \(workers) at once")
+        print("hashcart sim: seeds \(range.lowerBound)..\(range.upperBound) (\(total)), \(workers) at once, on \(database == nil ? "SQLite" : "PostgreSQL")")
 
         let queue = SeedQueue(range)
         let started = ContinuousClock.now
@@ -76,7 +86,7 @@ struct SimCommand: AsyncParsableCommand {
                         guard let seed = queue.take() else { return report }
                         let folder = (root as NSString).appendingPathComponent("seed-\(seed)")
                         try? FileManager.default.removeItem(atPath: folder)
-                        let result = try await Simulation(seed: seed, directory: folder).run()
+                        let result = try await Simulation(seed: seed, directory: folder, sabotage: nil, store: store).run()
                         try? FileManager.default.removeItem(atPath: folder)
                         if printTrace {
                             print(result.trace.joined(separator: "\n"))
@@ -101,7 +111,7 @@ struct SimCommand: AsyncParsableCommand {
             for failure in failures.prefix(Self.maximumReportedFailures) {
                 print("seed \(failure.seed) FAILED (\(failure.faults)):")
                 for violation in failure.violations.prefix(5) { print("  \(violation)") }
-                print("  replay: swift run hashcart sim --seeds \(failure.seed) --trace")
+                print("  replay: swift run hashcart sim --seeds \(failure.seed) --trace\(database == nil ? "" : " --database URL")")
             }
             print("\(failures.count) of \(outcome.seeds) seeds broke a rule")
             throw ExitCode(1)

@@ -2,6 +2,7 @@ import Foundation
 import HashcartCore
 import Testing
 import HashcartSimulation
+import HashcartStore
 
 /// The simulator itself: deterministic, really injecting its faults, and able to fail.
 /// Serialized, and a handful of seeds: `swift test` runs every suite at once on small CI machines,
@@ -72,5 +73,22 @@ struct SimulationTests {
         var caught: [String] = []
         for seed in UInt64(1)...10 where caught.isEmpty { caught += try await Self.run(seed, sabotage: .stubWebhookPayloads).violations }
         #expect(caught.contains { $0.contains("could not verify or read") }, "\(caught)")
+    }
+
+    /// The PostgreSQL server of the tests (`HASHCART_TEST_DATABASE_URL`, set by `.ci/run`).
+    static var postgresURL: String? { ProcessInfo.processInfo.environment["HASHCART_TEST_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    @Test("on PostgreSQL each seed keeps every rule and gives the very trace it gives on SQLite",
+          .enabled(if: postgresURL != nil, "HASHCART_TEST_DATABASE_URL is not set"))
+    func postgresGivesTheSameTraces() async throws {
+        let url = try PostgresDatabaseURL(try #require(Self.postgresURL))
+        for seed in UInt64(1)...4 {
+            let sqlite = try await Self.run(seed)
+            let folder = Self.folder()
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let postgres = try await Simulation(seed: seed, directory: folder, sabotage: nil, store: .postgres(url: url)).run()
+            #expect(postgres.passed, "seed \(seed): \(postgres.violations)")
+            #expect(postgres.trace == sqlite.trace, "seed \(seed): the stores disagree from line \(Array(zip(postgres.trace, sqlite.trace)).firstIndex { $0.0 != $0.1 } ?? min(postgres.trace.count, sqlite.trace.count))")
+        }
     }
 }
