@@ -53,6 +53,8 @@ import Testing
         BadCommand(arguments: ["sim", "--jobs", "0"], message: "--jobs must be between 1 and 64", usesDataFolder: false),
         BadCommand(arguments: ["sim", "--seeds", "1", "--directory", "/dev/null"], message: "--directory /dev/null: cannot make a folder", usesDataFolder: false),
         BadCommand(arguments: ["sim", "--seeds", "1", "--directory", " "], message: "--directory must name a folder", usesDataFolder: false),
+        BadCommand(arguments: ["sim", "--seeds", "1", "--database", "mysql://root@localhost/shop"], message: "--database must be a postgres:// URL", usesDataFolder: false),
+        BadCommand(arguments: ["sim", "--seeds", "1", "--database", "postgres://u@localhost/db?schema=Bad-Name"], message: "--database:", usesDataFolder: false),
     ]
 
     @Test(arguments: badCommands)
