@@ -44,84 +44,13 @@ struct BenchPurchasesCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let directory = data ?? (NSTemporaryDirectory() + "hashcart-bench-" + String(UUID().uuidString.prefix(8)).lowercased())
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
-            fail("\(directory) is a file; --data needs a folder")
-        }
-        if FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(SQLiteStore.fileName)) {
-            fail("\(directory) already holds a Hashcart store; the benchmark needs a new folder")
-        }
-        defer { if data == nil { try? FileManager.default.removeItem(atPath: directory) } }
-        let clock = ManualClock(Instant(secondsSinceEpoch: 1_795_791_600))
-        let store: any HashcartDatabase
-        var storeName = "sqlite", durability = "synchronous=FULL", ownSchema = false
-        if var url = StoreOptions.databaseURL(flag: database) {
-            // A schema of its own, unless the URL names one (then it is kept afterwards).
-            if url.schema == "public" {
-                url.schema = "hashcart_bench_" + String(UUID().uuidString.prefix(8)).lowercased()
-                ownSchema = true
-            }
-            let postgres = try PostgresStore(url: url, encryptionKey: AddressCipher.generateEncodedKey())
-            if try postgres.read({ try $0.count("merchants") }) > 0 { fail("schema \(url.schema) already holds a Hashcart store; the benchmark needs a new one") }
-            storeName = "postgresql"
-            durability = "synchronous_commit=" + (try postgres.serverSetting("synchronous_commit"))
-            store = postgres
-        } else {
-            store = try SQLiteStore(directory: directory, encryptionKey: AddressCipher.generateEncodedKey())
-        }
-        defer { if ownSchema, let postgres = store as? PostgresStore { try? postgres.dropSchema() } }
-        let connector = BenchConnector(clock: clock)
-        let configuration = EngineConfiguration(maximumEventsPerBatch: batch, maximumOutboundPerRound: 10_000)
-        let engine = try Engine(store: store, connector: connector, clock: clock, ids: SequentialIDGenerator(),
-                                taxTable: try BundledTaxTable.load(), configuration: configuration)
+        let sale = try await BenchSale(count: count, batch: batch, captureOnConfirmation: captureOnConfirmation, data: data, database: database)
+        defer { sale.close() }
+        let (engine, store, reposts, storeName, durability) = (sale.engine, sale.store, sale.reposts, sale.storeName, sale.durability)
+        let (requestSeconds, setupSeconds) = (sale.requestSeconds, sale.setupSeconds)
         let wall = ContinuousClock()
 
-        // Setup.
-        let setupStart = wall.now
-        let merchant = try engine.createMerchant(name: "Bench Store")
-        var draft = OfferDraft(merchantID: merchant.id, title: "Kindle Fire HD", sku: "KFHD", price: .usd(14999),
-                               hashtag: "#BuyKindleFireHD", quantity: Int64(count))
-        draft.captureMode = captureOnConfirmation ? .onConfirmation : .onShipment
-        _ = try engine.createOffer(draft)
-        let states = USState.allCases
-        var identities: [SocialIdentity] = []
-        identities.reserveCapacity(count)
-        for chunk in stride(from: 0, to: count, by: 10_000) {
-            let size = min(10_000, count - chunk)
-            let cards = try engine.createCardAccounts((0..<size).map { offset in
-                let index = chunk + offset
-                return CardAccountDraft(
-                    creditLimit: .usd(500_000),
-                    billing: BillingAddress(name: "Buyer \(index)", line1: "\(index) Main St", city: "Springfield",
-                                            state: states[index % states.count], postalCode: "10001"),
-                    cardLast4: "4242")
-            })
-            let pairs = cards.enumerated().map { offset, card in
-                (card.id, SocialIdentity(network: .sandbox, userID: "b\(chunk + offset)", handle: "@b\(chunk + offset)"))
-            }
-            try engine.link(pairs, at: clock.now().adding(seconds: -86_400))
-            identities += pairs.map(\.1)
-        }
-        let posts = identities.enumerated().map { index, identity in
-            NetworkEvent(network: .sandbox, eventID: "post\(index)", kind: .post, author: identity, text: "#BuyKindleFireHD",
-                         createdAt: clock.now())
-        }
-        let requestStart = wall.now
-        try engine.ingest(posts)
-        let requestSeconds = (wall.now - requestStart).seconds
-        while try await engine.dispatchOutbox().sent > 0 {}
-        let setupSeconds = (wall.now - setupStart).seconds
-
         // The confirming reposts, timed.
-        let confirmationPosts = try store.read { reader in
-            try reader.purchases(limit: count).map { ($0.identity, $0.confirmationPostID) }
-        }
-        clock.advance(seconds: 30)
-        let reposts = confirmationPosts.enumerated().map { index, pair in
-            NetworkEvent(network: .sandbox, eventID: "repost\(index)", kind: .repost, author: pair.0, referencedPostID: pair.1 ?? "missing",
-                         referencedAuthorID: connector.officialAccountID, createdAt: clock.now())
-        }
         var histogram = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
         var confirmed = 0
         let timedStart = wall.now
@@ -131,7 +60,7 @@ struct BenchPurchasesCommand: AsyncParsableCommand {
             let outcomes = try engine.ingest(slice)
             let micros = UInt64(max(1, (wall.now - batchStart).microseconds))
             _ = histogram.record(micros, count: UInt64(slice.count))
-            confirmed += outcomes.filter { if case .confirmed = $0 { true } else { false } }.count
+            confirmed += BenchSale.confirmed(outcomes)
         }
         let timedSeconds = (wall.now - timedStart).seconds
         let auditStart = wall.now

@@ -123,4 +123,23 @@ import Testing
         let check = try await hashcart(["check", "--data", folder.path, "--encryption-key", randomKey()])
         #expect(check.status != 0 && check.stderr.contains("key"), "\(check)")
     }
+
+    @Test func benchLatencyRunsEachLoadOpenLoopAndConfirmsEveryRepost() async throws {
+        let bench = try await hashcart(["bench", "latency", "--peak-count", "1000", "--seconds", "1", "--json"])
+        #expect(bench.status == 0, "\(bench)")
+        let report = try bench.json()
+        let peak = try #require(report["peak_per_second"] as? Int, "\(bench)")
+        #expect(peak > 0)
+        let runs = report["runs"] as? [[String: Any]] ?? []
+        #expect(runs.map { $0["load_percent"] as? Int } == [25, 50, 75], "\(bench)")
+        for run in runs {
+            let load = try #require(run["load_percent"] as? Int)
+            // The rate offered is the share of the peak; every scheduled repost bought, none twice.
+            #expect(abs((run["rate"] as? Int ?? 0) - peak * load / 100) <= 1, "\(run)")
+            #expect(run["confirmed"] as? Int == run["reposts"] as? Int, "\(run)")
+            #expect(run["invariant_violations"] as? Int == 0, "\(run)")
+            let (p50, p99, p999) = (run["p50_ms"] as? Double ?? -1, run["p99_ms"] as? Double ?? -1, run["p999_ms"] as? Double ?? -1)
+            #expect(0 < p50 && p50 <= p99 && p99 <= p999, "\(run)")
+        }
+    }
 }
