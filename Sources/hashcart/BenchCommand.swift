@@ -2,5 +2,5 @@ import ArgumentParser
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks (run in a release build).", subcommands: [BenchPurchasesCommand.self, BenchLatencyCommand.self, BenchIngestCommand.self])
+        commandName: "bench", abstract: "Benchmarks (run in a release build).", subcommands: [BenchPurchasesCommand.self, BenchLatencyCommand.self, BenchFlashSaleCommand.self, BenchIngestCommand.self])
 }

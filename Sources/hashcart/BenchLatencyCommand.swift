@@ -48,11 +48,12 @@ struct BenchLatencyCommand: AsyncParsableCommand {
     func run() async throws {
         let wall = ContinuousClock()
         // The peak, closed loop: batches back to back.
-        let peakSale = try await BenchSale(count: peakCount, batch: batch, captureOnConfirmation: false, data: nil, database: database)
+        let peakSale = try BenchSale(count: peakCount, batch: batch, captureOnConfirmation: false, data: nil, database: database)
+        let peakReposts = try await peakSale.requestPurchases()
         var peakConfirmed = 0
         let peakStart = wall.now
-        for start in stride(from: 0, to: peakSale.reposts.count, by: batch) {
-            peakConfirmed += BenchSale.confirmed(try peakSale.engine.ingest(Array(peakSale.reposts[start..<min(start + batch, peakSale.reposts.count)])))
+        for start in stride(from: 0, to: peakReposts.count, by: batch) {
+            peakConfirmed += BenchSale.confirmed(try peakSale.engine.ingest(Array(peakReposts[start..<min(start + batch, peakReposts.count)])))
         }
         let peak = Double(peakConfirmed) / (wall.now - peakStart).seconds
         let storeName = peakSale.storeName
@@ -64,8 +65,8 @@ struct BenchLatencyCommand: AsyncParsableCommand {
         for load in Self.loads {
             let rate = peak * Double(load) / 100
             let count = min(Self.maximumPerRun, max(1, Int((rate * Double(seconds)).rounded())))
-            let sale = try await BenchSale(count: count, batch: batch, captureOnConfirmation: false, data: nil, database: database)
-            let outcome = try await openLoop(sale, rate: rate)
+            let sale = try BenchSale(count: count, batch: batch, captureOnConfirmation: false, data: nil, database: database)
+            let outcome = try await openLoop(sale, reposts: try await sale.requestPurchases(), rate: rate)
             let violations = try sale.store.read { try $0.audit() }.count
             sale.close()
             if outcome.confirmed != count || violations > 0 { failed = true }
@@ -97,13 +98,12 @@ struct BenchLatencyCommand: AsyncParsableCommand {
     }
 
     /// Reposts arrive one every 1/`rate` s from the start; each transaction takes what has arrived.
-    func openLoop(_ sale: BenchSale, rate: Double) async throws -> Outcome {
+    func openLoop(_ sale: BenchSale, reposts: [NetworkEvent], rate: Double) async throws -> Outcome {
         let wall = ContinuousClock()
         let start = wall.now
         let interval = 1 / rate
         var outcome = Outcome()
         var next = 0
-        let reposts = sale.reposts
         while next < reposts.count {
             let elapsed = (wall.now - start).seconds
             // Arrivals up to now: repost i arrives at start + i × interval.

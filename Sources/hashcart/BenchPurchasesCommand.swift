@@ -44,10 +44,11 @@ struct BenchPurchasesCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let sale = try await BenchSale(count: count, batch: batch, captureOnConfirmation: captureOnConfirmation, data: data, database: database)
+        let sale = try BenchSale(count: count, batch: batch, captureOnConfirmation: captureOnConfirmation, data: data, database: database)
         defer { sale.close() }
-        let (engine, store, reposts, storeName, durability) = (sale.engine, sale.store, sale.reposts, sale.storeName, sale.durability)
-        let (requestSeconds, setupSeconds) = (sale.requestSeconds, sale.setupSeconds)
+        let reposts = try await sale.requestPurchases()
+        let (engine, store, storeName, durability) = (sale.engine, sale.store, sale.storeName, sale.durability)
+        let (requestSeconds, setupSeconds) = (sale.requestSeconds, sale.totalSetupSeconds)
         let wall = ContinuousClock()
 
         // The confirming reposts, timed.

@@ -3,9 +3,10 @@ import HashcartCore
 import HashcartEngine
 import HashcartStore
 
-/// The sale the purchase benchmarks time: one merchant, one offer with `count` units, `count`
-/// card accounts with linked identities, their purchase posts ingested and the confirmation
-/// replies posted (all untimed). What is left to time is ``reposts``: the confirming reposts.
+/// The sale the purchase benchmarks time: one merchant, one offer with `units` units (default:
+/// one per cardholder), `count` card accounts with linked identities (untimed). Then either
+/// ``requestPurchases()``: their purchase posts ingested and the confirmation replies posted
+/// (untimed), leaving the confirming reposts to time; or the caller times the posts itself.
 ///
 /// The store is a fresh SQLite folder (removed by ``close()`` unless the caller named it) or, with
 /// a PostgreSQL URL, a fresh schema (dropped by ``close()`` unless the URL named it).
@@ -15,17 +16,20 @@ final class BenchSale {
     let clock: ManualClock
     let storeName: String
     let durability: String
-    /// Seconds of setup, and of ingesting the purchase posts (reservation + reply queued) alone.
+    let connector: BenchConnector
+    /// The cardholders' linked identities, in card order.
+    let identities: [SocialIdentity]
+    /// Seconds of setup (offer, cards, links), and, once ``requestPurchases()`` ran, of ingesting
+    /// the purchase posts (reservation + reply queued) and of all of it.
     let setupSeconds: Double
-    let requestSeconds: Double
-    /// One confirming repost per purchase, in purchase order, not yet ingested.
-    let reposts: [NetworkEvent]
+    private(set) var requestSeconds = 0.0
+    private(set) var totalSetupSeconds = 0.0
 
     private let directory: String
     private let removeDirectory: Bool
     private let ownSchema: Bool
 
-    init(count: Int, batch: Int, captureOnConfirmation: Bool, data: String?, database: String?) async throws {
+    init(count: Int, units: Int? = nil, batch: Int, captureOnConfirmation: Bool, data: String?, database: String?) throws {
         directory = data ?? (NSTemporaryDirectory() + "hashcart-bench-" + String(UUID().uuidString.prefix(8)).lowercased())
         removeDirectory = data == nil
         var isDirectory: ObjCBool = false
@@ -56,6 +60,7 @@ final class BenchSale {
         }
         self.ownSchema = ownSchema
         let connector = BenchConnector(clock: clock)
+        self.connector = connector
         let configuration = EngineConfiguration(maximumEventsPerBatch: batch, maximumOutboundPerRound: 10_000)
         let engine = try Engine(store: store, connector: connector, clock: clock, ids: SequentialIDGenerator(),
                             taxTable: try BundledTaxTable.load(), configuration: configuration)
@@ -65,7 +70,7 @@ final class BenchSale {
         let setupStart = wall.now
         let merchant = try engine.createMerchant(name: "Bench Store")
         var draft = OfferDraft(merchantID: merchant.id, title: "Kindle Fire HD", sku: "KFHD", price: .usd(14999),
-                               hashtag: "#BuyKindleFireHD", quantity: Int64(count))
+                               hashtag: "#BuyKindleFireHD", quantity: Int64(units ?? count))
         draft.captureMode = captureOnConfirmation ? .onConfirmation : .onShipment
         _ = try engine.createOffer(draft)
         let states = USState.allCases
@@ -87,27 +92,40 @@ final class BenchSale {
             try engine.link(pairs, at: clock.now().adding(seconds: -86_400))
             identities += pairs.map(\.1)
         }
+        self.identities = identities
+        setupSeconds = (wall.now - setupStart).seconds
+        totalSetupSeconds = setupSeconds
+    }
+
+    /// Each cardholder's purchase post, as posted now.
+    func purchasePosts() -> [NetworkEvent] {
         let postedAt = clock.now()
-        let posts = identities.enumerated().map { index, identity in
+        return identities.enumerated().map { index, identity in
             NetworkEvent(network: .sandbox, eventID: "post\(index)", kind: .post, author: identity, text: "#BuyKindleFireHD",
                          createdAt: postedAt)
         }
-        let requestStart = wall.now
-        try engine.ingest(posts)
-        requestSeconds = (wall.now - requestStart).seconds
-        while try await engine.dispatchOutbox().sent > 0 {}
-        setupSeconds = (wall.now - setupStart).seconds
+    }
 
-        let store = self.store
-        let confirmationPosts = try store.read { reader in
-            try reader.purchases(limit: count).map { ($0.identity, $0.confirmationPostID) }
-        }
+    /// The confirming repost of a purchase's confirmation reply, by its cardholder.
+    func repost(of purchase: Purchase, index: Int) -> NetworkEvent {
+        NetworkEvent(network: .sandbox, eventID: "repost\(index)", kind: .repost, author: purchase.identity,
+                     referencedPostID: purchase.confirmationPostID ?? "missing", referencedAuthorID: connector.officialAccountID,
+                     createdAt: clock.now())
+    }
+
+    /// Ingests every cardholder's purchase post and posts the confirmation replies (untimed);
+    /// returns one confirming repost per purchase, in purchase order, 30 s later.
+    func requestPurchases() async throws -> [NetworkEvent] {
+        let wall = ContinuousClock()
+        let started = wall.now
+        let posts = purchasePosts()
+        try engine.ingest(posts)
+        requestSeconds = (wall.now - started).seconds
+        while try await engine.dispatchOutbox().sent > 0 {}
+        totalSetupSeconds = setupSeconds + (wall.now - started).seconds
+        let purchases = try store.read { try $0.purchases(limit: identities.count) }
         clock.advance(seconds: 30)
-        let now = clock.now()
-        reposts = confirmationPosts.enumerated().map { index, pair in
-            NetworkEvent(network: .sandbox, eventID: "repost\(index)", kind: .repost, author: pair.0, referencedPostID: pair.1 ?? "missing",
-                         referencedAuthorID: connector.officialAccountID, createdAt: now)
-        }
+        return purchases.enumerated().map { repost(of: $1, index: $0) }
     }
 
     /// Removes the benchmark's own store (folder or schema); a store the caller named is kept.

@@ -142,4 +142,14 @@ import Testing
             #expect(0 < p50 && p50 <= p99 && p99 <= p999, "\(run)")
         }
     }
+
+    @Test func benchFlashSaleSellsExactlyTheUnits() async throws {
+        let bench = try await hashcart(["bench", "flash-sale", "--cardholders", "2000", "--units", "50", "--json"])
+        #expect(bench.status == 0, "\(bench)")
+        let report = try bench.json()
+        #expect(report["posts"] as? Int == 2000 && report["units"] as? Int == 50, "\(bench)")
+        #expect(report["sold"] as? Int == 50 && report["confirmed"] as? Int == 50, "\(bench)")
+        #expect(report["invariant_violations"] as? Int == 0, "\(bench)")
+        #expect((report["seconds"] as? Double ?? 0) > 0, "\(bench)")
+    }
 }
