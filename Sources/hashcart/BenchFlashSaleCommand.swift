@@ -54,7 +54,7 @@ struct BenchFlashSaleCommand: AsyncParsableCommand {
         var reposted: Set<PurchaseID> = []
         var reposts: [NetworkEvent] = []
         var requested = 0, confirmed = 0, resolved = 0, transactions = 0
-        var lastOrder = 0.0
+        var lastOrder = 0.0, allPostsIngested = 0.0
         while nextPost < posts.count || resolved < requested {
             let elapsed = (wall.now - start).seconds
             // A bound on the run: a sale that never settles is a failure, not a hang.
@@ -85,6 +85,7 @@ struct BenchFlashSaleCommand: AsyncParsableCommand {
                     }
                 }
                 transactions += 1
+                if nextPost == posts.count && allPostsIngested == 0 { allPostsIngested = (wall.now - start).seconds }
             }
             // The replies go out; each cardholder whose request is now on the network reposts it.
             if try await sale.engine.dispatchOutbox().sent > 0, !awaitingReply.isEmpty {
@@ -110,6 +111,7 @@ struct BenchFlashSaleCommand: AsyncParsableCommand {
         let result: [String: Any] = [
             "benchmark": "flash_sale", "store": sale.storeName, "posts": cardholders, "units": units, "sold": sold,
             "confirmed": confirmed, "seconds": (lastOrder * 1000).rounded() / 1000, "window_ms": windowMilliseconds,
+            "all_posts_answered_seconds": (allPostsIngested * 1000).rounded() / 1000,
             "transactions": transactions, "invariant_violations": violations,
         ]
         if json {
@@ -117,6 +119,7 @@ struct BenchFlashSaleCommand: AsyncParsableCommand {
         } else {
             print("store: \(sale.storeName); \(cardholders) posts within \(windowMilliseconds) ms for \(units) units")
             print("sold \(sold) of \(units) in \(result["seconds"]!) s from the first post to the last order (\(transactions) transactions); \(violations) invariant violations")
+            print("every post taken up (a purchase request or a sold-out decline) after \(result["all_posts_answered_seconds"]!) s")
         }
         if sold != Int64(units) || violations > 0 { throw ExitCode(1) }
     }
