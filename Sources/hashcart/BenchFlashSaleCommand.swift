@@ -25,25 +25,16 @@ struct BenchFlashSaleCommand: AsyncParsableCommand {
     @Option(name: .customLong("window-ms"), help: "Milliseconds over which the posts arrive (0…60000).")
     var windowMilliseconds = 1_000
 
-    @Option(help: "The most events per store transaction (1…10000).")
-    var batch = 1_000
-
-    @Option(name: .customLong("database"),
-            help: "Run on PostgreSQL, postgres://user[:password]@host[:port]/db: in a fresh schema of its own, dropped afterwards.")
-    var database: String?
-
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var options: BenchRunOptions
 
     func validate() throws {
         guard (1_000...1_000_000).contains(cardholders) else { throw ValidationError("--cardholders must be between 1000 and 1000000") }
         guard (1...cardholders).contains(units) else { throw ValidationError("--units must be between 1 and --cardholders") }
         guard (0...60_000).contains(windowMilliseconds) else { throw ValidationError("--window-ms must be between 0 and 60000") }
-        guard (1...10_000).contains(batch) else { throw ValidationError("--batch must be between 1 and 10000") }
     }
 
     func run() async throws {
-        let sale = try BenchSale(count: cardholders, units: units, batch: batch, captureOnConfirmation: false, data: nil, database: database)
+        let sale = try BenchSale(count: cardholders, units: units, batch: options.batch, captureOnConfirmation: false, data: nil, database: options.database)
         defer { sale.close() }
         let posts = sale.purchasePosts()
         let interval = Double(windowMilliseconds) / 1_000 / Double(cardholders)
@@ -61,9 +52,9 @@ struct BenchFlashSaleCommand: AsyncParsableCommand {
             guard elapsed < 600 else { fail("the sale did not settle in 600 s: \(resolved) of \(requested) requests resolved") }
             let arrived = interval == 0 ? posts.count : min(posts.count, Int(elapsed / interval) + 1)
             // Reposts first (they hold units), then the posts that have arrived.
-            var events = Array(reposts.prefix(batch))
+            var events = Array(reposts.prefix(options.batch))
             reposts.removeFirst(events.count)
-            let takePosts = min(arrived - nextPost, batch - events.count)
+            let takePosts = min(arrived - nextPost, options.batch - events.count)
             if takePosts > 0 {
                 events += posts[nextPost..<nextPost + takePosts]
                 nextPost += takePosts
@@ -114,7 +105,7 @@ struct BenchFlashSaleCommand: AsyncParsableCommand {
             "all_posts_answered_seconds": (allPostsIngested * 1000).rounded() / 1000,
             "transactions": transactions, "invariant_violations": violations,
         ]
-        if json {
+        if options.json {
             printJSON(result)
         } else {
             print("store: \(sale.storeName); \(cardholders) posts within \(windowMilliseconds) ms for \(units) units")

@@ -25,15 +25,7 @@ struct BenchLatencyCommand: AsyncParsableCommand {
     @Option(help: "Seconds each rate runs (1…120).")
     var seconds = 10
 
-    @Option(help: "The most events per store transaction (1…10000).")
-    var batch = 1_000
-
-    @Option(name: .customLong("database"),
-            help: "Run on PostgreSQL, postgres://user[:password]@host[:port]/db: in a fresh schema of its own, dropped afterwards.")
-    var database: String?
-
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var options: BenchRunOptions
 
     static let loads = [25, 50, 75]
     /// The most reposts one run may schedule (memory and setup time stay bounded).
@@ -42,18 +34,17 @@ struct BenchLatencyCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1_000...1_000_000).contains(peakCount) else { throw ValidationError("--peak-count must be between 1000 and 1000000") }
         guard (1...120).contains(seconds) else { throw ValidationError("--seconds must be between 1 and 120") }
-        guard (1...10_000).contains(batch) else { throw ValidationError("--batch must be between 1 and 10000") }
     }
 
     func run() async throws {
         let wall = ContinuousClock()
         // The peak, closed loop: batches back to back.
-        let peakSale = try BenchSale(count: peakCount, batch: batch, captureOnConfirmation: false, data: nil, database: database)
+        let peakSale = try BenchSale(count: peakCount, batch: options.batch, captureOnConfirmation: false, data: nil, database: options.database)
         let peakReposts = try await peakSale.requestPurchases()
         var peakConfirmed = 0
         let peakStart = wall.now
-        for start in stride(from: 0, to: peakReposts.count, by: batch) {
-            peakConfirmed += BenchSale.confirmed(try peakSale.engine.ingest(Array(peakReposts[start..<min(start + batch, peakReposts.count)])))
+        for start in stride(from: 0, to: peakReposts.count, by: options.batch) {
+            peakConfirmed += BenchSale.confirmed(try peakSale.engine.ingest(Array(peakReposts[start..<min(start + options.batch, peakReposts.count)])))
         }
         let peak = Double(peakConfirmed) / (wall.now - peakStart).seconds
         let storeName = peakSale.storeName
@@ -65,7 +56,7 @@ struct BenchLatencyCommand: AsyncParsableCommand {
         for load in Self.loads {
             let rate = peak * Double(load) / 100
             let count = min(Self.maximumPerRun, max(1, Int((rate * Double(seconds)).rounded())))
-            let sale = try BenchSale(count: count, batch: batch, captureOnConfirmation: false, data: nil, database: database)
+            let sale = try BenchSale(count: count, batch: options.batch, captureOnConfirmation: false, data: nil, database: options.database)
             let outcome = try await openLoop(sale, reposts: try await sale.requestPurchases(), rate: rate)
             let violations = try sale.store.read { try $0.audit() }.count
             sale.close()
@@ -78,12 +69,12 @@ struct BenchLatencyCommand: AsyncParsableCommand {
                 "invariant_violations": violations,
             ])
         }
-        let result: [String: Any] = ["benchmark": "latency", "store": storeName, "batch": batch, "seconds": seconds,
+        let result: [String: Any] = ["benchmark": "latency", "store": storeName, "batch": options.batch, "seconds": seconds,
                                      "peak_per_second": Int(peak.rounded()), "runs": runs]
-        if json {
+        if options.json {
             printJSON(result)
         } else {
-            print("store: \(storeName); peak \(Int(peak.rounded())) confirmed purchases/s (\(peakCount) reposts, batches of \(batch))")
+            print("store: \(storeName); peak \(Int(peak.rounded())) confirmed purchases/s (\(peakCount) reposts, batches of \(options.batch))")
             for run in runs {
                 print("  \(run["load_percent"]!) % = \(run["rate"]!)/s for \(seconds) s: p50 \(run["p50_ms"]!) ms, p99 \(run["p99_ms"]!) ms, p99.9 \(run["p999_ms"]!) ms, max \(run["max_ms"]!) ms (mean batch \(run["mean_batch"]!))")
             }
@@ -113,7 +104,7 @@ struct BenchLatencyCommand: AsyncParsableCommand {
                 if wait > 0 { try await Task.sleep(for: .microseconds(Int64(min(wait, 0.01) * 1_000_000))) }
                 continue
             }
-            let end = min(arrived, next + batch)
+            let end = min(arrived, next + options.batch)
             outcome.confirmed += BenchSale.confirmed(try sale.engine.ingest(Array(reposts[next..<end])))
             outcome.transactions += 1
             let committed = (wall.now - start).seconds
