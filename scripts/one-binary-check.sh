@@ -18,10 +18,11 @@ fail() { echo "one-binary: $*" >&2; exit 1; }
 libraries=$(ldd "$BINARY" 2>&1 || true)
 echo "one-binary: $BINARY links:"
 echo "$libraries" | sed 's/^/  /'
-if echo "$libraries" | grep -Eq 'libswift|libFoundation|libdispatch|libBlocksRuntime|lib_Foundation|/opt/swift'; then
+# Here-strings, not pipes: under pipefail a `grep -q` that stops early could fail the writer.
+if grep -Eq 'libswift|libFoundation|libdispatch|libBlocksRuntime|lib_Foundation|/opt/swift' <<< "$libraries"; then
   fail "the binary still links the Swift runtime (build with --static-swift-stdlib)"
 fi
-if echo "$libraries" | grep -q 'not found'; then fail "a library the binary needs is missing"; fi
+if grep -q 'not found' <<< "$libraries"; then fail "a library the binary needs is missing"; fi
 
 folder=$(mktemp -d /tmp/hashcart-one-binary.XXXXXX)
 server=""
@@ -46,7 +47,7 @@ echo "one-binary: demo ran ($(grep -c '' demo.log) lines of output)"
 server=$!
 port=""
 for _ in $(seq 1 200); do
-  port=$(grep -o 'serving http://127.0.0.1:[0-9]*' serve.log | head -1 | sed 's/.*://' || true)
+  port=$(grep -o -m 1 'serving http://127.0.0.1:[0-9]*' serve.log | sed 's/.*://' || true)
   [ -n "$port" ] && break
   kill -0 "$server" 2>/dev/null || { cat serve.log >&2; fail "serve exited"; }
   sleep 0.1
@@ -58,6 +59,8 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "$ready" ] || { cat serve.log >&2; fail "serve never answered /readyz"; }
-curl -fsS "http://127.0.0.1:$port/openapi.yaml" | head -1 | grep -q '^openapi: 3' || fail "/openapi.yaml is not the compiled-in document"
+# To a file first: `curl | head` can fail the pipeline (curl's write error 23 once head has closed it).
+curl -fsS -o openapi.yaml "http://127.0.0.1:$port/openapi.yaml" || fail "serve did not answer /openapi.yaml"
+[[ "$(head -n 1 openapi.yaml)" == "openapi: 3"* ]] || fail "/openapi.yaml is not the compiled-in document"
 echo "one-binary: serve answered /readyz and /openapi.yaml on port $port"
 echo "one-binary: ok"
