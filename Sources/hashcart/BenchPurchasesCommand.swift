@@ -22,29 +22,20 @@ struct BenchPurchasesCommand: AsyncParsableCommand {
     @Option(help: "Purchases to confirm (1…1000000).")
     var count = 100_000
 
-    @Option(help: "Events per store transaction (1…10000).")
-    var batch = 1_000
-
     @Option(name: .customLong("data"), help: "A new folder for the benchmark's store (default: a fresh temporary folder, removed afterwards).")
     var data: String?
-
-    @Option(name: .customLong("database"),
-            help: "Run on PostgreSQL, postgres://user[:password]@host[:port]/db: in a fresh schema of its own, dropped afterwards (or in ?schema=NAME, kept).")
-    var database: String?
 
     @Flag(help: "Capture on confirmation (more ledger work per purchase) instead of on shipment.")
     var captureOnConfirmation = false
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    @OptionGroup var options: BenchRunOptions
 
     func validate() throws {
         guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be between 1 and 1000000") }
-        guard (1...10_000).contains(batch) else { throw ValidationError("--batch must be between 1 and 10000") }
     }
 
     func run() async throws {
-        let sale = try BenchSale(count: count, batch: batch, captureOnConfirmation: captureOnConfirmation, data: data, database: database)
+        let sale = try BenchSale(count: count, batch: options.batch, captureOnConfirmation: captureOnConfirmation, data: data, database: options.database)
         defer { sale.close() }
         let reposts = try await sale.requestPurchases()
         let (engine, store, storeName, durability) = (sale.engine, sale.store, sale.storeName, sale.durability)
@@ -55,8 +46,8 @@ struct BenchPurchasesCommand: AsyncParsableCommand {
         var histogram = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
         var confirmed = 0
         let timedStart = wall.now
-        for start in stride(from: 0, to: reposts.count, by: batch) {
-            let slice = Array(reposts[start..<min(start + batch, reposts.count)])
+        for start in stride(from: 0, to: reposts.count, by: options.batch) {
+            let slice = Array(reposts[start..<min(start + options.batch, reposts.count)])
             let batchStart = wall.now
             let outcomes = try engine.ingest(slice)
             let micros = UInt64(max(1, (wall.now - batchStart).microseconds))
@@ -69,7 +60,7 @@ struct BenchPurchasesCommand: AsyncParsableCommand {
         let auditSeconds = (wall.now - auditStart).seconds
 
         let result: [String: Any] = [
-            "benchmark": "purchases", "store": storeName, "durability": durability, "count": count, "batch": batch,
+            "benchmark": "purchases", "store": storeName, "durability": durability, "count": count, "batch": options.batch,
             "capture": captureOnConfirmation ? "on_confirmation" : "on_shipment",
             "confirmed": confirmed, "seconds": round3(timedSeconds),
             "purchases_per_second": Int((Double(confirmed) / timedSeconds).rounded()),
@@ -78,12 +69,12 @@ struct BenchPurchasesCommand: AsyncParsableCommand {
             "setup_seconds": round3(setupSeconds), "audit_seconds": round3(auditSeconds),
             "invariant_violations": violations.count,
         ]
-        if json {
+        if options.json {
             printJSON(result)
         } else {
             print("store: \(store.location) (\(durability))")
             print("confirmed \(confirmed) of \(count) purchases in \(String(format: "%.2f", timedSeconds)) s: \(result["purchases_per_second"]!) purchases/s")
-            print("latency repost → committed authorization: p50 \(histogram.valueAtPercentile(50)) µs, p99 \(histogram.valueAtPercentile(99)) µs, max \(histogram.max) µs (batches of \(batch))")
+            print("latency repost → committed authorization: p50 \(histogram.valueAtPercentile(50)) µs, p99 \(histogram.valueAtPercentile(99)) µs, max \(histogram.max) µs (batches of \(options.batch))")
             print("purchase requests (post → reservation + reply queued): \(result["purchase_requests_per_second"]!) /s; audit \(String(format: "%.2f", auditSeconds)) s: \(violations.count) violations")
         }
         if confirmed != count || !violations.isEmpty { throw ExitCode(1) }
