@@ -89,7 +89,7 @@ public final class PostgresStore: HashcartDatabase {
                                         [try cipher.seal(Self.keyProbe, context: "meta:key_check")])
                 }
                 for account in LedgerAccounts.issuerAccounts {
-                    try PostgresTransaction.insertLedgerAccount(account, session: session)
+                    try WorkingSet.insertLedgerAccount(account, session: PostgresSQLSession(session))
                 }
             }
         }
@@ -128,7 +128,7 @@ public final class PostgresStore: HashcartDatabase {
 
     public func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
         try pool.withConnection { session in
-            let transaction = PostgresTransaction(session: session, cipher: cipher, cardCache: cardCache)
+            let transaction = WorkingSet(session: PostgresSQLSession(session), cipher: cipher, cardCache: cardCache)
             let result = try Self.inTransaction(session) {
                 try session.execute("SELECT pg_advisory_xact_lock($1)", [writerLockKey])
                 let result = try body(transaction)
@@ -143,7 +143,7 @@ public final class PostgresStore: HashcartDatabase {
     public func read<T>(_ body: (any StoreReader) throws -> T) throws -> T {
         try pool.withConnection { session in
             try Self.inTransaction(session, isolation: "REPEATABLE READ READ ONLY") {
-                try body(PostgresReader(session: session, cipher: cipher))
+                try body(SQLStoreReader(session: PostgresSQLSession(session), cipher: cipher))
             }
         }
     }
@@ -158,15 +158,15 @@ public final class PostgresStore: HashcartDatabase {
                               ORDER BY next_attempt_at, key LIMIT $3 FOR UPDATE SKIP LOCKED)
                 RETURNING \(StoreColumns.outbound)
                 """, [now.millisecondsSinceEpoch, now.millisecondsSinceEpoch + leaseMilliseconds, limit, network.rawValue])
-                .map(PostgresRows.outbound).sorted { ($0.createdAt, $0.key) < ($1.createdAt, $1.key) }
+                .map { try StoreRows.outbound(PostgresRowReader(row: $0, table: "outbound_posts")) }.sorted { ($0.createdAt, $0.key) < ($1.createdAt, $1.key) }
         }
     }
 
     public func connectorInterest(network: NetworkName, now: Instant) throws -> ConnectorInterest {
         try pool.withConnection { session in
-            let tags = try session.query(StoreColumns.interestHashtagsSQL(placeholder: "$"), [now.millisecondsSinceEpoch, ConnectorInterest.maximumHashtags])
+            let tags = try session.query(StoreColumns.interestHashtagsSQL, [now.millisecondsSinceEpoch, ConnectorInterest.maximumHashtags])
                 .map { try PostgresRowReader(row: $0, table: "offers").text(0) }
-            let authors = try session.query(StoreColumns.interestAuthorsSQL(placeholder: "$"), [network.rawValue, ConnectorInterest.maximumWatchedAuthors])
+            let authors = try session.query(StoreColumns.interestAuthorsSQL, [network.rawValue, ConnectorInterest.maximumWatchedAuthors])
                 .map { try PostgresRowReader(row: $0, table: "purchases").text(0) }
             return ConnectorInterest(hashtagKeys: Set(tags), watchedAuthorIDs: Set(authors))
         }

@@ -66,44 +66,51 @@ public final class SQLiteStore: HashcartDatabase {
                 try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('key_check', ?)",
                                arguments: [try cipher.seal(probe, context: "meta:key_check")])
             }
+            let session = SQLiteSession(db: db)
             for account in LedgerAccounts.issuerAccounts {
-                try SQLiteTransaction.insertLedgerAccount(account, db: db)
+                try WorkingSet.insertLedgerAccount(account, session: session)
             }
         }
     }
 
     public func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
-        try pool.write { db in
-            let transaction = SQLiteTransaction(db: db, cipher: cipher, cardCache: cardCache)
+        let (result, transaction) = try pool.write { db in
+            let transaction = WorkingSet(session: SQLiteSession(db: db), cipher: cipher, cardCache: cardCache)
             let result = try body(transaction)
             try transaction.flush()
-            return result
+            return (result, transaction)
         }
+        transaction.committed()
+        return result
     }
 
     /// Read-only access for reports and checks, on a consistent snapshot.
     public func read<T>(_ body: (any StoreReader) throws -> T) throws -> T {
-        try pool.read { db in try body(SQLiteReader(db: db, cipher: cipher)) }
+        try pool.read { db in try body(SQLStoreReader(session: SQLiteSession(db: db), cipher: cipher)) }
     }
 
     public func claimDueOutbound(network: NetworkName, now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [OutboundPost] {
         precondition(limit > 0 && limit <= 10_000, "outbox batches are bounded")
         precondition(leaseMilliseconds > 0, "leases run out")
         return try pool.write { db in
-            let due = try Row.fetchAll(db, sql: "SELECT \(SQLiteTransaction.outboundColumns) FROM outbound_posts WHERE state = 'pending' AND next_attempt_at <= ? AND network = ? ORDER BY next_attempt_at, key LIMIT ?",
-                                       arguments: [now.millisecondsSinceEpoch, network.rawValue, limit]).map(SQLiteTransaction.outbound(from:))
-            let lease = try db.cachedStatement(sql: "UPDATE outbound_posts SET next_attempt_at = ? WHERE key = ?")
-            for post in due { try lease.execute(arguments: [now.millisecondsSinceEpoch + leaseMilliseconds, post.key]) }
+            let session = SQLiteSession(db: db)
+            let due = try session.query("""
+                SELECT \(StoreColumns.outbound) FROM outbound_posts WHERE state = 'pending' AND next_attempt_at <= $1 AND network = $2
+                ORDER BY next_attempt_at, key LIMIT $3
+                """, [SQLValue(now), .text(network.rawValue), SQLValue(limit)], StoreRows.outbound)
+            try session.updateMany("outbound_posts", columns: SQLColumn.list("key, next_attempt_at:int"),
+                                   rows: due.map { [.text($0.key), .int(now.millisecondsSinceEpoch + leaseMilliseconds)] })
             return due
         }
     }
 
     public func connectorInterest(network: NetworkName, now: Instant) throws -> ConnectorInterest {
         try pool.read { db in
-            let tags = try String.fetchAll(db, sql: StoreColumns.interestHashtagsSQL(placeholder: "?"),
-                                           arguments: [now.millisecondsSinceEpoch, ConnectorInterest.maximumHashtags])
-            let authors = try String.fetchAll(db, sql: StoreColumns.interestAuthorsSQL(placeholder: "?"),
-                                              arguments: [network.rawValue, ConnectorInterest.maximumWatchedAuthors])
+            let session = SQLiteSession(db: db)
+            let tags = try session.query(StoreColumns.interestHashtagsSQL, [SQLValue(now), SQLValue(ConnectorInterest.maximumHashtags)]) { try $0.text(0) }
+            let authors = try session.query(StoreColumns.interestAuthorsSQL, [.text(network.rawValue), SQLValue(ConnectorInterest.maximumWatchedAuthors)]) {
+                try $0.text(0)
+            }
             return ConnectorInterest(hashtagKeys: Set(tags), watchedAuthorIDs: Set(authors))
         }
     }

@@ -1,0 +1,174 @@
+import Foundation
+import HashcartCore
+
+/// Read-only queries over a consistent snapshot — reports, the funnel, and the audit behind
+/// `hashcart check` — written once for both stores over their ``SQLSession`` (a GRDB read on
+/// SQLite, a `REPEATABLE READ READ ONLY` transaction on PostgreSQL).
+struct SQLStoreReader: StoreReader {
+    let session: any SQLSession
+    let cipher: AddressCipher
+
+    /// `base` extended to a newest-first page after `startingAfter` (whose `(time, id)` bounds it).
+    private func page(_ base: String, table: String, timeColumn: String, values: inout [SQLValue], startingAfter: String?, limit: Int) -> String {
+        var sql = base
+        if let startingAfter {
+            values.append(.text(startingAfter))
+            sql += " AND (\(timeColumn), id) < (SELECT \(timeColumn), id FROM \(table) WHERE id = $\(values.count))"
+        }
+        values.append(SQLValue(limit))
+        return sql + " ORDER BY \(timeColumn) DESC, id DESC LIMIT $\(values.count)"
+    }
+
+    func offers() throws -> [Offer] {
+        try session.query("SELECT \(StoreColumns.offer) FROM offers ORDER BY created_at, id", StoreRows.offer)
+    }
+
+    func offers(merchantID: MerchantID, limit: Int, startingAfter: OfferID?) throws -> [Offer] {
+        var values: [SQLValue] = [.text(merchantID.rawValue)]
+        let sql = page("SELECT \(StoreColumns.offer) FROM offers WHERE merchant_id = $1", table: "offers", timeColumn: "created_at",
+                       values: &values, startingAfter: startingAfter?.rawValue, limit: limit)
+        return try session.query(sql, values, limit: limit, StoreRows.offer)
+    }
+
+    func orders(merchantID: MerchantID, offerID: OfferID?, status: OrderStatus?, limit: Int, startingAfter: OrderID?) throws -> [Order] {
+        var values: [SQLValue] = [.text(merchantID.rawValue)]
+        var base = "SELECT \(StoreColumns.order) FROM orders WHERE merchant_id = $1"
+        if let offerID { values.append(.text(offerID.rawValue)); base += " AND offer_id = $\(values.count)" }
+        if let status { values.append(.text(status.rawValue)); base += " AND status = $\(values.count)" }
+        let sql = page(base, table: "orders", timeColumn: "created_at", values: &values, startingAfter: startingAfter?.rawValue, limit: limit)
+        return try session.query(sql, values, limit: limit, StoreRows.order)
+    }
+
+    func offer(_ id: OfferID) throws -> Offer? {
+        try session.queryOne("SELECT \(StoreColumns.offer) FROM offers WHERE id = $1", [.text(id.rawValue)], StoreRows.offer)
+    }
+
+    func merchant(_ id: MerchantID) throws -> Merchant? {
+        try session.queryOne("SELECT \(StoreRows.names(StoreRows.merchantColumns)) FROM merchants WHERE id = $1", [.text(id.rawValue)], StoreRows.merchant)
+    }
+
+    func order(_ id: OrderID) throws -> Order? {
+        try session.queryOne("SELECT \(StoreColumns.order) FROM orders WHERE id = $1", [.text(id.rawValue)], StoreRows.order)
+    }
+
+    func links(cardAccountID: CardAccountID) throws -> [Link] {
+        try session.query("SELECT \(StoreColumns.link) FROM links WHERE card_account_id = $1 AND unlinked_at IS NULL ORDER BY created_at, id",
+                          [.text(cardAccountID.rawValue)], StoreRows.link)
+    }
+
+    func link(_ id: LinkID) throws -> Link? {
+        try session.queryOne("SELECT \(StoreColumns.link) FROM links WHERE id = $1", [.text(id.rawValue)], StoreRows.link)
+    }
+
+    func purchases(cardAccountID: CardAccountID, limit: Int, startingAfter: PurchaseID?) throws -> [Purchase] {
+        var values: [SQLValue] = [.text(cardAccountID.rawValue)]
+        let sql = page("SELECT \(StoreColumns.purchase) FROM purchases WHERE card_account_id = $1", table: "purchases",
+                       timeColumn: "requested_at", values: &values, startingAfter: startingAfter?.rawValue, limit: limit)
+        return try session.query(sql, values, limit: limit, StoreRows.purchase)
+    }
+
+    func funnel(offer: OfferID) throws -> [String: Int64] {
+        let pairs = try session.query("SELECT metric, value FROM funnel WHERE offer_id = $1", [.text(offer.rawValue)]) { (try $0.text(0), try $0.int(1)) }
+        return Dictionary(pairs, uniquingKeysWith: +)
+    }
+
+    func funnelSeries(offer: OfferID, limit: Int) throws -> [FunnelPoint] {
+        try session.query("SELECT minute, metric, value FROM funnel_minutes WHERE offer_id = $1 ORDER BY minute, metric LIMIT $2",
+                          [.text(offer.rawValue), SQLValue(limit)], limit: limit) { row in
+            FunnelPoint(minute: try row.int(0), metric: try row.text(1), value: try row.int(2))
+        }
+    }
+
+    func timesToConfirm(offer: OfferID) throws -> [Int64] {
+        try session.query("SELECT confirmed_at - requested_at FROM purchases WHERE offer_id = $1 AND confirmed_at IS NOT NULL ORDER BY 1",
+                          [.text(offer.rawValue)]) { try $0.int(0) }
+    }
+
+    func purchaseCounts(offer: OfferID) throws -> [PurchaseState: Int64] {
+        var result: [PurchaseState: Int64] = [:]
+        for (state, count) in try session.query("SELECT state, COUNT(*) FROM purchases WHERE offer_id = $1 GROUP BY state",
+                                                [.text(offer.rawValue)], { (try $0.text(0), try $0.int(1)) }) {
+            if let state = PurchaseState(rawValue: state) { result[state] = count }
+        }
+        return result
+    }
+
+    func purchase(_ id: PurchaseID) throws -> Purchase? {
+        try session.queryOne("SELECT \(StoreColumns.purchase) FROM purchases WHERE id = $1", [.text(id.rawValue)], StoreRows.purchase)
+    }
+
+    func purchases(limit: Int) throws -> [Purchase] {
+        try session.query("SELECT \(StoreColumns.purchase) FROM purchases ORDER BY requested_at, id LIMIT $1", [SQLValue(limit)], limit: limit,
+                          StoreRows.purchase)
+    }
+
+    func orders(limit: Int) throws -> [Order] {
+        try session.query("SELECT \(StoreColumns.order) FROM orders ORDER BY created_at, id LIMIT $1", [SQLValue(limit)], limit: limit, StoreRows.order)
+    }
+
+    func ledgerAccounts() throws -> [LedgerAccount] {
+        try session.query("SELECT \(StoreRows.names(StoreRows.ledgerAccountColumns)) FROM ledger_accounts ORDER BY id", StoreRows.ledgerAccount)
+    }
+
+    func ledgerAccount(_ id: LedgerAccountID) throws -> LedgerAccount? {
+        try session.queryOne("SELECT \(StoreRows.names(StoreRows.ledgerAccountColumns)) FROM ledger_accounts WHERE id = $1", [.text(id.rawValue)],
+                             StoreRows.ledgerAccount)
+    }
+
+    func cardAccount(_ id: CardAccountID) throws -> CardAccount? {
+        let cipher = cipher
+        return try session.queryOne("SELECT \(StoreRows.cardAccountColumns) FROM card_accounts WHERE id = $1", [.text(id.rawValue)]) {
+            try StoreRows.cardAccount($0, cipher: cipher)
+        }
+    }
+
+    func outboundPosts(limit: Int) throws -> [OutboundPost] {
+        try session.query("SELECT \(StoreColumns.outbound) FROM outbound_posts ORDER BY created_at, key LIMIT $1", [SQLValue(limit)], limit: limit,
+                          StoreRows.outbound)
+    }
+
+    func merchantEventCounts() throws -> [String: Int64] {
+        let pairs = try session.query("SELECT type, COUNT(*) FROM merchant_events GROUP BY type") { (try $0.text(0), try $0.int(1)) }
+        return Dictionary(pairs, uniquingKeysWith: +)
+    }
+
+    func notifications(cardAccountID: CardAccountID) throws -> [CardholderNotification] {
+        try session.query("""
+            SELECT \(StoreRows.names(StoreRows.notificationColumns)) FROM cardholder_notifications
+            WHERE card_account_id = $1 ORDER BY created_at, id
+            """, [.text(cardAccountID.rawValue)], StoreRows.notification)
+    }
+
+    func count(_ table: String) throws -> Int64 {
+        precondition(table.allSatisfy { $0.isLetter || $0 == "_" }, "table names are identifiers")
+        return try session.queryOne("SELECT COUNT(*) FROM \(table)") { try $0.int(0) } ?? 0
+    }
+
+    func audit(limit: Int, holdsExpiredBefore: Instant?) throws -> [InvariantViolation] {
+        let session = session
+        let cipher = cipher
+        return try StoreAudit(
+            query: { sql, parameters in
+                try session.query(sql, parameters.map(SQLValue.text)) { row in (0..<row.columnCount).map(row.auditValue) }
+            },
+            sensitiveData: { cardIDs in
+                guard !cardIDs.isEmpty else { return [:] }
+                let ids = SQLValue.texts(cardIDs.map(\.rawValue))
+                // Available credit: the credit line's posted credits less its debits.
+                let lines = Dictionary(try session.query("""
+                    SELECT c.id, a.credits_posted - a.debits_posted - a.debits_pending FROM card_accounts c
+                    LEFT JOIN ledger_accounts a ON a.id = 'card:' || c.id || ':credit_line' WHERE c.id \(session.dialect.any(1))
+                    """, [ids]) { (CardAccountID(try $0.text(0)), try $0.optionalInt(1) ?? 0) }, uniquingKeysWith: { first, _ in first })
+                var found: [CardAccountID: SensitiveData] = [:]
+                for card in try session.query("SELECT \(StoreRows.cardAccountColumns) FROM card_accounts WHERE id \(session.dialect.any(1))", [ids], {
+                    try StoreRows.cardAccount($0, cipher: cipher)
+                }) {
+                    found[card.id] = SensitiveData(cardLast4: card.cardLast4, billing: card.billing, creditLimit: card.creditLimit,
+                                                   availableCredit: .usd(lines[card.id] ?? 0))
+                }
+                return found
+            },
+            limit: limit, holdsExpiredBefore: holdsExpiredBefore
+        ).run()
+    }
+}
