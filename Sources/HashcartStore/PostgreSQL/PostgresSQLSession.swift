@@ -7,9 +7,12 @@ import PostgresNIO
 /// of `unnest`, so a thousand purchases are inserted by one statement.
 final class PostgresSQLSession: SQLSession {
     let session: PostgresSession
+    /// What the store's locks are named within (its schema), so Hashcarts on one server do not wait on each other.
+    let lockScope: String
 
-    init(_ session: PostgresSession) {
+    init(_ session: PostgresSession, lockScope: String = "") {
         self.session = session
+        self.lockScope = lockScope
     }
 
     var dialect: SQLDialect { .postgres }
@@ -57,6 +60,10 @@ final class PostgresSQLSession: SQLSession {
 
     func isUniqueViolation(_ error: any Error) -> Bool {
         (error as? PostgresServerError)?.isUniqueViolation == true
+    }
+
+    func tryTransactionLock(_ name: String) throws -> Bool {
+        try queryOne("SELECT pg_try_advisory_xact_lock($1)", [.int(PostgresStore.lockKey(name + ":" + lockScope))]) { try $0.bool(0) } ?? false
     }
 
     /// One column's values as one array parameter, and how the statement reads it back.

@@ -18,6 +18,15 @@ enum SQLDialect: Sendable, Hashable {
         case .sqlite: "IN (SELECT value FROM json_each($\(parameter)))"
         }
     }
+
+    /// The column that numbers merchant events in the order they committed: SQLite's `rowid`,
+    /// PostgreSQL's `seq` (a sequence drawn under the writer lock).
+    var eventSequence: String {
+        switch self {
+        case .sqlite: "rowid"
+        case .postgres: "seq"
+        }
+    }
 }
 
 /// One result row, read by position. A value of the wrong type is a
@@ -72,6 +81,10 @@ protocol SQLSession: AnyObject {
 
     /// Whether `error` is this backend's unique-constraint violation.
     func isUniqueViolation(_ error: any Error) -> Bool
+
+    /// Takes the lock called `name` until the transaction ends, unless another holds it
+    /// (`false`). SQLite's one writer already excludes every other writer: it always succeeds.
+    func tryTransactionLock(_ name: String) throws -> Bool
 }
 
 extension SQLSession {

@@ -75,6 +75,8 @@ final class SQLiteSession: SQLSession {
         (error as? DatabaseError)?.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
     }
 
+    func tryTransactionLock(_ name: String) throws -> Bool { true }
+
     // MARK: Dialect
 
     /// Statements already rewritten, by their shared spelling (bounded: cleared whole when full).

@@ -6,7 +6,7 @@ import Synchronization
 /// Hashcart's embedded store: one SQLite database in WAL mode with `synchronous=FULL`, so a
 /// committed purchase survives power loss. Every engine transaction is one SQLite transaction;
 /// the engine batches many events into one to pay one fsync for many purchases.
-public final class SQLiteStore: HashcartDatabase {
+public final class SQLiteStore: HashcartDatabase, SQLStore {
     public let pool: DatabasePool
     let cipher: AddressCipher
     public let path: String
@@ -84,9 +84,20 @@ public final class SQLiteStore: HashcartDatabase {
         return result
     }
 
-    /// Read-only access for reports and checks, on a consistent snapshot.
-    public func read<T>(_ body: (any StoreReader) throws -> T) throws -> T {
-        try pool.read { db in try body(SQLStoreReader(session: SQLiteSession(db: db), cipher: cipher)) }
+    func inWriteTransaction<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        try pool.write { db in try body(SQLiteSession(db: db)) }
+    }
+
+    func withWriteSession<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        try inWriteTransaction(body)
+    }
+
+    func inReadTransaction<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        try pool.read { db in try body(SQLiteSession(db: db)) }
+    }
+
+    func withReadSession<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        try inReadTransaction(body)
     }
 
     public func claimDueOutbound(network: NetworkName, now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [OutboundPost] {
@@ -101,80 +112,6 @@ public final class SQLiteStore: HashcartDatabase {
             try session.updateMany("outbound_posts", columns: SQLColumn.list("key, next_attempt_at:int"),
                                    rows: due.map { [.text($0.key), .int(now.millisecondsSinceEpoch + leaseMilliseconds)] })
             return due
-        }
-    }
-
-    public func connectorInterest(network: NetworkName, now: Instant) throws -> ConnectorInterest {
-        try pool.read { db in
-            let session = SQLiteSession(db: db)
-            let tags = try session.query(StoreColumns.interestHashtagsSQL, [SQLValue(now), SQLValue(ConnectorInterest.maximumHashtags)]) { try $0.text(0) }
-            let authors = try session.query(StoreColumns.interestAuthorsSQL, [.text(network.rawValue), SQLValue(ConnectorInterest.maximumWatchedAuthors)]) {
-                try $0.text(0)
-            }
-            return ConnectorInterest(hashtagKeys: Set(tags), watchedAuthorIDs: Set(authors))
-        }
-    }
-
-    // MARK: Credentials
-
-    /// Keeps a credential's hash (never the secret) for `ownerID`.
-    public func saveCredential(id: String, kind: CredentialKind, ownerID: String, secretHash: [UInt8], at: Instant) throws {
-        try pool.write { db in
-            try db.execute(sql: "INSERT INTO credentials (id, kind, owner_id, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [id, kind.rawValue, ownerID, Data(secretHash), at.millisecondsSinceEpoch])
-        }
-    }
-
-    /// Revokes a credential of `ownerID` at once; `false` if there is no such live credential.
-    public func revokeCredential(id: String, kind: CredentialKind, ownerID: String, at: Instant) throws -> Bool {
-        try pool.write { db in
-            try db.execute(sql: "UPDATE credentials SET revoked_at = ? WHERE id = ? AND kind = ? AND owner_id = ? AND revoked_at IS NULL",
-                           arguments: [at.millisecondsSinceEpoch, id, kind.rawValue, ownerID])
-            return db.changesCount == 1
-        }
-    }
-
-    /// The owner of an unrevoked credential with this hash, if any.
-    public func credentialOwner(kind: CredentialKind, secretHash: [UInt8]) throws -> String? {
-        try pool.read { db in
-            try String.fetchOne(db, sql: "SELECT owner_id FROM credentials WHERE secret_hash = ? AND kind = ? AND revoked_at IS NULL",
-                                arguments: [Data(secretHash), kind.rawValue])
-        }
-    }
-
-    // MARK: Idempotency keys
-
-    public func claimIdempotency(scope: [UInt8], key: String, requestHash: [UInt8], now: Instant) throws -> IdempotencyKeyClaim {
-        try pool.write { db in
-            try db.execute(sql: "DELETE FROM idempotency_keys WHERE created_at < ?",
-                           arguments: [now.millisecondsSinceEpoch - StoreLimits.idempotencyRetentionMilliseconds])
-            if let row = try Row.fetchOne(db, sql: "SELECT request_hash, status, response, created_at FROM idempotency_keys WHERE scope = ? AND key = ?",
-                                          arguments: [Data(scope), key]) {
-                let storedHash: Data = row[0]
-                guard storedHash == Data(requestHash) else { return .mismatch }
-                if let status: Int = row[1] { return try IdempotencyKeyClaim.replay(status: status, sealed: row[2] ?? Data(), scope: scope, key: key, cipher: cipher) }
-                let started: Int64 = row[3]
-                guard now.millisecondsSinceEpoch - started > StoreLimits.idempotencyAbandonMilliseconds else { return .inFlight }
-                try db.execute(sql: "UPDATE idempotency_keys SET created_at = ? WHERE scope = ? AND key = ?",
-                               arguments: [now.millisecondsSinceEpoch, Data(scope), key])
-                return .claimed
-            }
-            try db.execute(sql: "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES (?, ?, ?, ?)",
-                           arguments: [Data(scope), key, Data(requestHash), now.millisecondsSinceEpoch])
-            return .claimed
-        }
-    }
-
-    /// Records the first response to a claimed key; `nil` status forgets the key (the request may be retried).
-    public func finishIdempotency(scope: [UInt8], key: String, status: Int?, body: Data) throws {
-        try pool.write { db in
-            if let status {
-                let sealed = try cipher.seal(body, context: AddressCipher.idempotencyContext(scope: scope, key: key))
-                try db.execute(sql: "UPDATE idempotency_keys SET status = ?, response = ? WHERE scope = ? AND key = ?",
-                               arguments: [status, sealed, Data(scope), key])
-            } else {
-                try db.execute(sql: "DELETE FROM idempotency_keys WHERE scope = ? AND key = ?", arguments: [Data(scope), key])
-            }
         }
     }
 

@@ -1,0 +1,219 @@
+import Foundation
+import HashcartCore
+
+/// What a backend gives the shared store code: short transactions on its ``SQLSession``, and the
+/// claims that need its own locking (``HashcartDatabase/claimDueOutbound(network:now:limit:leaseMilliseconds:)``,
+/// ``WebhookDeliveryStore/claimDueWebhookDeliveries(now:limit:leaseMilliseconds:)``). Everything
+/// else a ``HashcartDatabase`` does — credentials, idempotency keys, webhook endpoints and their
+/// schedule, the connector's interest, reads — is written once, here, over those transactions.
+protocol SQLStore: HashcartDatabase {
+    var cipher: AddressCipher { get }
+    /// Runs `body` in a short write transaction. It does not take the engine's writer lock:
+    /// credentials, idempotency keys and webhook rows are not what engine transactions read.
+    func inWriteTransaction<T>(_ body: (any SQLSession) throws -> T) throws -> T
+    /// Runs `body`'s statements each on its own (PostgreSQL's autocommit; SQLite's writer), for
+    /// writes that need no transaction around them.
+    func withWriteSession<T>(_ body: (any SQLSession) throws -> T) throws -> T
+    /// Runs `body` on a consistent read-only snapshot.
+    func inReadTransaction<T>(_ body: (any SQLSession) throws -> T) throws -> T
+    /// Runs `body`'s reads each on its own, for single-statement reads (no snapshot needed).
+    func withReadSession<T>(_ body: (any SQLSession) throws -> T) throws -> T
+}
+
+extension SQLStore {
+    public func read<T>(_ body: (any StoreReader) throws -> T) throws -> T {
+        try inReadTransaction { session in try body(SQLStoreReader(session: session, cipher: cipher)) }
+    }
+
+    public func connectorInterest(network: NetworkName, now: Instant) throws -> ConnectorInterest {
+        try withReadSession { session in
+            let tags = try session.query(StoreColumns.interestHashtagsSQL, [SQLValue(now), SQLValue(ConnectorInterest.maximumHashtags)]) { try $0.text(0) }
+            let authors = try session.query(StoreColumns.interestAuthorsSQL, [.text(network.rawValue), SQLValue(ConnectorInterest.maximumWatchedAuthors)]) {
+                try $0.text(0)
+            }
+            return ConnectorInterest(hashtagKeys: Set(tags), watchedAuthorIDs: Set(authors))
+        }
+    }
+
+    // MARK: Credentials
+
+    public func saveCredential(id: String, kind: CredentialKind, ownerID: String, secretHash: [UInt8], at: Instant) throws {
+        _ = try withWriteSession { session in
+            try session.execute("INSERT INTO credentials (id, kind, owner_id, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+                                [.text(id), .text(kind.rawValue), .text(ownerID), .blob(Data(secretHash)), SQLValue(at)])
+        }
+    }
+
+    public func revokeCredential(id: String, kind: CredentialKind, ownerID: String, at: Instant) throws -> Bool {
+        try withWriteSession { session in
+            try session.execute("UPDATE credentials SET revoked_at = $1 WHERE id = $2 AND kind = $3 AND owner_id = $4 AND revoked_at IS NULL",
+                                [SQLValue(at), .text(id), .text(kind.rawValue), .text(ownerID)]) == 1
+        }
+    }
+
+    public func credentialOwner(kind: CredentialKind, secretHash: [UInt8]) throws -> String? {
+        try withReadSession { session in
+            try session.queryOne("SELECT owner_id FROM credentials WHERE secret_hash = $1 AND kind = $2 AND revoked_at IS NULL",
+                                 [.blob(Data(secretHash)), .text(kind.rawValue)]) { try $0.text(0) }
+        }
+    }
+
+    // MARK: Idempotency keys
+
+    public func claimIdempotency(scope: [UInt8], key: String, requestHash: [UInt8], now: Instant) throws -> IdempotencyKeyClaim {
+        try inWriteTransaction { session in
+            try session.execute("DELETE FROM idempotency_keys WHERE created_at < $1",
+                                [.int(now.millisecondsSinceEpoch - StoreLimits.idempotencyRetentionMilliseconds)])
+            let inserted = try session.execute("""
+                INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING
+                """, [.blob(Data(scope)), .text(key), .blob(Data(requestHash)), SQLValue(now)])
+            if inserted == 1 { return .claimed }
+            // Locked until commit on PostgreSQL; SQLite's one writer already excludes the others.
+            let forUpdate = session.dialect == .postgres ? " FOR UPDATE" : ""
+            guard let (storedHash, status, sealed, started) = try session.queryOne("""
+                SELECT request_hash, status, response, created_at FROM idempotency_keys WHERE scope = $1 AND key = $2\(forUpdate)
+                """, [.blob(Data(scope)), .text(key)], { (try $0.data(0), try $0.optionalInt(1), try $0.optionalData(2), try $0.int(3)) })
+            else { return .inFlight }
+            guard storedHash == Data(requestHash) else { return .mismatch }
+            if let status {
+                return try IdempotencyKeyClaim.replay(status: Int(status), sealed: sealed ?? Data(), scope: scope, key: key, cipher: cipher)
+            }
+            guard now.millisecondsSinceEpoch - started > StoreLimits.idempotencyAbandonMilliseconds else { return .inFlight }
+            try session.execute("UPDATE idempotency_keys SET created_at = $1 WHERE scope = $2 AND key = $3",
+                                [SQLValue(now), .blob(Data(scope)), .text(key)])
+            return .claimed
+        }
+    }
+
+    public func finishIdempotency(scope: [UInt8], key: String, status: Int?, body: Data) throws {
+        try withWriteSession { session in
+            if let status {
+                let sealed = try cipher.seal(body, context: AddressCipher.idempotencyContext(scope: scope, key: key))
+                try session.execute("UPDATE idempotency_keys SET status = $1, response = $2 WHERE scope = $3 AND key = $4",
+                                    [SQLValue(status), .blob(sealed), .blob(Data(scope)), .text(key)])
+            } else {
+                try session.execute("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2", [.blob(Data(scope)), .text(key)])
+            }
+        }
+    }
+
+    // MARK: Webhooks
+
+    public func createWebhookEndpoint(id: String, merchantID: MerchantID, url: String, secret: String, at: Instant) throws -> WebhookEndpoint {
+        let sealed = try cipher.seal(Data(secret.utf8), context: "webhook:" + id)
+        return try inWriteTransaction { session in
+            let sequence = session.dialect.eventSequence
+            if session.dialect == .postgres {
+                // Serializes endpoint creation per merchant, so the limit holds under concurrency.
+                try session.execute("SELECT 1 FROM merchants WHERE id = $1 FOR UPDATE", [.text(merchantID.rawValue)])
+            }
+            let count = try session.queryOne("SELECT COUNT(*) FROM webhook_endpoints WHERE merchant_id = $1 AND disabled_at IS NULL",
+                                             [.text(merchantID.rawValue)]) { try $0.int(0) } ?? 0
+            guard count < StoreLimits.maximumEndpointsPerMerchant else {
+                throw StoreError.conflict("a merchant has at most \(StoreLimits.maximumEndpointsPerMerchant) webhook endpoints")
+            }
+            try session.execute("""
+                INSERT INTO webhook_endpoints (id, merchant_id, url, secret_sealed, created_at, after_event_seq)
+                VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(MAX(\(sequence)), 0) FROM merchant_events))
+                """, [.text(id), .text(merchantID.rawValue), .text(url), .blob(sealed), SQLValue(at)])
+            return WebhookEndpoint(id: id, merchantID: merchantID, url: url, createdAt: at)
+        }
+    }
+
+    /// Events are scheduled in commit order: an event's sequence number is drawn under the
+    /// writer lock, so no event can later commit with a number below one already scheduled.
+    @discardableResult
+    public func scheduleWebhookDeliveries(now: Instant, limit: Int) throws -> Int {
+        precondition(limit > 0 && limit <= 10_000, "scheduling batches are bounded")
+        return try inWriteTransaction { session in
+            // One scheduler at a time per store (others skip the round instead of waiting).
+            guard try session.tryTransactionLock("hashcart.webhooks") else { return 0 }
+            let sequence = session.dialect.eventSequence
+            let cursor = try session.queryOne("SELECT value FROM meta WHERE key = 'webhook_cursor'") {
+                Int64(String(decoding: try $0.data(0), as: UTF8.self)) ?? 0
+            } ?? 0
+            let last = try session.queryOne("""
+                SELECT MAX(s.n) FROM (SELECT \(sequence) AS n FROM merchant_events WHERE \(sequence) > $1 ORDER BY \(sequence) LIMIT $2) s
+                """, [.int(cursor), SQLValue(limit)]) { try $0.optionalInt(0) } ?? nil
+            guard let last else { return 0 }
+            let created = try session.execute("""
+                INSERT INTO webhook_deliveries (event_id, endpoint_id, state, attempts, next_attempt_at, created_at)
+                SELECT e.id, w.id, 'pending', 0, $1, $1 FROM merchant_events e
+                JOIN webhook_endpoints w ON w.merchant_id = e.merchant_id AND w.disabled_at IS NULL AND w.after_event_seq < e.\(sequence)
+                WHERE e.\(sequence) > $2 AND e.\(sequence) <= $3
+                ON CONFLICT DO NOTHING
+                """, [SQLValue(now), .int(cursor), .int(last)])
+            try session.execute("INSERT INTO meta (key, value) VALUES ('webhook_cursor', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                [.blob(Data(String(last).utf8))])
+            return created
+        }
+    }
+
+    public func recordWebhookAttempt(eventID: String, endpointID: String, delivered: Bool, status: Int?, error: String?,
+                                     nextAttemptAt: Instant?, now: Instant) throws {
+        let state = delivered ? "delivered" : (nextAttemptAt == nil ? "failed" : "pending")
+        _ = try withWriteSession { session in
+            try session.execute("""
+                UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, next_attempt_at = $2, last_status = $3, last_error = $4,
+                    delivered_at = $5 WHERE event_id = $6 AND endpoint_id = $7 AND state = 'pending'
+                """, [.text(state), SQLValue(nextAttemptAt ?? now), SQLValue(status.map(Int64.init)), SQLValue(error.map { String($0.prefix(500)) }),
+                      delivered ? SQLValue(now) : .null, .text(eventID), .text(endpointID)])
+        }
+    }
+
+    public func redeliverWebhook(eventID: String, merchantID: MerchantID, now: Instant) throws -> Bool {
+        try withWriteSession { session in
+            guard try session.queryOne("SELECT 1 FROM merchant_events WHERE id = $1 AND merchant_id = $2",
+                                       [.text(eventID), .text(merchantID.rawValue)], { _ in true }) != nil
+            else { return false }
+            try session.execute("UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1 WHERE event_id = $2",
+                                [SQLValue(now), .text(eventID)])
+            return true
+        }
+    }
+
+    public func merchantEvents(merchantID: MerchantID, limit: Int, startingAfter: String?) throws -> [MerchantEventStatus] {
+        try withReadSession { session in
+            let sequence = session.dialect.eventSequence
+            var sql = """
+                SELECT e.id, e.type, e.object_id, e.created_at,
+                    CASE WHEN COUNT(d.event_id) = 0 THEN 'none' WHEN COUNT(*) FILTER (WHERE d.state = 'failed') > 0 THEN 'failed'
+                         WHEN COUNT(*) FILTER (WHERE d.state = 'pending') > 0 THEN 'pending' ELSE 'delivered' END,
+                    COALESCE(MAX(d.attempts), 0)
+                FROM merchant_events e LEFT JOIN webhook_deliveries d ON d.event_id = e.id
+                WHERE e.merchant_id = $1
+                """
+            var values: [SQLValue] = [.text(merchantID.rawValue)]
+            if let startingAfter {
+                values.append(.text(startingAfter))
+                sql += " AND e.\(sequence) < (SELECT \(sequence) FROM merchant_events WHERE id = $2)"
+            }
+            values.append(SQLValue(limit))
+            sql += " GROUP BY e.id, e.\(sequence) ORDER BY e.\(sequence) DESC LIMIT $\(values.count)"
+            return try session.query(sql, values, limit: limit) { row -> MerchantEventStatus? in
+                guard let type = MerchantEventType(rawValue: try row.text(1)) else { return nil }
+                var event = MerchantEvent(merchantID: merchantID, type: type, objectID: try row.text(2), createdAt: try row.instant(3))
+                event.id = try row.text(0)
+                return MerchantEventStatus(event: event, delivery: try row.text(4), attempts: try row.int(5))
+            }.compactMap { $0 }
+        }
+    }
+}
+
+extension StoreRows {
+    /// `e.id, e.merchant_id, e.type, e.object_id, e.created_at, w.id, w.url, w.secret_sealed, w.created_at, d.attempts`
+    /// of a claimed delivery, its endpoint's secret unsealed for signing.
+    static func webhookDelivery(_ row: any SQLRow, cipher: AddressCipher) throws -> WebhookDelivery {
+        let eventID = try row.text(0)
+        guard let type = MerchantEventType(rawValue: try row.text(2)) else {
+            throw StoreError.corruptRecord(table: "merchant_events", id: eventID, detail: "type")
+        }
+        var event = MerchantEvent(merchantID: MerchantID(try row.text(1)), type: type, objectID: try row.text(3), createdAt: try row.instant(4))
+        event.id = eventID
+        let endpointID = try row.text(5)
+        let secret = String(decoding: try cipher.open(try row.data(7), context: "webhook:" + endpointID), as: UTF8.self)
+        return WebhookDelivery(event: event, endpoint: WebhookEndpoint(id: endpointID, merchantID: event.merchantID, url: try row.text(6),
+                                                                       createdAt: try row.instant(8)),
+                               secret: secret, attempts: try row.int(9))
+    }
+}
