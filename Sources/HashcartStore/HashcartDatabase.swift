@@ -99,6 +99,10 @@ public protocol StoreReader {
     func notifications(cardAccountID: CardAccountID) throws -> [CardholderNotification]
     /// Rows in one of the store's tables (`purchases`, `orders`, `ledger_transfers`, …).
     func count(_ table: String) throws -> Int64
+    /// The store's schema as the database describes it: one `table.column` line per column and
+    /// one `index name on table` line per index, sorted. Both stores give the same lines: their
+    /// DDL comes from one definition (``StoreSchema``).
+    func schemaOutline() throws -> [String]
     /// Every violation of PRODUCT.md's "Rules that are never broken" that the stored data shows.
     /// At most `limit` are returned per rule. With `holdsExpiredBefore`, a hold (pending transfer)
     /// still pending although its timeout is before that time is a violation too: the engine

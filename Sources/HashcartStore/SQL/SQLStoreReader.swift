@@ -144,6 +144,34 @@ struct SQLStoreReader: StoreReader {
         return try session.queryOne("SELECT COUNT(*) FROM \(table)") { try $0.int(0) } ?? 0
     }
 
+    func schemaOutline() throws -> [String] {
+        let columns: [String]
+        let indexes: [String]
+        switch session.dialect {
+        case .sqlite:
+            columns = try session.query("""
+                SELECT m.name || '.' || c.name FROM sqlite_master m, pragma_table_info(m.name) c
+                WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name != 'grdb_migrations'
+                """) { try $0.text(0) }
+            indexes = try session.query("""
+                SELECT 'index ' || name || ' on ' || tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+                """) { try $0.text(0) }
+        case .postgres:
+            columns = try session.query("""
+                SELECT table_name || '.' || column_name FROM information_schema.columns
+                WHERE table_schema = current_schema() AND table_name != 'hashcart_migrations'
+                """) { try $0.text(0) }
+            // Named indexes only: those PostgreSQL makes for PRIMARY KEY and UNIQUE are SQLite's autoindexes.
+            indexes = try session.query("""
+                SELECT 'index ' || i.indexname || ' on ' || i.tablename FROM pg_indexes i
+                WHERE i.schemaname = current_schema() AND NOT EXISTS (
+                    SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname AND c.connamespace = current_schema()::regnamespace)
+                """) { try $0.text(0) }
+        }
+        // SQLite's rowid is PostgreSQL's merchant_events.seq: the one column only one of them names.
+        return (columns + indexes).filter { $0 != "merchant_events.seq" }.sorted()
+    }
+
     func audit(limit: Int, holdsExpiredBefore: Instant?) throws -> [InvariantViolation] {
         let session = session
         let cipher = cipher
