@@ -164,6 +164,9 @@ public final class Engine: Sendable {
             Link(id: LinkID(ids.next(prefix: "lnk")), cardAccountID: card, identity: identity, createdAt: linkedAt ?? clock.now())
         }
         try store.write { tx in
+            var keys = BatchKeys(network: network)
+            keys.cardAccountIDs = links.map(\.cardAccountID)
+            try tx.prefetch(keys)
             for link in links {
                 guard try tx.cardAccount(link.cardAccountID) != nil else { throw EngineError.notFound("card account \(link.cardAccountID)") }
                 try tx.insertLink(link)

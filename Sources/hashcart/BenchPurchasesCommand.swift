@@ -91,12 +91,19 @@ extension Duration {
 /// A network that accepts every reply at once (ids r1, r2, …): the benchmark measures Hashcart, not a network.
 final class BenchConnector: NetworkConnector {
     let clock: ManualClock
+    let network: NetworkName
+    let officialAccountID: String
     private let counter = Mutex(0)
+    /// Replies posted and not yet taken (``takeReplies()``), when the caller keeps them.
+    private let replies = Mutex<[(inReplyTo: String, postID: String)]>([])
+    private let keepsReplies: Bool
 
-    init(clock: ManualClock) { self.clock = clock }
-
-    var network: NetworkName { .sandbox }
-    var officialAccountID: String { "official" }
+    init(clock: ManualClock, network: NetworkName = .sandbox, officialAccountID: String = "official") {
+        self.clock = clock
+        self.network = network
+        self.officialAccountID = officialAccountID
+        keepsReplies = network != .sandbox
+    }
 
     func events(after cursor: String?, limit: Int) async throws -> EventPage { EventPage(events: [], nextCursor: cursor) }
 
@@ -105,6 +112,17 @@ final class BenchConnector: NetworkConnector {
             value += 1
             return value
         }
-        return PostedReply(postID: "r\(next)", createdAt: clock.now())
+        // Bluesky names a post by its at:// URI; the sandbox by a short id.
+        let id = network == .bluesky ? "at://\(officialAccountID)/app.bsky.feed.post/3mreply\(next)" : "r\(next)"
+        if keepsReplies { replies.withLock { $0.append((postID, id)) } }
+        return PostedReply(postID: id, createdAt: clock.now())
+    }
+
+    /// The replies posted since the last call: the post each answered, and its own id.
+    func takeReplies() -> [(inReplyTo: String, postID: String)] {
+        replies.withLock { taken in
+            defer { taken = [] }
+            return taken
+        }
     }
 }

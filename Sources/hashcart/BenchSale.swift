@@ -29,7 +29,10 @@ final class BenchSale {
     private let removeDirectory: Bool
     private let ownSchema: Bool
 
-    init(count: Int, units: Int? = nil, batch: Int, captureOnConfirmation: Bool, data: String?, database: String?) throws {
+    /// Identities are on `network` (`identity` names cardholder `index`'s), replies come from `officialAccountID`.
+    init(count: Int, units: Int? = nil, batch: Int, captureOnConfirmation: Bool, data: String?, database: String?,
+         network: NetworkName = .sandbox, officialAccountID: String = "official",
+         identity: @escaping (Int) -> SocialIdentity = { SocialIdentity(network: .sandbox, userID: "b\($0)", handle: "@b\($0)") }) throws {
         directory = data ?? (NSTemporaryDirectory() + "hashcart-bench-" + String(UUID().uuidString.prefix(8)).lowercased())
         removeDirectory = data == nil
         var isDirectory: ObjCBool = false
@@ -59,7 +62,7 @@ final class BenchSale {
             store = try SQLiteStore(directory: directory, encryptionKey: AddressCipher.generateEncodedKey())
         }
         self.ownSchema = ownSchema
-        let connector = BenchConnector(clock: clock)
+        let connector = BenchConnector(clock: clock, network: network, officialAccountID: officialAccountID)
         self.connector = connector
         let configuration = EngineConfiguration(maximumEventsPerBatch: batch, maximumOutboundPerRound: 10_000)
         let engine = try Engine(store: store, connector: connector, clock: clock, ids: SequentialIDGenerator(),
@@ -86,9 +89,7 @@ final class BenchSale {
                                             state: states[index % states.count], postalCode: "10001"),
                     cardLast4: "4242")
             })
-            let pairs = cards.enumerated().map { offset, card in
-                (card.id, SocialIdentity(network: .sandbox, userID: "b\(chunk + offset)", handle: "@b\(chunk + offset)"))
-            }
+            let pairs = cards.enumerated().map { offset, card in (card.id, identity(chunk + offset)) }
             try engine.link(pairs, at: clock.now().adding(seconds: -86_400))
             identities += pairs.map(\.1)
         }

@@ -152,4 +152,18 @@ import Testing
         #expect(report["invariant_violations"] as? Int == 0, "\(bench)")
         #expect((report["seconds"] as? Double ?? 0) > 0, "\(bench)")
     }
+
+    @Test func benchScaleRunsEveryEventThroughTheConnectorAndKeepsEveryRule() async throws {
+        let bench = try await hashcart(["bench", "scale", "--cardholders", "3000", "--events", "100000", "--json"])
+        #expect(bench.status == 0, "\(bench)")
+        let report = try bench.json()
+        // 1 % purchase posts, each confirmed once by its cardholder's repost; the rest dropped by the connector.
+        #expect(report["purchase_posts"] as? Int == 1_000 && report["reposts"] as? Int == 1_000, "\(bench)")
+        #expect(report["confirmed"] as? Int == 1_000 && report["orders"] as? Int == 1_000, "\(bench)")
+        #expect(report["kept_by_connector"] as? Int == 2_000, "\(bench)")
+        #expect(report["invariant_violations"] as? Int == 0, "\(bench)")
+        let tenths = report["tenths_us_per_event"] as? [Double] ?? []
+        #expect(tenths.count == 10 && tenths.allSatisfy { $0 > 0 }, "\(bench)")
+        #expect((report["peak_rss_bytes"] as? Int ?? 0) > 0, "\(bench)")
+    }
 }

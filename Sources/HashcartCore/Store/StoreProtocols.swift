@@ -43,6 +43,8 @@ public struct BatchKeys: Sendable, Hashable {
     public var authorUserIDs: [String] = []
     /// Order references new purchases would take first.
     public var references: [String] = []
+    /// Card accounts the batch reads (bulk linking checks each exists).
+    public var cardAccountIDs: [CardAccountID] = []
 
     public init(network: NetworkName) {
         self.network = network

@@ -96,13 +96,30 @@ final class PostgresSQLSession: SQLSession {
                     case .int(let v): String(v)
                     case .text(let v): v
                     case .bool(let v): v ? "t" : "f"
+                    case .blob(let v): Self.hex(v)
                     default: preconditionFailure("\(table).\(column.name) cannot be written in bulk")
                     }
                 }
-                let cast = column.type == .text ? "" : "::\(column.type.postgresName)"
-                return ColumnArray(parameter: "$\(number)::text[]", expression: PostgresNullMarker.column(name) + cast, value: .texts(texts))
+                let expression = switch column.type {
+                case .text: PostgresNullMarker.column(name)
+                case .blob: "decode(\(PostgresNullMarker.column(name)), 'hex')"
+                case .int, .bool: PostgresNullMarker.column(name) + "::\(column.type.postgresName)"
+                }
+                return ColumnArray(parameter: "$\(number)::text[]", expression: expression, value: .texts(texts))
             }
         }
+    }
+
+    /// Bytes as lowercase hex, for `decode(…, 'hex')`.
+    static func hex(_ data: Data) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(data.count * 2)
+        for byte in data {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The first table a statement reads, for error messages.

@@ -31,13 +31,14 @@ extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
 
 /// The type of a column, as bulk statements need to name it (PostgreSQL casts each array).
 enum SQLType: Sendable, Hashable {
-    case text, int, bool
+    case text, int, bool, blob
 
     var postgresName: String {
         switch self {
         case .text: "text"
         case .int: "bigint"
         case .bool: "boolean"
+        case .blob: "bytea"
         }
     }
 }
@@ -52,11 +53,17 @@ struct SQLColumn: Sendable, Hashable, ExpressibleByStringLiteral {
         self.type = type
     }
 
-    /// `"name"` is a text column, `"name:int"` an integer one, `"name:bool"` a boolean one.
+    /// `"name"` is a text column, `"name:int"` an integer one, `"name:bool"` a boolean one, `"name:blob"` bytes.
     init(stringLiteral value: String) {
         let parts = value.split(separator: ":")
         name = String(parts[0])
-        type = parts.count > 1 ? (parts[1] == "int" ? .int : .bool) : .text
+        switch parts.count > 1 ? parts[1] : "text" {
+        case "text": type = .text
+        case "int": type = .int
+        case "bool": type = .bool
+        case "blob": type = .blob
+        default: preconditionFailure("unknown column type in \(value)")
+        }
     }
 
     /// Columns from a comma-separated list in the same notation.

@@ -19,25 +19,76 @@ final class SQLiteSession: SQLSession {
     @discardableResult
     func execute(_ sql: String, _ values: [SQLValue]) throws -> Int {
         let statement = try db.cachedStatement(sql: Self.sqlite(sql))
-        try statement.execute(arguments: Self.arguments(values))
+        try run(statement, values, sql: sql)
         return db.changesCount
     }
 
     func query<T>(_ sql: String, _ values: [SQLValue], limit: Int, _ decode: (any SQLRow) throws -> T) throws -> [T] {
         let statement = try db.cachedStatement(sql: Self.sqlite(sql))
-        try statement.setArguments(Self.arguments(values))
         let sqliteStatement = statement.sqliteStatement
+        try bind(values, to: statement, sql: sql)
         defer { sqlite3_reset(sqliteStatement) }
         var results: [T] = []
         while results.count < limit {
             let code = sqlite3_step(sqliteStatement)
             if code == SQLITE_DONE { break }
-            guard code == SQLITE_ROW else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
-            }
+            guard code == SQLITE_ROW else { throw error(code, sql: sql) }
             results.append(try decode(RawRow(statement: sqliteStatement)))
         }
         return results
+    }
+
+    /// Binds `values` straight through SQLite's C API (GRDB's `StatementArguments` built a
+    /// `DatabaseValue` array per row: a seventh of the purchase path's time).
+    private func bind(_ values: [SQLValue], to statement: Statement, sql: String) throws {
+        let handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+        guard Int(sqlite3_bind_parameter_count(handle)) == values.count else {
+            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "\(values.count) values for \(sqlite3_bind_parameter_count(handle)) parameters", sql: sql)
+        }
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let code: Int32 = switch value {
+            case .null: sqlite3_bind_null(handle, index)
+            case .int(let int): sqlite3_bind_int64(handle, index, int)
+            case .bool(let bool): sqlite3_bind_int64(handle, index, bool ? 1 : 0)
+            case .text(let text): Self.bindText(text, handle, index)
+            case .texts(let texts): Self.bindText(Self.jsonArray(texts), handle, index)
+            case .ints(let ints): Self.bindText("[" + ints.map(String.init).joined(separator: ",") + "]", handle, index)
+            case .blob(let data):
+                data.withUnsafeBytes { bytes in
+                    sqlite3_bind_blob(handle, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), Self.transient)
+                }
+            }
+            guard code == SQLITE_OK else { throw error(code, sql: sql) }
+        }
+    }
+
+    /// Runs a statement that returns no rows (or ignores them).
+    private func run(_ statement: Statement, _ values: [SQLValue], sql: String) throws {
+        try bind(values, to: statement, sql: sql)
+        let handle = statement.sqliteStatement
+        defer { sqlite3_reset(handle) }
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else { throw error(code, sql: sql) }
+        }
+    }
+
+    private func error(_ code: Int32, sql: String) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+    }
+
+    /// SQLite copies the bytes before the call returns.
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    private static func bindText(_ text: String, _ handle: OpaquePointer, _ index: Int32) -> Int32 {
+        var text = text
+        return text.withUTF8 { bytes in
+            sqlite3_bind_text(handle, index, UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self),
+                              Int32(bytes.count), transient)
+        }
     }
 
     @discardableResult
@@ -49,7 +100,7 @@ final class SQLiteSession: SQLSession {
         var inserted = 0
         for row in rows {
             precondition(row.count == columns.count, "a row of \(table) has \(row.count) values for \(columns.count) columns")
-            try statement.execute(arguments: Self.arguments(row))
+            try run(statement, row, sql: table)
             inserted += db.changesCount
         }
         return inserted
@@ -65,7 +116,7 @@ final class SQLiteSession: SQLSession {
         var updated = 0
         for row in rows {
             precondition(row.count == columns.count, "a row of \(table) has \(row.count) values for \(columns.count) columns")
-            try statement.execute(arguments: Self.arguments(row))
+            try run(statement, row, sql: table)
             updated += db.changesCount
         }
         return updated
@@ -105,22 +156,6 @@ final class SQLiteSession: SQLSession {
             cache[sql] = result
         }
         return result
-    }
-
-    static func arguments(_ values: [SQLValue]) -> StatementArguments {
-        StatementArguments(values.map(databaseValue))
-    }
-
-    static func databaseValue(_ value: SQLValue) -> DatabaseValue {
-        switch value {
-        case .null: .null
-        case .int(let int): int.databaseValue
-        case .text(let text): text.databaseValue
-        case .blob(let data): data.databaseValue
-        case .bool(let bool): bool.databaseValue
-        case .texts(let texts): jsonArray(texts).databaseValue
-        case .ints(let ints): ("[" + ints.map(String.init).joined(separator: ",") + "]").databaseValue
-        }
     }
 
     /// A JSON array of strings, for `json_each`.

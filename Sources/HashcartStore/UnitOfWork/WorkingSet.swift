@@ -71,9 +71,19 @@ final class WorkingSet: StoreTransaction {
 
     private var accounts: [LedgerAccountID: LedgerAccount] = [:]
     private var dirtyAccounts: Set<LedgerAccountID> = []
+    /// Ledger accounts created here (inserted, with their final totals, at write-back).
+    private var newAccounts: Set<LedgerAccountID> = []
+    /// Accounts that may already exist (`ensureLedgerAccount`): inserted unless there, before any read of them.
+    private var ensuredAccounts: [LedgerAccountID: LedgerAccount] = [:]
+    /// Card accounts and links created here, written in bulk (links before any read of links).
+    private var newCards: [CardAccount] = []
+    private var newCardIDs: Set<CardAccountID> = []
+    private var newCardsByID: [CardAccountID: CardAccount] = [:]
+    private var newLinks: [Link] = []
     private var offers = OfferCache()
     private var funnel: [FunnelKey: Int64] = [:]
-    private var cardsToCache: [CardAccount] = []
+    /// Card accounts read or created here, shared with the cache once the transaction commits.
+    private var cardsToCache: [CardAccountID: CardAccount] = [:]
 
     /// One minute of one funnel counter (minute 0 stands for the total).
     struct FunnelKey: Hashable {
@@ -91,6 +101,7 @@ final class WorkingSet: StoreTransaction {
 
     /// Writes back every buffered change. Called once, just before commit.
     func flush() throws {
+        try flushPeople()
         try flushProcessedEvents()
         try flushPurchasesAndOrders()
         try flushLedger()
@@ -101,8 +112,51 @@ final class WorkingSet: StoreTransaction {
 
     /// Shares what this transaction decrypted with later ones; called after it committed.
     func committed() {
-        for account in cardsToCache { cardCache.put(account) }
-        cardsToCache = []
+        for account in cardsToCache.values { cardCache.put(account) }
+        cardsToCache = [:]
+    }
+
+    private static let cardColumns = SQLColumn.list("id, credit_limit:int, billing_state, billing_sealed:blob, created_at:int")
+
+    /// Card accounts, new and ensured ledger accounts, links: what bulk onboarding writes.
+    private func flushPeople() throws {
+        if !newCards.isEmpty {
+            let rows = try newCards.map { card -> [SQLValue] in
+                [.text(card.id.rawValue), .int(card.creditLimit.minorUnits), .text(card.billing.state.rawValue),
+                 .blob(try cipher.sealPrivate(of: card)), SQLValue(card.createdAt)]
+            }
+            try session.insertMany(into: "card_accounts", columns: Self.cardColumns, rows: rows)
+            newCards = []
+        }
+        try flushEnsuredAccounts()
+        if !newAccounts.isEmpty {
+            let created = newAccounts.sorted().map { accounts[$0]! }
+            for account in created { precondition(account.isWithinBounds, "ledger account \(account.id) out of bounds at commit") }
+            let inserted = try session.insertMany(into: "ledger_accounts", columns: StoreRows.ledgerAccountColumns,
+                                                  rows: created.map(StoreRows.values(of:)), suffix: "ON CONFLICT DO NOTHING")
+            precondition(inserted == created.count, "a ledger account created here already existed")
+            dirtyAccounts.subtract(newAccounts)
+            newAccounts = []
+        }
+        try flushLinks()
+    }
+
+    private func flushEnsuredAccounts() throws {
+        guard !ensuredAccounts.isEmpty else { return }
+        try session.insertMany(into: "ledger_accounts", columns: StoreRows.ledgerAccountColumns,
+                               rows: ensuredAccounts.keys.sorted().map { StoreRows.values(of: ensuredAccounts[$0]!) }, suffix: "ON CONFLICT DO NOTHING")
+        ensuredAccounts = [:]
+    }
+
+    private func flushLinks() throws {
+        guard !newLinks.isEmpty else { return }
+        let links = newLinks
+        newLinks = []
+        do {
+            try session.insertMany(into: "links", columns: StoreRows.linkColumns, rows: links.map(StoreRows.values(of:)))
+        } catch where session.isUniqueViolation(error) {
+            throw StoreError.conflict("this identity or card account is already linked on \(links[0].identity.network)")
+        }
     }
 
     private static let accountTotals = SQLColumn.list("id, debits_pending:int, debits_posted:int, credits_pending:int, credits_posted:int")
@@ -283,6 +337,7 @@ final class WorkingSet: StoreTransaction {
         }
         let authors = Array(Set(keys.authorUserIDs).filter { linksByUser[$0] == nil })
         if !authors.isEmpty {
+            try flushLinks()
             let links = try session.query("""
                 SELECT \(StoreColumns.link) FROM links WHERE network = $1 AND user_id \(d.any(2)) AND unlinked_at IS NULL
                 """, [.text(keys.network.rawValue), .texts(authors)], StoreRows.link)
@@ -297,14 +352,15 @@ final class WorkingSet: StoreTransaction {
             authorsKnown.formUnion(unknownAuthors)
         }
         // The card accounts and credit lines those purchases and links will need.
-        var cards = Set(purchases.values.map(\.cardAccountID))
+        var cards = Set(purchases.values.map(\.cardAccountID)).union(keys.cardAccountIDs).subtracting(newCardIDs)
         for case let link? in linksByUser.values { cards.insert(link.cardAccountID) }
-        let fetched = Set(cardsToCache.map(\.id))
-        let uncached = cards.filter { cardCache.get($0) == nil && !fetched.contains($0) }
+        let uncached = cards.filter { cardCache.get($0) == nil && cardsToCache[$0] == nil }
         if !uncached.isEmpty {
             let cipher = cipher
-            cardsToCache += try session.query("SELECT \(StoreRows.cardAccountColumns) FROM card_accounts WHERE id \(d.any(1))",
-                                              [.texts(uncached.map(\.rawValue))]) { try StoreRows.cardAccount($0, cipher: cipher) }
+            for card in try session.query("SELECT \(StoreRows.cardAccountColumns) FROM card_accounts WHERE id \(d.any(1))",
+                                          [.texts(uncached.map(\.rawValue))], { try StoreRows.cardAccount($0, cipher: cipher) }) {
+                cardsToCache[card.id] = card
+            }
         }
         let linkedCards = Set(linksByUser.values.compactMap { $0?.cardAccountID }).subtracting(cardsWithoutPurchases)
             .subtracting(purchases.values.map(\.cardAccountID))
@@ -315,6 +371,7 @@ final class WorkingSet: StoreTransaction {
         }
         let lines = cards.map { LedgerAccounts.creditLine($0).id }.filter { accounts[$0] == nil }
         if !lines.isEmpty {
+            try flushEnsuredAccounts()
             for account in try session.query("SELECT \(StoreRows.names(StoreRows.ledgerAccountColumns)) FROM ledger_accounts WHERE id \(d.any(1))",
                                               [.texts(lines.map(\.rawValue))], StoreRows.ledgerAccount) {
                 accounts[account.id] = account
@@ -419,47 +476,54 @@ final class WorkingSet: StoreTransaction {
     func insertMerchant(_ merchant: Merchant) throws {
         try session.execute("INSERT INTO merchants (\(StoreRows.names(StoreRows.merchantColumns))) VALUES ($1, $2, $3, $4)",
                             StoreRows.values(of: merchant))
-        try Self.insertLedgerAccount(LedgerAccounts.merchantPayable(merchant.id), session: session)
+        merchants[merchant.id] = merchant
+        try createLedgerAccount(LedgerAccounts.merchantPayable(merchant.id))
     }
 
     func cardAccount(_ id: CardAccountID) throws -> CardAccount? {
         if let cached = cardCache.get(id) { return cached }
-        if let fetched = cardsToCache.last(where: { $0.id == id }) { return fetched }
+        if let fetched = cardsToCache[id] { return fetched }
+        if let created = newCardsByID[id] { return created }
         let cipher = cipher
         guard let account = try session.queryOne("SELECT \(StoreRows.cardAccountColumns) FROM card_accounts WHERE id = $1",
                                                  [.text(id.rawValue)], { try StoreRows.cardAccount($0, cipher: cipher) })
         else { return nil }
-        cardsToCache.append(account)
+        cardsToCache[id] = account
         return account
     }
 
     func insertCardAccount(_ account: CardAccount) throws {
-        try session.execute("INSERT INTO card_accounts (id, credit_limit, billing_state, billing_sealed, created_at) VALUES ($1, $2, $3, $4, $5)",
-                            [.text(account.id.rawValue), .int(account.creditLimit.minorUnits), .text(account.billing.state.rawValue),
-                             .blob(try cipher.sealPrivate(of: account)), SQLValue(account.createdAt)])
+        precondition(!newCardIDs.contains(account.id), "card account \(account.id) inserted twice")
+        newCards.append(account)
+        newCardIDs.insert(account.id)
+        // Kept for this transaction only: the shared cache holds only cards read back (and so
+        // opened) from the database, so a sealed blob tampered with on disk is never trusted.
+        newCardsByID[account.id] = account
+        cardsWithoutPurchases.insert(account.id)
+        // A new card's credit line is new too: created here, without asking the database.
+        try createLedgerAccount(LedgerAccounts.creditLine(account.id))
     }
 
     func activeLink(network: NetworkName, userID: String) throws -> Link? {
         if network == self.network, let known = linksByUser[userID] { return known }
+        try flushLinks()
         return try session.queryOne("SELECT \(StoreColumns.link) FROM links WHERE network = $1 AND user_id = $2 AND unlinked_at IS NULL",
                                     [.text(network.rawValue), .text(userID)], StoreRows.link)
     }
 
     func activeLink(cardAccountID: CardAccountID, network: NetworkName) throws -> Link? {
-        try session.queryOne("SELECT \(StoreColumns.link) FROM links WHERE card_account_id = $1 AND network = $2 AND unlinked_at IS NULL",
+        try flushLinks()
+        return try session.queryOne("SELECT \(StoreColumns.link) FROM links WHERE card_account_id = $1 AND network = $2 AND unlinked_at IS NULL",
                              [.text(cardAccountID.rawValue), .text(network.rawValue)], StoreRows.link)
     }
 
     func insertLink(_ link: Link) throws {
         linksByUser = [:]
-        do {
-            try session.execute("INSERT INTO links (\(StoreColumns.link)) VALUES (\(sqlPlaceholders(7)))", StoreRows.values(of: link))
-        } catch where session.isUniqueViolation(error) {
-            throw StoreError.conflict("this identity or card account is already linked on \(link.identity.network)")
-        }
+        newLinks.append(link)
     }
 
     func endLink(_ id: LinkID, at: Instant) throws {
+        try flushLinks()
         linksByUser = [:]
         try session.execute("UPDATE links SET unlinked_at = $1 WHERE id = $2 AND unlinked_at IS NULL", [SQLValue(at), .text(id.rawValue)])
     }
@@ -677,12 +741,21 @@ final class WorkingSet: StoreTransaction {
     }
 
     func ensureLedgerAccount(_ account: LedgerAccount) throws {
-        if accounts[account.id] != nil { return }
-        try Self.insertLedgerAccount(account, session: session)
+        if accounts[account.id] != nil || ensuredAccounts[account.id] != nil { return }
+        ensuredAccounts[account.id] = account
+    }
+
+    /// An account known not to exist yet (a new card's credit line, a new merchant's payable):
+    /// held here from its first transfer and inserted once, with its totals, at write-back.
+    private func createLedgerAccount(_ account: LedgerAccount) throws {
+        precondition(accounts[account.id] == nil, "ledger account \(account.id) created twice")
+        accounts[account.id] = account
+        newAccounts.insert(account.id)
     }
 
     func ledgerAccount(_ id: LedgerAccountID) throws -> LedgerAccount? {
         if let cached = accounts[id] { return cached }
+        if ensuredAccounts[id] != nil { try flushEnsuredAccounts() }
         guard let account = try session.queryOne("SELECT \(StoreRows.names(StoreRows.ledgerAccountColumns)) FROM ledger_accounts WHERE id = $1",
                                                  [.text(id.rawValue)], StoreRows.ledgerAccount)
         else { return nil }
