@@ -68,11 +68,11 @@ public struct EngineService: HashcartService {
     }
 
     public func isReady() async -> Bool {
-        (try? store.read { try $0.count("merchants") }) != nil
+        (try? await store.read { try $0.count("merchants") }) != nil
     }
 
     public func claimIdempotencyKey(scope: String, key: String, request: Data) async throws -> IdempotencyClaim {
-        let claim = try store.claimIdempotency(scope: Self.hash(token: scope), key: key, requestHash: Array(SHA256.hash(data: request)),
+        let claim = try await store.claimIdempotency(scope: Self.hash(token: scope), key: key, requestHash: Array(SHA256.hash(data: request)),
                                                now: engine.clock.now())
         switch claim {
         case .claimed: return .claimed
@@ -83,19 +83,19 @@ public struct EngineService: HashcartService {
     }
 
     public func finishIdempotencyKey(scope: String, key: String, status: Int?, body: Data) async throws {
-        try store.finishIdempotency(scope: Self.hash(token: scope), key: key, status: status, body: body)
+        try await store.finishIdempotency(scope: Self.hash(token: scope), key: key, status: status, body: body)
     }
 
     public func createMerchant(_ body: CreateMerchantBody) async throws -> MerchantView {
-        try mapped {
-            let merchant = try engine.createMerchant(name: body.name, discountRateBasisPoints: body.discountRateBps ?? 250)
+        try await mapped {
+            let merchant = try await engine.createMerchant(name: body.name, discountRateBasisPoints: body.discountRateBps ?? 250)
             return MerchantView(id: merchant.id.rawValue, name: merchant.name, discountRateBps: merchant.discountRateBasisPoints,
                                 created: merchant.createdAt.millisecondsSinceEpoch / 1000)
         }
     }
 
     public func createCardholder(_ body: CreateCardholderBody) async throws -> CardholderView {
-        try mapped {
+        try await mapped {
             guard body.currency == nil || body.currency?.uppercased() == Currency.usd.rawValue else {
                 throw APIError.invalid("Only USD credit lines are supported.", param: "currency")
             }
@@ -104,15 +104,15 @@ public struct EngineService: HashcartService {
             }
             let address = BillingAddress(name: body.billingName, line1: body.address.line1, line2: body.address.line2,
                                          city: body.address.city, state: state, postalCode: body.address.postalCode)
-            let card = try engine.createCardAccount(creditLimit: .usd(body.creditLimit), billing: address, cardLast4: body.cardLast4)
+            let card = try await engine.createCardAccount(creditLimit: .usd(body.creditLimit), billing: address, cardLast4: body.cardLast4)
             return CardholderView(id: card.id.rawValue, creditLimit: card.creditLimit.minorUnits, currency: card.creditLimit.currency.rawValue,
                                   billingState: card.billing.state.rawValue, created: card.createdAt.millisecondsSinceEpoch / 1000)
         }
     }
 
     public func ledgerCheck() async throws -> LedgerCheckView {
-        try mapped {
-            LedgerCheckView(violations: try store.read { try $0.audit() }.map {
+        try await mapped {
+            LedgerCheckView(violations: try await store.read { try $0.audit() }.map {
                 ViolationView(rule: $0.rule, subject: $0.subject, detail: $0.detail)
             })
         }
@@ -120,12 +120,12 @@ public struct EngineService: HashcartService {
 
     public func merchant(forAPIKey key: String) async -> String? {
         guard key.hasPrefix(mode.apiKeyPrefix) else { return nil }
-        return try? store.credentialOwner(kind: .merchantAPIKey, secretHash: Self.hash(token: key))
+        return try? await store.credentialOwner(kind: .merchantAPIKey, secretHash: Self.hash(token: key))
     }
 
     public func cardholder(forToken token: String) async -> String? {
         guard token.hasPrefix(mode.cardholderTokenPrefix) else { return nil }
-        return try? store.credentialOwner(kind: .cardholderToken, secretHash: Self.hash(token: token))
+        return try? await store.credentialOwner(kind: .cardholderToken, secretHash: Self.hash(token: token))
     }
 
     /// A new secret: a prefix and 32 characters from the system's CSPRNG.
@@ -135,22 +135,22 @@ public struct EngineService: HashcartService {
     }
 
     public func createAPIKey(merchantID: String) async throws -> SecretView {
-        try mapped {
-            guard let id = MerchantID(validating: merchantID), try store.read({ try $0.merchant(id) }) != nil else {
+        try await mapped {
+            guard let id = MerchantID(validating: merchantID), try await store.read({ try $0.merchant(id) }) != nil else {
                 throw APIError.notFound("merchant \(merchantID.prefix(64))")
             }
             let secret = Self.secret(prefix: mode.apiKeyPrefix)
             let keyID = RandomIDGenerator().next(prefix: "key")
             let now = engine.clock.now()
-            try store.saveCredential(id: keyID, kind: .merchantAPIKey, ownerID: id.rawValue, secretHash: Self.hash(token: secret), at: now)
+            try await store.saveCredential(id: keyID, kind: .merchantAPIKey, ownerID: id.rawValue, secretHash: Self.hash(token: secret), at: now)
             return SecretView(object: "api_key", id: keyID, owner: id.rawValue, secret: secret, created: now.millisecondsSinceEpoch / 1000)
         }
     }
 
     public func revokeAPIKey(merchantID: String, keyID: String) async throws -> SecretView {
-        try mapped {
+        try await mapped {
             let now = engine.clock.now()
-            guard try store.revokeCredential(id: keyID, kind: .merchantAPIKey, ownerID: merchantID, at: now) else {
+            guard try await store.revokeCredential(id: keyID, kind: .merchantAPIKey, ownerID: merchantID, at: now) else {
                 throw APIError.notFound("API key \(keyID.prefix(64)) of merchant \(merchantID.prefix(64))")
             }
             return SecretView(object: "api_key", id: keyID, owner: merchantID, secret: nil, created: now.millisecondsSinceEpoch / 1000, revoked: true)
@@ -158,20 +158,20 @@ public struct EngineService: HashcartService {
     }
 
     public func createCardholderToken(cardholderID: String) async throws -> SecretView {
-        try mapped {
-            guard let id = CardAccountID(validating: cardholderID), try store.read({ try $0.cardAccount(id) }) != nil else {
+        try await mapped {
+            guard let id = CardAccountID(validating: cardholderID), try await store.read({ try $0.cardAccount(id) }) != nil else {
                 throw APIError.notFound("cardholder \(cardholderID.prefix(64))")
             }
             let secret = Self.secret(prefix: mode.cardholderTokenPrefix)
             let tokenID = RandomIDGenerator().next(prefix: "tok")
             let now = engine.clock.now()
-            try store.saveCredential(id: tokenID, kind: .cardholderToken, ownerID: id.rawValue, secretHash: Self.hash(token: secret), at: now)
+            try await store.saveCredential(id: tokenID, kind: .cardholderToken, ownerID: id.rawValue, secretHash: Self.hash(token: secret), at: now)
             return SecretView(object: "cardholder_token", id: tokenID, owner: id.rawValue, secret: secret, created: now.millisecondsSinceEpoch / 1000)
         }
     }
 
     public func createOffer(merchantID: String, _ body: CreateOfferBody) async throws -> OfferView {
-        let created = try mapped {
+        let created = try await mapped {
             guard body.currency == nil || body.currency?.uppercased() == Currency.usd.rawValue else {
                 throw APIError.invalid("Only USD offers are supported.", param: "currency")
             }
@@ -209,7 +209,7 @@ public struct EngineService: HashcartService {
             draft.endsAt = body.endsAt.map(Instant.init(secondsSinceEpoch:))
             if let limit = body.perCardholderLimit { draft.perCardholderLimit = limit }
             if let window = body.confirmationWindowSeconds { draft.confirmationWindowSeconds = window }
-            return view(try engine.createOffer(draft))
+            return view(try await engine.createOffer(draft))
         }
         await refreshConnectorInterest()
         return created
@@ -243,8 +243,8 @@ public struct EngineService: HashcartService {
     }
 
     public func offers(merchantID: String, limit: Int, startingAfter: String?) async throws -> ListView<OfferView> {
-        try mapped {
-            let offers = try store.read { reader in
+        try await mapped {
+            let offers = try await store.read { reader in
                 try reader.offers(merchantID: MerchantID(merchantID), limit: limit + 1, startingAfter: startingAfter.map(OfferID.init(rawValue:)))
             }
             return ListView(data: offers.prefix(limit).map(view), hasMore: offers.count > limit)
@@ -252,8 +252,8 @@ public struct EngineService: HashcartService {
     }
 
     public func offer(merchantID: String, id: String) async throws -> OfferView {
-        try mapped {
-            view(try ownOffer(merchantID: merchantID, id: id))
+        try await mapped {
+            view(try await ownOffer(merchantID: merchantID, id: id))
         }
     }
 
@@ -269,19 +269,19 @@ public struct EngineService: HashcartService {
     }
 
     public func setOfferLifecycle(merchantID: String, id: String, to lifecycle: String) async throws -> OfferView {
-        let changed = try mapped {
-            _ = try ownOffer(merchantID: merchantID, id: id)
+        let changed = try await mapped {
+            _ = try await ownOffer(merchantID: merchantID, id: id)
             guard let target = OfferLifecycle(rawValue: lifecycle) else { throw APIError.invalid("Unknown lifecycle \(lifecycle).") }
-            return view(try engine.setLifecycle(of: OfferID(id), to: target))
+            return view(try await engine.setLifecycle(of: OfferID(id), to: target))
         }
         await refreshConnectorInterest()
         return changed
     }
 
     public func analytics(merchantID: String, offerID: String) async throws -> AnalyticsView {
-        try mapped {
-            let offer = try ownOffer(merchantID: merchantID, id: offerID)
-            let (totals, series, times) = try store.read { reader in
+        try await mapped {
+            let offer = try await ownOffer(merchantID: merchantID, id: offerID)
+            let (totals, series, times) = try await store.read { reader in
                 (try reader.funnel(offer: offer.id), try reader.funnelSeries(offer: offer.id), try reader.timesToConfirm(offer: offer.id))
             }
             func rate(_ numerator: String, _ denominator: String) -> Double {
@@ -304,23 +304,27 @@ public struct EngineService: HashcartService {
     }
 
     /// One of the merchant's offers; another merchant's is "not found".
-    func ownOffer(merchantID: String, id: String) throws -> Offer {
-        guard let offerID = OfferID(validating: id), let offer = try store.read({ try $0.offer(offerID) }),
+    func ownOffer(merchantID: String, id: String) async throws -> Offer {
+        guard let offerID = OfferID(validating: id), let offer = try await store.read({ try $0.offer(offerID) }),
             offer.merchantID.rawValue == merchantID
         else { throw APIError.notFound("offer \(id.prefix(64))") }
         return offer
     }
 
     /// One of the merchant's orders; another merchant's is "not found".
-    func ownOrder(merchantID: String, id: String) throws -> Order {
-        guard let orderID = OrderID(validating: id), let order = try store.read({ try $0.order(orderID) }),
+    func ownOrder(merchantID: String, id: String) async throws -> Order {
+        guard let orderID = OrderID(validating: id), let order = try await store.read({ try $0.order(orderID) }),
             order.merchantID.rawValue == merchantID
         else { throw APIError.notFound("order \(id.prefix(64))") }
         return order
     }
 
-    func view(_ order: Order) throws -> OrderView {
-        let card = try store.read { try $0.cardAccount(order.cardAccountID) }
+    /// The order as the merchant sees it, with its shipping address (the card's billing address).
+    func view(_ order: Order) async throws -> OrderView {
+        Self.view(order, card: try await store.read { try $0.cardAccount(order.cardAccountID) })
+    }
+
+    static func view(_ order: Order, card: CardAccount?) -> OrderView {
         let shipping = card.map { card in
             ShippingView(name: card.billing.name, line1: card.billing.line1, line2: card.billing.line2, city: card.billing.city,
                          state: card.billing.state.rawValue, postalCode: card.billing.postalCode)
@@ -333,7 +337,7 @@ public struct EngineService: HashcartService {
     }
 
     public func orders(merchantID: String, offerID: String?, status: String?, limit: Int, startingAfter: String?) async throws -> ListView<OrderView> {
-        try mapped {
+        try await mapped {
             var statusFilter: OrderStatus?
             if let status {
                 guard let parsed = OrderStatus(rawValue: status) else {
@@ -341,68 +345,74 @@ public struct EngineService: HashcartService {
                 }
                 statusFilter = parsed
             }
-            let orders = try store.read { reader in
-                try reader.orders(merchantID: MerchantID(merchantID), offerID: offerID.map(OfferID.init(rawValue:)), status: statusFilter,
-                                  limit: limit + 1, startingAfter: startingAfter.map(OrderID.init(rawValue:)))
+            // The page and its shipping addresses from one snapshot.
+            let (orders, cards) = try await store.read { [statusFilter] reader in
+                let orders = try reader.orders(merchantID: MerchantID(merchantID), offerID: offerID.map(OfferID.init(rawValue:)), status: statusFilter,
+                                               limit: limit + 1, startingAfter: startingAfter.map(OrderID.init(rawValue:)))
+                var cards: [CardAccountID: CardAccount] = [:]
+                for order in orders.prefix(limit) where cards[order.cardAccountID] == nil {
+                    cards[order.cardAccountID] = try reader.cardAccount(order.cardAccountID)
+                }
+                return (orders, cards)
             }
-            return ListView(data: try orders.prefix(limit).map(view), hasMore: orders.count > limit)
+            return ListView(data: orders.prefix(limit).map { Self.view($0, card: cards[$0.cardAccountID]) }, hasMore: orders.count > limit)
         }
     }
 
     public func order(merchantID: String, id: String) async throws -> OrderView {
-        try mapped { try view(try ownOrder(merchantID: merchantID, id: id)) }
+        try await mapped { try await view(try await ownOrder(merchantID: merchantID, id: id)) }
     }
 
     public func shipOrder(merchantID: String, id: String, _ body: ShipOrderBody) async throws -> OrderView {
-        try mapped {
-            let order = try ownOrder(merchantID: merchantID, id: id)
-            return try view(try engine.ship(orderID: order.id, carrier: body.carrier, tracking: body.tracking))
+        try await mapped {
+            let order = try await ownOrder(merchantID: merchantID, id: id)
+            return try await view(try await engine.ship(orderID: order.id, carrier: body.carrier, tracking: body.tracking))
         }
     }
 
     public func cancelOrder(merchantID: String, id: String) async throws -> OrderView {
-        try mapped {
-            let order = try ownOrder(merchantID: merchantID, id: id)
-            return try view(try engine.cancel(orderID: order.id, by: .merchantCancelled))
+        try await mapped {
+            let order = try await ownOrder(merchantID: merchantID, id: id)
+            return try await view(try await engine.cancel(orderID: order.id, by: .merchantCancelled))
         }
     }
 
     public func refundOrder(merchantID: String, id: String, _ body: RefundBody) async throws -> OrderView {
-        try mapped {
+        try await mapped {
             guard body.currency == nil || body.currency?.uppercased() == Currency.usd.rawValue else {
                 throw APIError.invalid("Refunds are in USD.", param: "currency")
             }
             guard body.amount > 0 else { throw APIError.invalid("`amount` must be a positive number of minor units.", param: "amount") }
-            let order = try ownOrder(merchantID: merchantID, id: id)
-            return try view(try engine.refund(orderID: order.id, amount: .usd(body.amount)))
+            let order = try await ownOrder(merchantID: merchantID, id: id)
+            return try await view(try await engine.refund(orderID: order.id, amount: .usd(body.amount)))
         }
     }
 
     public func createWebhookEndpoint(merchantID: String, _ body: CreateWebhookEndpointBody) async throws -> WebhookEndpointView {
-        try mapped {
+        try await mapped {
             do {
                 _ = try webhookPolicy.check(url: body.url)
             } catch let error as WebhookURLError {
                 throw APIError.invalid(error.message, param: "url")
             }
             let secret = Self.secret(prefix: "whsec_")
-            let endpoint = try store.createWebhookEndpoint(id: RandomIDGenerator().next(prefix: "we"), merchantID: MerchantID(merchantID),
+            let endpoint = try await store.createWebhookEndpoint(id: RandomIDGenerator().next(prefix: "we"), merchantID: MerchantID(merchantID),
                                                            url: body.url, secret: secret, at: engine.clock.now())
             return WebhookEndpointView(id: endpoint.id, url: endpoint.url, secret: secret, created: endpoint.createdAt.millisecondsSinceEpoch / 1000)
         }
     }
 
     public func events(merchantID: String, limit: Int, startingAfter: String?) async throws -> ListView<EventView> {
-        try mapped {
-            let events = try store.merchantEvents(merchantID: MerchantID(merchantID), limit: limit + 1, startingAfter: startingAfter)
+        try await mapped {
+            let events = try await store.merchantEvents(merchantID: MerchantID(merchantID), limit: limit + 1, startingAfter: startingAfter)
             return ListView(data: events.prefix(limit).map(Self.view), hasMore: events.count > limit)
         }
     }
 
     public func redeliverEvent(merchantID: String, id: String) async throws -> EventView {
-        try mapped {
-            guard try store.redeliverWebhook(eventID: id, merchantID: MerchantID(merchantID), now: engine.clock.now()),
-                let status = try store.merchantEvents(merchantID: MerchantID(merchantID), limit: 1_000, startingAfter: nil).first(where: { $0.event.id == id })
+        try await mapped {
+            guard try await store.redeliverWebhook(eventID: id, merchantID: MerchantID(merchantID), now: engine.clock.now()),
+                let status = try await store.merchantEvents(merchantID: MerchantID(merchantID), limit: 1_000, startingAfter: nil).first(where: { $0.event.id == id })
             else { throw APIError.notFound("event \(id.prefix(64))") }
             return Self.view(status)
         }
@@ -415,15 +425,15 @@ public struct EngineService: HashcartService {
 
     /// The JSON body of a webhook: `{"id", "object": "event", "type", "created", "data": {"object": …}}`,
     /// with the order (and its shipping address) or the offer as it is at delivery time.
-    public func webhookPayload(for event: MerchantEvent) throws -> Data {
+    public func webhookPayload(for event: MerchantEvent) async throws -> Data {
         let encoder = HashcartRouter.makeEncoder(livemode: mode.isLive)
         let object: Data
         switch event.type {
         case .orderCreated, .orderShipped, .orderCancelled, .orderRefunded:
-            guard let order = try store.read({ try $0.order(OrderID(event.objectID)) }) else { throw StoreError.notFound("order \(event.objectID)") }
-            object = try encoder.encode(try view(order))
+            guard let order = try await store.read({ try $0.order(OrderID(event.objectID)) }) else { throw StoreError.notFound("order \(event.objectID)") }
+            object = try encoder.encode(try await view(order))
         case .offerSoldOut, .offerEnded:
-            guard let offer = try store.read({ try $0.offer(OfferID(event.objectID)) }) else { throw StoreError.notFound("offer \(event.objectID)") }
+            guard let offer = try await store.read({ try $0.offer(OfferID(event.objectID)) }) else { throw StoreError.notFound("offer \(event.objectID)") }
             object = try encoder.encode(view(offer))
         }
         let head = "{\"created\":\(event.createdAt.millisecondsSinceEpoch / 1000),\"data\":{\"object\":"
@@ -434,8 +444,8 @@ public struct EngineService: HashcartService {
     }
 
     public func notifications(cardholderID: String, limit: Int) async throws -> ListView<NotificationView> {
-        try mapped {
-            let all = try store.read { try $0.notifications(cardAccountID: CardAccountID(cardholderID)) }
+        try await mapped {
+            let all = try await store.read { try $0.notifications(cardAccountID: CardAccountID(cardholderID)) }
             let newest = all.reversed().prefix(limit + 1)
             return ListView(data: newest.prefix(limit).map {
                 NotificationView(id: $0.id, kind: $0.kind, purchase: $0.purchaseID?.rawValue, message: $0.message,
@@ -445,10 +455,10 @@ public struct EngineService: HashcartService {
     }
 
     public func cancelPurchase(cardholderID: String, id: String) async throws -> PurchaseView {
-        try mapped {
+        try await mapped {
             guard let purchaseID = PurchaseID(validating: id) else { throw APIError.notFound("purchase \(id.prefix(64))") }
-            try engine.cancelPurchase(purchaseID, cardAccountID: CardAccountID(cardholderID))
-            guard let purchase = try store.read({ try $0.purchase(purchaseID) }) else { throw APIError.notFound("purchase \(id.prefix(64))") }
+            try await engine.cancelPurchase(purchaseID, cardAccountID: CardAccountID(cardholderID))
+            guard let purchase = try await store.read({ try $0.purchase(purchaseID) }) else { throw APIError.notFound("purchase \(id.prefix(64))") }
             return Self.view(purchase)
         }
     }
@@ -461,29 +471,29 @@ public struct EngineService: HashcartService {
     }
 
     public func createLinkCode(cardholderID: String, _ body: CreateLinkBody) async throws -> LinkCodeView {
-        try mapped {
+        try await mapped {
             guard let engine = engines[NetworkName(rawValue: body.network)] else {
                 let names = engines.keys.map { "`\($0)`" }.sorted().joined(separator: ", ")
                 throw APIError.invalid("This Hashcart links on \(names), not `\(body.network.prefix(32))`.", param: "network")
             }
-            let code = try engine.requestLinkCode(cardAccountID: CardAccountID(cardholderID))
+            let code = try await engine.requestLinkCode(cardAccountID: CardAccountID(cardholderID))
             return LinkCodeView(code: code.code, network: code.network.rawValue, expiresAt: code.expiresAt.millisecondsSinceEpoch / 1000,
                                 instructions: "Post \(code.code) from your \(code.network) account before it expires; Hashcart replies when it is linked.")
         }
     }
 
     public func links(cardholderID: String) async throws -> ListView<LinkView> {
-        try mapped {
-            ListView(data: try store.read { try $0.links(cardAccountID: CardAccountID(cardholderID)) }.map(Self.view), hasMore: false)
+        try await mapped {
+            ListView(data: try await store.read { try $0.links(cardAccountID: CardAccountID(cardholderID)) }.map(Self.view), hasMore: false)
         }
     }
 
     public func deleteLink(cardholderID: String, id: String) async throws -> LinkView {
-        try mapped {
-            guard let link = try store.read({ try $0.link(LinkID(id)) }), link.cardAccountID.rawValue == cardholderID, link.isActive else {
+        try await mapped {
+            guard let link = try await store.read({ try $0.link(LinkID(id)) }), link.cardAccountID.rawValue == cardholderID, link.isActive else {
                 throw APIError.notFound("link \(id.prefix(64))")
             }
-            try engine.unlink(cardAccountID: link.cardAccountID, network: link.identity.network)
+            try await engine.unlink(cardAccountID: link.cardAccountID, network: link.identity.network)
             var ended = Self.view(link)
             ended.active = false
             return ended
@@ -496,8 +506,8 @@ public struct EngineService: HashcartService {
     }
 
     public func purchases(cardholderID: String, limit: Int, startingAfter: String?) async throws -> ListView<PurchaseView> {
-        try mapped {
-            let purchases = try store.read { reader in
+        try await mapped {
+            let purchases = try await store.read { reader in
                 try reader.purchases(cardAccountID: CardAccountID(cardholderID), limit: limit + 1,
                                      startingAfter: startingAfter.map(PurchaseID.init(rawValue:)))
             }
@@ -517,7 +527,7 @@ public struct EngineService: HashcartService {
     }
 
     public func createSandboxAccount(_ body: CreateSandboxAccountBody, createdBy principal: Principal) async throws -> SandboxAccountView {
-        try mapped {
+        try await mapped {
             let sandbox = try sandboxNetwork()
             switch principal {
             case .operator, .merchant: break
@@ -558,7 +568,7 @@ public struct EngineService: HashcartService {
     }
 
     public func createSandboxPost(_ body: CreateSandboxPostBody, by principal: Principal) async throws -> SandboxPostView {
-        try mapped {
+        try await mapped {
             let sandbox = try sandboxNetwork()
             guard body.inReplyTo == nil || body.quoteOf == nil else {
                 throw APIError.invalid("A post is a reply or a quote, not both.", param: "quote_of")
@@ -569,7 +579,7 @@ public struct EngineService: HashcartService {
     }
 
     public func repost(postID: String, _ body: CreateRepostBody, by principal: Principal) async throws -> SandboxPostView {
-        try mapped {
+        try await mapped {
             let sandbox = try sandboxNetwork()
             let author = try sandboxActor(principal, named: body.authorId, sandbox: sandbox)
             return Self.view(try sandbox.repost(authorID: author, postID: postID))
@@ -577,7 +587,7 @@ public struct EngineService: HashcartService {
     }
 
     public func deleteSandboxPost(postID: String, authorID: String, by principal: Principal) async throws -> SandboxPostView {
-        try mapped {
+        try await mapped {
             let sandbox = try sandboxNetwork()
             let author = try sandboxActor(principal, named: authorID, sandbox: sandbox)
             try sandbox.delete(authorID: author, postID: postID)
@@ -587,7 +597,7 @@ public struct EngineService: HashcartService {
     }
 
     public func sandboxPosts(authorID: String?, inReplyTo: String?, afterPostID: String?, limit: Int) async throws -> ListView<SandboxPostView> {
-        try mapped {
+        try await mapped {
             let posts = try sandboxNetwork().posts(authorID: authorID, inReplyTo: inReplyTo, afterPostID: afterPostID, limit: limit + 1)
             return ListView(data: posts.prefix(limit).map(Self.view), hasMore: posts.count > limit)
         }
@@ -599,9 +609,9 @@ public struct EngineService: HashcartService {
     }
 
     /// Runs `body`, turning domain errors into ``APIError``s a caller can act on.
-    func mapped<T>(_ body: () throws -> T) throws -> T {
+    func mapped<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try body()
+            return try await body()
         } catch let error as APIError {
             throw error
         } catch let error as EngineError {

@@ -21,7 +21,7 @@ public struct WebhookDeliverer: Service {
     let store: any WebhookDeliveryStore
     let clock: any WallClock
     /// The JSON body of an event (the event with its object, as the API shows it).
-    let payload: @Sendable (MerchantEvent) throws -> Data
+    let payload: @Sendable (MerchantEvent) async throws -> Data
     let transport: any WebhookTransport
     let logger: Logger
     /// How long a claimed delivery stays with this deliverer (longer than a round can take).
@@ -37,12 +37,12 @@ public struct WebhookDeliverer: Service {
     /// Its transport checks every attempt with the service's policy (live mode: https only, never
     /// a private address).
     public init(service: EngineService, logger: Logger, leaseMilliseconds: Int64 = 180_000) {
-        self.init(store: service.store, clock: service.engine.clock, payload: { try service.webhookPayload(for: $0) },
+        self.init(store: service.store, clock: service.engine.clock, payload: { try await service.webhookPayload(for: $0) },
                   transport: HTTPClientWebhookTransport(policy: service.webhookPolicy), logger: logger, leaseMilliseconds: leaseMilliseconds)
     }
 
     /// A deliverer over any store and transport (the simulator delivers to simulated merchants, one at a time).
-    public init(store: any WebhookDeliveryStore, clock: any WallClock, payload: @escaping @Sendable (MerchantEvent) throws -> Data,
+    public init(store: any WebhookDeliveryStore, clock: any WallClock, payload: @escaping @Sendable (MerchantEvent) async throws -> Data,
                 transport: any WebhookTransport, logger: Logger, leaseMilliseconds: Int64 = 180_000, maximumConcurrentDeliveries: Int = 8) {
         precondition(leaseMilliseconds >= 1_000 && leaseMilliseconds <= 3_600_000, "a lease lasts between 1 s and 1 h")
         precondition((1...64).contains(maximumConcurrentDeliveries), "between 1 and 64 deliveries at once")
@@ -66,8 +66,8 @@ public struct WebhookDeliverer: Service {
     @discardableResult
     public func round() async throws -> Int {
         let now = clock.now()
-        try store.scheduleWebhookDeliveries(now: now)
-        let due = try store.claimDueWebhookDeliveries(now: now, limit: Self.deliveriesPerRound, leaseMilliseconds: leaseMilliseconds)
+        try await store.scheduleWebhookDeliveries(now: now)
+        let due = try await store.claimDueWebhookDeliveries(now: now, limit: Self.deliveriesPerRound, leaseMilliseconds: leaseMilliseconds)
         guard !due.isEmpty else { return 0 }
         if maximumConcurrentDeliveries == 1 {
             for delivery in due { try await deliver(delivery) }
@@ -94,7 +94,7 @@ public struct WebhookDeliverer: Service {
         var status: Int?
         var failure: String?
         do {
-            let body = try payload(delivery.event)
+            let body = try await payload(delivery.event)
             let timestamp = clock.now().millisecondsSinceEpoch / 1000
             let headers = [("Content-Type", "application/json"), ("User-Agent", "Hashcart-Webhooks/1"),
                            ("Hashcart-Event-Id", delivery.event.id),
@@ -117,7 +117,7 @@ public struct WebhookDeliverer: Service {
                                                               "status": "\(status.map(String.init) ?? "none")", "retry": "\(next != nil)"])
         }
         do {
-            try store.recordWebhookAttempt(eventID: delivery.event.id, endpointID: delivery.endpoint.id, delivered: delivered, status: status,
+            try await store.recordWebhookAttempt(eventID: delivery.event.id, endpointID: delivery.endpoint.id, delivered: delivered, status: status,
                                            error: failure ?? (delivered ? nil : "status \(status ?? 0)"), nextAttemptAt: next, now: now)
         } catch {
             logger.error("could not record a webhook attempt", metadata: ["error": "\(error)"])

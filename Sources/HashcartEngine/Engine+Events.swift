@@ -9,7 +9,7 @@ extension Engine {
     /// transaction, so one poisonous event cannot block the rest; that event is recorded as
     /// rejected and never retried.
     @discardableResult
-    public func ingest(_ events: [NetworkEvent], cursor: String? = nil) throws -> [EventOutcome] {
+    public func ingest(_ events: [NetworkEvent], cursor: String? = nil) async throws -> [EventOutcome] {
         var outcomes: [EventOutcome] = []
         outcomes.reserveCapacity(events.count)
         let batches = stride(from: 0, to: events.count, by: configuration.maximumEventsPerBatch).map {
@@ -19,7 +19,7 @@ extension Engine {
             let batchCursor = index == batches.count - 1 ? cursor : nil
             let now = clock.now()
             do {
-                outcomes += try store.write { tx in
+                outcomes += try await store.write { [self] tx in
                     try tx.prefetch(batchKeys(for: batch))
                     let results = try batch.map { try process($0, tx: tx, now: now) }
                     if let batchCursor { try tx.setCursor(network: network, cursor: batchCursor) }
@@ -28,14 +28,14 @@ extension Engine {
             } catch {
                 for event in batch {
                     do {
-                        outcomes.append(try store.write { tx in try process(event, tx: tx, now: now) })
+                        outcomes.append(try await store.write { [self] tx in try process(event, tx: tx, now: now) })
                     } catch {
                         let reason = "\(error)"
-                        _ = try store.write { tx in try tx.markEventProcessed(network: event.network, eventID: event.eventID, at: now) }
+                        _ = try await store.write { [self] tx in try tx.markEventProcessed(network: event.network, eventID: event.eventID, at: now) }
                         outcomes.append(.rejected(reason))
                     }
                 }
-                if let batchCursor { try store.write { tx in try tx.setCursor(network: network, cursor: batchCursor) } }
+                if let batchCursor { try await store.write { [self] tx in try tx.setCursor(network: network, cursor: batchCursor) } }
             }
         }
         return outcomes
@@ -47,13 +47,13 @@ extension Engine {
     public func pollNetwork(limit: Int = 1_000) async throws -> [EventOutcome] {
         precondition(limit > 0 && limit <= 10_000, "pages are bounded")
         try await refreshInterest()
-        let cursor = try store.write { tx in try tx.cursor(network: network) }
+        let cursor = try await store.write { [self] tx in try tx.cursor(network: network) }
         let page = try await connector.events(after: cursor, limit: limit)
         if page.events.isEmpty {
-            if let next = page.nextCursor, next != cursor { try store.write { tx in try tx.setCursor(network: network, cursor: next) } }
+            if let next = page.nextCursor, next != cursor { try await store.write { [self] tx in try tx.setCursor(network: network, cursor: next) } }
             return []
         }
-        return try ingest(page.events, cursor: page.nextCursor)
+        return try await ingest(page.events, cursor: page.nextCursor)
     }
 
     /// Tells the connector what to keep (live offers' hashtags, authors of open purchases), at most
@@ -67,7 +67,8 @@ extension Engine {
             return true
         }
         guard due else { return }
-        await connector.updateInterest(try store.connectorInterest(network: network, now: now))
+        let interest = try await store.connectorInterest(network: network, now: now)
+        await connector.updateInterest(interest)
     }
 
     /// What a batch will look up (see ``BatchKeys``).

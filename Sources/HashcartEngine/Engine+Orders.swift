@@ -3,13 +3,13 @@ import HashcartCore
 extension Engine {
     /// The merchant shipped the order. Captures the hold first when the offer captures on shipment.
     @discardableResult
-    public func ship(orderID: OrderID, carrier: String, tracking: String) throws -> Order {
+    public func ship(orderID: OrderID, carrier: String, tracking: String) async throws -> Order {
         try validate {
             try Validate.text(carrier, field: "carrier", maxLength: 64)
             try Validate.text(tracking, field: "tracking", maxLength: 128)
         }
         let now = clock.now()
-        return try store.write { tx in
+        return try await store.write { [self] tx in
             guard var order = try tx.order(orderID), var purchase = try tx.purchase(order.purchaseID) else {
                 throw EngineError.notFound("order \(orderID)")
             }
@@ -34,10 +34,10 @@ extension Engine {
     /// Cancels an order before shipment (merchant or cardholder): voids the hold, or refunds in
     /// full if it was already captured, and puts the unit back in stock.
     @discardableResult
-    public func cancel(orderID: OrderID, by reason: CancellationReason) throws -> Order {
+    public func cancel(orderID: OrderID, by reason: CancellationReason) async throws -> Order {
         precondition(reason == .merchantCancelled || reason == .cardholderCancelled, "orders are cancelled by a merchant or cardholder")
         let now = clock.now()
-        return try store.write { tx in
+        return try await store.write { [self] tx in
             guard let order = try tx.order(orderID), let purchase = try tx.purchase(order.purchaseID) else {
                 throw EngineError.notFound("order \(orderID)")
             }
@@ -68,9 +68,9 @@ extension Engine {
 
     /// The cardholder cancels a purchase: before confirmation it just ends; after, its order is
     /// cancelled if it has not shipped.
-    public func cancelPurchase(_ purchaseID: PurchaseID, cardAccountID: CardAccountID) throws {
+    public func cancelPurchase(_ purchaseID: PurchaseID, cardAccountID: CardAccountID) async throws {
         let now = clock.now()
-        let needsOrderCancel = try store.write { tx -> Bool in
+        let needsOrderCancel = try await store.write { [self] tx -> Bool in
             guard let purchase = try tx.purchase(purchaseID), purchase.cardAccountID == cardAccountID else {
                 throw EngineError.notFound("purchase \(purchaseID)")
             }
@@ -83,14 +83,14 @@ extension Engine {
             }
             return true
         }
-        if needsOrderCancel { try cancel(orderID: Order.id(for: purchaseID), by: .cardholderCancelled) }
+        if needsOrderCancel { try await cancel(orderID: Order.id(for: purchaseID), by: .cardholderCancelled) }
     }
 
     /// Refunds part or all of what was captured. Refunds never exceed the captured amount.
     @discardableResult
-    public func refund(orderID: OrderID, amount: Money) throws -> Order {
+    public func refund(orderID: OrderID, amount: Money) async throws -> Order {
         let now = clock.now()
-        return try store.write { tx in
+        return try await store.write { [self] tx in
             guard let order = try tx.order(orderID) else { throw EngineError.notFound("order \(orderID)") }
             guard amount.isPositive else { throw EngineError.invalid(ValidationError(field: "amount", message: "must be positive")) }
             guard amount <= order.refundableAmount else {

@@ -17,12 +17,12 @@ extension Engine {
     @discardableResult
     public func dispatchOutbox() async throws -> DispatchSummary {
         let now = clock.now()
-        var due = try store.claimDueOutbound(network: network, now: now, limit: configuration.maximumOutboundPerRound,
+        var due = try await store.claimDueOutbound(network: network, now: now, limit: configuration.maximumOutboundPerRound,
                                              leaseMilliseconds: configuration.outboundLeaseMilliseconds)
         guard !due.isEmpty else { return DispatchSummary() }
         // A confirmation request whose purchase ended (expired, cancelled) while the post waited
         // must not go out: nobody could confirm it.
-        let obsolete = try store.write { tx -> Set<String> in
+        let obsolete = try await store.write { [self, due] tx -> Set<String> in
             var keys = Set<String>()
             for post in due where post.purpose == .confirmationRequest {
                 guard let id = post.purchaseID, let purchase = try tx.purchase(id), purchase.state == .requested, now < purchase.expiresAt
@@ -48,7 +48,7 @@ extension Engine {
             }
         }
         let recordedAt = clock.now()
-        return try store.write { tx in
+        return try await store.write { [self, results] tx in
             var summary = DispatchSummary()
             summary.failed = obsolete.count
             for (queued, result) in results {

@@ -19,7 +19,7 @@ extension Engine {
     public func runRound(pageLimit: Int = 1_000) async throws -> RoundSummary {
         let polled = try await pollNetwork(limit: pageLimit)
         let dispatched = try await dispatchOutbox()
-        let timers = try runTimers()
+        let timers = try await runTimers()
         return RoundSummary(outcomes: polled + dispatched.unparked, dispatch: dispatched, timers: timers)
     }
 }

@@ -14,9 +14,9 @@ extension Engine {
     /// window closed (plus a grace for reposts in flight) release their unit; holds past their
     /// 7-day timeout are expired and their orders cancelled.
     @discardableResult
-    public func runTimers() throws -> TimerSummary {
+    public func runTimers() async throws -> TimerSummary {
         let now = clock.now()
-        return try store.write { tx in
+        return try await store.write { [self] tx in
             var summary = TimerSummary()
             let windowCutoff = now.adding(seconds: -configuration.expiryGraceSeconds)
             for purchase in try tx.purchasesDueToExpire(before: windowCutoff, network: network, limit: configuration.maximumTimersPerRound) {

@@ -20,14 +20,14 @@ public final class Engine: Sendable {
     let interestRefreshedAt = Mutex<Instant?>(nil)
 
     public init(store: any EngineStore, connector: any NetworkConnector, clock: any WallClock, ids: any IDGenerator,
-                taxTable: TaxRateTable, configuration: EngineConfiguration = EngineConfiguration()) throws {
+                taxTable: TaxRateTable, configuration: EngineConfiguration = EngineConfiguration()) async throws {
         self.store = store
         self.connector = connector
         self.clock = clock
         self.ids = ids
         self.taxTable = taxTable
         self.configuration = try configuration.validated()
-        try store.write { tx in
+        try await store.write { [self] tx in
             for state in USState.allCases { try tx.ensureLedgerAccount(LedgerAccounts.salesTaxPayable(state)) }
         }
     }
@@ -38,23 +38,23 @@ public final class Engine: Sendable {
 
     /// Creates a merchant (and its payable account).
     @discardableResult
-    public func createMerchant(name: String, discountRateBasisPoints: Int64 = 250) throws -> Merchant {
+    public func createMerchant(name: String, discountRateBasisPoints: Int64 = 250) async throws -> Merchant {
         let merchant = try validate {
             try Merchant(id: MerchantID(ids.next(prefix: "mer")), name: name, discountRateBasisPoints: discountRateBasisPoints,
                          createdAt: clock.now()).validated()
         }
-        try store.write { tx in try tx.insertMerchant(merchant) }
+        try await store.write { [self] tx in try tx.insertMerchant(merchant) }
         return merchant
     }
 
     /// Opens a card account with its credit line funded to `creditLimit`.
     @discardableResult
-    public func createCardAccount(creditLimit: Money, billing: BillingAddress, cardLast4: String) throws -> CardAccount {
-        try createCardAccounts([CardAccountDraft(creditLimit: creditLimit, billing: billing, cardLast4: cardLast4)])[0]
+    public func createCardAccount(creditLimit: Money, billing: BillingAddress, cardLast4: String) async throws -> CardAccount {
+        try await createCardAccounts([CardAccountDraft(creditLimit: creditLimit, billing: billing, cardLast4: cardLast4)])[0]
     }
 
     /// Opens many card accounts in one transaction (at most 10,000): bulk onboarding, the demo, benchmarks.
-    public func createCardAccounts(_ drafts: [CardAccountDraft]) throws -> [CardAccount] {
+    public func createCardAccounts(_ drafts: [CardAccountDraft]) async throws -> [CardAccount] {
         guard drafts.count <= 10_000 else { throw EngineError.refused("at most 10000 card accounts per call") }
         let now = clock.now()
         let accounts = try drafts.map { draft in
@@ -63,7 +63,7 @@ public final class Engine: Sendable {
                                 cardLast4: draft.cardLast4, createdAt: now).validated()
             }
         }
-        try store.write { tx in
+        try await store.write { [self] tx in
             for account in accounts {
                 try tx.insertCardAccount(account)
                 try tx.ensureLedgerAccount(LedgerAccounts.creditLine(account.id))
@@ -78,7 +78,7 @@ public final class Engine: Sendable {
 
     /// Creates an offer. Its hashtag must not be in use by another offer that has not ended.
     @discardableResult
-    public func createOffer(_ draft: OfferDraft) throws -> Offer {
+    public func createOffer(_ draft: OfferDraft) async throws -> Offer {
         let now = clock.now()
         let offer = try validate {
             try Offer(id: OfferID(ids.next(prefix: "offer")), merchantID: draft.merchantID, title: draft.title, sku: draft.sku,
@@ -89,7 +89,7 @@ public final class Engine: Sendable {
                       confirmationWindowSeconds: draft.confirmationWindowSeconds, lifecycle: draft.publish ? .published : .draft,
                       createdAt: now).validated()
         }
-        try store.write { tx in
+        try await store.write { [self] tx in
             guard try tx.merchant(offer.merchantID) != nil else { throw EngineError.notFound("merchant \(offer.merchantID)") }
             // An offer whose time is up gives its hashtag back.
             if var previous = try tx.offer(hashtagKey: offer.hashtag.key), previous.state(at: now) == .ended {
@@ -113,9 +113,9 @@ public final class Engine: Sendable {
 
     /// Pauses, resumes (publishes) or ends an offer.
     @discardableResult
-    public func setLifecycle(of offerID: OfferID, to lifecycle: OfferLifecycle) throws -> Offer {
+    public func setLifecycle(of offerID: OfferID, to lifecycle: OfferLifecycle) async throws -> Offer {
         let now = clock.now()
-        return try store.write { tx in
+        return try await store.write { [self] tx in
             guard var offer = try tx.offer(offerID) else { throw EngineError.notFound("offer \(offerID)") }
             guard offer.lifecycle != .ended else { throw EngineError.refused("offer \(offerID) has ended and cannot change") }
             offer.lifecycle = lifecycle
@@ -128,8 +128,8 @@ public final class Engine: Sendable {
     }
 
     /// The issuer's per-offer kill switch: while on, every purchase and confirmation is declined.
-    public func setKillSwitch(of offerID: OfferID, on: Bool) throws {
-        try store.write { tx in
+    public func setKillSwitch(of offerID: OfferID, on: Bool) async throws {
+        try await store.write { [self] tx in
             guard var offer = try tx.offer(offerID) else { throw EngineError.notFound("offer \(offerID)") }
             offer.killSwitch = on
             try tx.updateOffer(offer)
@@ -139,11 +139,11 @@ public final class Engine: Sendable {
     // MARK: Linking
 
     /// A one-time code the cardholder posts from the identity to link (valid for a bounded time).
-    public func requestLinkCode(cardAccountID: CardAccountID) throws -> LinkCode {
+    public func requestLinkCode(cardAccountID: CardAccountID) async throws -> LinkCode {
         let now = clock.now()
         let code = LinkCode(code: "HC-" + ids.next(prefix: "").dropFirst().uppercased(), cardAccountID: cardAccountID,
                             network: network, expiresAt: now.adding(seconds: configuration.linkCodeLifetimeSeconds))
-        try store.write { tx in
+        try await store.write { [self] tx in
             guard try tx.cardAccount(cardAccountID) != nil else { throw EngineError.notFound("card account \(cardAccountID)") }
             try tx.insertLinkCode(code)
         }
@@ -152,18 +152,18 @@ public final class Engine: Sendable {
 
     /// Links an identity proven by the network's OAuth (no code post needed).
     @discardableResult
-    public func link(cardAccountID: CardAccountID, identity: SocialIdentity, at linkedAt: Instant? = nil) throws -> Link {
-        try link([(cardAccountID, identity)], at: linkedAt)[0]
+    public func link(cardAccountID: CardAccountID, identity: SocialIdentity, at linkedAt: Instant? = nil) async throws -> Link {
+        try await link([(cardAccountID, identity)], at: linkedAt)[0]
     }
 
     /// Links many identities in one transaction (at most 10,000).
     @discardableResult
-    public func link(_ pairs: [(CardAccountID, SocialIdentity)], at linkedAt: Instant? = nil) throws -> [Link] {
+    public func link(_ pairs: [(CardAccountID, SocialIdentity)], at linkedAt: Instant? = nil) async throws -> [Link] {
         guard pairs.count <= 10_000 else { throw EngineError.refused("at most 10000 links per call") }
         let links = pairs.map { card, identity in
             Link(id: LinkID(ids.next(prefix: "lnk")), cardAccountID: card, identity: identity, createdAt: linkedAt ?? clock.now())
         }
-        try store.write { tx in
+        try await store.write { [self] tx in
             var keys = BatchKeys(network: network)
             keys.cardAccountIDs = links.map(\.cardAccountID)
             try tx.prefetch(keys)
@@ -176,9 +176,9 @@ public final class Engine: Sendable {
     }
 
     /// Ends a link at once and cancels the purchases it was still waiting to confirm.
-    public func unlink(cardAccountID: CardAccountID, network: NetworkName) throws {
+    public func unlink(cardAccountID: CardAccountID, network: NetworkName) async throws {
         let now = clock.now()
-        try store.write { tx in
+        try await store.write { [self] tx in
             guard let link = try tx.activeLink(cardAccountID: cardAccountID, network: network) else {
                 throw EngineError.notFound("link of \(cardAccountID) on \(network)")
             }

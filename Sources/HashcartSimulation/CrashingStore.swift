@@ -17,61 +17,61 @@ final class CrashingStore: EngineStore, WebhookDeliveryStore {
         self.forgetsProcessedEvents = forgetsProcessedEvents
     }
 
-    func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         switch try crash.nextWrite() {
         case .commit:
-            let result = try inner.write(body)
+            let result = try await inner.write(body)
             if forgetsProcessedEvents, let sqlite = inner as? SQLiteStore {
-                try sqlite.pool.write { try $0.execute(sql: "DELETE FROM processed_events") }
+                try await sqlite.pool.write { try $0.execute(sql: "DELETE FROM processed_events") }
             }
             return result
         case .crashBeforeCommit:
             // The transaction runs, then the process dies before COMMIT: SQLite rolls it back.
-            _ = try inner.write { tx -> T in
+            _ = try await inner.write { tx -> T in
                 _ = try body(tx)
                 throw SimulatedCrash()
             }
             throw SimulatedCrash()
         case .crashAfterCommit:
-            _ = try inner.write(body)
+            _ = try await inner.write(body)
             throw SimulatedCrash()
         }
     }
 
     /// A write the store runs in one transaction of its own.
-    private func perform<T>(_ operation: () throws -> T) throws -> T {
+    private func perform<T>(_ operation: () async throws -> T) async throws -> T {
         switch try crash.nextWrite() {
         case .commit:
-            return try operation()
+            return try await operation()
         case .crashBeforeCommit:
             throw SimulatedCrash()
         case .crashAfterCommit:
-            _ = try operation()
+            _ = try await operation()
             throw SimulatedCrash()
         }
     }
 
-    func claimDueOutbound(network: NetworkName, now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [OutboundPost] {
-        try perform { try inner.claimDueOutbound(network: network, now: now, limit: limit, leaseMilliseconds: leaseMilliseconds) }
+    func claimDueOutbound(network: NetworkName, now: Instant, limit: Int, leaseMilliseconds: Int64) async throws -> [OutboundPost] {
+        try await perform { try await inner.claimDueOutbound(network: network, now: now, limit: limit, leaseMilliseconds: leaseMilliseconds) }
     }
 
-    func connectorInterest(network: NetworkName, now: Instant) throws -> ConnectorInterest {
+    func connectorInterest(network: NetworkName, now: Instant) async throws -> ConnectorInterest {
         try crash.checkAlive()
-        return try inner.connectorInterest(network: network, now: now)
+        return try await inner.connectorInterest(network: network, now: now)
     }
 
-    func scheduleWebhookDeliveries(now: Instant, limit: Int) throws -> Int {
-        try perform { try inner.scheduleWebhookDeliveries(now: now, limit: limit) }
+    func scheduleWebhookDeliveries(now: Instant, limit: Int) async throws -> Int {
+        try await perform { try await inner.scheduleWebhookDeliveries(now: now, limit: limit) }
     }
 
-    func claimDueWebhookDeliveries(now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [WebhookDelivery] {
-        try perform { try inner.claimDueWebhookDeliveries(now: now, limit: limit, leaseMilliseconds: leaseMilliseconds) }
+    func claimDueWebhookDeliveries(now: Instant, limit: Int, leaseMilliseconds: Int64) async throws -> [WebhookDelivery] {
+        try await perform { try await inner.claimDueWebhookDeliveries(now: now, limit: limit, leaseMilliseconds: leaseMilliseconds) }
     }
 
     func recordWebhookAttempt(eventID: String, endpointID: String, delivered: Bool, status: Int?, error: String?,
-                              nextAttemptAt: Instant?, now: Instant) throws {
-        try perform {
-            try inner.recordWebhookAttempt(eventID: eventID, endpointID: endpointID, delivered: delivered, status: status,
+                              nextAttemptAt: Instant?, now: Instant) async throws {
+        try await perform {
+            try await inner.recordWebhookAttempt(eventID: eventID, endpointID: endpointID, delivered: delivered, status: status,
                                            error: error, nextAttemptAt: nextAttemptAt, now: now)
         }
     }

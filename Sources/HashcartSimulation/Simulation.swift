@@ -81,12 +81,12 @@ public final class Simulation {
     static let maximumClockErrorMilliseconds: Int64 = 60_000
 
     /// Prepares seed `seed` in `directory` (which must be empty or absent).
-    public convenience init(seed: UInt64, directory: String) throws {
-        try self.init(seed: seed, directory: directory, sabotage: nil)
+    public convenience init(seed: UInt64, directory: String) async throws {
+        try await self.init(seed: seed, directory: directory, sabotage: nil)
     }
 
     /// Prepares seed `seed` with a planted bug (``Sabotage``): the run must then break a rule.
-    public init(seed: UInt64, directory: String, sabotage: Sabotage?, store storeKind: SimulationStore = .sqlite) throws {
+    public init(seed: UInt64, directory: String, sabotage: Sabotage?, store storeKind: SimulationStore = .sqlite) async throws {
         precondition(sabotage != .forgetProcessedEvents || storeKind == .sqlite, "the planted bug forgetProcessedEvents edits SQLite only")
         self.seed = seed
         self.directory = directory
@@ -108,21 +108,21 @@ public final class Simulation {
         configuration.outboundLeaseMilliseconds = 10_000
         configuration.interestRefreshMilliseconds = 60_000
         self.configuration = configuration
-        (store, engine, deliverer) = try Self.boot(storeKind.open(directory: directory, seed: seed), crash: crash, connector: connector,
+        (store, engine, deliverer) = try await Self.boot(storeKind.open(directory: directory, seed: seed), crash: crash, connector: connector,
                                                    clock: engineClock, ids: ids, merchant: merchantEndpoint, configuration: configuration)
     }
 
     /// Starts a process: opens the store from disk, and the engine and webhook deliverer on it.
     static func boot(_ store: any HashcartDatabase, crash: CrashSwitch, connector: SimulatedConnector, clock: SkewedClock, ids: SequentialIDGenerator,
-                     merchant: SimulatedMerchant, configuration: EngineConfiguration) throws -> (any HashcartDatabase, Engine, WebhookDeliverer) {
+                     merchant: SimulatedMerchant, configuration: EngineConfiguration) async throws -> (any HashcartDatabase, Engine, WebhookDeliverer) {
         let crashing = CrashingStore(inner: store, crash: crash, forgetsProcessedEvents: connector.sabotage == .forgetProcessedEvents)
-        let engine = try Engine(store: crashing, connector: connector, clock: clock, ids: ids, taxTable: taxTable, configuration: configuration)
+        let engine = try await Engine(store: crashing, connector: connector, clock: clock, ids: ids, taxTable: taxTable, configuration: configuration)
         // The payloads `serve` sends (test mode): the event with the order or offer as the API shows it.
         let service = EngineService(mode: .test, engine: engine, store: store, sandbox: nil, adminTokenHash: [UInt8](repeating: 0, count: 32))
         let stub = connector.sabotage == .stubWebhookPayloads
         let deliverer = WebhookDeliverer(store: crashing, clock: clock, payload: { event in
             if stub { return Data("{\"id\":\"\(event.id)\",\"type\":\"\(event.type.rawValue)\"}".utf8) }
-            return try service.webhookPayload(for: event)
+            return try await service.webhookPayload(for: event)
         },
                                          transport: merchant, logger: silent, leaseMilliseconds: 60_000, maximumConcurrentDeliveries: 1)
         return (store, engine, deliverer)
@@ -131,27 +131,27 @@ public final class Simulation {
     /// Runs the seed to the end and closes its store.
     public func run() async throws -> SimulationResult {
         log("seed \(seed): \(faults)")
-        try setUp()
+        try await setUp()
         let steps = Int.random(in: 15...Self.maximumSteps, using: &random)
         for step in 0..<steps {
             stats.steps += 1
             try await busyStep(step, of: steps)
-            checkSafety(at: "step \(step)")
+            await checkSafety(at: "step \(step)")
             if !violations.isEmpty { break }
         }
         if violations.isEmpty { try await calm() }
-        if violations.isEmpty { checkLiveness() }
+        if violations.isEmpty { await checkLiveness() }
         stats.crashes = crash.crashes
-        try storeKind.remove(store)
+        try await storeKind.remove(store)
         try store.close()
         return SimulationResult(seed: seed, faults: faults, trace: trace, violations: violations, stats: stats)
     }
 
     // MARK: The sale
 
-    func setUp() throws {
-        merchant = try engine.createMerchant(name: "Sim Store", discountRateBasisPoints: 250)
-        _ = try store.createWebhookEndpoint(id: "we_sim", merchantID: merchant.id, url: "https://merchant.example/hooks",
+    func setUp() async throws {
+        merchant = try await engine.createMerchant(name: "Sim Store", discountRateBasisPoints: 250)
+        _ = try await store.createWebhookEndpoint(id: "we_sim", merchantID: merchant.id, url: "https://merchant.example/hooks",
                                             secret: Self.webhookSecret, at: engineClock.now())
         for index in 0..<Int.random(in: 1...3, using: &random) {
             var draft = OfferDraft(merchantID: merchant.id, title: "Deal \(index)", sku: "SKU-\(index)",
@@ -161,7 +161,7 @@ public final class Simulation {
             draft.confirmationWindowSeconds = [120, 300, 900][Int.random(in: 0..<3, using: &random)]
             draft.captureMode = random.chance(50) ? .onConfirmation : .onShipment
             draft.taxCategory = random.chance(20) ? .exempt : .general
-            offers.append(try engine.createOffer(draft))
+            offers.append(try await engine.createOffer(draft))
         }
         let buyerCount = Int.random(in: 3...10, using: &random)
         let drafts = (0..<buyerCount).map { index in
@@ -171,7 +171,7 @@ public final class Simulation {
                                                      postalCode: String(10_000 + Int.random(in: 0..<89_999, using: &random))),
                              cardLast4: String(1_000 + Int.random(in: 0..<9_000, using: &random)))
         }
-        let cards = try engine.createCardAccounts(drafts)
+        let cards = try await engine.createCardAccounts(drafts)
         var pairs: [(CardAccountID, SocialIdentity)] = []
         for (index, card) in cards.enumerated() {
             let accountID = "u\(index + 1)"
@@ -179,7 +179,7 @@ public final class Simulation {
             buyers.append(Buyer(card: card, accountID: accountID))
             pairs.append((card.id, SocialIdentity(network: .sandbox, userID: accountID, handle: "@buyer\(index)")))
         }
-        try engine.link(pairs, at: start.adding(seconds: -30 * 86_400))
+        try await engine.link(pairs, at: start.adding(seconds: -30 * 86_400))
         for index in 0..<Int.random(in: 1...3, using: &random) {
             let id = "f\(index)"
             world.createAccount(id: id, handle: "fan\(index)")
@@ -382,7 +382,7 @@ public final class Simulation {
             crash.disarm()
             logRound(summary)
         } catch is SimulatedCrash {
-            try restart(after: "an engine round")
+            try await restart(after: "an engine round")
             let summary = try await engine.runRound()
             logRound(summary)
         }
@@ -397,17 +397,17 @@ public final class Simulation {
             stats.webhookAttempts += try await deliverer.round()
             crash.disarm()
         } catch is SimulatedCrash {
-            try restart(after: "a webhook round")
+            try await restart(after: "a webhook round")
             stats.webhookAttempts += try await deliverer.round()
         }
     }
 
     /// The process died: everything in its memory is gone. A new one opens the store from disk.
-    func restart(after what: String) throws {
+    func restart(after what: String) async throws {
         log("crash in \(what); restart from disk")
         try store.close()
         crash.restart()
-        (store, engine, deliverer) = try Self.boot(storeKind.open(directory: directory, seed: seed), crash: crash, connector: connector,
+        (store, engine, deliverer) = try await Self.boot(storeKind.open(directory: directory, seed: seed), crash: crash, connector: connector,
                                                    clock: engineClock, ids: ids, merchant: merchantEndpoint, configuration: configuration)
     }
 
@@ -445,9 +445,9 @@ public final class Simulation {
             deliver(calm: true)
             try await engineRound(mayCrash: false)
             try await webhookRound(mayCrash: false)
-            checkSafety(at: "calm step \(step)")
+            await checkSafety(at: "calm step \(step)")
             if !violations.isEmpty { return }
-            guard let reason = try unsettled() else {
+            guard let reason = try await unsettled() else {
                 log("settled")
                 return
             }
@@ -461,10 +461,10 @@ public final class Simulation {
 
     /// What is still going on, or nil when nothing is: nothing in flight or planned, no purchase
     /// waiting, no reply or webhook pending.
-    func unsettled() throws -> String? {
+    func unsettled() async throws -> String? {
         if !scheduled.isEmpty { return "\(scheduled.count) planned actions" }
         if world.inFlightCount > 0 { return "\(world.inFlightCount) events in flight" }
-        let (purchases, posts) = try store.read { reader in
+        let (purchases, posts) = try await store.read { reader in
             (try reader.purchases(limit: 100_000).filter { $0.state.holdsReservation },
              try reader.outboundPosts(limit: 100_000).filter { $0.state == .pending })
         }
@@ -472,7 +472,7 @@ public final class Simulation {
             return "purchase \(purchase.id) is \(purchase.state.rawValue) (expires \(purchase.expiresAt), engine time \(engineClock.now()))"
         }
         if let post = posts.first { return "reply \(post.key) pending (next attempt \(post.nextAttemptAt), engine time \(engineClock.now()))" }
-        if let event = try store.merchantEvents(merchantID: merchant.id, limit: 1_000, startingAfter: nil).first(where: { $0.delivery != "delivered" }) {
+        if let event = try await store.merchantEvents(merchantID: merchant.id, limit: 1_000, startingAfter: nil).first(where: { $0.delivery != "delivered" }) {
             return "webhook \(event.event.id) \(event.delivery) after \(event.attempts) attempts"
         }
         return nil

@@ -17,9 +17,9 @@ extension Simulation {
     }
 
     /// PRODUCT.md's rules that hold at every moment.
-    func checkSafety(at moment: String) {
+    func checkSafety(at moment: String) async {
         do {
-            let (audit, purchases, orders) = try store.read { reader in
+            let (audit, purchases, orders) = try await store.read { reader in
                 (try reader.audit(limit: 10, holdsExpiredBefore: nil), try reader.purchases(limit: 100_000), try reader.orders(limit: 100_000))
             }
             for violation in audit { violations.append("\(moment): \(violation.rule) broken for \(violation.subject): \(violation.detail)") }
@@ -58,9 +58,9 @@ extension Simulation {
     }
 
     /// At the end, after the calm phase: nothing is left hanging and every valid confirmation bought.
-    func checkLiveness() {
+    func checkLiveness() async {
         do {
-            let (purchases, orders, offers) = try store.read { reader in
+            let (purchases, orders, offers) = try await store.read { reader in
                 (try reader.purchases(limit: 100_000), try reader.orders(limit: 100_000), try reader.offers())
             }
             let posts = world.allPosts()
@@ -97,9 +97,9 @@ extension Simulation {
                     violations.append("end: offer \(offer.id) counts \(offer.soldUnits) sold, but \(live) orders stand")
                 }
             }
-            checkFunnel(offers: offers, purchases: purchases, orders: orders, posts: posts)
+            await checkFunnel(offers: offers, purchases: purchases, orders: orders, posts: posts)
             // Every merchant event delivered; the merchant holds each order.created at least once.
-            let events = try store.merchantEvents(merchantID: merchant.id, limit: 1_000, startingAfter: nil)
+            let events = try await store.merchantEvents(merchantID: merchant.id, limit: 1_000, startingAfter: nil)
             let received = merchantEndpoint.received
             for status in events {
                 if status.delivery != "delivered" { violations.append("end: webhook \(status.event.id) is \(status.delivery)") }
@@ -130,11 +130,12 @@ extension Simulation {
             for eventID in received.keys.sorted() where !known.contains(eventID) {
                 violations.append("end: the merchant received \(eventID), which Hashcart never recorded")
             }
-            let cursor = try store.write { tx in try tx.cursor(network: .sandbox) }
+            let cursor = try await store.write { tx in try tx.cursor(network: .sandbox) }
             if cursor != String(world.logLength) {
                 violations.append("end: the engine's cursor is \(cursor ?? "none") but the network delivered \(world.logLength) events")
             }
-            let holds = try store.read { try $0.audit(limit: 10, holdsExpiredBefore: engineClock.now()) }
+            let expiredBefore = engineClock.now()
+            let holds = try await store.read { try $0.audit(limit: 10, holdsExpiredBefore: expiredBefore) }
             for violation in holds { violations.append("end: \(violation.rule) broken for \(violation.subject): \(violation.detail)") }
             stats.orders = orders.count
             stats.expired = purchases.count { $0.state == .expired }
@@ -148,7 +149,7 @@ extension Simulation {
     /// what the simulated network carried (posts with the hashtag, their authors, the unlinked
     /// fans' posts) and from the purchases and orders the store holds. A duplicate delivery counted
     /// twice, a lost count or a count on the wrong offer breaks it.
-    func checkFunnel(offers: [Offer], purchases: [Purchase], orders: [Order], posts: [SimulatedPost]) {
+    func checkFunnel(offers: [Offer], purchases: [Purchase], orders: [Order], posts: [SimulatedPost]) async {
         let linkedAccounts = Set(buyers.map(\.accountID))
         for offer in offers {
             let tag = offer.hashtag.description
@@ -182,7 +183,7 @@ extension Simulation {
             }
             let told: [String: Int64]
             do {
-                told = try store.read { try $0.funnel(offer: offer.id) }
+                told = try await store.read { try $0.funnel(offer: offer.id) }
             } catch {
                 violations.append("end: the funnel of \(offer.id) could not be read: \(error)")
                 continue

@@ -14,7 +14,7 @@ public enum SimulationStore: Sendable, Hashable {
     static func schema(seed: UInt64) -> String { "sim_\(getpid())_\(seed)" }
 
     /// Opens the seed's store, as a process starting (or restarting after a crash) does.
-    func open(directory: String, seed: UInt64) throws -> any HashcartDatabase {
+    func open(directory: String, seed: UInt64) async throws -> any HashcartDatabase {
         switch self {
         case .sqlite:
             return try SQLiteStore(directory: directory, encryptionKey: Simulation.encryptionKey)
@@ -22,12 +22,12 @@ public enum SimulationStore: Sendable, Hashable {
             url.schema = Self.schema(seed: seed)
             // Two connections: the engine, the deliverer and the checks take turns in one seed.
             url.poolSize = 2
-            return try PostgresStore(url: url, encryptionKey: Simulation.encryptionKey)
+            return try await PostgresStore(url: url, encryptionKey: Simulation.encryptionKey)
         }
     }
 
     /// Removes what the seed left (its PostgreSQL schema); SQLite's folder is the caller's.
-    func remove(_ store: any HashcartDatabase) throws {
-        if case .postgres = self, let postgres = store as? PostgresStore { try postgres.dropSchema() }
+    func remove(_ store: any HashcartDatabase) async throws {
+        if case .postgres = self, let postgres = store as? PostgresStore { try await postgres.dropSchema() }
     }
 }

@@ -5,8 +5,10 @@ import HashcartCore
 /// embedded default, one process) and ``PostgresStore`` (several instances on one PostgreSQL
 /// database). Both pass the same conformance suite: what holds on one holds on the other.
 ///
-/// Calls are synchronous and block the calling thread until the database answers, like GRDB's;
-/// call them from tasks or threads, never from a SwiftNIO event loop.
+/// Calls are async: the caller suspends while the database works. The closures given to
+/// ``EngineStore/write(_:)`` and ``read(_:)`` are synchronous and run on the store's own threads
+/// (GRDB's writer and reader queues; the PostgreSQL store's connection threads), never on Swift's
+/// cooperative pool, so a slow disk or a lock held elsewhere stalls no other task.
 /// What webhook delivery needs of the store: schedule, claim and record attempts. ``HashcartDatabase``
 /// provides it; the simulator wraps it to crash between a delivery and its record.
 public protocol WebhookDeliveryStore: Sendable {
@@ -14,14 +16,14 @@ public protocol WebhookDeliveryStore: Sendable {
     /// that existed when the event was recorded: by the events' order, not their timestamps, so a
     /// clock stepping back cannot hide an event. Returns how many rows it created (at most `limit` events).
     @discardableResult
-    func scheduleWebhookDeliveries(now: Instant, limit: Int) throws -> Int
+    func scheduleWebhookDeliveries(now: Instant, limit: Int) async throws -> Int
     /// Claims deliveries due at `now`, oldest first, at most `limit`: each is leased to the caller
     /// for `leaseMilliseconds` (its next attempt moves to then), so another instance does not
     /// send it too; if the caller dies, the lease runs out and another instance takes it over.
-    func claimDueWebhookDeliveries(now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [WebhookDelivery]
+    func claimDueWebhookDeliveries(now: Instant, limit: Int, leaseMilliseconds: Int64) async throws -> [WebhookDelivery]
     /// Records an attempt: delivered, or retried at `nextAttemptAt`, or failed for good when that is nil.
     func recordWebhookAttempt(eventID: String, endpointID: String, delivered: Bool, status: Int?, error: String?,
-                              nextAttemptAt: Instant?, now: Instant) throws
+                              nextAttemptAt: Instant?, now: Instant) async throws
 }
 
 public protocol HashcartDatabase: EngineStore, WebhookDeliveryStore {
@@ -29,27 +31,27 @@ public protocol HashcartDatabase: EngineStore, WebhookDeliveryStore {
     var location: String { get }
 
     /// Runs `body` on a consistent read-only snapshot.
-    func read<T>(_ body: (any StoreReader) throws -> T) throws -> T
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
 
     // MARK: Credentials
     /// Keeps a credential's hash (never the secret) for `ownerID`.
-    func saveCredential(id: String, kind: CredentialKind, ownerID: String, secretHash: [UInt8], at: Instant) throws
+    func saveCredential(id: String, kind: CredentialKind, ownerID: String, secretHash: [UInt8], at: Instant) async throws
     /// Revokes a credential of `ownerID` at once; `false` if there is no such live credential.
-    func revokeCredential(id: String, kind: CredentialKind, ownerID: String, at: Instant) throws -> Bool
+    func revokeCredential(id: String, kind: CredentialKind, ownerID: String, at: Instant) async throws -> Bool
     /// The owner of an unrevoked credential with this hash, if any.
-    func credentialOwner(kind: CredentialKind, secretHash: [UInt8]) throws -> String?
+    func credentialOwner(kind: CredentialKind, secretHash: [UInt8]) async throws -> String?
 
     // MARK: Idempotency keys (Stripe's semantics)
-    func claimIdempotency(scope: [UInt8], key: String, requestHash: [UInt8], now: Instant) throws -> IdempotencyKeyClaim
+    func claimIdempotency(scope: [UInt8], key: String, requestHash: [UInt8], now: Instant) async throws -> IdempotencyKeyClaim
     /// Records the first response to a claimed key; `nil` status forgets the key (the request may be retried).
-    func finishIdempotency(scope: [UInt8], key: String, status: Int?, body: Data) throws
+    func finishIdempotency(scope: [UInt8], key: String, status: Int?, body: Data) async throws
 
     // MARK: Webhooks
-    func createWebhookEndpoint(id: String, merchantID: MerchantID, url: String, secret: String, at: Instant) throws -> WebhookEndpoint
+    func createWebhookEndpoint(id: String, merchantID: MerchantID, url: String, secret: String, at: Instant) async throws -> WebhookEndpoint
     /// Sends a merchant's event again to every endpoint (it was failed, or the merchant lost it).
-    func redeliverWebhook(eventID: String, merchantID: MerchantID, now: Instant) throws -> Bool
+    func redeliverWebhook(eventID: String, merchantID: MerchantID, now: Instant) async throws -> Bool
     /// A merchant's events, newest first, with how their deliveries stand.
-    func merchantEvents(merchantID: MerchantID, limit: Int, startingAfter: String?) throws -> [MerchantEventStatus]
+    func merchantEvents(merchantID: MerchantID, limit: Int, startingAfter: String?) async throws -> [MerchantEventStatus]
 
     /// Closes the store; it must not be used afterwards.
     func close() throws
@@ -57,8 +59,8 @@ public protocol HashcartDatabase: EngineStore, WebhookDeliveryStore {
 
 extension WebhookDeliveryStore {
     @discardableResult
-    public func scheduleWebhookDeliveries(now: Instant) throws -> Int {
-        try scheduleWebhookDeliveries(now: now, limit: 1_000)
+    public func scheduleWebhookDeliveries(now: Instant) async throws -> Int {
+        try await scheduleWebhookDeliveries(now: now, limit: 1_000)
     }
 }
 

@@ -34,8 +34,18 @@ struct BenchFlashSaleCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let sale = try BenchSale(count: cardholders, units: units, batch: options.batch, captureOnConfirmation: false, data: nil, database: options.database)
-        defer { sale.close() }
+        let sale = try await BenchSale(count: cardholders, units: units, batch: options.batch, captureOnConfirmation: false, data: nil, database: options.database)
+        do {
+            try await measure(sale)
+        } catch {
+            await sale.close()
+            throw error
+        }
+        await sale.close()
+    }
+
+    /// The benchmark proper, on a sale that ``run()`` closes whatever happens.
+    func measure(_ sale: BenchSale) async throws {
         let posts = sale.purchasePosts()
         let interval = Double(windowMilliseconds) / 1_000 / Double(cardholders)
         let wall = ContinuousClock()
@@ -60,7 +70,7 @@ struct BenchFlashSaleCommand: AsyncParsableCommand {
                 nextPost += takePosts
             }
             if !events.isEmpty {
-                for outcome in try sale.engine.ingest(events) {
+                for outcome in try await sale.engine.ingest(events) {
                     switch outcome {
                     case .purchaseRequested(let id):
                         requested += 1
@@ -80,7 +90,7 @@ struct BenchFlashSaleCommand: AsyncParsableCommand {
             }
             // The replies go out; each cardholder whose request is now on the network reposts it.
             if try await sale.engine.dispatchOutbox().sent > 0, !awaitingReply.isEmpty {
-                let purchases = try sale.store.read { reader in try awaitingReply.compactMap { try reader.purchase($0) } }
+                let purchases = try await sale.store.read { [awaitingReply] reader in try awaitingReply.compactMap { try reader.purchase($0) } }
                 var still: [PurchaseID] = []
                 for purchase in purchases {
                     if purchase.confirmationPostID == nil {
@@ -97,8 +107,8 @@ struct BenchFlashSaleCommand: AsyncParsableCommand {
                 if wait > 0 { try await Task.sleep(for: .microseconds(Int64(min(wait, 0.01) * 1_000_000))) }
             }
         }
-        let sold = try sale.store.read { try $0.offers() }.first?.soldUnits ?? 0
-        let violations = try sale.store.read { try $0.audit() }.count
+        let sold = try await sale.store.read { try $0.offers() }.first?.soldUnits ?? 0
+        let violations = try await sale.store.read { try $0.audit() }.count
         let result: [String: Any] = [
             "benchmark": "flash_sale", "store": sale.storeName, "posts": cardholders, "units": units, "sold": sold,
             "confirmed": confirmed, "seconds": (lastOrder * 1000).rounded() / 1000, "window_ms": windowMilliseconds,

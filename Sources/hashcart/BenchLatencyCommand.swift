@@ -39,16 +39,16 @@ struct BenchLatencyCommand: AsyncParsableCommand {
     func run() async throws {
         let wall = ContinuousClock()
         // The peak, closed loop: batches back to back.
-        let peakSale = try BenchSale(count: peakCount, batch: options.batch, captureOnConfirmation: false, data: nil, database: options.database)
+        let peakSale = try await BenchSale(count: peakCount, batch: options.batch, captureOnConfirmation: false, data: nil, database: options.database)
         let peakReposts = try await peakSale.requestPurchases()
         var peakConfirmed = 0
         let peakStart = wall.now
         for start in stride(from: 0, to: peakReposts.count, by: options.batch) {
-            peakConfirmed += BenchSale.confirmed(try peakSale.engine.ingest(Array(peakReposts[start..<min(start + options.batch, peakReposts.count)])))
+            peakConfirmed += BenchSale.confirmed(try await peakSale.engine.ingest(Array(peakReposts[start..<min(start + options.batch, peakReposts.count)])))
         }
         let peak = Double(peakConfirmed) / (wall.now - peakStart).seconds
         let storeName = peakSale.storeName
-        peakSale.close()
+        await peakSale.close()
         guard peakConfirmed == peakCount else { fail("the peak run confirmed \(peakConfirmed) of \(peakCount) purchases") }
 
         var runs: [[String: Any]] = []
@@ -56,10 +56,10 @@ struct BenchLatencyCommand: AsyncParsableCommand {
         for load in Self.loads {
             let rate = peak * Double(load) / 100
             let count = min(Self.maximumPerRun, max(1, Int((rate * Double(seconds)).rounded())))
-            let sale = try BenchSale(count: count, batch: options.batch, captureOnConfirmation: false, data: nil, database: options.database)
+            let sale = try await BenchSale(count: count, batch: options.batch, captureOnConfirmation: false, data: nil, database: options.database)
             let outcome = try await openLoop(sale, reposts: try await sale.requestPurchases(), rate: rate)
-            let violations = try sale.store.read { try $0.audit() }.count
-            sale.close()
+            let violations = try await sale.store.read { try $0.audit() }.count
+            await sale.close()
             if outcome.confirmed != count || violations > 0 { failed = true }
             runs.append([
                 "load_percent": load, "rate": Int(rate.rounded()), "reposts": count, "confirmed": outcome.confirmed,
@@ -105,7 +105,7 @@ struct BenchLatencyCommand: AsyncParsableCommand {
                 continue
             }
             let end = min(arrived, next + options.batch)
-            outcome.confirmed += BenchSale.confirmed(try sale.engine.ingest(Array(reposts[next..<end])))
+            outcome.confirmed += BenchSale.confirmed(try await sale.engine.ingest(Array(reposts[next..<end])))
             outcome.transactions += 1
             let committed = (wall.now - start).seconds
             for index in next..<end {

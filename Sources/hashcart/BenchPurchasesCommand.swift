@@ -35,8 +35,18 @@ struct BenchPurchasesCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let sale = try BenchSale(count: count, batch: options.batch, captureOnConfirmation: captureOnConfirmation, data: data, database: options.database)
-        defer { sale.close() }
+        let sale = try await BenchSale(count: count, batch: options.batch, captureOnConfirmation: captureOnConfirmation, data: data, database: options.database)
+        do {
+            try await measure(sale)
+        } catch {
+            await sale.close()
+            throw error
+        }
+        await sale.close()
+    }
+
+    /// The benchmark proper, on a sale that ``run()`` closes whatever happens.
+    func measure(_ sale: BenchSale) async throws {
         let reposts = try await sale.requestPurchases()
         let (engine, store, storeName, durability) = (sale.engine, sale.store, sale.storeName, sale.durability)
         let (requestSeconds, setupSeconds) = (sale.requestSeconds, sale.totalSetupSeconds)
@@ -49,14 +59,14 @@ struct BenchPurchasesCommand: AsyncParsableCommand {
         for start in stride(from: 0, to: reposts.count, by: options.batch) {
             let slice = Array(reposts[start..<min(start + options.batch, reposts.count)])
             let batchStart = wall.now
-            let outcomes = try engine.ingest(slice)
+            let outcomes = try await engine.ingest(slice)
             let micros = UInt64(max(1, (wall.now - batchStart).microseconds))
             _ = histogram.record(micros, count: UInt64(slice.count))
             confirmed += BenchSale.confirmed(outcomes)
         }
         let timedSeconds = (wall.now - timedStart).seconds
         let auditStart = wall.now
-        let violations = try store.read { try $0.audit() }
+        let violations = try await store.read { try $0.audit() }
         let auditSeconds = (wall.now - auditStart).seconds
 
         let result: [String: Any] = [

@@ -32,7 +32,7 @@ final class BenchSale {
     /// Identities are on `network` (`identity` names cardholder `index`'s), replies come from `officialAccountID`.
     init(count: Int, units: Int? = nil, batch: Int, captureOnConfirmation: Bool, data: String?, database: String?,
          network: NetworkName = .sandbox, officialAccountID: String = "official",
-         identity: @escaping (Int) -> SocialIdentity = { SocialIdentity(network: .sandbox, userID: "b\($0)", handle: "@b\($0)") }) throws {
+         identity: @escaping (Int) -> SocialIdentity = { SocialIdentity(network: .sandbox, userID: "b\($0)", handle: "@b\($0)") }) async throws {
         directory = data ?? (NSTemporaryDirectory() + "hashcart-bench-" + String(UUID().uuidString.prefix(8)).lowercased())
         removeDirectory = data == nil
         var isDirectory: ObjCBool = false
@@ -51,10 +51,10 @@ final class BenchSale {
                 url.schema = "hashcart_bench_" + String(UUID().uuidString.prefix(8)).lowercased()
                 ownSchema = true
             }
-            let postgres = try PostgresStore(url: url, encryptionKey: AddressCipher.generateEncodedKey())
-            if try postgres.read({ try $0.count("merchants") }) > 0 { fail("schema \(url.schema) already holds a Hashcart store; the benchmark needs a new one") }
+            let postgres = try await PostgresStore(url: url, encryptionKey: AddressCipher.generateEncodedKey())
+            if try await postgres.read({ try $0.count("merchants") }) > 0 { fail("schema \(url.schema) already holds a Hashcart store; the benchmark needs a new one") }
             storeName = "postgresql"
-            durability = "synchronous_commit=" + (try postgres.serverSetting("synchronous_commit"))
+            durability = "synchronous_commit=" + (try await postgres.serverSetting("synchronous_commit"))
             store = postgres
         } else {
             storeName = "sqlite"
@@ -65,23 +65,23 @@ final class BenchSale {
         let connector = BenchConnector(clock: clock, network: network, officialAccountID: officialAccountID)
         self.connector = connector
         let configuration = EngineConfiguration(maximumEventsPerBatch: batch, maximumOutboundPerRound: 10_000)
-        let engine = try Engine(store: store, connector: connector, clock: clock, ids: SequentialIDGenerator(),
+        let engine = try await Engine(store: store, connector: connector, clock: clock, ids: SequentialIDGenerator(),
                             taxTable: try BundledTaxTable.load(), configuration: configuration)
         self.engine = engine
         let wall = ContinuousClock()
 
         let setupStart = wall.now
-        let merchant = try engine.createMerchant(name: "Bench Store")
+        let merchant = try await engine.createMerchant(name: "Bench Store")
         var draft = OfferDraft(merchantID: merchant.id, title: "Kindle Fire HD", sku: "KFHD", price: .usd(14999),
                                hashtag: "#BuyKindleFireHD", quantity: Int64(units ?? count))
         draft.captureMode = captureOnConfirmation ? .onConfirmation : .onShipment
-        _ = try engine.createOffer(draft)
+        _ = try await engine.createOffer(draft)
         let states = USState.allCases
         var identities: [SocialIdentity] = []
         identities.reserveCapacity(count)
         for chunk in stride(from: 0, to: count, by: 10_000) {
             let size = min(10_000, count - chunk)
-            let cards = try engine.createCardAccounts((0..<size).map { offset in
+            let cards = try await engine.createCardAccounts((0..<size).map { offset in
                 let index = chunk + offset
                 return CardAccountDraft(
                     creditLimit: .usd(500_000),
@@ -90,7 +90,7 @@ final class BenchSale {
                     cardLast4: "4242")
             })
             let pairs = cards.enumerated().map { offset, card in (card.id, identity(chunk + offset)) }
-            try engine.link(pairs, at: clock.now().adding(seconds: -86_400))
+            try await engine.link(pairs, at: clock.now().adding(seconds: -86_400))
             identities += pairs.map(\.1)
         }
         self.identities = identities
@@ -120,18 +120,19 @@ final class BenchSale {
         let wall = ContinuousClock()
         let started = wall.now
         let posts = purchasePosts()
-        try engine.ingest(posts)
+        try await engine.ingest(posts)
         requestSeconds = (wall.now - started).seconds
         while try await engine.dispatchOutbox().sent > 0 {}
         totalSetupSeconds = setupSeconds + (wall.now - started).seconds
-        let purchases = try store.read { try $0.purchases(limit: identities.count) }
+        let limit = identities.count
+        let purchases = try await store.read { try $0.purchases(limit: limit) }
         clock.advance(seconds: 30)
         return purchases.enumerated().map { repost(of: $1, index: $0) }
     }
 
     /// Removes the benchmark's own store (folder or schema); a store the caller named is kept.
-    func close() {
-        if ownSchema, let postgres = store as? PostgresStore { try? postgres.dropSchema() }
+    func close() async {
+        if ownSchema, let postgres = store as? PostgresStore { try? await postgres.dropSchema() }
         try? store.close()
         if removeDirectory { try? FileManager.default.removeItem(atPath: directory) }
     }

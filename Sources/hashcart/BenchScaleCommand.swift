@@ -53,13 +53,23 @@ struct BenchScaleCommand: AsyncParsableCommand {
 
     func run() async throws {
         let purchases = events / 100
-        let sale = try BenchSale(count: cardholders, units: purchases, batch: options.batch, captureOnConfirmation: false, data: data,
+        let sale = try await BenchSale(count: cardholders, units: purchases, batch: options.batch, captureOnConfirmation: false, data: data,
                                  database: options.database, network: .bluesky, officialAccountID: Self.official,
                                  identity: { SocialIdentity(network: .bluesky, userID: Self.did($0), handle: "@buyer\($0).bsky.social") })
-        defer { sale.close() }
+        do {
+            try await measure(sale, purchases: purchases)
+        } catch {
+            await sale.close()
+            throw error
+        }
+        await sale.close()
+    }
+
+    /// The benchmark proper, on a sale that ``run()`` closes whatever happens.
+    func measure(_ sale: BenchSale, purchases: Int) async throws {
         let (engine, store, clock, connector) = (sale.engine, sale.store, sale.clock, sale.connector)
         let wall = ContinuousClock()
-        let interest = try store.connectorInterest(network: .bluesky, now: clock.now())
+        let interest = try await store.connectorInterest(network: .bluesky, now: clock.now())
         var ingest = JetstreamIngest(filter: JetstreamFilter(officialDID: Self.official, interest: interest))
         // Unrelated traffic: the generator's own offer tag is not a live offer's, so nothing it writes is kept.
         var unrelated = JetstreamGenerator(seed: 2013, offerTags: ["NotOnSaleHere"], officialDID: Self.official, offerRate: 0,
@@ -75,7 +85,7 @@ struct BenchScaleCommand: AsyncParsableCommand {
 
         func flush() async throws {
             guard !kept.isEmpty else { return }
-            confirmed += BenchSale.confirmed(try engine.ingest(kept))
+            confirmed += BenchSale.confirmed(try await engine.ingest(kept))
             kept.removeAll(keepingCapacity: true)
             while try await engine.dispatchOutbox().sent > 0 {}
             for reply in connector.takeReplies() {
@@ -125,8 +135,8 @@ struct BenchScaleCommand: AsyncParsableCommand {
         }
         try await flush()
         let runSeconds = (wall.now - runStart).seconds
-        let violations = try store.read { try $0.audit() }
-        let sold = try store.read { try $0.count("orders") }
+        let violations = try await store.read { try $0.audit() }
+        let sold = try await store.read { try $0.count("orders") }
         let rss = Self.peakResidentBytes()
         let ratio = tenths.last! / tenths.first!
         if options.json {

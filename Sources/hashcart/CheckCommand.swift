@@ -5,7 +5,7 @@ import HashcartEngine
 import HashcartStore
 
 /// `hashcart check`: reads a store and reports every broken rule; exit 1 if any.
-struct CheckCommand: ParsableCommand {
+struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check a store (a data folder, or --database) against the rules that are never broken (ledger, clearing, holds, stock, captures, refunds, privacy).")
@@ -27,7 +27,7 @@ struct CheckCommand: ParsableCommand {
         guard Mode(rawValue: mode) != nil else { throw ValidationError("--mode must be live or test") }
     }
 
-    func run() throws {
+    func run() async throws {
         let mode = Mode(rawValue: mode)!
         let url = store.databaseURL().map { mode == .live ? $0 : $0.testMode }
         let folder = store.data ?? "hashcart-data"
@@ -45,10 +45,10 @@ struct CheckCommand: ParsableCommand {
         let counts: [String: Int64]
         do {
             let key = store.resolvedKey(directory: folder)
-            let opened: any HashcartDatabase = if let url { try PostgresStore(url: url, encryptionKey: key) }
+            let opened: any HashcartDatabase = if let url { try await PostgresStore(url: url, encryptionKey: key) }
                 else { try SQLiteStore(directory: directory, encryptionKey: key) }
             defer { try? opened.close() }
-            (violations, counts) = try opened.read { reader in
+            (violations, counts) = try await opened.read { reader in
                 (try reader.audit(limit: 100, holdsExpiredBefore: SystemWallClock().now().adding(seconds: -holdGrace)), [
                     "purchases": try reader.count("purchases"), "orders": try reader.count("orders"),
                     "ledger_transfers": try reader.count("ledger_transfers"), "outbound_posts": try reader.count("outbound_posts"),

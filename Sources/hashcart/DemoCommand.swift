@@ -49,14 +49,14 @@ struct DemoCommand: AsyncParsableCommand {
         let store = try SQLiteStore(directory: directory, encryptionKey: key)
         let sandbox = try SandboxNetwork(directory: directory, clock: clock)
         let connector = FaultyDeliveryConnector(wrapping: SandboxConnector(sandbox: sandbox), seed: seed, duplicatePercent: 10, reorderPercent: 10)
-        let engine = try Engine(store: store, connector: connector, clock: clock, ids: SequentialIDGenerator(),
+        let engine = try await Engine(store: store, connector: connector, clock: clock, ids: SequentialIDGenerator(),
                                 taxTable: try BundledTaxTable.load())
         var sale = FlashSale(engine: engine, store: store, sandbox: sandbox, clock: clock, random: SplitMix64(seed: seed),
                              cardholderCount: cardholders, log: { message in
                                  if !json { FileHandle.standardError.write(Data("· \(message)\n".utf8)) }
                              })
         let outcome = try await sale.run()
-        let report = try DemoReport.build(store: store, offers: outcome.offers, directory: directory)
+        let report = try await DemoReport.build(store: store, offers: outcome.offers, directory: directory)
         let elapsed = Date().timeIntervalSince(started)
         if json {
             var object = report.json
@@ -78,13 +78,16 @@ struct DemoCommand: AsyncParsableCommand {
 }
 
 /// Per-offer funnels and the ledger check, as text and JSON.
-struct DemoReport {
+///
+/// Sendable by hand: `json` holds only strings, numbers, and arrays and dictionaries of them,
+/// built inside the store's read and never changed after.
+struct DemoReport: @unchecked Sendable {
     var text: String
     var json: [String: Any]
     var violations: [InvariantViolation]
 
-    static func build(store: SQLiteStore, offers: [Offer], directory: String) throws -> DemoReport {
-        try store.read { reader in
+    static func build(store: SQLiteStore, offers: [Offer], directory: String) async throws -> DemoReport {
+        try await store.read { reader in
             var lines: [String] = []
             var offerObjects: [[String: Any]] = []
             for offer in offers {

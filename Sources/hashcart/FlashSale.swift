@@ -33,16 +33,16 @@ struct FlashSale {
     static let interest = [45, 30, 35]
 
     mutating func run() async throws -> Outcome {
-        let merchant = try engine.createMerchant(name: "Hashcart Demo Store", discountRateBasisPoints: 250)
-        let offers = try createOffers(merchant: merchant)
+        let merchant = try await engine.createMerchant(name: "Hashcart Demo Store", discountRateBasisPoints: 250)
+        let offers = try await createOffers(merchant: merchant)
         for offer in offers {
             try sandbox.post(authorID: sandbox.official.id, text: offer.announcement)  // the issuer announces each offer
         }
         log("created merchant and \(offers.count) offers, announced by @\(SandboxNetwork.officialHandle)")
 
-        let buyers = try createCardholders()
+        let buyers = try await createCardholders()
         let fans = try (0..<max(1, cardholderCount / 6)).map { try sandbox.createAccount(handle: "fan\($0)") }
-        let linkedByCode = try linkSomeByCode(buyers.prefix(20))
+        let linkedByCode = try await linkSomeByCode(buyers.prefix(20))
         log("opened \(buyers.count) card accounts (\(linkedByCode) linked by posting a code), \(fans.count) unlinked accounts")
 
         // Wave 1: everyone posts at once.
@@ -93,12 +93,12 @@ struct FlashSale {
         try await settle()
         log("wave 2: \(wave2.count) posts")
 
-        try merchantWork()
+        try await merchantWork()
         try await settle()
         return Outcome(offers: offers, cardholders: buyers.count, unlinkedAccounts: fans.count, linkedByCode: linkedByCode)
     }
 
-    func createOffers(merchant: Merchant) throws -> [Offer] {
+    func createOffers(merchant: Merchant) async throws -> [Offer] {
         let now = clock.now()
         var kindle = OfferDraft(merchantID: merchant.id, title: "Kindle Fire HD", sku: "KFHD-7-16GB", price: .usd(14999),
                                 hashtag: "#BuyKindleFireHD", quantity: 500)
@@ -113,13 +113,15 @@ struct FlashSale {
         gift.captureMode = .onConfirmation
         gift.perCardholderLimit = 2
         gift.endsAt = now.adding(seconds: 2 * 86_400)
-        return try [kindle, xbox, gift].map { try engine.createOffer($0) }
+        var offers: [Offer] = []
+        for draft in [kindle, xbox, gift] { offers.append(try await engine.createOffer(draft)) }
+        return offers
     }
 
     static let streets = ["Broadway", "Main St", "Oak Ave", "Maple Dr", "Elm St", "Pine Rd", "Cedar Ln", "Park Ave"]
     static let names = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Leslie"]
 
-    mutating func createCardholders() throws -> [Buyer] {
+    mutating func createCardholders() async throws -> [Buyer] {
         var buyers: [Buyer] = []
         let limits: [Int64] = [10_000, 50_000, 100_000, 250_000, 500_000]
         for chunkStart in stride(from: 0, to: cardholderCount, by: 1_000) {
@@ -136,7 +138,7 @@ struct FlashSale {
                                             city: "Springfield", state: state, postalCode: zip),
                     cardLast4: String(format: "%04d", Int.random(in: 0...9_999, using: &random)))
             }
-            let cards = try engine.createCardAccounts(drafts)
+            let cards = try await engine.createCardAccounts(drafts)
             var pairs: [(CardAccountID, SocialIdentity)] = []
             var fresh: [(CardAccountID, SocialIdentity)] = []
             for (offset, card) in cards.enumerated() {
@@ -146,16 +148,16 @@ struct FlashSale {
                 let identity = SocialIdentity(network: .sandbox, userID: account.id, handle: "@" + account.handle)
                 if random.chance(3) { fresh.append((card.id, identity)) } else { pairs.append((card.id, identity)) }
             }
-            try engine.link(pairs, at: clock.now().adding(seconds: -30 * 86_400))
-            try engine.link(fresh, at: clock.now().adding(seconds: -600))  // linked 10 minutes ago: a takeover signal
+            try await engine.link(pairs, at: clock.now().adding(seconds: -30 * 86_400))
+            try await engine.link(fresh, at: clock.now().adding(seconds: -600))  // linked 10 minutes ago: a takeover signal
         }
         return buyers
     }
 
     /// The "sync": the cardholder asks for a code and posts it from the account to link.
-    func linkSomeByCode(_ buyers: ArraySlice<Buyer>) throws -> Int {
+    func linkSomeByCode(_ buyers: ArraySlice<Buyer>) async throws -> Int {
         for buyer in buyers {
-            let code = try engine.requestLinkCode(cardAccountID: buyer.card.id)
+            let code = try await engine.requestLinkCode(cardAccountID: buyer.card.id)
             try sandbox.post(authorID: buyer.account.id, text: "Linking my card to Hashcart: \(code.code)")
         }
         return buyers.count
@@ -189,16 +191,16 @@ struct FlashSale {
     }
 
     /// The merchant ships most orders (capturing the holds), cancels a few, refunds a few.
-    mutating func merchantWork() throws {
-        for order in try store.read({ try $0.orders(limit: 100_000) }) where order.status == .created {
+    mutating func merchantWork() async throws {
+        for order in try await store.read({ try $0.orders(limit: 100_000) }) where order.status == .created {
             let roll = Int.random(in: 0..<100, using: &random)
             if roll < 3 {
-                try engine.cancel(orderID: order.id, by: .merchantCancelled)
+                try await engine.cancel(orderID: order.id, by: .merchantCancelled)
             } else if roll < 5 {
-                try engine.cancelPurchase(order.purchaseID, cardAccountID: order.cardAccountID)
+                try await engine.cancelPurchase(order.purchaseID, cardAccountID: order.cardAccountID)
             } else if roll < 70 {
-                let shipped = try engine.ship(orderID: order.id, carrier: "UPS", tracking: "1Z\(order.reference)")
-                if random.chance(4) { try engine.refund(orderID: shipped.id, amount: .usd(max(1, shipped.total.minorUnits / 4))) }
+                let shipped = try await engine.ship(orderID: order.id, carrier: "UPS", tracking: "1Z\(order.reference)")
+                if random.chance(4) { try await engine.refund(orderID: shipped.id, amount: .usd(max(1, shipped.total.minorUnits / 4))) }
             }
         }
     }

@@ -8,7 +8,7 @@ import HashcartStore
 /// `hashcart replay`: a recorded stream through the connector's own parser and filter, and (unless
 /// `--dry-run`) through the engine on a store, reporting what each event did. Replies the engine
 /// queues are not sent: nothing reaches the network.
-struct ReplayCommand: ParsableCommand {
+struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Run a recorded network stream through the connector's parser and the engine, and report what each event did.",
@@ -65,7 +65,7 @@ struct ReplayCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         guard let handle = FileHandle(forReadingAtPath: file) else { fail("cannot read \(file)") }
         defer { try? handle.close() }
         let data: Data
@@ -87,7 +87,7 @@ struct ReplayCommand: ParsableCommand {
             }
             do {
                 let key = store.resolvedKey(directory: directory)
-                opened = if let url { try PostgresStore(url: url, encryptionKey: key) } else { try SQLiteStore(directory: directory, encryptionKey: key) }
+                opened = if let url { try await PostgresStore(url: url, encryptionKey: key) } else { try SQLiteStore(directory: directory, encryptionKey: key) }
             } catch let error as StoreError {
                 fail(error.description)
             }
@@ -96,7 +96,7 @@ struct ReplayCommand: ParsableCommand {
 
         let clock: any WallClock = if let at { ManualClock(Instant(secondsSinceEpoch: at)) } else { SystemWallClock() }
         let networkName = NetworkName(rawValue: network)
-        var interest = try opened?.connectorInterest(network: networkName, now: clock.now()) ?? ConnectorInterest()
+        var interest = try await opened?.connectorInterest(network: networkName, now: clock.now()) ?? ConnectorInterest()
         for tag in (hashtags ?? "").split(separator: ",") { interest.hashtagKeys.insert(try Hashtag(String(tag)).key) }
         var reader: any CaptureReader = switch network {
         case "bluesky": JetstreamIngest(filter: JetstreamFilter(officialDID: official ?? "did:none:none", interest: interest))
@@ -109,13 +109,13 @@ struct ReplayCommand: ParsableCommand {
         var outcomes: [String: Int] = [:]
         var engine: Engine?
         if let store = opened, let official, !dryRun {
-            engine = try Engine(store: store, connector: ReplayConnector(network: networkName, officialAccountID: official), clock: clock,
+            engine = try await Engine(store: store, connector: ReplayConnector(network: networkName, officialAccountID: official), clock: clock,
                                 ids: RandomIDGenerator(), taxTable: try BundledTaxTable.load())
         }
-        func flush() throws {
+        func flush() async throws {
             guard !pending.isEmpty else { return }
             if let engine {
-                for (item, outcome) in zip(pending, try engine.ingest(pending.map(\.event))) {
+                for (item, outcome) in zip(pending, try await engine.ingest(pending.map(\.event))) {
                     report(line: item.line, event: item.event, outcome: outcome.description)
                     outcomes[Self.outcomeName(outcome), default: 0] += 1
                 }
@@ -125,30 +125,29 @@ struct ReplayCommand: ParsableCommand {
             pending.removeAll()
         }
         var lineNumber = 0
-        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            var start = 0
-            while start < bytes.count {
-                let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
-                lineNumber += 1
-                if end > start {
-                    lines += 1
-                    switch reader.read(UnsafeBufferPointer(rebasing: bytes[start..<end])) {
-                    case .skipped: break
-                    case .events(let events):
-                        // Mastodon's and X's streams are filtered by the server (rules, tags).
-                        kept += events.count
-                        pending += events.map { (lineNumber, $0) }
-                        if pending.count >= 1_000 { try flush() }
-                    case .refused(let error):
-                        refused += 1
-                        reportRefused(line: lineNumber, error: error)
-                    }
+        let bytes = [UInt8](data)
+        var start = 0
+        while start < bytes.count {
+            let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+            lineNumber += 1
+            if end > start {
+                lines += 1
+                let read = bytes.withUnsafeBufferPointer { all in reader.read(UnsafeBufferPointer(rebasing: all[start..<end])) }
+                switch read {
+                case .skipped: break
+                case .events(let events):
+                    // Mastodon's and X's streams are filtered by the server (rules, tags).
+                    kept += events.count
+                    pending += events.map { (lineNumber, $0) }
+                    if pending.count >= 1_000 { try await flush() }
+                case .refused(let error):
+                    refused += 1
+                    reportRefused(line: lineNumber, error: error)
                 }
-                start = end + 1
             }
+            start = end + 1
         }
-        try flush()
+        try await flush()
         let summary: [String: Any] = [
             "lines": lines, "kept": kept, "refused": refused, "skipped": lines - kept - refused,
             "cursor": reader.position ?? NSNull(), "dry_run": dryRun || engine == nil, "outcomes": outcomes,

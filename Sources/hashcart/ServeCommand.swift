@@ -120,9 +120,9 @@ struct ServeCommand: AsyncParsableCommand {
         // own in DIR/test (or the schema NAME_test).
         let runsLive = networks.bluesky != nil || networks.mastodon != nil || networks.x != nil
         let testDirectory = (directory as NSString).appendingPathComponent(Self.testModeFolder)
-        func openStore(_ mode: Mode) -> any HashcartDatabase {
+        func openStore(_ mode: Mode) async -> any HashcartDatabase {
             do {
-                if let url { return try PostgresStore(url: mode == .live ? url : url.testMode, encryptionKey: key) }
+                if let url { return try await PostgresStore(url: mode == .live ? url : url.testMode, encryptionKey: key) }
                 return try SQLiteStore(directory: mode == .live ? directory : testDirectory, encryptionKey: key)
             } catch let error as StoreError {
                 fail("\(mode) mode: \(error.description)")
@@ -144,11 +144,11 @@ struct ServeCommand: AsyncParsableCommand {
         var description: [String] = []
         if networks.sandbox {
             try FileManager.default.createDirectory(atPath: testDirectory, withIntermediateDirectories: true)
-            let store = openStore(.test)
+            let store = await openStore(.test)
             let sandboxDirectory = sandboxData ?? testDirectory
             try FileManager.default.createDirectory(atPath: sandboxDirectory, withIntermediateDirectories: true)
             let sandbox = try SandboxNetwork(directory: sandboxDirectory, clock: clock)
-            let engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: RandomIDGenerator(),
+            let engine = try await Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: RandomIDGenerator(),
                                     taxTable: taxTable, configuration: configuration)
             let service = EngineService(mode: .test, engine: engine, store: store, sandbox: sandbox, adminTokenHash: tokenHash, metrics: registry,
                                         allowPrivateWebhookHosts: allowPrivateWebhooks)
@@ -164,23 +164,23 @@ struct ServeCommand: AsyncParsableCommand {
         var liveService: EngineService?
         var liveEngines: [Engine] = []
         if runsLive {
-            let store = openStore(.live)
+            let store = await openStore(.live)
             if let bluesky = networks.bluesky {
                 var connectorLogger = logger
                 connectorLogger[metadataKey: "network"] = "bluesky"
-                liveEngines.append(try Engine(store: store, connector: try BlueskyConnector(configuration: bluesky, clock: clock, logger: connectorLogger),
+                liveEngines.append(try await Engine(store: store, connector: try BlueskyConnector(configuration: bluesky, clock: clock, logger: connectorLogger),
                                               clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
             }
             if let mastodon = networks.mastodon {
                 var connectorLogger = logger
                 connectorLogger[metadataKey: "network"] = "mastodon"
-                liveEngines.append(try Engine(store: store, connector: try MastodonConnector(configuration: mastodon, clock: clock, logger: connectorLogger),
+                liveEngines.append(try await Engine(store: store, connector: try MastodonConnector(configuration: mastodon, clock: clock, logger: connectorLogger),
                                               clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
             }
             if let x = networks.x {
                 var connectorLogger = logger
                 connectorLogger[metadataKey: "network"] = "x"
-                liveEngines.append(try Engine(store: store, connector: try XConnector(configuration: x, clock: clock, logger: connectorLogger),
+                liveEngines.append(try await Engine(store: store, connector: try XConnector(configuration: x, clock: clock, logger: connectorLogger),
                                               clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
             }
             // Live webhook endpoints must be https: a test-mode trial switch never applies here.
@@ -208,16 +208,10 @@ struct ServeCommand: AsyncParsableCommand {
                 announce("hashcart: serving http://\(host):\(channel.localAddress?.port ?? port) (\(summary); networks: \(networkNames))")
             },
             logger: logger)
-        // Store calls block their thread (see StoreThreads): the server, the engines and the
-        // webhook deliverer run on threads of their own, more than the PostgreSQL pool holds.
-        let storeThreads = StoreThreads(count: Self.storeThreadCount, name: "hc-store")
-        try await withTaskExecutorPreference(storeThreads) {
-            try await app.runService()
-        }
+        // Store calls suspend (the stores run their work on threads of their own): everything
+        // here runs on Swift's cooperative pool.
+        try await app.runService()
     }
-
-    /// Threads for the server's work (``StoreThreads``): twice PostgreSQL's default pool of 8.
-    static let storeThreadCount = 16
 
     /// The key from the flag or environment; a new data folder without one gets a generated key file.
     func resolveKey(directory: String, environment: [String: String]) throws -> String {

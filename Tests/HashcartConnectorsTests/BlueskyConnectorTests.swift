@@ -47,19 +47,19 @@ struct BlueskyConnectorTests {
         let server = try await fake.start()
         defer { server.cancel() }
         let database = try TestDatabase(.sqlite)
-        let store = try database.open(key: AddressCipher.generateEncodedKey())
+        let store = try await database.open(key: AddressCipher.generateEncodedKey())
         defer { try? store.close() }
         let clock = SystemWallClock()
         let bluesky = try connector(fake)
         defer { bluesky.stop() }
-        let engine = try Engine(store: store, connector: bluesky, clock: clock, ids: SequentialIDGenerator(namespace: "t"),
+        let engine = try await Engine(store: store, connector: bluesky, clock: clock, ids: SequentialIDGenerator(namespace: "t"),
                                 taxTable: try BundledTaxTable.load(), configuration: EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0)))
-        let merchant = try engine.createMerchant(name: "Amex Tees")
-        let offer = try engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Amex Tee", sku: "TEE", price: .usd(2500), hashtag: "#BuyAmexTee", quantity: 3))
-        let card = try engine.createCardAccount(creditLimit: .usd(100_000),
+        let merchant = try await engine.createMerchant(name: "Amex Tees")
+        let offer = try await engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Amex Tee", sku: "TEE", price: .usd(2500), hashtag: "#BuyAmexTee", quantity: 3))
+        let card = try await engine.createCardAccount(creditLimit: .usd(100_000),
                                                 billing: BillingAddress(name: "Alice", line1: "1 Main St", city: "Albany", state: .NY, postalCode: "12207"),
                                                 cardLast4: "4242")
-        try engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .bluesky, userID: Self.alice, handle: ""),
+        try await engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .bluesky, userID: Self.alice, handle: ""),
                         at: clock.now().adding(seconds: -86_400))
 
         _ = try await engine.runRound()  // tells the connector the interest and opens the stream
@@ -98,12 +98,12 @@ struct BlueskyConnectorTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(fake.records.withLock { $0.count } == 2)
-        let sold = try store.read { try $0.offers() }.first { $0.id == offer.id }
+        let sold = try await store.read { try $0.offers() }.first { $0.id == offer.id }
         #expect(sold?.soldUnits == 1)
         // The cursor is stored with the events: Jetstream time_us, at least the repost's.
-        let cursor = try #require(try store.write { try $0.cursor(network: .bluesky) })
+        let cursor = try #require(try await store.write { try $0.cursor(network: .bluesky) })
         #expect(Int64(cursor)! >= fake.stream.withLock { $0.last { $0.1.contains("3mrepost1") }!.0 })
-        #expect(try store.read { try $0.audit() } == [])
+        #expect(try await store.read { try $0.audit() } == [])
     }
 
     @Test("a dropped connection resumes from the cursor, rewound, and replayed events are not handed over twice")

@@ -25,7 +25,7 @@ struct MastodonConnectorTests {
         defer { server.cancel() }
         let mastodon = try connector(fake)
         defer { mastodon.stop() }
-        let world = try ConnectorWorld(connector: mastodon, buyer: SocialIdentity(network: .mastodon, userID: fake.accountURI(FakeMastodon.alice), handle: "@alice"),
+        let world = try await ConnectorWorld(connector: mastodon, buyer: SocialIdentity(network: .mastodon, userID: fake.accountURI(FakeMastodon.alice), handle: "@alice"),
                                        namespace: "m")
         defer { world.close() }
         let (engine, store) = (world.engine, world.store)
@@ -49,16 +49,16 @@ struct MastodonConnectorTests {
 
         try await eventually("the order") {
             _ = try await engine.runRound()
-            return world.soldUnits == 1
+            return await world.soldUnits == 1
         }
         try await eventually("the confirmed reply") {
             _ = try await engine.runRound()
             return fake.replies(to: post).contains { $0.text.contains("Confirmed") }
         }
-        let cursor = try #require(try store.write { try $0.cursor(network: .mastodon) })
+        let cursor = try #require(try await store.write { try $0.cursor(network: .mastodon) })
         #expect(cursor.contains("\"notifications\""), "\(cursor)")
         #expect(cursor.contains("\"tag:buyamextee\":\"\(post)\""), "\(cursor)")
-        #expect(try store.read { try $0.audit() } == [])
+        #expect(try await store.read { try $0.audit() } == [])
     }
 
     @Test("after a restart each stream reads what it missed from the REST timelines (min_id), then follows the stream")

@@ -24,7 +24,7 @@ struct MastodonPeerTests {
                                                                                   accessToken: FakeMastodon.shop.token),
                                              clock: SystemWallClock(), logger: logger)
         defer { mastodon.stop() }
-        let world = try ConnectorWorld(connector: mastodon, buyer: SocialIdentity(network: .mastodon, userID: fake.accountURI(FakeMastodon.alice), handle: "@alice"),
+        let world = try await ConnectorWorld(connector: mastodon, buyer: SocialIdentity(network: .mastodon, userID: fake.accountURI(FakeMastodon.alice), handle: "@alice"),
                                        namespace: "p")
         defer { world.close() }
         let (engine, store) = (world.engine, world.store)
@@ -45,9 +45,9 @@ struct MastodonPeerTests {
         #expect(result["account"] == "alice")
         let confirmation = try #require(result["confirmation"])
         #expect(fake.statuses.withLock { $0[confirmation]?.visibility } == "unlisted")
-        let orders = try store.read { try $0.orders(limit: 10) }
+        let orders = try await store.read { try $0.orders(limit: 10) }
         #expect(orders.count == 1)
-        #expect(try store.read { try $0.audit() } == [])
+        #expect(try await store.read { try $0.audit() } == [])
     }
 }
 

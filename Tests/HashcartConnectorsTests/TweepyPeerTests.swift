@@ -23,7 +23,7 @@ struct TweepyPeerTests {
                                                              bearerToken: FakeX.appToken, userToken: FakeX.shopToken),
                                clock: SystemWallClock(), logger: logger)
         defer { x.stop() }
-        let world = try ConnectorWorld(connector: x, buyer: SocialIdentity(network: .x, userID: "111", handle: "@alice"), namespace: "t")
+        let world = try await ConnectorWorld(connector: x, buyer: SocialIdentity(network: .x, userID: "111", handle: "@alice"), namespace: "t")
         defer { world.close() }
         let (engine, store) = (world.engine, world.store)
         _ = try await engine.runRound()
@@ -40,8 +40,8 @@ struct TweepyPeerTests {
         let output = run.stdout
         let result = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: String])
         #expect(result["user"] == "alice")
-        #expect(try store.read { try $0.orders(limit: 10) }.count == 1)
-        #expect(try store.read { try $0.audit() } == [])
+        #expect(try await store.read { try $0.orders(limit: 10) }.count == 1)
+        #expect(try await store.read { try $0.audit() } == [])
     }
 }
 

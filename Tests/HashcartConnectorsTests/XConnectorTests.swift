@@ -27,7 +27,7 @@ struct XConnectorTests {
         fake.rules.withLock { $0 = [FakeX.Rule(id: "7", value: "cat has:images", tag: "someone else's")] }
         let x = try connector(fake)
         defer { x.stop() }
-        let world = try ConnectorWorld(connector: x, buyer: SocialIdentity(network: .x, userID: "111", handle: "@alice"), namespace: "x")
+        let world = try await ConnectorWorld(connector: x, buyer: SocialIdentity(network: .x, userID: "111", handle: "@alice"), namespace: "x")
         defer { world.close() }
         let (engine, store) = (world.engine, world.store)
 
@@ -48,11 +48,11 @@ struct XConnectorTests {
         fake.retweet(as: "111", request.id)
         try await eventually("the order") {
             _ = try await engine.runRound()
-            return world.soldUnits == 1
+            return await world.soldUnits == 1
         }
-        let cursor = try #require(try store.write { try $0.cursor(network: .x) })
+        let cursor = try #require(try await store.write { try $0.cursor(network: .x) })
         #expect(UInt64(cursor)! >= UInt64(post)!)
-        #expect(try store.read { try $0.audit() } == [])
+        #expect(try await store.read { try $0.audit() } == [])
     }
 
     @Test("after a restart the gap is read with recent search from the cursor (rewound), duplicates dropped")

@@ -16,17 +16,11 @@ struct ConcurrentEnginesTests {
     static let buyers = 2_000
     static let stock: Int64 = 200
 
-    /// Runs `body` on three threads of its own at once (the store blocks its caller).
-    static func onThreeThreads<T: Sendable>(_ body: @escaping @Sendable (Int) throws -> T) async throws -> [T] {
+    /// Runs `body` three times at once, as three instances would (each store call suspends its caller).
+    static func onThree<T: Sendable>(_ body: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
         try await withThrowingTaskGroup(of: (Int, T).self) { group in
             for index in 0..<3 {
-                group.addTask {
-                    try await withCheckedThrowingContinuation { continuation in
-                        Thread {
-                            continuation.resume(with: Result { (index, try body(index)) })
-                        }.start()
-                    }
-                }
+                group.addTask { (index, try await body(index)) }
             }
             var results: [(Int, T)] = []
             for try await result in group { results.append(result) }
@@ -40,65 +34,57 @@ struct ConcurrentEnginesTests {
         let key = AddressCipher.generateEncodedKey()
         let clock = ManualClock(Instant(secondsSinceEpoch: 1_790_000_000))
         let sandbox = try SandboxNetwork(directory: database.directory, clock: clock)
-        let stores = try (0..<3).map { _ in try database.open(key: key) }
+        var opened: [any HashcartDatabase] = []
+        for _ in 0..<3 { opened.append(try await database.open(key: key)) }
+        let stores = opened
         defer { for store in stores { try? store.close() } }
-        let engines = try (0..<3).map { index in
-            try Engine(store: stores[index], connector: SandboxConnector(sandbox: sandbox), clock: clock,
+        var built: [Engine] = []
+        for index in 0..<3 {
+            built.append(try await Engine(store: stores[index], connector: SandboxConnector(sandbox: sandbox), clock: clock,
                        ids: SequentialIDGenerator(namespace: "e\(index)"), taxTable: try BundledTaxTable.load(),
-                       configuration: EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0), maximumEventsPerBatch: 250))
+                       configuration: EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0), maximumEventsPerBatch: 250)))
         }
+        let engines = built
 
         // A hot offer: 2,000 linked buyers for 200 units.
-        let merchant = try engines[0].createMerchant(name: "Gadgets Inc")
-        let offer = try engines[1].createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle Fire HD", sku: "KFHD", price: .usd(14999),
+        let merchant = try await engines[0].createMerchant(name: "Gadgets Inc")
+        let offer = try await engines[1].createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle Fire HD", sku: "KFHD", price: .usd(14999),
                                                           hashtag: "#BuyKindleFireHD", quantity: Self.stock))
-        let cards = try engines[2].createCardAccounts((0..<Self.buyers).map { index in
+        let cards = try await engines[2].createCardAccounts((0..<Self.buyers).map { index in
             CardAccountDraft(creditLimit: .usd(500_000),
                              billing: BillingAddress(name: "Buyer \(index)", line1: "\(index) Main St", city: "Albany", state: .NY, postalCode: "12207"),
                              cardLast4: "4242")
         })
         let accounts = try (0..<Self.buyers).map { try sandbox.createAccount(handle: "buyer\($0)") }
         let identities = accounts.map { SocialIdentity(network: .sandbox, userID: $0.id, handle: "@" + $0.handle) }
-        try engines[0].link(Array(zip(cards.map(\.id), identities)), at: clock.now().adding(seconds: -86_400))
+        try await engines[0].link(Array(zip(cards.map(\.id), identities)), at: clock.now().adding(seconds: -86_400))
 
         // Every engine sees every post (as instances reading one network do), each in its own order.
         for account in accounts { _ = try sandbox.post(authorID: account.id, text: "I want it #BuyKindleFireHD") }
         let posts = try sandbox.events(after: 0, limit: 10_000).events
         #expect(posts.count == Self.buyers)
-        let ingested = try await Self.onThreeThreads { index in
+        let ingested = try await Self.onThree { index in
             var random = SplitMix64(seed: UInt64(index + 1))
             var order = posts
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(random.next() % UInt64(i + 1))) }
-            return try engines[index].ingest(order).filter { $0 != .duplicate }.count
+            return try await engines[index].ingest(order).filter { $0 != .duplicate }.count
         }
         #expect(ingested.reduce(0, +) == Self.buyers, "each post processed by exactly one engine: \(ingested)")
-        let counts = try stores[0].read { try $0.purchaseCounts(offer: offer.id) }
+        let counts = try await stores[0].read { try $0.purchaseCounts(offer: offer.id) }
         #expect(counts[.requested] == Self.stock, "\(counts)")
         #expect(counts[.declined] == Int64(Self.buyers) - Self.stock, "\(counts)")
-        #expect(try stores[1].read { try $0.audit() } == [])
+        #expect(try await stores[1].read { try $0.audit() } == [])
 
         // The outbox: each reply is claimed and sent by exactly one engine.
-        let sent = try await Self.onThreeThreads { index in
-            let semaphore = DispatchSemaphore(value: 0)
-            let total = Mutex(0)
-            let failure = Mutex<(any Error)?>(nil)
-            Task {
-                do {
-                    while true {
-                        let round = try await engines[index].dispatchOutbox()
-                        total.withLock { $0 += round.sent }
-                        if round.sent == 0 && round.retried == 0 { break }
-                    }
-                } catch {
-                    failure.withLock { $0 = error }
-                }
-                semaphore.signal()
+        let sent = try await Self.onThree { index in
+            var total = 0
+            while true {
+                let round = try await engines[index].dispatchOutbox()
+                total += round.sent
+                if round.sent == 0 && round.retried == 0 { return total }
             }
-            semaphore.wait()
-            if let error = failure.withLock({ $0 }) { throw error }
-            return total.withLock { $0 }
         }
-        let outbox = try stores[2].read { try $0.outboundPosts() }
+        let outbox = try await stores[2].read { try $0.outboundPosts() }
         #expect(sent.reduce(0, +) == outbox.count, "replies sent \(sent) for \(outbox.count) outbox rows")
         #expect(outbox.allSatisfy { $0.state == .sent })
         let replies = Set(outbox.compactMap(\.postID))
@@ -106,17 +92,17 @@ struct ConcurrentEnginesTests {
 
         // Nobody confirms: every window closes, and each expiry timer fires once.
         clock.advance(seconds: 3_600)
-        let expired = try await Self.onThreeThreads { index in
+        let expired = try await Self.onThree { index in
             var total = 0
             while true {
-                let fired = try engines[index].runTimers().expiredPurchases
+                let fired = try await engines[index].runTimers().expiredPurchases
                 total += fired
                 if fired == 0 { return total }
             }
         }
         #expect(expired.reduce(0, +) == Int(Self.stock), "expiry timers fired \(expired) times for \(Self.stock) reservations")
-        let after = try stores[0].read { reader in (try reader.purchaseCounts(offer: offer.id), try reader.offers().first { $0.id == offer.id }) }
+        let after = try await stores[0].read { reader in (try reader.purchaseCounts(offer: offer.id), try reader.offers().first { $0.id == offer.id }) }
         #expect(after.0[.expired] == Self.stock && after.1?.reservedUnits == 0 && after.1?.soldUnits == 0, "\(after)")
-        #expect(try stores[1].read { try $0.audit() } == [])
+        #expect(try await stores[1].read { try $0.audit() } == [])
     }
 }

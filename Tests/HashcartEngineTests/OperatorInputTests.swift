@@ -8,9 +8,9 @@ import Testing
 /// What the operator and merchants hand the engine (offers, card accounts, configuration) is
 /// outside input: garbage gets a clear error and changes nothing.
 @Suite(.onEveryBackend) struct OperatorInputTests {
-    @Test func garbageOffersAreRefusedAndNothingIsStored() throws {
-        let world = try TestWorld()
-        let merchant = try world.engine.createMerchant(name: "Shop")
+    @Test func garbageOffersAreRefusedAndNothingIsStored() async throws {
+        let world = try await TestWorld()
+        let merchant = try await world.engine.createMerchant(name: "Shop")
         func draft(_ change: (inout OfferDraft) -> Void) -> OfferDraft {
             var draft = OfferDraft(merchantID: merchant.id, title: "Thing", sku: "T-1", price: .usd(1000), hashtag: "#BuyThing", quantity: 5)
             change(&draft)
@@ -24,21 +24,21 @@ import Testing
             draft { $0.startsAt = Instant(secondsSinceEpoch: 10); $0.endsAt = Instant(secondsSinceEpoch: 5) },
         ]
         for offer in bad {
-            #expect(throws: EngineError.self) { try world.engine.createOffer(offer) }
+            await #expect(throws: EngineError.self) { try await world.engine.createOffer(offer) }
         }
-        #expect(throws: EngineError.notFound("merchant mer_nope")) {
-            try world.engine.createOffer(OfferDraft(merchantID: "mer_nope", title: "T", sku: "S", price: .usd(1), hashtag: "#Nope", quantity: 1))
+        await #expect(throws: EngineError.notFound("merchant mer_nope")) {
+            try await world.engine.createOffer(OfferDraft(merchantID: "mer_nope", title: "T", sku: "S", price: .usd(1), hashtag: "#Nope", quantity: 1))
         }
-        #expect(try world.store.read { try $0.offers() }.isEmpty)
+        #expect(try await world.store.read { try $0.offers() }.isEmpty)
 
         // A hashtag is unique case-insensitively among offers that have not ended.
-        _ = try world.engine.createOffer(draft { _ in })
-        #expect(throws: StoreError.self) { try world.engine.createOffer(draft { $0.hashtag = "#BUYTHING"; $0.sku = "T-2" }) }
-        #expect(try world.store.read { try $0.offers() }.count == 1)
+        _ = try await world.engine.createOffer(draft { _ in })
+        await #expect(throws: StoreError.self) { try await world.engine.createOffer(draft { $0.hashtag = "#BUYTHING"; $0.sku = "T-2" }) }
+        #expect(try await world.store.read { try $0.offers() }.count == 1)
     }
 
-    @Test func garbageCardAccountsAndMerchantsAreRefused() throws {
-        let world = try TestWorld()
+    @Test func garbageCardAccountsAndMerchantsAreRefused() async throws {
+        let world = try await TestWorld()
         let good = world.address()
         let cases: [(Money, BillingAddress, String)] = [
             (.usd(-1), good, "4242"),
@@ -50,17 +50,17 @@ import Testing
             (.usd(1000), BillingAddress(name: "A\nB", line1: "1 Main", city: "X", state: .NY, postalCode: "10001"), "4242"),
         ]
         for (limit, address, last4) in cases {
-            #expect(throws: EngineError.self) { try world.engine.createCardAccount(creditLimit: limit, billing: address, cardLast4: last4) }
+            await #expect(throws: EngineError.self) { try await world.engine.createCardAccount(creditLimit: limit, billing: address, cardLast4: last4) }
         }
-        #expect(throws: EngineError.self) { try world.engine.createMerchant(name: "", discountRateBasisPoints: 250) }
-        #expect(throws: EngineError.self) { try world.engine.createMerchant(name: "M", discountRateBasisPoints: 2001) }
-        #expect(throws: EngineError.self) { try world.engine.createMerchant(name: "M", discountRateBasisPoints: -1) }
-        #expect(try world.store.read { try $0.count("card_accounts") } == 0)
-        #expect(try world.store.read { try $0.count("merchants") } == 0)
-        #expect(try world.audit() == [])
+        await #expect(throws: EngineError.self) { try await world.engine.createMerchant(name: "", discountRateBasisPoints: 250) }
+        await #expect(throws: EngineError.self) { try await world.engine.createMerchant(name: "M", discountRateBasisPoints: 2001) }
+        await #expect(throws: EngineError.self) { try await world.engine.createMerchant(name: "M", discountRateBasisPoints: -1) }
+        #expect(try await world.store.read { try $0.count("card_accounts") } == 0)
+        #expect(try await world.store.read { try $0.count("merchants") } == 0)
+        #expect(try await world.audit() == [])
     }
 
-    @Test func garbageConfigurationIsRefused() throws {
+    @Test func garbageConfigurationIsRefused() async throws {
         let bad: [EngineConfiguration] = [
             EngineConfiguration(risk: RiskPolicy(dailySpendCap: .usd(0))),
             EngineConfiguration(risk: RiskPolicy(maximumPurchasesPerHour: 100_000)),
@@ -73,7 +73,7 @@ import Testing
         for configuration in bad {
             #expect(throws: ValidationError.self) { try configuration.validated() }
         }
-        #expect(throws: ValidationError.self) { try TestWorld(configuration: EngineConfiguration(maximumTimersPerRound: -3)) }
+        await #expect(throws: ValidationError.self) { try await TestWorld(configuration: EngineConfiguration(maximumTimersPerRound: -3)) }
         #expect(throws: Never.self) { try EngineConfiguration().validated() }
     }
 }

@@ -50,10 +50,10 @@ import Testing
 
     /// Fails for every official post that holds a secret of any cardholder.
     func expectNothingSensitivePosted(_ world: TestWorld, _ people: [Secrets], step: String,
-                                      sourceLocation: SourceLocation = #_sourceLocation) throws {
+                                      sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let posts = try world.officialPosts()
         for person in people {
-            let available = try world.creditLine(person.card).availableCredit
+            let available = try await world.creditLine(person.card).availableCredit
             let sensitive = SensitiveData(cardLast4: person.card.cardLast4, billing: person.card.billing,
                                           creditLimit: person.card.creditLimit, availableCredit: .usd(available))
             for post in posts {
@@ -68,17 +68,17 @@ import Testing
     }
 
     @Test func noOfficialPostEverRevealsCardAddressNameLimitOrBalance() async throws {
-        let world = try TestWorld()
-        let merchant = try world.engine.createMerchant(name: "Gadgets Inc")
-        let offers = [
+        let world = try await TestWorld()
+        let merchant = try await world.engine.createMerchant(name: "Gadgets Inc")
+        let offers = await [
             try world.offer(merchant: merchant, hashtag: "#BuyKindleFireHD", price: 14999, quantity: 4),
             try world.offer(merchant: merchant, hashtag: "#BuyGiftCard", price: 5000, quantity: nil) {
                 $0.title = "Gift card"; $0.taxCategory = .exempt; $0.captureMode = .onConfirmation; $0.perCardholderLimit = 3
             },
-            try world.offer(merchant: merchant, hashtag: "#BuyWestOnly", price: 2599, quantity: 5) {
+            try await world.offer(merchant: merchant, hashtag: "#BuyWestOnly", price: 2599, quantity: 5) {
                 $0.title = "West coast box"; $0.eligibleStates = [.CA, .WA, .OR]
             },
-            try world.offer(merchant: merchant, hashtag: "#BuySoonGone", price: 1234, quantity: 9) {
+            try await world.offer(merchant: merchant, hashtag: "#BuySoonGone", price: 1234, quantity: 9) {
                 $0.title = "Flash item"; $0.endsAt = world.clock.now().adding(seconds: 2 * 3_600)
             },
         ]
@@ -94,18 +94,18 @@ import Testing
         for (index, person) in people.enumerated() {
             let billing = BillingAddress(name: person.1, line1: person.2, city: person.3, state: person.4, postalCode: person.5)
             let last4 = ["7391", "5820", "6043", "8157", "2976", "3618"][index]
-            let (card, account) = try world.cardholder(handle: person.0, billing: billing, last4: last4, limit: person.6)
+            let (card, account) = try await world.cardholder(handle: person.0, billing: billing, last4: last4, limit: person.6)
             secrets.append(Secrets(card: card, account: account))
         }
         // Someone who links by posting a code (the "linked" reply must be safe too).
         let newcomerBilling = BillingAddress(name: "Margaret Hamilton", line1: "31 Apollo Way", city: "Boston", state: .MA, postalCode: "02110")
-        let newcomerCard = try world.engine.createCardAccount(creditLimit: .usd(250_000), billing: newcomerBilling, cardLast4: "4719")
+        let newcomerCard = try await world.engine.createCardAccount(creditLimit: .usd(250_000), billing: newcomerBilling, cardLast4: "4719")
         let newcomer = try world.sandbox.createAccount(handle: "margaret")
         secrets.append(Secrets(card: newcomerCard, account: newcomer))
-        let code = try world.engine.requestLinkCode(cardAccountID: newcomerCard.id)
+        let code = try await world.engine.requestLinkCode(cardAccountID: newcomerCard.id)
         try world.sandbox.post(authorID: newcomer.id, text: "linking \(code.code)")
         try await world.settle()
-        try expectNothingSensitivePosted(world, secrets, step: "link")
+        try await expectNothingSensitivePosted(world, secrets, step: "link")
 
         let stranger = try world.sandbox.createAccount(handle: "stranger")
         var random = SplitMix64(seed: 2013)
@@ -125,8 +125,8 @@ import Testing
             case 7:
                 _ = try await world.post(stranger, "what is \(offers[0].hashtag)?")
             case 8:
-                if let order = try world.orders().first(where: { $0.status == .created }) {
-                    _ = try? world.engine.ship(orderID: order.id, carrier: "UPS", tracking: "1Z\(step)")
+                if let order = try await world.orders().first(where: { $0.status == .created }) {
+                    _ = try? await world.engine.ship(orderID: order.id, carrier: "UPS", tracking: "1Z\(step)")
                 }
                 world.clock.advance(seconds: 300)
                 try await world.settle()
@@ -138,20 +138,20 @@ import Testing
                 world.clock.advance(seconds: Int64.random(in: 60...1_200, using: &random))
                 try await world.settle()
             }
-            try expectNothingSensitivePosted(world, secrets, step: "step \(step)")
+            try await expectNothingSensitivePosted(world, secrets, step: "step \(step)")
         }
         // Late reposts after everything closed.
         world.clock.advance(seconds: 3_600)
         try await world.settle()
         for request in requests { _ = try? world.sandbox.repost(authorID: request.account.id, postID: request.reply.id) }
         try await world.settle()
-        try expectNothingSensitivePosted(world, secrets, step: "end")
+        try await expectNothingSensitivePosted(world, secrets, step: "end")
 
         // The run exercised what it claims to: requests, confirmations, declines, expiries, late reposts.
-        let purposes = Set(try world.store.read { try $0.outboundPosts() }.map(\.purpose))
+        let purposes = Set(try await world.store.read { try $0.outboundPosts() }.map(\.purpose))
         #expect(purposes.isSuperset(of: [.confirmationRequest, .confirmed, .declined, .expired, .linked, .linkInvitation]))
         #expect(try world.officialPosts().count > 40)
-        #expect(try world.audit() == [])
+        #expect(try await world.audit() == [])
     }
 
     /// A title that would make the confirmation request reveal a secret of this cardholder.
@@ -173,14 +173,14 @@ import Testing
 
     @Test(arguments: revealingTitles)
     func aConfirmationRequestThatWouldRevealASecretFallsBackToTheMinimalText(title: String, what: String) async throws {
-        let world = try TestWorld()
-        let merchant = try world.engine.createMerchant(name: "Gadgets Inc")
-        let offer = try world.offer(merchant: merchant, quantity: 1) { $0.title = title }
-        let (card, alice) = try world.cardholder(handle: "alice")  // Ada Lovelace, 65 Broadway, Albany NY 12207, 4242, $5,000.00
-        let (_, bob) = try world.cardholder(handle: "bob")
+        let world = try await TestWorld()
+        let merchant = try await world.engine.createMerchant(name: "Gadgets Inc")
+        let offer = try await world.offer(merchant: merchant, quantity: 1) { $0.title = title }
+        let (card, alice) = try await world.cardholder(handle: "alice")  // Ada Lovelace, 65 Broadway, Albany NY 12207, 4242, $5,000.00
+        let (_, bob) = try await world.cardholder(handle: "bob")
         let (post, request) = try await world.post(alice)
 
-        let purchase = try #require(try world.purchase(of: post))
+        let purchase = try #require(try await world.purchase(of: post))
         let text = try #require(request?.text)
         #expect(text == OutboundMessage.minimalConfirmationRequest(windowSeconds: 900, reference: purchase.reference).text)
         #expect(!text.contains("$") && !text.contains(what))
@@ -189,8 +189,8 @@ import Testing
         world.clock.advance(seconds: 30)
         try world.sandbox.repost(authorID: alice.id, postID: try #require(request).id)
         try await world.settle()
-        #expect(try world.purchase(of: post)?.state == .authorized)
-        #expect(try world.offerNow(offer.id).soldUnits == 1)
+        #expect(try await world.purchase(of: post)?.state == .authorized)
+        #expect(try await world.offerNow(offer.id).soldUnits == 1)
 
         // Bob (same test address) is declined as sold out; that reply names the title, so it must not go out with it.
         _ = try await world.post(bob)
@@ -198,18 +198,18 @@ import Testing
             #expect(!post.text.contains(what), "\(post.text)")
             #expect(!post.text.contains("65 Broadway") && !post.text.contains("Lovelace") && !post.text.contains("12207"))
         }
-        let sensitive = SensitiveData(cardLast4: card.cardLast4, billing: card.billing, creditLimit: card.creditLimit,
+        let sensitive = await SensitiveData(cardLast4: card.cardLast4, billing: card.billing, creditLimit: card.creditLimit,
                                       availableCredit: .usd(try world.creditLine(card).availableCredit))
         #expect(try world.officialPosts().allSatisfy { PrivacyGuard.violations(in: $0.text, sensitive: sensitive).isEmpty })
-        #expect(try world.audit() == [])
+        #expect(try await world.audit() == [])
     }
 
     @Test func aTitleHarmlessForOneCardholderKeepsTheAmountForThem() async throws {
-        let world = try TestWorld()
-        let merchant = try world.engine.createMerchant(name: "Gadgets Inc")
-        _ = try world.offer(merchant: merchant) { $0.title = "Kindle 65 Broadway edition" }
+        let world = try await TestWorld()
+        let merchant = try await world.engine.createMerchant(name: "Gadgets Inc")
+        _ = try await world.offer(merchant: merchant) { $0.title = "Kindle 65 Broadway edition" }
         let billing = BillingAddress(name: "Grace Hopper", line1: "17 Elm Street", city: "Arlington", state: .NY, postalCode: "12207")
-        let (_, grace) = try world.cardholder(handle: "grace", billing: billing, last4: "7391")
+        let (_, grace) = try await world.cardholder(handle: "grace", billing: billing, last4: "7391")
         let (_, request) = try await world.post(grace)
         #expect(request?.text.contains("$155.99 total with tax") == true)
         #expect(request?.text.contains("Kindle 65 Broadway edition") == true)
@@ -219,22 +219,22 @@ import Testing
     /// API as a bad parameter (EngineService turns `EngineError.invalid` into a 400 with `param`).
     @Test(arguments: ["\u{202E}", "\u{2066}", "\u{200F}", "\u{061C}", "\u{200B}", "\u{FEFF}", "\u{00AD}", "\u{E0041}"])
     func titlesAndMerchantNamesWithHiddenCharactersAreRefused(hidden: String) async throws {
-        let world = try TestWorld()
-        #expect {
-            try world.engine.createMerchant(name: "Gadgets\(hidden) Inc")
+        let world = try await TestWorld()
+        await #expect {
+            try await world.engine.createMerchant(name: "Gadgets\(hidden) Inc")
         } throws: { error in
             guard case EngineError.invalid(let validation) = error else { return false }
             return validation.field == "name"
         }
-        let merchant = try world.engine.createMerchant(name: "Gadgets Inc")
-        #expect {
-            try world.offer(merchant: merchant) { $0.title = "Kindle Fire HD \(hidden)99.951$" }
+        let merchant = try await world.engine.createMerchant(name: "Gadgets Inc")
+        await #expect {
+            try await world.offer(merchant: merchant) { $0.title = "Kindle Fire HD \(hidden)99.951$" }
         } throws: { error in
             guard case EngineError.invalid(let validation) = error else { return false }
             return validation.field == "title"
         }
         // Nothing was stored: the hashtag is still free for an honest offer.
-        let offer = try world.offer(merchant: merchant)
+        let offer = try await world.offer(merchant: merchant)
         #expect(offer.title == "Kindle Fire HD")
     }
 }

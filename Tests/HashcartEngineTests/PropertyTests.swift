@@ -18,7 +18,7 @@ import Testing
         var run = try await RandomRun(seed: seed)
         for step in 0..<Self.steps {
             try await run.step(step)
-            if step % 5 == 4 { try run.check("seed \(seed) step \(step)") }
+            if step % 5 == 4 { try await run.check("seed \(seed) step \(step)") }
         }
         try await run.finish("seed \(seed) end")
     }
@@ -40,11 +40,11 @@ struct RandomRun {
     init(seed: UInt64) async throws {
         self.seed = seed
         random = SplitMix64(seed: seed &* 0x9E37_79B9 &+ 17)
-        world = try TestWorld(configuration: EngineConfiguration(
+        world = try await TestWorld(configuration: EngineConfiguration(
             risk: RiskPolicy(dailySpendCap: .usd(80_000), maximumPurchasesPerHour: 4, minimumLinkAgeSeconds: 0)))
-        try world.use(connector: FaultyDeliveryConnector(wrapping: SandboxConnector(sandbox: world.sandbox), seed: seed,
+        try await world.use(connector: FaultyDeliveryConnector(wrapping: SandboxConnector(sandbox: world.sandbox), seed: seed,
                                                          duplicatePercent: 20, reorderPercent: 20))
-        let merchant = try world.engine.createMerchant(name: "Flash \(seed)", discountRateBasisPoints: Int64.random(in: 0...500, using: &random))
+        let merchant = try await world.engine.createMerchant(name: "Flash \(seed)", discountRateBasisPoints: Int64.random(in: 0...500, using: &random))
         for (index, tag) in ["#BuyAlpha", "#BuyBeta", "#BuyGamma"].enumerated() {
             let price = Int64.random(in: 500...30_000, using: &random)
             let quantity: Int64? = random.chance(15) ? nil : Int64.random(in: 1...4, using: &random)
@@ -55,13 +55,13 @@ struct RandomRun {
             draft.confirmationWindowSeconds = [120, 300, 900].randomElement(using: &random)!
             draft.taxCategory = random.chance(20) ? .exempt : .general
             if random.chance(25) { draft.eligibleStates = [.NY, .CA, .TX, .WA, .FL] }
-            offers.append(try world.engine.createOffer(draft))
+            offers.append(try await world.engine.createOffer(draft))
         }
         let states: [USState] = [.NY, .CA, .TX, .WA, .FL, .OR, .NJ]
         for index in 0..<20 {
             let limit = [5_000, 20_000, 60_000, 500_000, 500_000].randomElement(using: &random)!
             let state = states.randomElement(using: &random)!
-            cardholders.append(try world.cardholder(handle: "buyer\(index)", limit: Int64(limit), state: state))
+            await cardholders.append(try world.cardholder(handle: "buyer\(index)", limit: Int64(limit), state: state))
         }
         for index in 0..<3 { strangers.append(try world.sandbox.createAccount(handle: "stranger\(index)")) }
     }
@@ -75,7 +75,7 @@ struct RandomRun {
     mutating func step(_ step: Int) async throws {
         let roll = Int.random(in: 0..<100, using: &random)
         var settle = !random.chance(25)  // sometimes let events pile up, so a page holds several, reordered
-        let purchases = try world.purchases()
+        let purchases = try await world.purchases()
         switch roll {
         case 0..<28:  // a post with a hashtag (sometimes two, sometimes from a stranger)
             let author = random.chance(10) ? pick(strangers)! : pick(cardholders)!.account
@@ -117,23 +117,23 @@ struct RandomRun {
                 log.append("delete \(purchase.id) (\(purchase.state.rawValue))")
             }
         case 73..<78:  // the merchant ships
-            if let order = pick(try world.orders().filter { $0.status == .created }) {
-                try refusable { _ = try world.engine.ship(orderID: order.id, carrier: "UPS", tracking: "1Z\(step)") }
+            if let order = pick(try await world.orders().filter { $0.status == .created }) {
+                try await refusable { _ = try await world.engine.ship(orderID: order.id, carrier: "UPS", tracking: "1Z\(step)") }
                 log.append("ship \(order.id)")
             }
         case 78..<82:  // merchant or cardholder cancels
-            if let order = pick(try world.orders()) {
+            if let order = pick(try await world.orders()) {
                 if Bool.random(using: &random) {
-                    try refusable { _ = try world.engine.cancel(orderID: order.id, by: .merchantCancelled) }
+                    try await refusable { _ = try await world.engine.cancel(orderID: order.id, by: .merchantCancelled) }
                 } else {
-                    try refusable { try world.engine.cancelPurchase(order.purchaseID, cardAccountID: order.cardAccountID) }
+                    try await refusable { try await world.engine.cancelPurchase(order.purchaseID, cardAccountID: order.cardAccountID) }
                 }
                 log.append("cancel \(order.id) (\(order.status.rawValue))")
             }
         case 82..<86:  // a refund, partial or in full
-            if let order = pick(try world.orders().filter { $0.refundableAmount.isPositive }) {
+            if let order = pick(try await world.orders().filter { $0.refundableAmount.isPositive }) {
                 let amount = Int64.random(in: 1...order.refundableAmount.minorUnits, using: &random)
-                _ = try world.engine.refund(orderID: order.id, amount: .usd(amount))
+                _ = try await world.engine.refund(orderID: order.id, amount: .usd(amount))
                 log.append("refund \(order.id) \(amount)")
             }
         case 86..<92:  // time passes
@@ -142,25 +142,25 @@ struct RandomRun {
             settle = true  // timers fire before anyone acts on the new time
             log.append("advance \(seconds)")
         case 92..<95:
-            try world.reopen()
+            try await world.reopen()
             log.append("reopen")
         case 95..<98:  // the network redelivers what it already sent
             try await world.settle()
             let feed = try world.feed()
             let sample = (0..<min(20, feed.count)).map { _ in feed[Int.random(in: 0..<feed.count, using: &random)] }
-            let outcomes = try world.engine.ingest(sample)
+            let outcomes = try await world.engine.ingest(sample)
             #expect(outcomes.allSatisfy { $0 == .duplicate }, "seed \(seed): redelivered events did something: \(outcomes)")
             log.append("redeliver \(sample.count)")
         case 98:
             let offer = pick(offers)!
-            try world.engine.setKillSwitch(of: offer.id, on: random.chance(30))
+            try await world.engine.setKillSwitch(of: offer.id, on: random.chance(30))
             log.append("kill switch \(offer.hashtag)")
         default:  // unlink, and link again
             if let cardholder = pick(cardholders) {
-                try world.engine.unlink(cardAccountID: cardholder.card.id, network: .sandbox)
-                let pending = try world.purchases().filter { $0.cardAccountID == cardholder.card.id && $0.state.holdsReservation }
+                try await world.engine.unlink(cardAccountID: cardholder.card.id, network: .sandbox)
+                let pending = try await world.purchases().filter { $0.cardAccountID == cardholder.card.id && $0.state.holdsReservation }
                 #expect(pending.isEmpty, "seed \(seed): unlinking left \(pending.map(\.id)) pending")
-                try world.engine.link(cardAccountID: cardholder.card.id, identity: world.identity(of: cardholder.account),
+                try await world.engine.link(cardAccountID: cardholder.card.id, identity: world.identity(of: cardholder.account),
                                       at: world.clock.now().adding(seconds: -86_400))
                 log.append("unlink+relink \(cardholder.account.handle)")
             }
@@ -181,14 +181,14 @@ struct RandomRun {
     }
 
     /// Runs a merchant or cardholder action that may be refused as the order stands.
-    func refusable(_ body: () throws -> Void) throws {
-        do { try body() } catch is EngineError {}
+    func refusable(_ body: () async throws -> Void) async throws {
+        do { try await body() } catch is EngineError {}
     }
 
-    func check(_ context: String) throws {
-        let violations = try world.audit()
+    func check(_ context: String) async throws {
+        let violations = try await world.audit()
         #expect(violations == [], "\(context): \(violations)\n\(log.suffix(12).joined(separator: "\n"))")
-        let (offers, purchases, orders) = try world.store.read { reader in (try reader.offers(), try reader.purchases(), try reader.orders()) }
+        let (offers, purchases, orders) = try await world.store.read { reader in (try reader.offers(), try reader.purchases(), try reader.orders()) }
         let purchasesByID = Dictionary(uniqueKeysWithValues: purchases.map { ($0.id, $0) })
         for offer in offers {
             let live = orders.filter { $0.offerID == offer.id && $0.status != .cancelled }.count
@@ -211,7 +211,7 @@ struct RandomRun {
             if let confirmedAt { #expect(confirmedAt <= purchase.expiresAt, "\(context): \(order.id) was bought by a late repost") }
         }
         for cardholder in cardholders {
-            let line = try world.creditLine(cardholder.card)
+            let line = try await world.creditLine(cardholder.card)
             #expect(line.availableCredit >= 0, "\(context): \(cardholder.account.handle) is over the limit")
         }
     }
@@ -220,26 +220,26 @@ struct RandomRun {
         try await world.settle()
         world.clock.advance(seconds: 2_000)
         try await world.settle()
-        try check(context + " (windows closed)")
-        let open = try world.purchases().filter { $0.state == .requested || $0.state == .awaitingConfirmation }
+        try await check(context + " (windows closed)")
+        let open = try await world.purchases().filter { $0.state == .requested || $0.state == .awaitingConfirmation }
         #expect(open.isEmpty, "\(context): purchases left open: \(open.map(\.id))")
-        #expect(try world.store.read { try $0.offers() }.allSatisfy { $0.reservedUnits == 0 })
+        #expect(try await world.store.read { try $0.offers() }.allSatisfy { $0.reservedUnits == 0 })
 
         // Everything again, in one page: nothing changes.
-        let before = try world.moneySnapshot()
+        let before = try await world.moneySnapshot()
         let feed = try world.feed()
-        #expect(try world.engine.ingest(feed).allSatisfy { $0 == .duplicate })
+        #expect(try await world.engine.ingest(feed).allSatisfy { $0 == .duplicate })
         try await world.settle()
-        #expect(try world.moneySnapshot() == before, "\(context): redelivering the whole feed changed something")
+        #expect(try await world.moneySnapshot() == before, "\(context): redelivering the whole feed changed something")
 
         // Past every hold: nothing is left authorized.
         world.clock.advance(seconds: 8 * 86_400)
         try await world.settle()
-        try check(context + " (holds lapsed)")
-        let held = try world.purchases().filter { $0.state == .authorized }
+        try await check(context + " (holds lapsed)")
+        let held = try await world.purchases().filter { $0.state == .authorized }
         #expect(held.isEmpty, "\(context): holds not lapsed: \(held.map(\.id))")
         for cardholder in cardholders {
-            #expect(try world.creditLine(cardholder.card).debitsPending == 0)
+            #expect(try await world.creditLine(cardholder.card).debitsPending == 0)
         }
     }
 }

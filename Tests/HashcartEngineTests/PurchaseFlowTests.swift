@@ -8,10 +8,10 @@ import Testing
 
 @Suite(.onEveryBackend) struct PurchaseFlowTests {
     @Test func postRepostBuysAndBalancesTheLedger() async throws {
-        let world = try TestWorld()
-        let merchant = try world.engine.createMerchant(name: "Gadgets Inc", discountRateBasisPoints: 250)
-        let offer = try world.offer(merchant: merchant)
-        let (card, alice) = try world.cardholder(handle: "alice")
+        let world = try await TestWorld()
+        let merchant = try await world.engine.createMerchant(name: "Gadgets Inc", discountRateBasisPoints: 250)
+        let offer = try await world.offer(merchant: merchant)
+        let (card, alice) = try await world.cardholder(handle: "alice")
 
         let post = try world.sandbox.post(authorID: alice.id, text: "I want it #BuyKindleFireHD")
         try await world.settle()
@@ -23,26 +23,26 @@ import Testing
         try world.sandbox.repost(authorID: alice.id, postID: request.id)
         try await world.settle()
 
-        let purchase = try #require(try world.store.read { try $0.purchase(Purchase.id(network: .sandbox, postID: post.id)) })
+        let purchase = try #require(try await world.store.read { try $0.purchase(Purchase.id(network: .sandbox, postID: post.id)) })
         #expect(purchase.state == .authorized)
         #expect(purchase.tax == .usd(600) && purchase.total == .usd(15599) && purchase.fee == .usd(375))
-        let orders = try world.store.read { try $0.orders() }
+        let orders = try await world.store.read { try $0.orders() }
         #expect(orders.count == 1 && orders[0].status == .created && orders[0].total == .usd(15599))
-        let line = try #require(try world.store.read { try $0.ledgerAccount(LedgerAccounts.creditLine(card.id).id) })
+        let line = try #require(try await world.store.read { try $0.ledgerAccount(LedgerAccounts.creditLine(card.id).id) })
         #expect(line.debitsPending == 15599 && line.availableCredit == 500_000 - 15599)
         let confirmed = try world.sandbox.posts(authorID: world.sandbox.official.id, inReplyTo: post.id).last
         #expect(confirmed?.text.contains("Confirmed, ref \(purchase.reference)") == true)
-        let stock = try #require(try world.store.read { try $0.offers() }.first { $0.id == offer.id })
+        let stock = try #require(try await world.store.read { try $0.offers() }.first { $0.id == offer.id })
         #expect(stock.soldUnits == 1 && stock.reservedUnits == 0)
 
         // Ship captures; a partial then a full refund return exactly the total.
-        _ = try world.engine.ship(orderID: orders[0].id, carrier: "UPS", tracking: "1Z999")
-        _ = try world.engine.refund(orderID: orders[0].id, amount: .usd(5000))
-        let refunded = try world.engine.refund(orderID: orders[0].id, amount: .usd(10599))
+        _ = try await world.engine.ship(orderID: orders[0].id, carrier: "UPS", tracking: "1Z999")
+        _ = try await world.engine.refund(orderID: orders[0].id, amount: .usd(5000))
+        let refunded = try await world.engine.refund(orderID: orders[0].id, amount: .usd(10599))
         #expect(refunded.status == .refunded)
-        #expect(throws: EngineError.self) { try world.engine.refund(orderID: orders[0].id, amount: .usd(1)) }
-        let after = try #require(try world.store.read { try $0.ledgerAccount(LedgerAccounts.creditLine(card.id).id) })
+        await #expect(throws: EngineError.self) { try await world.engine.refund(orderID: orders[0].id, amount: .usd(1)) }
+        let after = try #require(try await world.store.read { try $0.ledgerAccount(LedgerAccounts.creditLine(card.id).id) })
         #expect(after.availableCredit == 500_000)
-        #expect(try world.audit() == [])
+        #expect(try await world.audit() == [])
     }
 }

@@ -8,7 +8,7 @@ import Testing
 /// malformed request gets a clear error and changes nothing.
 @Suite(.onEveryBackend) struct SandboxInputTests {
     @Test func refusesMalformedActionsAndChangesNothing() async throws {
-        let world = try TestWorld()
+        let world = try await TestWorld()
         let alice = try world.sandbox.createAccount(handle: "alice")
         let post = try world.sandbox.post(authorID: alice.id, text: "hello")
         let before = try world.sandbox.posts(limit: 1000)
@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func connectorRefusesAGarbageCursor() async throws {
-        let world = try TestWorld()
+        let world = try await TestWorld()
         let connector = SandboxConnector(sandbox: world.sandbox)
         for cursor in ["abc", "-1", "", "9999999999999999999999"] {
             await #expect(throws: ConnectorError.self) { try await connector.events(after: cursor, limit: 10) }
@@ -44,7 +44,7 @@ import Testing
     }
 
     @Test func officialRepliesAreIdempotentByKey() async throws {
-        let world = try TestWorld()
+        let world = try await TestWorld()
         let alice = try world.sandbox.createAccount(handle: "alice")
         let post = try world.sandbox.post(authorID: alice.id, text: "#BuyThing")
         let connector = SandboxConnector(sandbox: world.sandbox)

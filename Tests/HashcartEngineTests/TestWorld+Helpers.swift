@@ -9,10 +9,10 @@ import Testing
 extension TestWorld {
     /// A cardholder with chosen private data, linked at `linkedAt` (a day ago by default).
     func cardholder(handle: String, billing: BillingAddress, last4: String, limit: Int64 = 500_000,
-                    linkedAt: Instant? = nil) throws -> (CardAccount, SandboxAccount) {
-        let card = try engine.createCardAccount(creditLimit: .usd(limit), billing: billing, cardLast4: last4)
+                    linkedAt: Instant? = nil) async throws -> (CardAccount, SandboxAccount) {
+        let card = try await engine.createCardAccount(creditLimit: .usd(limit), billing: billing, cardLast4: last4)
         let account = try sandbox.createAccount(handle: handle)
-        try engine.link(cardAccountID: card.id, identity: identity(of: account), at: linkedAt ?? clock.now().adding(seconds: -86_400))
+        try await engine.link(cardAccountID: card.id, identity: identity(of: account), at: linkedAt ?? clock.now().adding(seconds: -86_400))
         return (card, account)
     }
 
@@ -25,28 +25,28 @@ extension TestWorld {
         try sandbox.events(after: 0, limit: 100_000).events
     }
 
-    func purchase(of post: SandboxPost) throws -> Purchase? {
-        try store.read { try $0.purchase(Purchase.id(network: .sandbox, postID: post.id)) }
+    func purchase(of post: SandboxPost) async throws -> Purchase? {
+        try await store.read { try $0.purchase(Purchase.id(network: .sandbox, postID: post.id)) }
     }
 
-    func offerNow(_ id: OfferID) throws -> Offer {
-        try #require(try store.read { try $0.offers() }.first { $0.id == id })
+    func offerNow(_ id: OfferID) async throws -> Offer {
+        try #require(try await store.read { try $0.offers() }.first { $0.id == id })
     }
 
-    func orders() throws -> [Order] {
-        try store.read { try $0.orders() }
+    func orders() async throws -> [Order] {
+        try await store.read { try $0.orders() }
     }
 
-    func purchases() throws -> [Purchase] {
-        try store.read { try $0.purchases() }
+    func purchases() async throws -> [Purchase] {
+        try await store.read { try $0.purchases() }
     }
 
-    func creditLine(_ card: CardAccount) throws -> LedgerAccount {
-        try #require(try store.read { try $0.ledgerAccount(LedgerAccounts.creditLine(card.id).id) })
+    func creditLine(_ card: CardAccount) async throws -> LedgerAccount {
+        try #require(try await store.read { try $0.ledgerAccount(LedgerAccounts.creditLine(card.id).id) })
     }
 
-    func notifications(_ card: CardAccount) throws -> [CardholderNotification] {
-        try store.read { try $0.notifications(cardAccountID: card.id) }
+    func notifications(_ card: CardAccount) async throws -> [CardholderNotification] {
+        try await store.read { try $0.notifications(cardAccountID: card.id) }
     }
 
     func officialPosts() throws -> [SandboxPost] {
@@ -73,12 +73,12 @@ extension TestWorld {
         clock.advance(seconds: 60)
         try sandbox.repost(authorID: account.id, postID: confirmation.id)
         try await settle()
-        return try #require(try purchase(of: post))
+        return try #require(try await purchase(of: post))
     }
 
     /// A snapshot of everything money and stock depend on, to compare before and after.
-    func moneySnapshot() throws -> MoneySnapshot {
-        try store.read { reader in
+    func moneySnapshot() async throws -> MoneySnapshot {
+        try await store.read { reader in
             MoneySnapshot(purchases: try reader.purchases(), orders: try reader.orders(), ledger: try reader.ledgerAccounts(),
                           offers: try reader.offers(), outbound: try reader.outboundPosts(),
                           merchantEvents: try reader.merchantEventCounts(),

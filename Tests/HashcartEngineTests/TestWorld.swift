@@ -21,29 +21,29 @@ final class TestWorld {
 
     static let start = Instant(secondsSinceEpoch: 1_790_000_000)
 
-    init(configuration: EngineConfiguration = EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0))) throws {
+    init(configuration: EngineConfiguration = EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0))) async throws {
         database = try TestDatabase()
         key = AddressCipher.generateEncodedKey()
         clock = ManualClock(Self.start)
-        store = try database.open(key: key)
+        store = try await database.open(key: key)
         sandbox = try SandboxNetwork(directory: database.directory, clock: clock)
         taxTable = try BundledTaxTable.load()
-        engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: ids,
+        engine = try await Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: ids,
                             taxTable: taxTable, configuration: configuration)
     }
 
     /// Closes and reopens the store and engine from disk, as after a crash or restart.
-    func reopen() throws {
+    func reopen() async throws {
         try store.close()
-        store = try database.open(key: key)
-        engine = try Engine(store: store, connector: engine.connector, clock: clock, ids: ids,
+        store = try await database.open(key: key)
+        engine = try await Engine(store: store, connector: engine.connector, clock: clock, ids: ids,
                             taxTable: taxTable, configuration: engine.configuration)
     }
 
     /// Puts a new engine on the same store that talks to the network through `connector`
     /// (e.g. a ``FaultyDeliveryConnector``); ``reopen()`` keeps it.
-    func use(connector: any NetworkConnector) throws {
-        engine = try Engine(store: store, connector: connector, clock: clock, ids: ids, taxTable: taxTable,
+    func use(connector: any NetworkConnector) async throws {
+        engine = try await Engine(store: store, connector: connector, clock: clock, ids: ids, taxTable: taxTable,
                             configuration: engine.configuration)
     }
 
@@ -68,20 +68,20 @@ final class TestWorld {
     }
 
     /// A cardholder with a linked sandbox account.
-    func cardholder(handle: String, limit: Int64 = 500_000, state: USState = .NY) throws -> (CardAccount, SandboxAccount) {
-        let card = try engine.createCardAccount(creditLimit: .usd(limit), billing: address(state), cardLast4: "4242")
+    func cardholder(handle: String, limit: Int64 = 500_000, state: USState = .NY) async throws -> (CardAccount, SandboxAccount) {
+        let card = try await engine.createCardAccount(creditLimit: .usd(limit), billing: address(state), cardLast4: "4242")
         let account = try sandbox.createAccount(handle: handle)
-        try engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .sandbox, userID: account.id, handle: "@" + handle),
+        try await engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .sandbox, userID: account.id, handle: "@" + handle),
                         at: clock.now().adding(seconds: -86_400))
         return (card, account)
     }
 
     func offer(merchant: Merchant, hashtag: String = "#BuyKindleFireHD", price: Int64 = 14999, quantity: Int64? = 10,
-               configure: (inout OfferDraft) -> Void = { _ in }) throws -> Offer {
+               configure: (inout OfferDraft) -> Void = { _ in }) async throws -> Offer {
         var draft = OfferDraft(merchantID: merchant.id, title: "Kindle Fire HD", sku: "KFHD-7", price: .usd(price),
                                hashtag: hashtag, quantity: quantity)
         configure(&draft)
-        return try engine.createOffer(draft)
+        return try await engine.createOffer(draft)
     }
 
     /// The official reply to `postID`, if any.
@@ -89,7 +89,7 @@ final class TestWorld {
         try sandbox.posts(authorID: sandbox.official.id, inReplyTo: postID).last
     }
 
-    func audit() throws -> [InvariantViolation] {
-        try store.read { try $0.audit() }
+    func audit() async throws -> [InvariantViolation] {
+        try await store.read { try $0.audit() }
     }
 }

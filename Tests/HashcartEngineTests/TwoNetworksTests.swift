@@ -42,16 +42,16 @@ final class ScriptedConnector: NetworkConnector {
 /// timers and replies on its own network, never the other's.
 @Suite(.onEveryBackend) struct TwoNetworksTests {
     @Test func eachPurchaseExpiresAndIsAnsweredOnItsOwnNetwork() async throws {
-        let world = try TestWorld()
+        let world = try await TestWorld()
         let mastodon = ScriptedConnector(network: .mastodon, clock: world.clock)
-        let other = try Engine(store: world.store, connector: mastodon, clock: world.clock, ids: SequentialIDGenerator(namespace: "m"),
+        let other = try await Engine(store: world.store, connector: mastodon, clock: world.clock, ids: SequentialIDGenerator(namespace: "m"),
                                taxTable: try BundledTaxTable.load(), configuration: EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0)))
-        let merchant = try world.engine.createMerchant(name: "Gadgets Inc")
-        let offer = try world.offer(merchant: merchant, quantity: 5)
-        let (_, alice) = try world.cardholder(handle: "alice")  // on the sandbox
-        let bobCard = try world.engine.createCardAccount(creditLimit: .usd(500_000), billing: world.address(), cardLast4: "4242")
+        let merchant = try await world.engine.createMerchant(name: "Gadgets Inc")
+        let offer = try await world.offer(merchant: merchant, quantity: 5)
+        let (_, alice) = try await world.cardholder(handle: "alice")  // on the sandbox
+        let bobCard = try await world.engine.createCardAccount(creditLimit: .usd(500_000), billing: world.address(), cardLast4: "4242")
         let bob = SocialIdentity(network: .mastodon, userID: "https://social.example/users/bob", handle: "@bob")
-        _ = try other.link(cardAccountID: bobCard.id, identity: bob, at: world.clock.now().adding(seconds: -7_200))
+        _ = try await other.link(cardAccountID: bobCard.id, identity: bob, at: world.clock.now().adding(seconds: -7_200))
 
         let (alicePost, _) = try await world.post(alice)
         mastodon.push(NetworkEvent(network: .mastodon, eventID: "m-post-1", kind: .post, author: bob, text: "I want it #BuyKindleFireHD",
@@ -60,7 +60,7 @@ final class ScriptedConnector: NetworkConnector {
             _ = try await world.engine.runRound()
             _ = try await other.runRound()
         }
-        #expect(try world.offerNow(offer.id).reservedUnits == 2)
+        #expect(try await world.offerNow(offer.id).reservedUnits == 2)
         #expect(mastodon.replies.count == 1 && mastodon.replies[0].inReplyTo == "m-post-1")
 
         // Nobody confirms: both windows close. Each engine runs its timers; the sandbox's first.
@@ -69,13 +69,13 @@ final class ScriptedConnector: NetworkConnector {
             _ = try await world.engine.runRound()
             _ = try await other.runRound()
         }
-        #expect(try world.offerNow(offer.id).reservedUnits == 0)
-        #expect(try world.purchases().allSatisfy { $0.state == .expired })
+        #expect(try await world.offerNow(offer.id).reservedUnits == 0)
+        #expect(try await world.purchases().allSatisfy { $0.state == .expired })
         // Bob hears of it on Mastodon, Alice on the sandbox; neither network got the other's reply.
         #expect(mastodon.replies.count == 2 && mastodon.replies.allSatisfy { $0.inReplyTo == "m-post-1" }, "\(mastodon.replies)")
         let aliceReplies = try world.replies(to: alicePost.id)
         #expect(aliceReplies.count == 2, "\(aliceReplies.map(\.text))")
-        #expect(try world.store.read { try $0.outboundPosts(limit: 100) }.allSatisfy { $0.state == .sent }, "every reply was sent")
-        #expect(try world.audit() == [])
+        #expect(try await world.store.read { try $0.outboundPosts(limit: 100) }.allSatisfy { $0.state == .sent }, "every reply was sent")
+        #expect(try await world.audit() == [])
     }
 }

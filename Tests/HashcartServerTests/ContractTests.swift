@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test func undeclaredMethodsOnKnownPathsAre405WithAllow() async throws {
-        let world = try ServerWorld()
+        let world = try await ServerWorld()
         try await world.app.test(.live) { client in
             for route in APIRoutes.table {
                 let path = route.path.replacingOccurrences(of: "{id}", with: "x1").replacingOccurrences(of: "{key}", with: "k1")

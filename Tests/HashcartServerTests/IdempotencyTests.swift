@@ -17,7 +17,7 @@ import Testing
     }
 
     @Test func aRetryReplaysTheFirstResponseAndChangesNothing() async throws {
-        let world = try ServerWorld()
+        let world = try await ServerWorld()
         try await world.app.test(.live) { client in
             let first = try await client.execute(uri: "/v1/merchants", method: .post, headers: with(admin, key: "k-1"), body: body(#"{"name":"Shop"}"#)) {
                 #expect($0.status == .created)
@@ -60,23 +60,23 @@ import Testing
                 }
             }
         }
-        #expect(try world.store.read { try $0.count("merchants") } == 2)
+        #expect(try await world.store.read { try $0.count("merchants") } == 2)
         #expect(try world.sandbox.posts(limit: 10).isEmpty)
     }
 
-    @Test func anUnfinishedFirstRequestIsInFlightThenAbandoned() throws {
-        let world = try ServerWorld()
+    @Test func anUnfinishedFirstRequestIsInFlightThenAbandoned() async throws {
+        let world = try await ServerWorld()
         let now = Instant(secondsSinceEpoch: 1_790_000_000)
         let scope: [UInt8] = [1, 2, 3]
-        #expect(try world.store.claimIdempotency(scope: scope, key: "k", requestHash: [9], now: now) == .claimed)
-        #expect(try world.store.claimIdempotency(scope: scope, key: "k", requestHash: [9], now: now.adding(seconds: 5)) == .inFlight)
-        #expect(try world.store.claimIdempotency(scope: scope, key: "k", requestHash: [8], now: now.adding(seconds: 5)) == .mismatch)
+        #expect(try await world.store.claimIdempotency(scope: scope, key: "k", requestHash: [9], now: now) == .claimed)
+        #expect(try await world.store.claimIdempotency(scope: scope, key: "k", requestHash: [9], now: now.adding(seconds: 5)) == .inFlight)
+        #expect(try await world.store.claimIdempotency(scope: scope, key: "k", requestHash: [8], now: now.adding(seconds: 5)) == .mismatch)
         // A crash mid-request: after a minute the key can be claimed again.
-        #expect(try world.store.claimIdempotency(scope: scope, key: "k", requestHash: [9], now: now.adding(seconds: 61)) == .claimed)
-        try world.store.finishIdempotency(scope: scope, key: "k", status: 201, body: Data("{}".utf8))
-        #expect(try world.store.claimIdempotency(scope: scope, key: "k", requestHash: [9], now: now.adding(seconds: 62))
+        #expect(try await world.store.claimIdempotency(scope: scope, key: "k", requestHash: [9], now: now.adding(seconds: 61)) == .claimed)
+        try await world.store.finishIdempotency(scope: scope, key: "k", status: 201, body: Data("{}".utf8))
+        #expect(try await world.store.claimIdempotency(scope: scope, key: "k", requestHash: [9], now: now.adding(seconds: 62))
                 == .replay(status: 201, body: Data("{}".utf8)))
         // Kept 48 hours, then forgotten.
-        #expect(try world.store.claimIdempotency(scope: scope, key: "k", requestHash: [9], now: now.adding(seconds: 49 * 3600)) == .claimed)
+        #expect(try await world.store.claimIdempotency(scope: scope, key: "k", requestHash: [9], now: now.adding(seconds: 49 * 3600)) == .claimed)
     }
 }

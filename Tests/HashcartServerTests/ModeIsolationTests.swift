@@ -38,17 +38,17 @@ final class ModeWorld: @unchecked Sendable {
     let key = AddressCipher.generateEncodedKey()
     static let adminToken = "mode-admin-token-0123456789"
 
-    init(adminToken: String = ModeWorld.adminToken) throws {
+    init(adminToken: String = ModeWorld.adminToken) async throws {
         liveDatabase = try TestDatabase()
         testDatabase = try TestDatabase()
-        liveStore = try liveDatabase.open(key: key)
-        testStore = try testDatabase.open(key: key)
+        liveStore = try await liveDatabase.open(key: key)
+        testStore = try await testDatabase.open(key: key)
         sandbox = try SandboxNetwork(directory: testDatabase.directory, clock: clock)
         let taxTable = try BundledTaxTable.load()
         let configuration = EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0))
-        testEngine = try Engine(store: testStore, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: SequentialIDGenerator(),
+        testEngine = try await Engine(store: testStore, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: SequentialIDGenerator(),
                                     taxTable: taxTable, configuration: configuration)
-        liveEngine = try Engine(store: liveStore, connector: SilentConnector(), clock: clock, ids: SequentialIDGenerator(namespace: "l"),
+        liveEngine = try await Engine(store: liveStore, connector: SilentConnector(), clock: clock, ids: SequentialIDGenerator(namespace: "l"),
                                     taxTable: taxTable, configuration: configuration)
         let hash = EngineService.hash(token: adminToken)
         test = EngineService(mode: .test, engine: testEngine, store: testStore, sandbox: sandbox, adminTokenHash: hash)
@@ -101,7 +101,7 @@ func operatorHeaders(_ mode: Mode?, token: String = ModeWorld.adminToken) -> HTT
     }
 
     @Test func aTestCredentialNeverReachesLiveDataNorTheOtherWayRound() async throws {
-        let world = try ModeWorld()
+        let world = try await ModeWorld()
         try await world.app().test(.live) { client in
             // The operator must name the mode when both run; garbage modes are refused.
             try await client.execute(uri: "/v1/merchants", method: .post, headers: operatorHeaders(nil), body: body(#"{"name":"Shop"}"#)) {
@@ -170,14 +170,14 @@ func operatorHeaders(_ mode: Mode?, token: String = ModeWorld.adminToken) -> HTT
             }
         }
         // Nothing reached the other store.
-        #expect(try world.liveStore.read { try $0.count("offers") } == 1)
-        #expect(try world.testStore.read { try $0.count("offers") } == 1)
-        #expect(try world.testStore.read { try $0.count("card_accounts") } == 0)
+        #expect(try await world.liveStore.read { try $0.count("offers") } == 1)
+        #expect(try await world.testStore.read { try $0.count("offers") } == 1)
+        #expect(try await world.testStore.read { try $0.count("card_accounts") } == 0)
         #expect(try world.sandbox.posts(limit: 10).isEmpty)
     }
 
     @Test func aRevokedKeyOrARetiredAdminTokenGets401WhateverIdempotencyKeyItSends() async throws {
-        let world = try ModeWorld()
+        let world = try await ModeWorld()
         let offer = ##"{"title":"Kindle Fire HD","sku":"KFHD","price":14999,"hashtag":"#BuyKindleFireHD","quantity":5}"##
         @Sendable func keyed(_ headers: HTTPFields, _ key: String) -> HTTPFields {
             var headers = headers
@@ -242,13 +242,13 @@ func operatorHeaders(_ mode: Mode?, token: String = ModeWorld.adminToken) -> HTT
             let text = String(decoding: bytes, as: UTF8.self)
             #expect(bytes.count > 16 && !text.contains("livemode") && !text.contains("hc_test_") && !text.contains("Kindle"), "\(text.prefix(200))")
         }
-        #expect(try world.testStore.read { try $0.count("merchants") } == 1)
-        #expect(try world.testStore.read { try $0.count("offers") } == 1)
+        #expect(try await world.testStore.read { try $0.count("merchants") } == 1)
+        #expect(try await world.testStore.read { try $0.count("offers") } == 1)
     }
 
     @Test func failedAuthenticationIsThrottledPerAddressBeforeAnyCredentialIsChecked() async throws {
-        let world = try ModeWorld()
-        try await world.app(authFailures: AuthFailureLimit(burstPerAddress: 5)).test(.live) { client in
+        let world = try await ModeWorld()
+        try await world.app(authFailures: AuthFailureLimit(burstPerAddress: 5, refillPerAddress: 0.001)).test(.live) { client in
             for guess in 0..<5 {
                 try await client.execute(uri: "/v1/ledger/check", method: .get, headers: operatorHeaders(.test, token: "guess-\(guess)-0123456789")) {
                     try expectError($0, .unauthorized, code: "unauthorized")

@@ -12,21 +12,21 @@ import Testing
 @Suite(.onEveryBackend) struct OrderRouteTests {
     /// A merchant with an API key, a live offer, and `buyers` confirmed purchases (set up through the engine).
     func world(buyers: Int) async throws -> (ServerWorld, key: String, otherKey: String, orders: [OrderID], cards: [CardAccountID]) {
-        let world = try ServerWorld()
-        let merchant = try world.engine.createMerchant(name: "Gadgets")
-        let other = try world.engine.createMerchant(name: "Other")
+        let world = try await ServerWorld()
+        let merchant = try await world.engine.createMerchant(name: "Gadgets")
+        let other = try await world.engine.createMerchant(name: "Other")
         let key = try await world.service.createAPIKey(merchantID: merchant.id.rawValue).secret!
         let otherKey = try await world.service.createAPIKey(merchantID: other.id.rawValue).secret!
-        _ = try world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle Fire HD", sku: "KFHD", price: .usd(14999),
+        _ = try await world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle Fire HD", sku: "KFHD", price: .usd(14999),
                                                     hashtag: "#BuyKindleFireHD", quantity: 10))
         var cards: [CardAccountID] = []
         for index in 0..<buyers {
-            let card = try world.engine.createCardAccount(
+            let card = try await world.engine.createCardAccount(
                 creditLimit: .usd(500_000),
                 billing: BillingAddress(name: "Buyer \(index)", line1: "\(index + 1) Main St", city: "Albany", state: .NY, postalCode: "12207"),
                 cardLast4: "4242")
             let account = try world.sandbox.createAccount(handle: "buyer\(index)")
-            try world.engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .sandbox, userID: account.id, handle: "@buyer\(index)"))
+            try await world.engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .sandbox, userID: account.id, handle: "@buyer\(index)"))
             let post = try world.sandbox.post(authorID: account.id, text: "#BuyKindleFireHD")
             try await world.settle()
             let reply = try #require(try world.sandbox.posts(authorID: world.sandbox.official.id, inReplyTo: post.id).first)
@@ -34,7 +34,7 @@ import Testing
             try await world.settle()
             cards.append(card.id)
         }
-        let orders = try world.store.read { try $0.orders() }.map(\.id)
+        let orders = try await world.store.read { try $0.orders() }.map(\.id)
         #expect(orders.count == buyers)
         return (world, key, otherKey, orders, cards)
     }
@@ -92,7 +92,7 @@ import Testing
         }
         // The cardholder of the third order cancels it.
         let token = try await world.service.createCardholderToken(cardholderID: cards[2].rawValue).secret!
-        let purchaseID = try #require(try world.store.read { try $0.order(orders[2]) }?.purchaseID)
+        let purchaseID = try #require(try await world.store.read { try $0.order(orders[2]) }?.purchaseID)
         try await world.app.test(.live) { client in
             try await client.execute(uri: "/v1/purchases/\(purchaseID)/cancel", method: .post, headers: bearer("hc_ch_wrong")) {
                 try expectError($0, .unauthorized, code: "unauthorized")
@@ -106,14 +106,14 @@ import Testing
                 #expect(o["state"] as? String == "cancelled")
             }
         }
-        let stock = try #require(try world.store.read { try $0.offers() }.first)
+        let stock = try #require(try await world.store.read { try $0.offers() }.first)
         #expect(stock.soldUnits == 1)  // three sold, two cancelled
-        #expect(try world.store.read { try $0.audit() } == [])
+        #expect(try await world.store.read { try $0.audit() } == [])
     }
 
     @Test func pausedOffersDeclineAndEndedOffersStayEnded() async throws {
         let (world, key, otherKey, _, _) = try await world(buyers: 0)
-        let offerID = try #require(try world.store.read { try $0.offers() }.first?.id)
+        let offerID = try #require(try await world.store.read { try $0.offers() }.first?.id)
         try await world.app.test(.live) { client in
             try await client.execute(uri: "/v1/offers/\(offerID)/pause", method: .post, headers: bearer(otherKey)) {
                 try expectError($0, .notFound, code: "resource_missing")
@@ -138,7 +138,7 @@ import Testing
 
     @Test func analyticsAsJSONAndCSV() async throws {
         let (world, key, otherKey, _, _) = try await world(buyers: 3)
-        let offerID = try #require(try world.store.read { try $0.offers() }.first?.id)
+        let offerID = try #require(try await world.store.read { try $0.offers() }.first?.id)
         try await world.app.test(.live) { client in
             try await client.execute(uri: "/v1/offers/\(offerID)/analytics", method: .get, headers: bearer(key)) { response in
                 let analytics = try object(response)

@@ -9,7 +9,7 @@ import Testing
 @Suite(.onEveryBackend) struct RateLimitTests {
     /// A credential past its burst gets 429 with Retry-After; another credential is not affected.
     @Test func aBusyCredentialIsSlowedDownAlone() async throws {
-        let world = try ServerWorld()
+        let world = try await ServerWorld()
         let app = Application(router: HashcartRouter.build(service: world.service, rateLimit: RateLimit(requestsPerSecond: 0.01, burst: 3)))
         try await app.test(.live) { client in
             for _ in 0..<3 {

@@ -28,7 +28,7 @@ func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)",
     }
 
     @Test func merchantsSeeOnlyTheirOwnOffers() async throws {
-        let world = try ServerWorld()
+        let world = try await ServerWorld()
         try await world.app.test(.live) { client in
             let (_, keyA) = try await merchantKey(client, name: "A")
             let (_, keyB) = try await merchantKey(client, name: "B")
@@ -89,7 +89,7 @@ func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)",
     }
 
     @Test func garbageOffersAreRefused() async throws {
-        let world = try ServerWorld()
+        let world = try await ServerWorld()
         try await world.app.test(.live) { client in
             let (_, key) = try await merchantKey(client, name: "A")
             let cases: [(String, String)] = [
@@ -122,7 +122,7 @@ func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)",
     /// The whole product over HTTP, as the README plays it with curl: operator, merchant,
     /// cardholder linking by posting a code, a purchase by post and repost, the cardholder's view.
     @Test func linkAndBuyOverHTTP() async throws {
-        let world = try ServerWorld()
+        let world = try await ServerWorld()
         try await world.app.test(.live) { client in
             let (_, key) = try await merchantKey(client, name: "Gadgets")
             try await client.execute(uri: "/v1/offers", method: .post, headers: bearer(key), body: body(Self.offerBody)) { #expect($0.status == .created) }

@@ -23,11 +23,11 @@ final class ServerWorld: @unchecked Sendable {
     static let adminToken = "test-admin-token-0123456789"
     let key = AddressCipher.generateEncodedKey()
 
-    init() throws {
+    init() async throws {
         database = try TestDatabase()
-        store = try database.open(key: key)
+        store = try await database.open(key: key)
         sandbox = try SandboxNetwork(directory: database.directory, clock: clock)
-        engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: SequentialIDGenerator(),
+        engine = try await Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: SequentialIDGenerator(),
                             taxTable: try BundledTaxTable.load(), configuration: EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0)))
         service = EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: EngineService.hash(token: Self.adminToken),
                                 allowPrivateWebhookHosts: true)  // the test receivers listen on loopback
@@ -37,11 +37,11 @@ final class ServerWorld: @unchecked Sendable {
 
     /// A new process on the same data folder, as after a crash or restart: its own store, sandbox,
     /// engine and service (the old ones are closed).
-    func restarted() throws -> EngineService {
+    func restarted() async throws -> EngineService {
         try store.close()
-        let store = try database.open(key: key)
+        let store = try await database.open(key: key)
         let sandbox = try SandboxNetwork(directory: directory, clock: clock)
-        let engine = try Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: SequentialIDGenerator(namespace: "r"),
+        let engine = try await Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: SequentialIDGenerator(namespace: "r"),
                                 taxTable: try BundledTaxTable.load())
         return EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: EngineService.hash(token: Self.adminToken),
                              allowPrivateWebhookHosts: true)
@@ -53,8 +53,8 @@ final class ServerWorld: @unchecked Sendable {
         for _ in 0..<10 where !(try await engine.runRound().isQuiet) {}
     }
 
-    func counts() throws -> [Int64] {
-        try store.read { reader in [try reader.count("merchants"), try reader.count("card_accounts"), try reader.count("purchases")] }
+    func counts() async throws -> [Int64] {
+        try await store.read { reader in [try reader.count("merchants"), try reader.count("card_accounts"), try reader.count("purchases")] }
             + [Int64(try sandbox.posts(limit: 1000).count)]
     }
 }
@@ -83,7 +83,7 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
 
 @Suite(.onEveryBackend) struct ServerTests {
     @Test func healthAndUnknownRoutes() async throws {
-        let world = try ServerWorld()
+        let world = try await ServerWorld()
         try await world.app.test(.live) { client in
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
@@ -100,8 +100,8 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
     }
 
     @Test func operatorRoutesNeedTheAdminToken() async throws {
-        let world = try ServerWorld()
-        let before = try world.counts()
+        let world = try await ServerWorld()
+        let before = try await world.counts()
         try await world.app.test(.live) { client in
             for headers: HTTPFields in [json, [.authorization: "Bearer wrong-token-xxxxxxxxxxxx"], [.authorization: ServerWorld.adminToken],
                                         [.authorization: "Basic \(ServerWorld.adminToken)"]] {
@@ -113,12 +113,12 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
                 }
             }
         }
-        #expect(try world.counts() == before)
+        #expect(try await world.counts() == before)
     }
 
     @Test func garbageBodiesGetClearErrorsAndChangeNothing() async throws {
-        let world = try ServerWorld()
-        let before = try world.counts()
+        let world = try await ServerWorld()
+        let before = try await world.counts()
         let cardholder = #"{"credit_limit":500000,"billing_name":"Ada","address":{"line1":"65 Broadway","city":"New York","state":"NY","postal_code":"10006"},"card_last4":"4242"}"#
         let cases: [(String, String, HTTPResponse.Status, String, String?)] = [
             ("/v1/merchants", "", .badRequest, "body_missing", nil),
@@ -166,13 +166,13 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
                 try expectError($0, .badRequest, code: "parameter_missing", param: "author_id")
             }
         }
-        #expect(try world.counts() == before)
+        #expect(try await world.counts() == before)
     }
 
     /// A person plays the whole purchase over HTTP: merchant and cardholder by the operator, the
     /// post and the repost on the sandbox network, then the ledger check.
     @Test func aPurchaseOverHTTP() async throws {
-        let world = try ServerWorld()
+        let world = try await ServerWorld()
         try await world.app.test(.live) { client in
             let merchantID = try await client.execute(uri: "/v1/merchants", method: .post, headers: admin, body: body(#"{"name":"Gadgets"}"#)) {
                 #expect($0.status == .created)
@@ -188,7 +188,7 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
                 #expect(card["card_last4"] == nil && card["address"] == nil)  // private data is not echoed
                 return try #require(card["id"] as? String)
             }
-            _ = try world.engine.createOffer(OfferDraft(merchantID: MerchantID(merchantID), title: "Kindle Fire HD", sku: "KFHD",
+            _ = try await world.engine.createOffer(OfferDraft(merchantID: MerchantID(merchantID), title: "Kindle Fire HD", sku: "KFHD",
                                                         price: .usd(14999), hashtag: "#BuyKindleFireHD", quantity: 10))
             // The operator makes alice's sandbox account; alice acts with its token, shown once.
             let (aliceID, alice) = try await client.execute(uri: "/sandbox/accounts", method: .post, headers: admin, body: body(#"{"handle":"alice"}"#)) {
@@ -199,7 +199,7 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
                 #expect(token.hasPrefix("hc_sbx_"))
                 return (try #require(account["id"] as? String), token)
             }
-            try world.engine.link(cardAccountID: CardAccountID(cardID), identity: SocialIdentity(network: .sandbox, userID: aliceID, handle: "@alice"))
+            try await world.engine.link(cardAccountID: CardAccountID(cardID), identity: SocialIdentity(network: .sandbox, userID: aliceID, handle: "@alice"))
             let postID = try await client.execute(uri: "/sandbox/posts", method: .post, headers: bearer(alice),
                                                   body: body(#"{"author_id":"\#(aliceID)","text":"I want it #BuyKindleFireHD"}"#)) {
                 #expect(try object($0)["author_id"] as? String == aliceID)
@@ -241,7 +241,7 @@ func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: 
             }
             try await client.execute(uri: "/sandbox/posts/\(replyID)?author_id=u1", method: .delete) { try expectError($0, .unauthorized, code: "unauthorized") }
         }
-        let orders = try world.store.read { try $0.orders() }
+        let orders = try await world.store.read { try $0.orders() }
         #expect(orders.count == 1 && orders[0].total == .usd(15599))
     }
 }

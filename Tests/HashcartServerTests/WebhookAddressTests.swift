@@ -31,10 +31,10 @@ import Testing
     ]
 
     @Test func everySpellingOfAnInternalAddressIsRefusedAtCreation() async throws {
-        let world = try ServerWorld()
+        let world = try await ServerWorld()
         let strict = EngineService(engine: world.engine, store: world.store, sandbox: world.sandbox,
                                    adminTokenHash: EngineService.hash(token: ServerWorld.adminToken))
-        let merchant = try world.engine.createMerchant(name: "M")
+        let merchant = try await world.engine.createMerchant(name: "M")
         for url in Self.inward {
             do {
                 _ = try await strict.createWebhookEndpoint(merchantID: merchant.id.rawValue, CreateWebhookEndpointBody(url: url))

@@ -43,9 +43,9 @@ func runVerifySnippet(secret: String, signature: String, body: Data) async throw
         let receiver = WebhookReceiver()
         let receiverTask = try await receiver.start()
         defer { receiverTask.cancel() }
-        let world = try ServerWorld()
+        let world = try await ServerWorld()
         let deliverer = WebhookDeliverer(service: world.service, logger: Logger(label: "test"))
-        let merchant = try world.engine.createMerchant(name: "Gadgets")
+        let merchant = try await world.engine.createMerchant(name: "Gadgets")
         let key = try await world.service.createAPIKey(merchantID: merchant.id.rawValue).secret!
         let secret = try await world.app.test(.live) { client in
             try await client.execute(uri: "/v1/webhook_endpoints", method: .post, headers: bearer(key), body: body(#"{"url":"\#(receiver.url)"}"#)) {
@@ -64,13 +64,13 @@ func runVerifySnippet(secret: String, signature: String, body: Data) async throw
         }
 
         // A purchase: order.created is written with it.
-        _ = try world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle Fire HD", sku: "KFHD", price: .usd(14999),
+        _ = try await world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle Fire HD", sku: "KFHD", price: .usd(14999),
                                                     hashtag: "#BuyKindleFireHD", quantity: 5))
-        let card = try world.engine.createCardAccount(
+        let card = try await world.engine.createCardAccount(
             creditLimit: .usd(500_000),
             billing: BillingAddress(name: "Ada Lovelace", line1: "65 Broadway", city: "New York", state: .NY, postalCode: "10006"), cardLast4: "4242")
         let alice = try world.sandbox.createAccount(handle: "alice")
-        try world.engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .sandbox, userID: alice.id, handle: "@alice"))
+        try await world.engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .sandbox, userID: alice.id, handle: "@alice"))
         let post = try world.sandbox.post(authorID: alice.id, text: "#BuyKindleFireHD")
         try await world.settle()
         let reply = try #require(try world.sandbox.posts(authorID: world.sandbox.official.id, inReplyTo: post.id).first)
@@ -130,16 +130,16 @@ func runVerifySnippet(secret: String, signature: String, body: Data) async throw
         let receiver = WebhookReceiver()
         let receiverTask = try await receiver.start()
         defer { receiverTask.cancel() }
-        let world = try ServerWorld()
-        let merchant = try world.engine.createMerchant(name: "Gadgets")
+        let world = try await ServerWorld()
+        let merchant = try await world.engine.createMerchant(name: "Gadgets")
         _ = try await world.service.createWebhookEndpoint(merchantID: merchant.id.rawValue, CreateWebhookEndpointBody(url: receiver.url))
-        let offer = try world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Thing", sku: "T", price: .usd(1000),
+        let offer = try await world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Thing", sku: "T", price: .usd(1000),
                                                             hashtag: "#BuyThing", quantity: 5))
-        _ = try world.engine.setLifecycle(of: offer.id, to: .ended)  // offer.ended for the merchant
+        _ = try await world.engine.setLifecycle(of: offer.id, to: .ended)  // offer.ended for the merchant
         receiver.status.withLock { $0 = .serviceUnavailable }
         #expect(try await WebhookDeliverer(service: world.service, logger: Logger(label: "test")).round() == 1)
 
-        let service = try world.restarted()
+        let service = try await world.restarted()
         receiver.status.withLock { $0 = .ok }
         world.clock.advance(seconds: 60)
         #expect(try await WebhookDeliverer(service: service, logger: Logger(label: "test")).round() == 1)
@@ -150,10 +150,10 @@ func runVerifySnippet(secret: String, signature: String, body: Data) async throw
 
     /// A merchant cannot make Hashcart call into the issuer's own network.
     @Test func privateWebhookHostsAreRefused() async throws {
-        let world = try ServerWorld()
+        let world = try await ServerWorld()
         let strict = EngineService(engine: world.engine, store: world.store, sandbox: world.sandbox,
                                    adminTokenHash: EngineService.hash(token: ServerWorld.adminToken))
-        let merchant = try world.engine.createMerchant(name: "M")
+        let merchant = try await world.engine.createMerchant(name: "M")
         for url in ["http://127.0.0.1:8080/x", "http://localhost/x", "https://10.1.2.3/x", "https://192.168.0.1/x", "https://172.20.0.1/x",
                     "https://169.254.169.254/latest/meta-data", "http://[::1]/x", "https://[fd00::1]/x", "https://api.internal/x", "http://0.0.0.0/"] {
             await #expect(throws: APIError.self, "\(url)") {

@@ -16,86 +16,86 @@ import Testing
         ]
     }
 
-    func totals(_ store: any HashcartDatabase) throws -> [LedgerAccount] {
-        try store.read { try $0.ledgerAccounts() }
+    func totals(_ store: any HashcartDatabase) async throws -> [LedgerAccount] {
+        try await store.read { try $0.ledgerAccounts() }
     }
 
-    @Test func aReplayedGroupIsANoOp() throws {
-        let fixture = try StoreFixture()
-        try fixture.store.write { tx in _ = try Ledger.submit(group("g1"), now: StoreFixture.now, storage: tx) }
-        let before = try totals(fixture.store)
-        let outcome = try fixture.store.write { tx in try Ledger.submit(group("g1"), now: StoreFixture.now, storage: tx) }
+    @Test func aReplayedGroupIsANoOp() async throws {
+        let fixture = try await StoreFixture()
+        try await fixture.store.write { tx in _ = try Ledger.submit(group("g1"), now: StoreFixture.now, storage: tx) }
+        let before = try await totals(fixture.store)
+        let outcome = try await fixture.store.write { tx in try Ledger.submit(group("g1"), now: StoreFixture.now, storage: tx) }
         #expect(outcome == .replayed)
-        #expect(try totals(fixture.store) == before)
-        #expect(try fixture.store.read { try $0.audit() } == [])
+        #expect(try await totals(fixture.store) == before)
+        #expect(try await fixture.store.read { try $0.audit() } == [])
     }
 
     /// A `knownNew` group that does exist is refused by the primary key and rolls back whole.
-    @Test func aBrokenKnownNewPromiseAppliesNothingTwice() throws {
-        let fixture = try StoreFixture()
-        try fixture.store.write { tx in _ = try Ledger.submit(group("g2"), now: StoreFixture.now, storage: tx, knownNew: true) }
-        let before = try totals(fixture.store)
-        #expect(throws: (any Error).self) {
-            try fixture.store.write { tx in _ = try Ledger.submit(group("g2"), now: StoreFixture.now, storage: tx, knownNew: true) }
+    @Test func aBrokenKnownNewPromiseAppliesNothingTwice() async throws {
+        let fixture = try await StoreFixture()
+        try await fixture.store.write { tx in _ = try Ledger.submit(group("g2"), now: StoreFixture.now, storage: tx, knownNew: true) }
+        let before = try await totals(fixture.store)
+        await #expect(throws: (any Error).self) {
+            try await fixture.store.write { tx in _ = try Ledger.submit(group("g2"), now: StoreFixture.now, storage: tx, knownNew: true) }
         }
-        #expect(try totals(fixture.store) == before)
-        #expect(try fixture.store.read { try $0.audit() } == [])
+        #expect(try await totals(fixture.store) == before)
+        #expect(try await fixture.store.read { try $0.audit() } == [])
     }
 
-    @Test func aGroupOverTheCreditLimitChangesNothing() throws {
-        let fixture = try StoreFixture()
-        let before = try totals(fixture.store)
-        #expect(throws: LedgerError.exceedsCredits(LedgerAccounts.creditLine(StoreFixture.cardA).id)) {
-            try fixture.store.write { tx in _ = try Ledger.submit(group("g3", amount: 10_000_000), now: StoreFixture.now, storage: tx) }
+    @Test func aGroupOverTheCreditLimitChangesNothing() async throws {
+        let fixture = try await StoreFixture()
+        let before = try await totals(fixture.store)
+        await #expect(throws: LedgerError.exceedsCredits(LedgerAccounts.creditLine(StoreFixture.cardA).id)) {
+            try await fixture.store.write { tx in _ = try Ledger.submit(group("g3", amount: 10_000_000), now: StoreFixture.now, storage: tx) }
         }
-        #expect(try totals(fixture.store) == before)
+        #expect(try await totals(fixture.store) == before)
     }
 }
 
 /// The operator's reconciler (`hashcart check`): holds past their timeout, clearing accounts.
 @Suite(.onEveryBackend) struct ReconcilerAuditTests {
-    @Test func aHoldStillPendingAfterItsTimeoutIsReportedOnlyOnceTheTimeoutHasPassed() throws {
+    @Test func aHoldStillPendingAfterItsTimeoutIsReportedOnlyOnceTheTimeoutHasPassed() async throws {
         // The fixture holds 12,345 on card A until now + 1 h; this one holds 1,000 until now + 2 h.
-        let fixture = try StoreFixture()
+        let fixture = try await StoreFixture()
         let hold = Transfer(id: TransferID("test:hold:a"), debit: LedgerAccounts.creditLine(StoreFixture.cardA).id,
                             credit: LedgerAccounts.merchantPayable(StoreFixture.merchantID).id, amount: 1_000, type: .pending,
                             timeoutAt: StoreFixture.now.adding(seconds: 7_200), code: .purchasePrincipal, createdAt: StoreFixture.now)
-        try fixture.store.write { tx in _ = try Ledger.submit([hold], now: StoreFixture.now, storage: tx) }
-        func lapsed(before seconds: Int64) throws -> [String] {
-            try fixture.store.read { try $0.audit(limit: 100, holdsExpiredBefore: StoreFixture.now.adding(seconds: seconds)) }
+        try await fixture.store.write { tx in _ = try Ledger.submit([hold], now: StoreFixture.now, storage: tx) }
+        func lapsed(before seconds: Int64) async throws -> [String] {
+            try await fixture.store.read { try $0.audit(limit: 100, holdsExpiredBefore: StoreFixture.now.adding(seconds: seconds)) }
                 .filter { $0.rule == "ledger.hold_outlived_timeout" }.map(\.subject)
         }
-        #expect(try lapsed(before: 3_600) == [], "exactly at its timeout a hold may still stand")
-        #expect(try lapsed(before: 3_601) == [StoreFixture.holdID.rawValue])
-        #expect(try lapsed(before: 7_201) == [StoreFixture.holdID.rawValue, "test:hold:a"])
-        #expect(try fixture.store.read { try $0.audit() } == [], "without a time the check is not made")
+        #expect(try await lapsed(before: 3_600) == [], "exactly at its timeout a hold may still stand")
+        #expect(try await lapsed(before: 3_601) == [StoreFixture.holdID.rawValue])
+        #expect(try await lapsed(before: 7_201) == [StoreFixture.holdID.rawValue, "test:hold:a"])
+        #expect(try await fixture.store.read { try $0.audit() } == [], "without a time the check is not made")
         // Once both holds are released (the engine's timers), nothing is reported.
-        try fixture.store.write { tx in
+        try await fixture.store.write { tx in
             for (index, (pending, amount)) in [(StoreFixture.holdID, Int64(12_345)), (hold.id, 1_000)].enumerated() {
                 _ = try Ledger.submit([Transfer(id: TransferID("test:hold:void\(index)"), debit: hold.debitAccountID, credit: hold.creditAccountID,
                                                 amount: amount, type: .voidPending, pendingID: pending, code: .void, createdAt: StoreFixture.now)],
                                       now: StoreFixture.now, storage: tx)
             }
         }
-        #expect(try lapsed(before: 86_400) == [])
-        #expect(try fixture.store.read { try $0.audit(limit: 100, holdsExpiredBefore: StoreFixture.now.adding(seconds: 86_400)) } == [])
+        #expect(try await lapsed(before: 86_400) == [])
+        #expect(try await fixture.store.read { try $0.audit(limit: 100, holdsExpiredBefore: StoreFixture.now.adding(seconds: 86_400)) } == [])
     }
 
-    @Test func aClearingAccountThatDoesNotNetToZeroIsReported() throws {
-        let fixture = try StoreFixture()
-        #expect(try fixture.store.read { try $0.audit() }.filter { $0.rule == "ledger.clearing_nets_to_zero" } == [])
-        try fixture.store.write { tx in
+    @Test func aClearingAccountThatDoesNotNetToZeroIsReported() async throws {
+        let fixture = try await StoreFixture()
+        #expect(try await fixture.store.read { try $0.audit() }.filter { $0.rule == "ledger.clearing_nets_to_zero" } == [])
+        try await fixture.store.write { tx in
             _ = try Ledger.submit([Transfer(id: TransferID("test:clearing:in"), debit: LedgerAccounts.issuerCreditLines.id,
                                             credit: LedgerAccounts.settlementClearing.id, amount: 700, type: .single, code: .purchasePrincipal,
                                             createdAt: StoreFixture.now)], now: StoreFixture.now, storage: tx)
         }
-        let found = try fixture.store.read { try $0.audit() }.filter { $0.rule == "ledger.clearing_nets_to_zero" }
+        let found = try await fixture.store.read { try $0.audit() }.filter { $0.rule == "ledger.clearing_nets_to_zero" }
         #expect(found.map(\.subject) == [LedgerAccounts.settlementClearing.id.rawValue])
-        try fixture.store.write { tx in
+        try await fixture.store.write { tx in
             _ = try Ledger.submit([Transfer(id: TransferID("test:clearing:out"), debit: LedgerAccounts.settlementClearing.id,
                                             credit: LedgerAccounts.issuerCreditLines.id, amount: 700, type: .single, code: .purchasePrincipal,
                                             createdAt: StoreFixture.now)], now: StoreFixture.now, storage: tx)
         }
-        #expect(try fixture.store.read { try $0.audit() } == [], "in and out again: nets to zero")
+        #expect(try await fixture.store.read { try $0.audit() } == [], "in and out again: nets to zero")
     }
 }

@@ -9,37 +9,37 @@ import Testing
 /// Without `HASHCART_TEST_DATABASE_URL` these tests are skipped, and say so.
 @Suite(.enabled(if: TestBackend.postgresURL != nil, Comment(rawValue: TestBackend.skipNotice)))
 struct PostgresBackendTests {
-    @Test func theServerKeepsCommitsDurable() throws {
-        let fixture = try StoreFixture(backend: .postgres)
+    @Test func theServerKeepsCommitsDurable() async throws {
+        let fixture = try await StoreFixture(backend: .postgres)
         let store = try #require(fixture.store as? PostgresStore)
-        #expect(try store.serverSetting("synchronous_commit") == "on")
-        #expect(try store.serverSetting("fsync") == "on")
+        #expect(try await store.serverSetting("synchronous_commit") == "on")
+        #expect(try await store.serverSetting("fsync") == "on")
         #expect(store.location.hasPrefix("PostgreSQL at postgres://"))
         #expect(!store.location.contains("@127.0.0.1:1/"))
     }
 
     /// Two stores (two instances) on one schema see each other's commits at once.
-    @Test func twoInstancesShareOneDatabase() throws {
-        let fixture = try StoreFixture(backend: .postgres)
-        let second = try fixture.database.open(key: fixture.key)
+    @Test func twoInstancesShareOneDatabase() async throws {
+        let fixture = try await StoreFixture(backend: .postgres)
+        let second = try await fixture.database.open(key: fixture.key)
         defer { try? second.close() }
-        #expect(try second.read { try $0.cardAccount(StoreFixture.cardA) } == fixture.cardA)
-        try second.write { tx in
+        #expect(try await second.read { try $0.cardAccount(StoreFixture.cardA) } == fixture.cardA)
+        try await second.write { tx in
             var offer = try #require(try tx.offer(StoreFixture.offerID))
             offer.reservedUnits = 1
             try tx.updateOffer(offer)
         }
-        #expect(try fixture.store.read { try $0.offers() }.first { $0.id == StoreFixture.offerID }?.reservedUnits == 1)
+        #expect(try await fixture.store.read { try $0.offers() }.first { $0.id == StoreFixture.offerID }?.reservedUnits == 1)
     }
 
     /// Reads take no writer lock: while an engine transaction holds it (here for as long as the
     /// test wants), the API's reads of an offer and a merchant answer from a snapshot.
     @Test(.timeLimit(.minutes(1))) func readsAnswerWhileAWriteHoldsTheWriterLock() async throws {
-        let fixture = try StoreFixture(backend: .postgres)
+        let fixture = try await StoreFixture(backend: .postgres)
         let store = fixture.store
         let holding = Mutex(false), release = Mutex(false), finished = Mutex(false)
-        let writer = Thread {
-            try? store.write { tx in
+        let writer = Task {
+            try? await store.write { tx in
                 var offer = try tx.offer(StoreFixture.offerID)!
                 offer.reservedUnits = 1
                 try tx.updateOffer(offer)
@@ -48,17 +48,17 @@ struct PostgresBackendTests {
             }
             finished.withLock { $0 = true }
         }
-        writer.start()
         while !holding.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
-        let (offer, merchant) = try store.read { reader in
+        let (offer, merchant) = try await store.read { reader in
             (try reader.offer(StoreFixture.offerID), try reader.merchant(StoreFixture.merchantID))
         }
         #expect(!finished.withLock { $0 }, "the read waited for the writer")
         #expect(offer?.reservedUnits == 0, "a snapshot: the uncommitted change is not seen")
         #expect(merchant?.id == StoreFixture.merchantID)
         release.withLock { $0 = true }
-        while !finished.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(try store.read { try $0.offer(StoreFixture.offerID) }?.reservedUnits == 1)
+        await writer.value
+        #expect(finished.withLock { $0 })
+        #expect(try await store.read { try $0.offer(StoreFixture.offerID) }?.reservedUnits == 1)
     }
 }
 
@@ -87,9 +87,9 @@ struct PostgresBackendTests {
     }
 
     /// Needs no server: nothing listens on port 1.
-    @Test func anUnreachableServerIsAClearError() throws {
-        let error = #expect(throws: StoreError.self) {
-            try PostgresStore(url: "postgres://postgres@127.0.0.1:1/hashcart", encryptionKey: AddressCipher.generateEncodedKey())
+    @Test func anUnreachableServerIsAClearError() async throws {
+        let error = await #expect(throws: StoreError.self) {
+            try await PostgresStore(url: "postgres://postgres@127.0.0.1:1/hashcart", encryptionKey: AddressCipher.generateEncodedKey())
         }
         guard case .unavailable(let detail) = error else {
             Issue.record("expected unavailable, got \(String(describing: error))")

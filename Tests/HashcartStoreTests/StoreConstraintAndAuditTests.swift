@@ -21,8 +21,8 @@ import Testing
         return row.map { Int64($0 ?? "") ?? -1 }
     }
 
-    @Test func sqlRefusesOversellingAnOffer() throws {
-        let fixture = try StoreFixture()
+    @Test func sqlRefusesOversellingAnOffer() async throws {
+        let fixture = try await StoreFixture()
         #expect(try units(fixture) == [5, 0, 0])
         let id = StoreFixture.offerID.rawValue
         expectCheckFailure(fixture, "UPDATE offers SET sold_units = quantity + 1 WHERE id = $1", [id])
@@ -54,8 +54,8 @@ import Testing
                                  total - 14999, total, total])
     }
 
-    @Test func sqlRefusesRefundingMoreThanWasCaptured() throws {
-        let fixture = try StoreFixture()
+    @Test func sqlRefusesRefundingMoreThanWasCaptured() async throws {
+        let fixture = try await StoreFixture()
         try insertCapturedOrder(fixture)
         expectCheckFailure(fixture, "UPDATE orders SET refunded = captured + 1 WHERE id = 'ord_1'")
         expectCheckFailure(fixture, "UPDATE orders SET refunded = -1 WHERE id = 'ord_1'")
@@ -69,46 +69,46 @@ import Testing
         try fixture.database.execute("UPDATE orders SET refunded = captured WHERE id = 'ord_1'")
     }
 
-    @Test func sqlRefusesOverdrawingACreditLine() throws {
-        let fixture = try StoreFixture()
+    @Test func sqlRefusesOverdrawingACreditLine() async throws {
+        let fixture = try await StoreFixture()
         let line = LedgerAccounts.creditLine(StoreFixture.cardB).id.rawValue
         expectCheckFailure(fixture, "UPDATE ledger_accounts SET debits_posted = credits_posted + 1 WHERE id = $1", [line])
         expectCheckFailure(fixture, "UPDATE ledger_accounts SET debits_pending = credits_posted, debits_posted = 1 WHERE id = $1", [line])
         expectCheckFailure(fixture, "UPDATE ledger_accounts SET credits_posted = -5 WHERE id = $1", [LedgerAccounts.issuerFeeRevenue.id.rawValue])
-        #expect(try fixture.store.read { try $0.ledgerAccount(LedgerAccounts.creditLine(StoreFixture.cardB).id) }?.availableCredit == 250_000)
+        #expect(try await fixture.store.read { try $0.ledgerAccount(LedgerAccounts.creditLine(StoreFixture.cardB).id) }?.availableCredit == 250_000)
     }
 
-    @Test func auditIsEmptyOnACleanStore() throws {
-        let empty = try StoreFixture(seed: false)
-        #expect(try empty.audit() == [])
-        let seeded = try StoreFixture()
-        #expect(try seeded.audit() == [])
+    @Test func auditIsEmptyOnACleanStore() async throws {
+        let empty = try await StoreFixture(seed: false)
+        #expect(try await empty.audit() == [])
+        let seeded = try await StoreFixture()
+        #expect(try await seeded.audit() == [])
     }
 
-    @Test func auditFindsATamperedLedgerTotal() throws {
-        let fixture = try StoreFixture()
+    @Test func auditFindsATamperedLedgerTotal() async throws {
+        let fixture = try await StoreFixture()
         try fixture.database.execute("UPDATE ledger_accounts SET debits_posted = debits_posted + 1 WHERE id = $1", [LedgerAccounts.issuerCreditLines.id.rawValue])
-        let violations = try fixture.audit()
+        let violations = try await fixture.audit()
         #expect(violations.contains { $0.rule == "ledger.balanced" })
         #expect(violations.contains { $0.rule == "ledger.totals_match_transfers" && $0.subject == LedgerAccounts.issuerCreditLines.id.rawValue })
         #expect(!violations.contains { $0.rule.hasPrefix("stock.") || $0.rule.hasPrefix("privacy.") })
     }
 
-    @Test func auditFindsBalancedButForgedTotals() throws {
+    @Test func auditFindsBalancedButForgedTotals() async throws {
         // Debits and credits still sum equal, but neither account matches its transfers.
-        let fixture = try StoreFixture()
+        let fixture = try await StoreFixture()
         try fixture.database.execute("UPDATE ledger_accounts SET debits_posted = debits_posted + 500 WHERE id = $1", [LedgerAccounts.issuerCreditLines.id.rawValue])
         try fixture.database.execute("UPDATE ledger_accounts SET credits_posted = credits_posted + 500 WHERE id = $1", [LedgerAccounts.issuerFeeRevenue.id.rawValue])
-        let violations = try fixture.audit()
+        let violations = try await fixture.audit()
         #expect(!violations.contains { $0.rule == "ledger.balanced" })
         let forged = Set(violations.filter { $0.rule == "ledger.totals_match_transfers" }.map(\.subject))
         #expect(forged == [LedgerAccounts.issuerCreditLines.id.rawValue, LedgerAccounts.issuerFeeRevenue.id.rawValue])
     }
 
-    @Test func auditFindsATamperedCreditLine() throws {
-        let fixture = try StoreFixture()
+    @Test func auditFindsATamperedCreditLine() async throws {
+        let fixture = try await StoreFixture()
         try fixture.database.execute("UPDATE card_accounts SET credit_limit = credit_limit + 100 WHERE id = $1", [StoreFixture.cardB.rawValue])
-        let violations = try fixture.audit()
+        let violations = try await fixture.audit()
         #expect(violations.contains { $0.rule == "ledger.credit_line_matches_limit" && $0.subject == StoreFixture.cardB.rawValue })
     }
 
@@ -117,10 +117,10 @@ import Testing
         ("UPDATE offers SET reserved_units = 1 WHERE id = 'offer_fixture'", "offer_fixture"),
         ("UPDATE offers SET sold_units = 1000 WHERE id = 'offer_unlimited'", "offer_unlimited"),
     ])
-    func auditFindsTamperedStockCounters(sql: String, offer: String) throws {
-        let fixture = try StoreFixture()
+    func auditFindsTamperedStockCounters(sql: String, offer: String) async throws {
+        let fixture = try await StoreFixture()
         try fixture.database.execute(sql)
-        let violations = try fixture.audit()
+        let violations = try await fixture.audit()
         #expect(violations.map(\.rule) == ["stock.not_oversold"])
         #expect(violations.first?.subject == offer)
     }
@@ -133,17 +133,17 @@ import Testing
                 """, [key, text, card?.rawValue])
     }
 
-    @Test func auditFindsAnOutboundPostRevealingTheCardholdersData() throws {
-        let fixture = try StoreFixture()
+    @Test func auditFindsAnOutboundPostRevealingTheCardholdersData() async throws {
+        let fixture = try await StoreFixture()
         // Safe posts: another card's digits, a plain confirmation.
         try insertSentPost(fixture, key: "safe-1", text: "Confirmed, ref K7QX. Card ending \(StoreFixture.last4B) thanks", card: StoreFixture.cardA)
         try insertSentPost(fixture, key: "safe-2", text: "Confirmed, ref K7QX. Ships soon.", card: StoreFixture.cardB)
-        #expect(try fixture.audit() == [])
+        #expect(try await fixture.audit() == [])
 
         try insertSentPost(fixture, key: "leak-digits", text: "Confirmed! Charged to the card ending \(StoreFixture.last4A).", card: StoreFixture.cardA)
         try insertSentPost(fixture, key: "leak-address", text: "Shipping to \(StoreFixture.billingB.line1) soon", card: StoreFixture.cardB)
         try insertSentPost(fixture, key: "leak-number", text: "card 4111 1111 1111 1111", card: nil)
-        let violations = try fixture.audit()
+        let violations = try await fixture.audit()
         #expect(violations.allSatisfy { $0.rule == "privacy.outbound_post" })
         let byKey = Dictionary(violations.map { ($0.subject, $0.detail) }, uniquingKeysWith: { $0 + ", " + $1 })
         #expect(Set(byKey.keys) == ["leak-digits", "leak-address", "leak-number"])
@@ -152,10 +152,10 @@ import Testing
         #expect(byKey["leak-number"]?.contains("card_number_like") == true)
     }
 
-    @Test func tamperingIsStillFoundAfterReopen() throws {
-        let fixture = try StoreFixture()
+    @Test func tamperingIsStillFoundAfterReopen() async throws {
+        let fixture = try await StoreFixture()
         try fixture.database.execute("UPDATE offers SET sold_units = 2 WHERE id = $1", [StoreFixture.offerID.rawValue])
-        try fixture.reopen()
-        #expect(try fixture.audit().map(\.rule) == ["stock.not_oversold"])
+        try await fixture.reopen()
+        #expect(try await fixture.audit().map(\.rule) == ["stock.not_oversold"])
     }
 }

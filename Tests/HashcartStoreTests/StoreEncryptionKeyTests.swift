@@ -53,9 +53,9 @@ import Testing
 
     /// On PostgreSQL the key is checked before the server is even contacted: no schema appears.
     @Test(.enabled(if: TestBackend.postgresURL != nil, Comment(rawValue: TestBackend.skipNotice)), arguments: [nil, "", "notakey"] as [String?])
-    func aMissingOrMalformedKeyCreatesNoPostgresSchema(key: String?) throws {
+    func aMissingOrMalformedKeyCreatesNoPostgresSchema(key: String?) async throws {
         let database = try TestDatabase(.postgres)
-        #expect(throws: StoreError.self) { try database.open(key: key) }
+        await #expect(throws: StoreError.self) { try await database.open(key: key) }
         let schemas = try database.query("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = $1",
                                          [database.schema])
         #expect(schemas == [["0"]])
@@ -66,33 +66,34 @@ import Testing
 @Suite(.onEveryBackend) struct StoreEncryptionKeyConformanceTests {
     static func hex(_ bytes: [UInt8]) -> String { StoreEncryptionKeyTests.hex(bytes) }
 
-    @Test func theSameKeyOpensWhetherWrittenAsBase64OrHex() throws {
-        let fixture = try StoreFixture()
+    @Test func theSameKeyOpensWhetherWrittenAsBase64OrHex() async throws {
+        let fixture = try await StoreFixture()
         let bytes = [UInt8](try #require(Data(base64Encoded: fixture.key)))
         #expect(bytes.count == 32)
-        try fixture.reopen(key: Self.hex(bytes))
-        #expect(try fixture.store.read { try $0.cardAccount(StoreFixture.cardA) } == fixture.cardA)
-        try fixture.reopen(key: Self.hex(bytes).uppercased())
-        #expect(try fixture.store.read { try $0.cardAccount(StoreFixture.cardB) } == fixture.cardB)
-        try fixture.reopen(key: "  " + fixture.key + "\n")
-        #expect(try fixture.store.read { try $0.cardAccount(StoreFixture.cardA) } == fixture.cardA)
+        try await fixture.reopen(key: Self.hex(bytes))
+        #expect(try await fixture.store.read { try $0.cardAccount(StoreFixture.cardA) } == fixture.cardA)
+        try await fixture.reopen(key: Self.hex(bytes).uppercased())
+        #expect(try await fixture.store.read { try $0.cardAccount(StoreFixture.cardB) } == fixture.cardB)
+        try await fixture.reopen(key: "  " + fixture.key + "\n")
+        #expect(try await fixture.store.read { try $0.cardAccount(StoreFixture.cardA) } == fixture.cardA)
     }
 
-    @Test func aDifferentKeyIsRefusedAndChangesNothing() throws {
-        let fixture = try StoreFixture()
+    @Test func aDifferentKeyIsRefusedAndChangesNothing() async throws {
+        let fixture = try await StoreFixture()
         let before = try fixture.dump()
-        let counts = try ["card_accounts", "ledger_transfers", "offers", "meta"].map { try fixture.count($0) }
+        var counts: [Int64] = []
+        for table in ["card_accounts", "ledger_transfers", "offers", "meta"] { counts.append(try await fixture.count(table)) }
         try fixture.store.close()
         let filesBefore = try Set(FileManager.default.contentsOfDirectory(atPath: fixture.directory))
 
         let otherKey = AddressCipher.generateEncodedKey()
         #expect(otherKey != fixture.key)
-        #expect(throws: StoreError.wrongEncryptionKey) {
-            try fixture.database.open(key: otherKey)
+        await #expect(throws: StoreError.wrongEncryptionKey) {
+            try await fixture.database.open(key: otherKey)
         }
         // Twice: a refused open leaves nothing behind that changes the next one.
-        #expect(throws: StoreError.wrongEncryptionKey) {
-            try fixture.database.open(key: otherKey)
+        await #expect(throws: StoreError.wrongEncryptionKey) {
+            try await fixture.database.open(key: otherKey)
         }
         #expect(StoreError.wrongEncryptionKey.description.contains("key"))
 
@@ -102,14 +103,16 @@ import Testing
         let filesAfter = try Set(FileManager.default.contentsOfDirectory(atPath: fixture.directory))
         #expect(filesAfter.subtracting(filesBefore).filter { !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }.isEmpty)
 
-        fixture.store = try fixture.database.open(key: fixture.key)
+        fixture.store = try await fixture.database.open(key: fixture.key)
         #expect(try fixture.dump() == before)
-        #expect(try ["card_accounts", "ledger_transfers", "offers", "meta"].map { try fixture.count($0) } == counts)
-        #expect(try fixture.store.read { try $0.cardAccount(StoreFixture.cardA) } == fixture.cardA)
+        var countsAfter: [Int64] = []
+        for table in ["card_accounts", "ledger_transfers", "offers", "meta"] { countsAfter.append(try await fixture.count(table)) }
+        #expect(countsAfter == counts)
+        #expect(try await fixture.store.read { try $0.cardAccount(StoreFixture.cardA) } == fixture.cardA)
     }
 
-    @Test func aSealedBillingBlobMovedToAnotherCardDoesNotOpen() throws {
-        let fixture = try StoreFixture()
+    @Test func aSealedBillingBlobMovedToAnotherCardDoesNotOpen() async throws {
+        let fixture = try await StoreFixture()
         let a = StoreFixture.cardA.rawValue, b = StoreFixture.cardB.rawValue
         // Swap the two sealed blobs (through a third row, so it works row by row too).
         try fixture.database.execute("""
@@ -120,8 +123,8 @@ import Testing
         try fixture.database.execute("UPDATE card_accounts SET billing_sealed = (SELECT billing_sealed FROM card_accounts WHERE id = 'card_swap') WHERE id = $1", [b])
         try fixture.database.execute("DELETE FROM card_accounts WHERE id = 'card_swap'")
         for id in [StoreFixture.cardA, StoreFixture.cardB] {
-            #expect(throws: StoreError.self) { try fixture.store.read { try $0.cardAccount(id) } }
-            #expect(throws: StoreError.self) { try fixture.store.write { try $0.cardAccount(id) } }
+            await #expect(throws: StoreError.self) { try await fixture.store.read { try $0.cardAccount(id) } }
+            await #expect(throws: StoreError.self) { try await fixture.store.write { try $0.cardAccount(id) } }
         }
 
         // A sealed blob copied onto a new row (another id) does not open either.
@@ -129,12 +132,12 @@ import Testing
             INSERT INTO card_accounts (id, credit_limit, billing_state, billing_sealed, created_at)
             SELECT 'card_copy', credit_limit, billing_state, billing_sealed, created_at FROM card_accounts WHERE id = $1
             """, [a])
-        #expect(throws: StoreError.self) { try fixture.store.read { try $0.cardAccount("card_copy") } }
+        await #expect(throws: StoreError.self) { try await fixture.store.read { try $0.cardAccount("card_copy") } }
     }
 
     @Test(arguments: ["flip", "truncate", "empty"])
-    func aDamagedBillingBlobIsAnErrorNeverGarbage(damage: String) throws {
-        let fixture = try StoreFixture()
+    func aDamagedBillingBlobIsAnErrorNeverGarbage(damage: String) async throws {
+        let fixture = try await StoreFixture()
         let sqlite = fixture.database.backend == .sqlite
         let change = switch damage {
         case "flip":
@@ -147,12 +150,12 @@ import Testing
             sqlite ? "X''" : "''::bytea"
         }
         try fixture.database.execute("UPDATE card_accounts SET billing_sealed = \(change) WHERE id = $1", [StoreFixture.cardA.rawValue])
-        #expect(throws: StoreError.self) { try fixture.store.read { try $0.cardAccount(StoreFixture.cardA) } }
-        #expect(try fixture.store.read { try $0.cardAccount(StoreFixture.cardB) } == fixture.cardB)
+        await #expect(throws: StoreError.self) { try await fixture.store.read { try $0.cardAccount(StoreFixture.cardA) } }
+        #expect(try await fixture.store.read { try $0.cardAccount(StoreFixture.cardB) } == fixture.cardB)
     }
 
-    @Test func aStoreWithAnUnknownMigrationIsTooNew() throws {
-        let fixture = try StoreFixture()
+    @Test func aStoreWithAnUnknownMigrationIsTooNew() async throws {
+        let fixture = try await StoreFixture()
         try fixture.store.close()
         let (insert, list) = switch fixture.database.backend {
         case .sqlite:
@@ -163,8 +166,8 @@ import Testing
              "SELECT id FROM hashcart_migrations ORDER BY id")
         }
         try fixture.database.execute(insert)
-        #expect(throws: StoreError.schemaTooNew("v99-from-the-future")) {
-            try fixture.database.open(key: fixture.key)
+        await #expect(throws: StoreError.schemaTooNew("v99-from-the-future")) {
+            try await fixture.database.open(key: fixture.key)
         }
         #expect(StoreError.schemaTooNew("v99-from-the-future").description.contains("newer Hashcart"))
         // The store was not migrated or rewritten: the unknown id is still there, the data intact.

@@ -29,11 +29,11 @@ final class StoreFixture {
     static let last4A = "7391"
     static let last4B = "5120"
 
-    init(seed: Bool = true, backend: TestBackend = TestBackend.current) throws {
+    init(seed: Bool = true, backend: TestBackend = TestBackend.current) async throws {
         database = try TestDatabase(backend)
         key = AddressCipher.generateEncodedKey()
-        store = try database.open(key: key)
-        if seed { try self.seed() }
+        store = try await database.open(key: key)
+        if seed { try await self.seed() }
     }
 
     deinit {
@@ -59,11 +59,12 @@ final class StoreFixture {
     }
 
     /// A merchant, two funded card accounts, two offers and a pending hold: a store the audit finds clean.
-    func seed() throws {
+    func seed() async throws {
         let offers = [try offer(), try offer(id: Self.unlimitedOfferID, hashtag: "#BuyGiftCard", quantity: nil)]
-        try store.write { tx in
+        let (merchant, cards) = (merchant, [cardA, cardB])
+        try await store.write { tx in
             try tx.insertMerchant(merchant)
-            for (sequence, card) in [cardA, cardB].enumerated() {
+            for (sequence, card) in cards.enumerated() {
                 try tx.insertCardAccount(card)
                 try tx.ensureLedgerAccount(LedgerAccounts.creditLine(card.id))
                 try Ledger.submit([PurchaseTransfers.creditLimit(card: card.id, amount: card.creditLimit, sequence: sequence + 1, now: Self.now)],
@@ -81,9 +82,9 @@ final class StoreFixture {
     var databasePath: String { (directory as NSString).appendingPathComponent(SQLiteStore.fileName) }
 
     /// Closes the store and opens it again from disk with `key` (default: the same key).
-    func reopen(key: String? = nil) throws {
+    func reopen(key: String? = nil) async throws {
         try store.close()
-        store = try database.open(key: key ?? self.key)
+        store = try await database.open(key: key ?? self.key)
     }
 
     /// The bytes of the SQLite database file and its write-ahead log, as they are on disk now.
@@ -98,12 +99,12 @@ final class StoreFixture {
         try database.dump()
     }
 
-    func audit() throws -> [InvariantViolation] {
-        try store.read { try $0.audit() }
+    func audit() async throws -> [InvariantViolation] {
+        try await store.read { try $0.audit() }
     }
 
-    func count(_ table: String) throws -> Int64 {
-        try store.read { try $0.count(table) }
+    func count(_ table: String) async throws -> Int64 {
+        try await store.read { try $0.count(table) }
     }
 }
 

@@ -6,11 +6,11 @@ import HashcartStore
 import Testing
 
 @Suite(.onEveryBackend) struct StorePersistenceTests {
-    @Test func everythingWrittenSurvivesCloseAndReopen() throws {
-        let fixture = try StoreFixture()
-        try fixture.reopen()
+    @Test func everythingWrittenSurvivesCloseAndReopen() async throws {
+        let fixture = try await StoreFixture()
+        try await fixture.reopen()
 
-        let (merchant, cardA, cardB, offer, unlimited, transfer, holdStatus, missingCard) = try fixture.store.write { tx in
+        let (merchant, cardA, cardB, offer, unlimited, transfer, holdStatus, missingCard) = try await fixture.store.write { tx in
             (try tx.merchant(StoreFixture.merchantID), try tx.cardAccount(StoreFixture.cardA), try tx.cardAccount(StoreFixture.cardB),
              try tx.offer(StoreFixture.offerID), try tx.offer(hashtagKey: Hashtag.normalize("BUYGIFTCARD")),
              try tx.transfer(StoreFixture.holdID), try tx.pendingStatus(StoreFixture.holdID), try tx.cardAccount("card_nobody"))
@@ -28,36 +28,36 @@ import Testing
         #expect(holdStatus == .pending)
 
         // Ledger accounts: funded credit lines, the hold pending on card A, the merchant's payable.
-        let lineA = try #require(try fixture.store.read { try $0.ledgerAccount(LedgerAccounts.creditLine(StoreFixture.cardA).id) })
+        let lineA = try #require(try await fixture.store.read { try $0.ledgerAccount(LedgerAccounts.creditLine(StoreFixture.cardA).id) })
         #expect(lineA.creditsPosted == 500_000 && lineA.debitsPending == 12_345 && lineA.debitsPosted == 0)
         #expect(lineA.flags == .debitsMustNotExceedCredits && lineA.code == .cardholderCreditLine)
         #expect(lineA.availableCredit == 500_000 - 12_345)
-        let lineB = try #require(try fixture.store.read { try $0.ledgerAccount(LedgerAccounts.creditLine(StoreFixture.cardB).id) })
+        let lineB = try #require(try await fixture.store.read { try $0.ledgerAccount(LedgerAccounts.creditLine(StoreFixture.cardB).id) })
         #expect(lineB.creditsPosted == 250_000 && lineB.availableCredit == 250_000)
-        let payable = try #require(try fixture.store.read { try $0.ledgerAccount(LedgerAccounts.merchantPayable(StoreFixture.merchantID).id) })
+        let payable = try #require(try await fixture.store.read { try $0.ledgerAccount(LedgerAccounts.merchantPayable(StoreFixture.merchantID).id) })
         #expect(payable.creditsPending == 12_345 && payable.code == .merchantPayable)
-        let issuer = try #require(try fixture.store.read { try $0.ledgerAccount(LedgerAccounts.issuerCreditLines.id) })
+        let issuer = try #require(try await fixture.store.read { try $0.ledgerAccount(LedgerAccounts.issuerCreditLines.id) })
         #expect(issuer.debitsPosted == 750_000)
-        let accounts = try fixture.store.read { try $0.ledgerAccounts() }
+        let accounts = try await fixture.store.read { try $0.ledgerAccounts() }
         #expect(accounts.count == LedgerAccounts.issuerAccounts.count + 3)
-        #expect(try fixture.count("ledger_transfers") == 3)
+        #expect(try await fixture.count("ledger_transfers") == 3)
 
         // Reads through the reader match, and the reopened store is still clean.
-        #expect(try fixture.store.read { try $0.cardAccount(StoreFixture.cardA) } == fixture.cardA)
-        #expect(try fixture.store.read { try $0.offers() }.map(\.id) == [StoreFixture.offerID, StoreFixture.unlimitedOfferID])
-        #expect(try fixture.audit() == [])
+        #expect(try await fixture.store.read { try $0.cardAccount(StoreFixture.cardA) } == fixture.cardA)
+        #expect(try await fixture.store.read { try $0.offers() }.map(\.id) == [StoreFixture.offerID, StoreFixture.unlimitedOfferID])
+        #expect(try await fixture.audit() == [])
     }
 
-    @Test func reopeningTwiceChangesNothing() throws {
-        let fixture = try StoreFixture()
+    @Test func reopeningTwiceChangesNothing() async throws {
+        let fixture = try await StoreFixture()
         let before = try fixture.dump()
-        try fixture.reopen()
-        try fixture.reopen()
+        try await fixture.reopen()
+        try await fixture.reopen()
         #expect(try fixture.dump() == before)
     }
 
-    @Test func billingAddressAndCardDigitsAreNotOnDiskInClear() throws {
-        let fixture = try StoreFixture()
+    @Test func billingAddressAndCardDigitsAreNotOnDiskInClear() async throws {
+        let fixture = try await StoreFixture()
         let secrets = [StoreFixture.billingA.name, StoreFixture.billingA.line1, StoreFixture.billingA.city, "Apt 9C",
                        StoreFixture.billingA.postalCode, "12983", StoreFixture.last4A,
                        StoreFixture.billingB.name, StoreFixture.billingB.line1, StoreFixture.billingB.city, "94117", StoreFixture.last4B]
@@ -81,17 +81,17 @@ import Testing
         for secret in secrets {
             #expect(!closed.contains(secret), "\(secret) is stored in clear text")
         }
-        fixture.store = try fixture.database.open(key: fixture.key)
+        fixture.store = try await fixture.database.open(key: fixture.key)
     }
 
-    @Test func aTransactionThatThrowsMidwayRollsEverythingBack() throws {
-        let fixture = try StoreFixture()
+    @Test func aTransactionThatThrowsMidwayRollsEverythingBack() async throws {
+        let fixture = try await StoreFixture()
         let before = try fixture.dump()
         let newCard = CardAccount(id: "card_charlie", creditLimit: .usd(100_000), billing: StoreFixture.billingB, cardLast4: "1111",
                                   createdAt: StoreFixture.now)
 
-        #expect(throws: Boom.self) {
-            try fixture.store.write { tx in
+        await #expect(throws: Boom.self) {
+            try await fixture.store.write { tx in
                 try tx.insertMerchant(Merchant(id: "mer_other", name: "Other", discountRateBasisPoints: 100, createdAt: StoreFixture.now))
                 try tx.insertCardAccount(newCard)
                 try tx.ensureLedgerAccount(LedgerAccounts.creditLine(newCard.id))
@@ -113,37 +113,38 @@ import Testing
             }
         }
         #expect(try fixture.dump() == before)
-        #expect(try fixture.store.write { tx in try tx.pendingStatus(StoreFixture.holdID) } == .pending)
-        #expect(try fixture.store.write { tx in try tx.cardAccount(newCard.id) } == nil)
+        #expect(try await fixture.store.write { tx in try tx.pendingStatus(StoreFixture.holdID) } == .pending)
+        #expect(try await fixture.store.write { tx in try tx.cardAccount(newCard.id) } == nil)
 
         // A failure inside the database (a duplicate merchant id) after other writes rolls back the same way.
-        #expect(throws: (any Error).self) {
-            try fixture.store.write { tx in
+        let merchant = fixture.merchant
+        await #expect(throws: (any Error).self) {
+            try await fixture.store.write { tx in
                 try tx.insertCardAccount(newCard)
                 _ = try tx.markEventProcessed(network: .sandbox, eventID: "evt-2", at: StoreFixture.now)
-                try tx.insertMerchant(fixture.merchant)
+                try tx.insertMerchant(merchant)
             }
         }
         #expect(try fixture.dump() == before)
 
         // And it survives a reopen: nothing half-written is on disk.
-        try fixture.reopen()
+        try await fixture.reopen()
         #expect(try fixture.dump() == before)
-        #expect(try fixture.audit() == [])
+        #expect(try await fixture.audit() == [])
     }
 
-    @Test func aCommittedTransactionFlushesItsCachedRows() throws {
-        let fixture = try StoreFixture()
-        try fixture.store.write { tx in
+    @Test func aCommittedTransactionFlushesItsCachedRows() async throws {
+        let fixture = try await StoreFixture()
+        try await fixture.store.write { tx in
             var offer = try #require(try tx.offer(StoreFixture.offerID))
             offer.reservedUnits = 2
             try tx.updateOffer(offer)
             try tx.incrementFunnel(offer: StoreFixture.offerID, metric: "posts", by: 3, at: StoreFixture.now)
         }
-        try fixture.reopen()
-        let offer = try #require(try fixture.store.read { try $0.offers() }.first { $0.id == StoreFixture.offerID })
+        try await fixture.reopen()
+        let offer = try #require(try await fixture.store.read { try $0.offers() }.first { $0.id == StoreFixture.offerID })
         #expect(offer.reservedUnits == 2 && offer.soldUnits == 0)
-        #expect(try fixture.store.read { try $0.funnel(offer: StoreFixture.offerID) } == ["posts": 3])
+        #expect(try await fixture.store.read { try $0.funnel(offer: StoreFixture.offerID) } == ["posts": 3])
     }
 }
 
@@ -151,15 +152,15 @@ import Testing
     /// PRODUCT.md and SQLiteStore promise `synchronous=FULL` on every commit. GRDB's pool switches
     /// its writer to WAL and `synchronous=NORMAL` after `prepareDatabase` ran, so the setting has
     /// to be re-applied afterwards for it to hold.
-    @Test func theWriterCommitsWithSynchronousFull() throws {
-        let fixture = try StoreFixture(seed: false, backend: .sqlite)
+    @Test func theWriterCommitsWithSynchronousFull() async throws {
+        let fixture = try await StoreFixture(seed: false, backend: .sqlite)
         let store = try #require(fixture.store as? SQLiteStore)
-        let journal = try store.pool.write { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        let journal = try await store.pool.write { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
-        let synchronous = try store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        let synchronous = try await store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
         #expect(synchronous == 2, "PRAGMA synchronous is \(synchronous.map(String.init) ?? "nil") on the writer, not 2 (FULL)")
-        try fixture.reopen()
-        let reopened = try #require(fixture.store as? SQLiteStore).pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        try await fixture.reopen()
+        let reopened = try await #require(fixture.store as? SQLiteStore).pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
         #expect(reopened == 2, "after reopen, PRAGMA synchronous is \(reopened.map(String.init) ?? "nil"), not 2 (FULL)")
     }
 }

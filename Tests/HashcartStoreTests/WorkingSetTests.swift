@@ -15,14 +15,14 @@ import Testing
         #"{"json":1}"#, #"%_like"#, #"$1"#, #"?1"#, "at://did:plc:abc/app.bsky.feed.post/3m", String(repeating: "x", count: 200),
     ]
 
-    @Test func aRedeliveredEventIsKnownWhateverItsIDHolds() throws {
-        let fixture = try StoreFixture()
-        let first = try fixture.store.write { tx in
+    @Test func aRedeliveredEventIsKnownWhateverItsIDHolds() async throws {
+        let fixture = try await StoreFixture()
+        let first = try await fixture.store.write { tx in
             try Self.awkwardIDs.map { try tx.markEventProcessed(network: .sandbox, eventID: $0, at: StoreFixture.now) }
         }
         #expect(first == Array(repeating: true, count: Self.awkwardIDs.count))
         // The redelivery, after a prefetch that loads them all in one statement.
-        let again = try fixture.store.write { tx in
+        let again = try await fixture.store.write { tx in
             var keys = BatchKeys(network: .sandbox)
             keys.eventIDs = Self.awkwardIDs + ["never-seen-\"one\""]
             try tx.prefetch(keys)
@@ -31,14 +31,14 @@ import Testing
         #expect(again == Array(repeating: false, count: Self.awkwardIDs.count) + [true])
     }
 
-    @Test func deletedPostsAndReferencesAreFoundWhateverTheirIDsHold() throws {
-        let fixture = try StoreFixture()
-        try fixture.store.write { tx in
+    @Test func deletedPostsAndReferencesAreFoundWhateverTheirIDsHold() async throws {
+        let fixture = try await StoreFixture()
+        try await fixture.store.write { tx in
             for (index, id) in Self.awkwardIDs.enumerated() {
                 try tx.recordDeletedPost(network: .sandbox, postID: id, at: StoreFixture.now.adding(seconds: Int64(index)))
             }
         }
-        let found = try fixture.store.write { tx in
+        let found = try await fixture.store.write { tx in
             var keys = BatchKeys(network: .sandbox)
             keys.eventIDs = Self.awkwardIDs
             keys.references = Self.awkwardIDs

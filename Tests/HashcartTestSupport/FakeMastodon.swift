@@ -332,7 +332,7 @@ public final class FakeMastodon: Sendable {
         }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in self.port.withLock { $0 = channel.localAddress?.port } })
-        let task = FakeServerThreads.serve(app)
+        let task = FakeServer.serve(app)
         for _ in 0..<200 where port.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
         return task
     }

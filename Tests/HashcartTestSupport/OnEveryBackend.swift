@@ -3,15 +3,8 @@ import Testing
 
 /// Runs each test of a suite once per available store (``TestBackend/available``), with
 /// ``TestBackend/current`` set, so one suite proves the same behaviour on SQLite and PostgreSQL.
-///
-/// The test runs on ``storeThreads``, as `hashcart serve` runs on its own ``StoreThreads``: its
-/// store calls block a thread of their own (PostgreSQL waits for the network), never Swift's
-/// cooperative pool, which the tests running beside it (their fake networks and servers) need.
 public struct OnEveryBackend: SuiteTrait, TestTrait, TestScoping {
     public var isRecursive: Bool { true }
-
-    /// The threads every test on a backend runs on: more than the tests that run at once on CI.
-    public static let storeThreads = StoreThreads(count: 16, name: "test-store")
 
     public func scopeProvider(for test: Test, testCase: Test.Case?) -> OnEveryBackend? {
         // Once per test (or per case of a parameterized test), not around whole suites.
@@ -20,10 +13,8 @@ public struct OnEveryBackend: SuiteTrait, TestTrait, TestScoping {
 
     public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         for backend in TestBackend.available {
-            try await withTaskExecutorPreference(Self.storeThreads) {
-                try await TestBackend.$current.withValue(backend) {
-                    try await function()
-                }
+            try await TestBackend.$current.withValue(backend) {
+                try await function()
             }
         }
     }

@@ -66,10 +66,10 @@ public final class TestDatabase: @unchecked Sendable {
     }
 
     /// Opens (creating or migrating) the store.
-    public func open(key: String?) throws -> any HashcartDatabase {
+    public func open(key: String?) async throws -> any HashcartDatabase {
         switch backend {
         case .sqlite: try SQLiteStore(directory: directory, encryptionKey: key)
-        case .postgres: try PostgresStore(url: url!, encryptionKey: key)
+        case .postgres: try await PostgresStore(url: url!, encryptionKey: key)
         }
     }
 

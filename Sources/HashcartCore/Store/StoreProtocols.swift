@@ -139,13 +139,18 @@ extension StoreTransaction {
 /// A store the engine can open transactions on.
 public protocol EngineStore: Sendable {
     /// Runs `body` in one write transaction; commits if it returns, rolls back if it throws.
-    func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T
+    ///
+    /// The caller suspends while the transaction runs; `body` itself is synchronous and runs on
+    /// the store's own writer (GRDB's writer queue on SQLite, the store's connection threads on
+    /// PostgreSQL), never on Swift's cooperative pool. Keep it to the transaction's work: it
+    /// holds the store's one writer while it runs.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
     /// Claims outbox rows due at `now`, oldest first, at most `limit`: each is leased to the
     /// caller for `leaseMilliseconds` (its next attempt moves to then), so an engine on another
     /// instance does not send it too. If the caller dies before recording the result, the lease
     /// runs out and any engine sends it again, with the same idempotency key.
-    func claimDueOutbound(network: NetworkName, now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [OutboundPost]
+    func claimDueOutbound(network: NetworkName, now: Instant, limit: Int, leaseMilliseconds: Int64) async throws -> [OutboundPost]
     /// What the engine on `network` wants from its connector now: the hashtags of offers not yet
     /// ended, and the authors of purchases still holding a unit (their deletions cancel).
-    func connectorInterest(network: NetworkName, now: Instant) throws -> ConnectorInterest
+    func connectorInterest(network: NetworkName, now: Instant) async throws -> ConnectorInterest
 }

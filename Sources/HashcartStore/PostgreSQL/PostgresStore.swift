@@ -1,6 +1,7 @@
 import Foundation
 import HashcartCore
 import Logging
+import NIOPosix
 import Synchronization
 
 /// Hashcart on PostgreSQL: the same store as ``SQLiteStore``, for several Hashcart instances
@@ -23,9 +24,18 @@ import Synchronization
 /// `FOR UPDATE SKIP LOCKED` (they skip a locked row instead of waiting for it), credentials and
 /// idempotency keys are single-row statements. Reads run at REPEATABLE READ, READ ONLY: a
 /// consistent snapshot that takes no lock.
+///
+/// ## Threads
+/// Callers suspend; the work runs on the store's own threads, one per pooled connection
+/// (``PostgresDatabaseURL/poolSize``), as GRDB runs SQLite's on its writer and reader queues. The
+/// unit of work's body and its statements are synchronous over a connection: a connection thread
+/// waits for each answer (never a thread of Swift's cooperative pool, nor a SwiftNIO event loop).
 public final class PostgresStore: HashcartDatabase, SQLStore {
     public let url: PostgresDatabaseURL
     let pool: PostgresConnectionPool
+    /// Where transactions run: one thread per connection of `pool`, so a caller waiting for a
+    /// connection waits in this pool's queue, suspended, not on a thread of its own.
+    let threads: NIOThreadPool
     let cipher: AddressCipher
     /// Card accounts are never updated in place, so decrypted ones are shared across
     /// transactions (and are right whichever instance wrote them).
@@ -42,17 +52,25 @@ public final class PostgresStore: HashcartDatabase, SQLStore {
     /// - Throws: ``StoreError/missingEncryptionKey`` or ``StoreError/wrongEncryptionKey`` as
     ///   ``SQLiteStore`` does; ``StoreError/unavailable(_:)`` when the server cannot be reached;
     ///   ``StoreError/schemaTooNew(_:)`` when a newer Hashcart migrated it.
-    public init(url: PostgresDatabaseURL, encryptionKey: String?, logger: Logger = Logger(label: "hashcart.postgres")) throws {
+    public init(url: PostgresDatabaseURL, encryptionKey: String?, logger: Logger = Logger(label: "hashcart.postgres")) async throws {
         cipher = try AddressCipher(encodedKey: encryptionKey)
         self.url = url
         pool = try PostgresConnectionPool(url: url, logger: logger)
+        threads = NIOThreadPool(numberOfThreads: url.poolSize)
+        threads.start()
         writerLockKey = Self.lockKey("hashcart.writer:" + url.schema)
         migrationLockKey = Self.lockKey("hashcart.migrations:" + url.schema)
-        try migrate()
+        do {
+            try await onConnectionThread { [self] in try migrate() }
+        } catch {
+            pool.close()
+            try? await threads.shutdownGracefully()
+            throw error
+        }
     }
 
-    public convenience init(url: String, encryptionKey: String?, logger: Logger = Logger(label: "hashcart.postgres")) throws {
-        try self.init(url: PostgresDatabaseURL(url), encryptionKey: encryptionKey, logger: logger)
+    public convenience init(url: String, encryptionKey: String?, logger: Logger = Logger(label: "hashcart.postgres")) async throws {
+        try await self.init(url: PostgresDatabaseURL(url), encryptionKey: encryptionKey, logger: logger)
     }
 
     static func lockKey(_ name: String) -> Int64 {
@@ -126,90 +144,115 @@ public final class PostgresStore: HashcartDatabase, SQLStore {
 
     // MARK: Engine store
 
-    public func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
-        try pool.withConnection { session in
-            let transaction = WorkingSet(session: PostgresSQLSession(session), cipher: cipher, cardCache: cardCache)
-            let result = try Self.inTransaction(session) {
-                try session.execute("SELECT pg_advisory_xact_lock($1)", [writerLockKey])
-                let result = try body(transaction)
-                try transaction.flush()
+    /// Runs `body` on one of the store's connection threads; the caller suspends until it returns.
+    func onConnectionThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await threads.runIfActive(body)
+    }
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        try await onConnectionThread { [pool, cipher, cardCache, writerLockKey] in
+            try pool.withConnection { session in
+                let transaction = WorkingSet(session: PostgresSQLSession(session), cipher: cipher, cardCache: cardCache)
+                let result = try Self.inTransaction(session) {
+                    try session.execute("SELECT pg_advisory_xact_lock($1)", [writerLockKey])
+                    let result = try body(transaction)
+                    try transaction.flush()
+                    return result
+                }
+                transaction.committed()
                 return result
             }
-            transaction.committed()
-            return result
         }
     }
 
-    func inWriteTransaction<T>(_ body: (any SQLSession) throws -> T) throws -> T {
-        try pool.withConnection { session in
-            try Self.inTransaction(session) { try body(PostgresSQLSession(session, lockScope: url.schema)) }
+    func inWriteTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await onConnectionThread { [pool, url] in
+            try pool.withConnection { session in
+                try Self.inTransaction(session) { try body(PostgresSQLSession(session, lockScope: url.schema)) }
+            }
         }
     }
 
-    func withWriteSession<T>(_ body: (any SQLSession) throws -> T) throws -> T {
-        try pool.withConnection { session in try body(PostgresSQLSession(session, lockScope: url.schema)) }
-    }
-
-    func inReadTransaction<T>(_ body: (any SQLSession) throws -> T) throws -> T {
-        try pool.withConnection { session in
-            try Self.inTransaction(session, isolation: "REPEATABLE READ READ ONLY") { try body(PostgresSQLSession(session, lockScope: url.schema)) }
+    func withWriteSession<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await onConnectionThread { [pool, url] in
+            try pool.withConnection { session in try body(PostgresSQLSession(session, lockScope: url.schema)) }
         }
     }
 
-    func withReadSession<T>(_ body: (any SQLSession) throws -> T) throws -> T {
-        try withWriteSession(body)
+    func inReadTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await onConnectionThread { [pool, url] in
+            try pool.withConnection { session in
+                try Self.inTransaction(session, isolation: "REPEATABLE READ READ ONLY") {
+                    try body(PostgresSQLSession(session, lockScope: url.schema))
+                }
+            }
+        }
     }
 
-    public func claimDueOutbound(network: NetworkName, now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [OutboundPost] {
+    func withReadSession<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await withWriteSession(body)
+    }
+
+    public func claimDueOutbound(network: NetworkName, now: Instant, limit: Int, leaseMilliseconds: Int64) async throws -> [OutboundPost] {
         precondition(limit > 0 && limit <= 10_000, "outbox batches are bounded")
         precondition(leaseMilliseconds > 0, "leases run out")
-        return try pool.withConnection { session in
-            try session.query("""
-                UPDATE outbound_posts SET next_attempt_at = $2
-                WHERE key IN (SELECT key FROM outbound_posts WHERE state = 'pending' AND next_attempt_at <= $1 AND network = $4
-                              ORDER BY next_attempt_at, key LIMIT $3 FOR UPDATE SKIP LOCKED)
-                RETURNING \(StoreColumns.outbound)
-                """, [now.millisecondsSinceEpoch, now.millisecondsSinceEpoch + leaseMilliseconds, limit, network.rawValue])
-                .map { try StoreRows.outbound(PostgresRowReader(row: $0, table: "outbound_posts")) }.sorted { ($0.createdAt, $0.key) < ($1.createdAt, $1.key) }
+        return try await onConnectionThread { [pool] in
+            try pool.withConnection { session in
+                try session.query("""
+                    UPDATE outbound_posts SET next_attempt_at = $2
+                    WHERE key IN (SELECT key FROM outbound_posts WHERE state = 'pending' AND next_attempt_at <= $1 AND network = $4
+                                  ORDER BY next_attempt_at, key LIMIT $3 FOR UPDATE SKIP LOCKED)
+                    RETURNING \(StoreColumns.outbound)
+                    """, [now.millisecondsSinceEpoch, now.millisecondsSinceEpoch + leaseMilliseconds, limit, network.rawValue])
+                    .map { try StoreRows.outbound(PostgresRowReader(row: $0, table: "outbound_posts")) }
+                    .sorted { ($0.createdAt, $0.key) < ($1.createdAt, $1.key) }
+            }
         }
     }
 
-    public func claimDueWebhookDeliveries(now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [WebhookDelivery] {
+    public func claimDueWebhookDeliveries(now: Instant, limit: Int, leaseMilliseconds: Int64) async throws -> [WebhookDelivery] {
         precondition(limit > 0 && limit <= 1_000, "delivery batches are bounded")
         precondition(leaseMilliseconds > 0, "leases run out")
-        let rows = try pool.withConnection { session in
-            try session.query("""
-                WITH claimed AS (
-                    UPDATE webhook_deliveries SET next_attempt_at = $2
-                    WHERE (event_id, endpoint_id) IN (
-                        SELECT event_id, endpoint_id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $1
-                        ORDER BY next_attempt_at, event_id LIMIT $3 FOR UPDATE SKIP LOCKED)
-                    RETURNING event_id, endpoint_id, attempts)
-                SELECT e.id, e.merchant_id, e.type, e.object_id, e.created_at, w.id, w.url, w.secret_sealed, w.created_at, c.attempts
-                FROM claimed c JOIN merchant_events e ON e.id = c.event_id JOIN webhook_endpoints w ON w.id = c.endpoint_id
-                ORDER BY e.seq, w.id
-                """, [now.millisecondsSinceEpoch, now.millisecondsSinceEpoch + leaseMilliseconds, limit])
+        return try await onConnectionThread { [pool, cipher] in
+            let rows = try pool.withConnection { session in
+                try session.query("""
+                    WITH claimed AS (
+                        UPDATE webhook_deliveries SET next_attempt_at = $2
+                        WHERE (event_id, endpoint_id) IN (
+                            SELECT event_id, endpoint_id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $1
+                            ORDER BY next_attempt_at, event_id LIMIT $3 FOR UPDATE SKIP LOCKED)
+                        RETURNING event_id, endpoint_id, attempts)
+                    SELECT e.id, e.merchant_id, e.type, e.object_id, e.created_at, w.id, w.url, w.secret_sealed, w.created_at, c.attempts
+                    FROM claimed c JOIN merchant_events e ON e.id = c.event_id JOIN webhook_endpoints w ON w.id = c.endpoint_id
+                    ORDER BY e.seq, w.id
+                    """, [now.millisecondsSinceEpoch, now.millisecondsSinceEpoch + leaseMilliseconds, limit])
+            }
+            return try rows.map { try StoreRows.webhookDelivery(PostgresRowReader(row: $0, table: "webhook_deliveries"), cipher: cipher) }
         }
-        return try rows.map { try StoreRows.webhookDelivery(PostgresRowReader(row: $0, table: "webhook_deliveries"), cipher: cipher) }
     }
 
     public func close() throws {
         pool.close()
+        try threads.syncShutdownGracefully()
     }
 
     /// A server setting (`synchronous_commit`, `server_version`, …), for reports.
-    public func serverSetting(_ name: String) throws -> String {
+    public func serverSetting(_ name: String) async throws -> String {
         precondition(PostgresDatabaseURL.isIdentifier(name), "setting names are identifiers")
-        return try pool.withConnection { session in
-            try PostgresRowReader(row: try session.query("SHOW \(name)")[0], table: "settings").text(0)
+        return try await onConnectionThread { [pool] in
+            try pool.withConnection { session in
+                try PostgresRowReader(row: try session.query("SHOW \(name)")[0], table: "settings").text(0)
+            }
         }
     }
 
     /// Drops this store's schema and everything in it, then closes the store: for benchmarks and
     /// other throwaway stores. Refused on the `public` schema, which may hold other data.
-    public func dropSchema() throws {
+    public func dropSchema() async throws {
         guard url.schema != "public" else { throw StoreError.conflict("refusing to drop the public schema") }
-        try pool.withConnection { session in try session.execute("DROP SCHEMA \(url.schema) CASCADE") }
-        pool.close()
+        _ = try await onConnectionThread { [pool, url] in
+            try pool.withConnection { session in try session.execute("DROP SCHEMA \(url.schema) CASCADE") }
+        }
+        try close()
     }
 }

@@ -10,23 +10,23 @@ protocol SQLStore: HashcartDatabase {
     var cipher: AddressCipher { get }
     /// Runs `body` in a short write transaction. It does not take the engine's writer lock:
     /// credentials, idempotency keys and webhook rows are not what engine transactions read.
-    func inWriteTransaction<T>(_ body: (any SQLSession) throws -> T) throws -> T
+    func inWriteTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T
     /// Runs `body`'s statements each on its own (PostgreSQL's autocommit; SQLite's writer), for
     /// writes that need no transaction around them.
-    func withWriteSession<T>(_ body: (any SQLSession) throws -> T) throws -> T
+    func withWriteSession<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T
     /// Runs `body` on a consistent read-only snapshot.
-    func inReadTransaction<T>(_ body: (any SQLSession) throws -> T) throws -> T
+    func inReadTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T
     /// Runs `body`'s reads each on its own, for single-statement reads (no snapshot needed).
-    func withReadSession<T>(_ body: (any SQLSession) throws -> T) throws -> T
+    func withReadSession<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T
 }
 
 extension SQLStore {
-    public func read<T>(_ body: (any StoreReader) throws -> T) throws -> T {
-        try inReadTransaction { session in try body(SQLStoreReader(session: session, cipher: cipher)) }
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
+        try await inReadTransaction { session in try body(SQLStoreReader(session: session, cipher: cipher)) }
     }
 
-    public func connectorInterest(network: NetworkName, now: Instant) throws -> ConnectorInterest {
-        try withReadSession { session in
+    public func connectorInterest(network: NetworkName, now: Instant) async throws -> ConnectorInterest {
+        try await withReadSession { session in
             let tags = try session.query(StoreColumns.interestHashtagsSQL, [SQLValue(now), SQLValue(ConnectorInterest.maximumHashtags)]) { try $0.text(0) }
             let authors = try session.query(StoreColumns.interestAuthorsSQL, [.text(network.rawValue), SQLValue(ConnectorInterest.maximumWatchedAuthors)]) {
                 try $0.text(0)
@@ -37,22 +37,22 @@ extension SQLStore {
 
     // MARK: Credentials
 
-    public func saveCredential(id: String, kind: CredentialKind, ownerID: String, secretHash: [UInt8], at: Instant) throws {
-        _ = try withWriteSession { session in
+    public func saveCredential(id: String, kind: CredentialKind, ownerID: String, secretHash: [UInt8], at: Instant) async throws {
+        _ = try await withWriteSession { session in
             try session.execute("INSERT INTO credentials (id, kind, owner_id, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
                                 [.text(id), .text(kind.rawValue), .text(ownerID), .blob(Data(secretHash)), SQLValue(at)])
         }
     }
 
-    public func revokeCredential(id: String, kind: CredentialKind, ownerID: String, at: Instant) throws -> Bool {
-        try withWriteSession { session in
+    public func revokeCredential(id: String, kind: CredentialKind, ownerID: String, at: Instant) async throws -> Bool {
+        try await withWriteSession { session in
             try session.execute("UPDATE credentials SET revoked_at = $1 WHERE id = $2 AND kind = $3 AND owner_id = $4 AND revoked_at IS NULL",
                                 [SQLValue(at), .text(id), .text(kind.rawValue), .text(ownerID)]) == 1
         }
     }
 
-    public func credentialOwner(kind: CredentialKind, secretHash: [UInt8]) throws -> String? {
-        try withReadSession { session in
+    public func credentialOwner(kind: CredentialKind, secretHash: [UInt8]) async throws -> String? {
+        try await withReadSession { session in
             try session.queryOne("SELECT owner_id FROM credentials WHERE secret_hash = $1 AND kind = $2 AND revoked_at IS NULL",
                                  [.blob(Data(secretHash)), .text(kind.rawValue)]) { try $0.text(0) }
         }
@@ -60,8 +60,8 @@ extension SQLStore {
 
     // MARK: Idempotency keys
 
-    public func claimIdempotency(scope: [UInt8], key: String, requestHash: [UInt8], now: Instant) throws -> IdempotencyKeyClaim {
-        try inWriteTransaction { session in
+    public func claimIdempotency(scope: [UInt8], key: String, requestHash: [UInt8], now: Instant) async throws -> IdempotencyKeyClaim {
+        try await inWriteTransaction { session in
             try session.execute("DELETE FROM idempotency_keys WHERE created_at < $1",
                                 [.int(now.millisecondsSinceEpoch - StoreLimits.idempotencyRetentionMilliseconds)])
             let inserted = try session.execute("""
@@ -85,8 +85,8 @@ extension SQLStore {
         }
     }
 
-    public func finishIdempotency(scope: [UInt8], key: String, status: Int?, body: Data) throws {
-        try withWriteSession { session in
+    public func finishIdempotency(scope: [UInt8], key: String, status: Int?, body: Data) async throws {
+        try await withWriteSession { session in
             if let status {
                 let sealed = try cipher.seal(body, context: AddressCipher.idempotencyContext(scope: scope, key: key))
                 try session.execute("UPDATE idempotency_keys SET status = $1, response = $2 WHERE scope = $3 AND key = $4",
@@ -99,9 +99,9 @@ extension SQLStore {
 
     // MARK: Webhooks
 
-    public func createWebhookEndpoint(id: String, merchantID: MerchantID, url: String, secret: String, at: Instant) throws -> WebhookEndpoint {
+    public func createWebhookEndpoint(id: String, merchantID: MerchantID, url: String, secret: String, at: Instant) async throws -> WebhookEndpoint {
         let sealed = try cipher.seal(Data(secret.utf8), context: "webhook:" + id)
-        return try inWriteTransaction { session in
+        return try await inWriteTransaction { session in
             let sequence = session.dialect.eventSequence
             if session.dialect == .postgres {
                 // Serializes endpoint creation per merchant, so the limit holds under concurrency.
@@ -123,9 +123,9 @@ extension SQLStore {
     /// Events are scheduled in commit order: an event's sequence number is drawn under the
     /// writer lock, so no event can later commit with a number below one already scheduled.
     @discardableResult
-    public func scheduleWebhookDeliveries(now: Instant, limit: Int) throws -> Int {
+    public func scheduleWebhookDeliveries(now: Instant, limit: Int) async throws -> Int {
         precondition(limit > 0 && limit <= 10_000, "scheduling batches are bounded")
-        return try inWriteTransaction { session in
+        return try await inWriteTransaction { session in
             // One scheduler at a time per store (others skip the round instead of waiting).
             guard try session.tryTransactionLock("hashcart.webhooks") else { return 0 }
             let sequence = session.dialect.eventSequence
@@ -150,9 +150,9 @@ extension SQLStore {
     }
 
     public func recordWebhookAttempt(eventID: String, endpointID: String, delivered: Bool, status: Int?, error: String?,
-                                     nextAttemptAt: Instant?, now: Instant) throws {
+                                     nextAttemptAt: Instant?, now: Instant) async throws {
         let state = delivered ? "delivered" : (nextAttemptAt == nil ? "failed" : "pending")
-        _ = try withWriteSession { session in
+        _ = try await withWriteSession { session in
             try session.execute("""
                 UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, next_attempt_at = $2, last_status = $3, last_error = $4,
                     delivered_at = $5 WHERE event_id = $6 AND endpoint_id = $7 AND state = 'pending'
@@ -161,8 +161,8 @@ extension SQLStore {
         }
     }
 
-    public func redeliverWebhook(eventID: String, merchantID: MerchantID, now: Instant) throws -> Bool {
-        try withWriteSession { session in
+    public func redeliverWebhook(eventID: String, merchantID: MerchantID, now: Instant) async throws -> Bool {
+        try await withWriteSession { session in
             guard try session.queryOne("SELECT 1 FROM merchant_events WHERE id = $1 AND merchant_id = $2",
                                        [.text(eventID), .text(merchantID.rawValue)], { _ in true }) != nil
             else { return false }
@@ -172,8 +172,8 @@ extension SQLStore {
         }
     }
 
-    public func merchantEvents(merchantID: MerchantID, limit: Int, startingAfter: String?) throws -> [MerchantEventStatus] {
-        try withReadSession { session in
+    public func merchantEvents(merchantID: MerchantID, limit: Int, startingAfter: String?) async throws -> [MerchantEventStatus] {
+        try await withReadSession { session in
             let sequence = session.dialect.eventSequence
             var sql = """
                 SELECT e.id, e.type, e.object_id, e.created_at,

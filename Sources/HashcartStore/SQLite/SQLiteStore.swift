@@ -73,37 +73,40 @@ public final class SQLiteStore: HashcartDatabase, SQLStore {
         }
     }
 
-    public func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
-        let (result, transaction) = try pool.write { db in
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        try await pool.writeWithoutTransaction { [cipher, cardCache] db in
             let transaction = WorkingSet(session: SQLiteSession(db: db), cipher: cipher, cardCache: cardCache)
-            let result = try body(transaction)
-            try transaction.flush()
-            return (result, transaction)
+            var result: T?
+            try db.inTransaction {
+                result = try body(transaction)
+                try transaction.flush()
+                return .commit
+            }
+            transaction.committed()
+            return result!
         }
-        transaction.committed()
-        return result
     }
 
-    func inWriteTransaction<T>(_ body: (any SQLSession) throws -> T) throws -> T {
-        try pool.write { db in try body(SQLiteSession(db: db)) }
+    func inWriteTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await pool.write { db in try body(SQLiteSession(db: db)) }
     }
 
-    func withWriteSession<T>(_ body: (any SQLSession) throws -> T) throws -> T {
-        try inWriteTransaction(body)
+    func withWriteSession<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await inWriteTransaction(body)
     }
 
-    func inReadTransaction<T>(_ body: (any SQLSession) throws -> T) throws -> T {
-        try pool.read { db in try body(SQLiteSession(db: db)) }
+    func inReadTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await pool.read { db in try body(SQLiteSession(db: db)) }
     }
 
-    func withReadSession<T>(_ body: (any SQLSession) throws -> T) throws -> T {
-        try inReadTransaction(body)
+    func withReadSession<T: Sendable>(_ body: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await inReadTransaction(body)
     }
 
-    public func claimDueOutbound(network: NetworkName, now: Instant, limit: Int, leaseMilliseconds: Int64) throws -> [OutboundPost] {
+    public func claimDueOutbound(network: NetworkName, now: Instant, limit: Int, leaseMilliseconds: Int64) async throws -> [OutboundPost] {
         precondition(limit > 0 && limit <= 10_000, "outbox batches are bounded")
         precondition(leaseMilliseconds > 0, "leases run out")
-        return try pool.write { db in
+        return try await pool.write { db in
             let session = SQLiteSession(db: db)
             let due = try session.query("""
                 SELECT \(StoreColumns.outbound) FROM outbound_posts WHERE state = 'pending' AND next_attempt_at <= $1 AND network = $2
