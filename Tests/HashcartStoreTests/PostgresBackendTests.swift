@@ -62,12 +62,51 @@ struct PostgresBackendTests {
     }
 }
 
+extension PostgresBackendTests {
+    /// Every connection busy: a call waits at most `acquire_timeout`, then is a clear
+    /// `unavailable` that changed nothing; the call holding the connection still commits.
+    @Test(.timeLimit(.minutes(1))) func aCallThatFindsEveryConnectionBusyFailsAfterTheAcquireTimeout() async throws {
+        let database = try TestDatabase(.postgres)
+        let url = try #require(database.url) + "&acquire_timeout=1"
+        let store = try await PostgresStore(url: url.replacingOccurrences(of: "pool=4", with: "pool=1"), encryptionKey: AddressCipher.generateEncodedKey())
+        defer { try? store.close() }
+        let holding = Mutex(false), release = Mutex(false)
+        let merchant = Merchant(id: MerchantID("mer_busy"), name: "Busy", discountRateBasisPoints: 250, createdAt: Instant(secondsSinceEpoch: 1_790_000_000))
+        let writer = Task {
+            try await store.write { tx in
+                try tx.insertMerchant(merchant)
+                holding.withLock { $0 = true }
+                while !release.withLock({ $0 }) { usleep(10_000) }
+            }
+        }
+        while !holding.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        let started = ContinuousClock.now
+        let error = await #expect(throws: StoreError.self) {
+            try await store.write { tx in try tx.insertMerchant(Merchant(id: MerchantID("mer_late"), name: "Late", discountRateBasisPoints: 250,
+                                                                            createdAt: Instant(secondsSinceEpoch: 1_790_000_000))) }
+        }
+        let waited = ContinuousClock.now - started
+        guard case .unavailable(let detail) = error else {
+            Issue.record("expected unavailable, got \(String(describing: error))")
+            return
+        }
+        #expect(detail.contains("1 connections") && detail.contains("busy for 1 s"), "\(detail)")
+        #expect(waited >= .milliseconds(900) && waited < .seconds(20), "waited \(waited)")
+        release.withLock { $0 = true }
+        try await writer.value
+        #expect(try await store.read { try $0.merchant(MerchantID("mer_busy")) } != nil)
+        #expect(try await store.read { try $0.merchant(MerchantID("mer_late")) } == nil, "the call given up never ran")
+    }
+}
+
 /// The database URL an operator gives (`--database`, `HASHCART_DATABASE_URL`): garbage is a clear error.
 @Suite struct PostgresDatabaseURLTests {
     @Test(arguments: [
         "", "mysql://u@h/db", "postgres://", "postgres://h/db", "postgres://u@/db", "postgres://u@h", "postgres://u@h/",
         "postgres://u@h:0/db", "postgres://u@h:70000/db", "postgres://u@h/db?sslmode=maybe", "postgres://u@h/db?schema=Bad-Name",
         "postgres://u@h/db?pool=0", "postgres://u@h/db?pool=500", "postgres://u@h/db?colour=blue", "postgres://u@h/a/b",
+        "postgres://u@h/db?acquire_timeout=0", "postgres://u@h/db?acquire_timeout=601", "postgres://u@h/db?acquire_timeout=1.5",
+        "postgres://u@h/db?acquire_timeout=", "postgres://u@h/db?acquire_timeout=-3",
         "postgres://u@h/db?schema=" + String(repeating: "a", count: 60), "postgres://u@h/" + String(repeating: "x", count: 3_000),
     ])
     func aBadDatabaseURLIsAClearError(url: String) throws {
@@ -80,9 +119,10 @@ struct PostgresBackendTests {
     }
 
     @Test func aURLParsesWithItsOptions() throws {
-        let url = try PostgresDatabaseURL("postgresql://ops%40bank:s%3Acret@db.internal:6432/hashcart?sslmode=require&schema=tenant_a&pool=16")
+        let url = try PostgresDatabaseURL("postgresql://ops%40bank:s%3Acret@db.internal:6432/hashcart?sslmode=require&schema=tenant_a&pool=16&acquire_timeout=5")
         #expect(url.host == "db.internal" && url.port == 6432 && url.username == "ops@bank" && url.password == "s:cret")
-        #expect(url.database == "hashcart" && url.schema == "tenant_a" && url.requireTLS && url.poolSize == 16)
+        #expect(url.database == "hashcart" && url.schema == "tenant_a" && url.requireTLS && url.poolSize == 16 && url.acquireTimeoutSeconds == 5)
+        #expect(try PostgresDatabaseURL("postgres://u@h/db").acquireTimeoutSeconds == 30)
         #expect(!url.description.contains("s:cret") && !url.description.contains("s%3Acret"), "the password never reaches logs")
     }
 

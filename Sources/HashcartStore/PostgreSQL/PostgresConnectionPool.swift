@@ -6,18 +6,19 @@ import NIOPosix
 import PostgresNIO
 import Synchronization
 
-/// A bounded pool of PostgresNIO connections for synchronous callers.
+/// A bounded pool of PostgresNIO connections for the store's connection threads.
 ///
-/// Hashcart's store protocol is synchronous (as GRDB's is): a caller blocks on the connection's
-/// `EventLoopFuture`s while SwiftNIO's event loop threads do the I/O. So it must never be called
-/// from an event loop thread (PostgresNIO's `wait()` stops the process if it is). At most
-/// ``capacity`` connections are open; a caller waits up to ``acquireTimeoutSeconds`` for one.
-/// A connection that broke is dropped and replaced on the next use.
+/// The unit of work is synchronous over its connection, so it runs on ``PostgresStore``'s own
+/// threads (one per connection), which wait on the connection's `EventLoopFuture`s while
+/// SwiftNIO's event loop threads do the I/O. It must never be called from an event loop thread
+/// (PostgresNIO's `wait()` stops the process if it is) nor from Swift's cooperative pool. At most
+/// ``capacity`` connections are open; with one thread per connection a thread never waits for one
+/// (callers wait, suspended, in ``PostgresStore``, up to the URL's `acquire_timeout`). A
+/// connection that broke is dropped and replaced on the next use.
 final class PostgresConnectionPool: Sendable {
     let url: PostgresDatabaseURL
     let capacity: Int
     let logger: Logger
-    static let acquireTimeoutSeconds = 30
 
     private let configuration: PostgresConnection.Configuration
     private let idle = Mutex<[PostgresConnection]>([])
@@ -36,8 +37,8 @@ final class PostgresConnectionPool: Sendable {
     /// still open is handed back only if `reusable` says so (a transaction rolled back cleanly).
     @discardableResult
     func withConnection<T>(_ body: (PostgresSession) throws -> T) throws -> T {
-        guard permits.wait(timeout: .now() + .seconds(Self.acquireTimeoutSeconds)) == .success else {
-            throw StoreError.unavailable("all \(capacity) connections to \(url) stayed busy for \(Self.acquireTimeoutSeconds) s")
+        guard permits.wait(timeout: .now() + .seconds(url.acquireTimeoutSeconds)) == .success else {
+            throw StoreError.unavailable("all \(capacity) connections to \(url) stayed busy for \(url.acquireTimeoutSeconds) s")
         }
         defer { permits.signal() }
         let connection = try idle.withLock { $0.popLast() } ?? connect()

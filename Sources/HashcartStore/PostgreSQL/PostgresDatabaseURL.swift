@@ -7,7 +7,9 @@ import PostgresNIO
 ///
 /// Query options: `sslmode=disable|require` (default `disable`; `require` verifies the server's
 /// certificate), `schema=NAME` (default `public`: one database can hold several Hashcarts, one
-/// per schema), `pool=N` (connections per process, 1–64, default 8).
+/// per schema), `pool=N` (connections per process, 1–64, default 8), `acquire_timeout=S` (how
+/// long a store call may wait for a free connection before it fails as unavailable, 1–600 s,
+/// default 30).
 public struct PostgresDatabaseURL: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     public var port: Int
@@ -17,6 +19,8 @@ public struct PostgresDatabaseURL: Sendable, Hashable, CustomStringConvertible {
     public var schema: String
     public var requireTLS: Bool
     public var poolSize: Int
+    /// Seconds a store call waits for a free connection (``StoreError/unavailable(_:)`` after).
+    public var acquireTimeoutSeconds: Int
 
     /// Whether `text` names a PostgreSQL database (rather than, say, a folder).
     public static func isPostgresURL(_ text: String) -> Bool {
@@ -40,6 +44,7 @@ public struct PostgresDatabaseURL: Sendable, Hashable, CustomStringConvertible {
         schema = "public"
         requireTLS = false
         poolSize = 8
+        acquireTimeoutSeconds = 30
         for item in components.queryItems ?? [] {
             let value = item.value ?? ""
             switch item.name {
@@ -57,8 +62,13 @@ public struct PostgresDatabaseURL: Sendable, Hashable, CustomStringConvertible {
             case "pool":
                 guard let size = Int(value), (1...64).contains(size) else { throw .badDatabaseURL("pool must be between 1 and 64") }
                 poolSize = size
+            case "acquire_timeout":
+                guard let seconds = Int(value), (1...600).contains(seconds) else {
+                    throw .badDatabaseURL("acquire_timeout must be between 1 and 600 seconds")
+                }
+                acquireTimeoutSeconds = seconds
             default:
-                throw .badDatabaseURL("unknown option \(item.name.prefix(40)) (known: sslmode, schema, pool)")
+                throw .badDatabaseURL("unknown option \(item.name.prefix(40)) (known: sslmode, schema, pool, acquire_timeout)")
             }
         }
     }

@@ -145,8 +145,34 @@ public final class PostgresStore: HashcartDatabase, SQLStore {
     // MARK: Engine store
 
     /// Runs `body` on one of the store's connection threads; the caller suspends until it returns.
+    ///
+    /// A call that finds every connection busy waits its turn, at most
+    /// ``PostgresDatabaseURL/acquireTimeoutSeconds``: then it fails as
+    /// ``StoreError/unavailable(_:)`` without running (a busy database is an answer a caller can
+    /// act on; an unbounded queue is not). Once `body` has started it always runs to its end, so
+    /// a caller is never told "unavailable" about a transaction that committed.
     func onConnectionThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await threads.runIfActive(body)
+        let turn = ConnectionTurn()
+        let (threads, url) = (threads, url)
+        let busy = StoreError.unavailable("all \(url.poolSize) connections to \(url) stayed busy for \(url.acquireTimeoutSeconds) s")
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let answer = AnswerOnce(continuation)
+            // Unstructured: a call given up must not wait for its queued job to be dequeued.
+            let timeout = Task {
+                try? await Task.sleep(for: .seconds(url.acquireTimeoutSeconds))
+                if !Task.isCancelled, turn.abandon() { answer.resume(with: .failure(busy)) }
+            }
+            Task {
+                let result = await Result(catching: {
+                    try await threads.runIfActive {
+                        guard turn.start() else { throw busy }
+                        return try body()
+                    }
+                })
+                timeout.cancel()
+                answer.resume(with: result)
+            }
+        }
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
@@ -254,5 +280,38 @@ public final class PostgresStore: HashcartDatabase, SQLStore {
             try pool.withConnection { session in try session.execute("DROP SCHEMA \(url.schema) CASCADE") }
         }
         try close()
+    }
+}
+
+/// Whether a call waiting for a connection thread started (then it runs to its end) or was given
+/// up by its timeout first (then it never runs): decided once, by whichever comes first.
+final class ConnectionTurn: Sendable {
+    private let state = Atomic<Int>(0)  // 0 waiting, 1 started, 2 abandoned
+
+    /// Called by the connection thread: `false` if the caller already gave up.
+    func start() -> Bool { state.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged }
+
+    /// Called when the wait runs out: `false` if the work already started.
+    func abandon() -> Bool { state.compareExchange(expected: 0, desired: 2, ordering: .acquiringAndReleasing).exchanged }
+}
+
+/// A continuation resumed by whichever answer comes first; later ones are dropped.
+final class AnswerOnce<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
+
+    init(_ continuation: CheckedContinuation<T, any Error>) { self.continuation = Mutex(continuation) }
+
+    func resume(with result: Result<T, any Error>) {
+        continuation.withLock { pending in
+            pending?.resume(with: result)
+            pending = nil
+        }
+    }
+}
+
+extension Result where Failure == any Error {
+    /// The result of an async throwing call.
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }
