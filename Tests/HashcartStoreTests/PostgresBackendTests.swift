@@ -68,7 +68,7 @@ extension PostgresBackendTests {
     @Test(.timeLimit(.minutes(1))) func aCallThatFindsEveryConnectionBusyFailsAfterTheAcquireTimeout() async throws {
         let database = try TestDatabase(.postgres)
         let url = try #require(database.url) + "&acquire_timeout=1"
-        let store = try await PostgresStore(url: url.replacingOccurrences(of: "pool=4", with: "pool=1"), encryptionKey: AddressCipher.generateEncodedKey())
+        let store = try await PostgresStore(url: url.replacingOccurrences(of: "pool=\(TestDatabase.poolSize)", with: "pool=1"), encryptionKey: AddressCipher.generateEncodedKey())
         defer { try? store.close() }
         let holding = Mutex(false), release = Mutex(false)
         let merchant = Merchant(id: MerchantID("mer_busy"), name: "Busy", discountRateBasisPoints: 250, createdAt: Instant(secondsSinceEpoch: 1_790_000_000))

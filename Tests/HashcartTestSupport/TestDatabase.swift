@@ -46,6 +46,11 @@ public final class TestDatabase: @unchecked Sendable {
     /// This test's PostgreSQL schema (unused on SQLite).
     public let schema: String
 
+    /// Connections (and connection threads) of each PostgreSQL store a test opens: two, enough
+    /// for a read beside a held write. Dozens of tests run at once on a 2-core machine; more
+    /// connections each only make the server thrash.
+    public static let poolSize = 2
+
     public init(_ backend: TestBackend = TestBackend.current) throws {
         self.backend = backend
         directory = NSTemporaryDirectory() + "hashcart-test-" + UUID().uuidString
@@ -56,7 +61,7 @@ public final class TestDatabase: @unchecked Sendable {
             url = nil
         case .postgres:
             guard let base = TestBackend.postgresURL else { throw RawSQLError.other(TestBackend.skipNotice) }
-            url = base + (base.contains("?") ? "&" : "?") + "schema=\(schema)&pool=4"
+            url = base + (base.contains("?") ? "&" : "?") + "schema=\(schema)&pool=\(Self.poolSize)"
         }
     }
 
