@@ -35,13 +35,7 @@ struct BenchFlashSaleCommand: AsyncParsableCommand {
 
     func run() async throws {
         let sale = try await BenchSale(count: cardholders, units: units, batch: options.batch, captureOnConfirmation: false, data: nil, database: options.database)
-        do {
-            try await measure(sale)
-        } catch {
-            await sale.close()
-            throw error
-        }
-        await sale.close()
+        try await sale.run(measure)
     }
 
     /// The benchmark proper, on a sale that ``run()`` closes whatever happens.

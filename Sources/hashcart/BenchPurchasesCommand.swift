@@ -36,13 +36,7 @@ struct BenchPurchasesCommand: AsyncParsableCommand {
 
     func run() async throws {
         let sale = try await BenchSale(count: count, batch: options.batch, captureOnConfirmation: captureOnConfirmation, data: data, database: options.database)
-        do {
-            try await measure(sale)
-        } catch {
-            await sale.close()
-            throw error
-        }
-        await sale.close()
+        try await sale.run(measure)
     }
 
     /// The benchmark proper, on a sale that ``run()`` closes whatever happens.

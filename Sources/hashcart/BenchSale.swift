@@ -130,6 +130,17 @@ final class BenchSale {
         return purchases.enumerated().map { repost(of: $1, index: $0) }
     }
 
+    /// Runs `body` on this sale, then closes it, whether `body` returned or threw.
+    func run(_ body: (BenchSale) async throws -> Void) async throws {
+        do {
+            try await body(self)
+        } catch {
+            await close()
+            throw error
+        }
+        await close()
+    }
+
     /// Removes the benchmark's own store (folder or schema); a store the caller named is kept.
     func close() async {
         if ownSchema, let postgres = store as? PostgresStore { try? await postgres.dropSchema() }

@@ -56,13 +56,7 @@ struct BenchScaleCommand: AsyncParsableCommand {
         let sale = try await BenchSale(count: cardholders, units: purchases, batch: options.batch, captureOnConfirmation: false, data: data,
                                  database: options.database, network: .bluesky, officialAccountID: Self.official,
                                  identity: { SocialIdentity(network: .bluesky, userID: Self.did($0), handle: "@buyer\($0).bsky.social") })
-        do {
-            try await measure(sale, purchases: purchases)
-        } catch {
-            await sale.close()
-            throw error
-        }
-        await sale.close()
+        try await sale.run { try await measure($0, purchases: purchases) }
     }
 
     /// The benchmark proper, on a sale that ``run()`` closes whatever happens.
