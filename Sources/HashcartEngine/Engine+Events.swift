@@ -31,7 +31,7 @@ extension Engine {
                         outcomes.append(try await store.write { [self] tx in try process(event, tx: tx, now: now) })
                     } catch {
                         let reason = "\(error)"
-                        _ = try await store.write { [self] tx in try tx.markEventProcessed(network: event.network, eventID: event.eventID, at: now) }
+                        _ = try await store.write { tx in try tx.markEventProcessed(network: event.network, eventID: event.eventID, at: now) }
                         outcomes.append(.rejected(reason))
                     }
                 }

@@ -22,7 +22,7 @@ extension Engine {
         guard !due.isEmpty else { return DispatchSummary() }
         // A confirmation request whose purchase ended (expired, cancelled) while the post waited
         // must not go out: nobody could confirm it.
-        let obsolete = try await store.write { [self, due] tx -> Set<String> in
+        let obsolete = try await store.write { [due] tx -> Set<String> in
             var keys = Set<String>()
             for post in due where post.purpose == .confirmationRequest {
                 guard let id = post.purchaseID, let purchase = try tx.purchase(id), purchase.state == .requested, now < purchase.expiresAt

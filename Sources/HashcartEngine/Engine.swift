@@ -27,7 +27,7 @@ public final class Engine: Sendable {
         self.ids = ids
         self.taxTable = taxTable
         self.configuration = try configuration.validated()
-        try await store.write { [self] tx in
+        try await store.write { tx in
             for state in USState.allCases { try tx.ensureLedgerAccount(LedgerAccounts.salesTaxPayable(state)) }
         }
     }
@@ -43,7 +43,7 @@ public final class Engine: Sendable {
             try Merchant(id: MerchantID(ids.next(prefix: "mer")), name: name, discountRateBasisPoints: discountRateBasisPoints,
                          createdAt: clock.now()).validated()
         }
-        try await store.write { [self] tx in try tx.insertMerchant(merchant) }
+        try await store.write { tx in try tx.insertMerchant(merchant) }
         return merchant
     }
 
@@ -63,7 +63,7 @@ public final class Engine: Sendable {
                                 cardLast4: draft.cardLast4, createdAt: now).validated()
             }
         }
-        try await store.write { [self] tx in
+        try await store.write { tx in
             for account in accounts {
                 try tx.insertCardAccount(account)
                 try tx.ensureLedgerAccount(LedgerAccounts.creditLine(account.id))
@@ -89,7 +89,7 @@ public final class Engine: Sendable {
                       confirmationWindowSeconds: draft.confirmationWindowSeconds, lifecycle: draft.publish ? .published : .draft,
                       createdAt: now).validated()
         }
-        try await store.write { [self] tx in
+        try await store.write { tx in
             guard try tx.merchant(offer.merchantID) != nil else { throw EngineError.notFound("merchant \(offer.merchantID)") }
             // An offer whose time is up gives its hashtag back.
             if var previous = try tx.offer(hashtagKey: offer.hashtag.key), previous.state(at: now) == .ended {
@@ -115,7 +115,7 @@ public final class Engine: Sendable {
     @discardableResult
     public func setLifecycle(of offerID: OfferID, to lifecycle: OfferLifecycle) async throws -> Offer {
         let now = clock.now()
-        return try await store.write { [self] tx in
+        return try await store.write { tx in
             guard var offer = try tx.offer(offerID) else { throw EngineError.notFound("offer \(offerID)") }
             guard offer.lifecycle != .ended else { throw EngineError.refused("offer \(offerID) has ended and cannot change") }
             offer.lifecycle = lifecycle
@@ -129,7 +129,7 @@ public final class Engine: Sendable {
 
     /// The issuer's per-offer kill switch: while on, every purchase and confirmation is declined.
     public func setKillSwitch(of offerID: OfferID, on: Bool) async throws {
-        try await store.write { [self] tx in
+        try await store.write { tx in
             guard var offer = try tx.offer(offerID) else { throw EngineError.notFound("offer \(offerID)") }
             offer.killSwitch = on
             try tx.updateOffer(offer)
@@ -143,7 +143,7 @@ public final class Engine: Sendable {
         let now = clock.now()
         let code = LinkCode(code: "HC-" + ids.next(prefix: "").dropFirst().uppercased(), cardAccountID: cardAccountID,
                             network: network, expiresAt: now.adding(seconds: configuration.linkCodeLifetimeSeconds))
-        try await store.write { [self] tx in
+        try await store.write { tx in
             guard try tx.cardAccount(cardAccountID) != nil else { throw EngineError.notFound("card account \(cardAccountID)") }
             try tx.insertLinkCode(code)
         }

@@ -101,6 +101,10 @@ public protocol StoreReader {
     func notifications(cardAccountID: CardAccountID) throws -> [CardholderNotification]
     /// Rows in one of the store's tables (`purchases`, `orders`, `ledger_transfers`, …).
     func count(_ table: String) throws -> Int64
+    /// The latest moment the engine recorded in this store (an event processed, a ledger transfer,
+    /// an order changed, a reply queued), nil for an empty store. The store's own clock: a store
+    /// nobody has run since (the demo's, a restored backup) is judged as of its last moment.
+    func latestRecordedAt() throws -> Instant?
     /// The store's schema as the database describes it: one `table.column` line per column and
     /// one `index name on table` line per index, sorted. Both stores give the same lines: their
     /// DDL comes from one definition (``StoreSchema``).

@@ -34,7 +34,7 @@ import Testing
         ] + store, log: database.directory + "/serve.log")
         func restart() async throws {
             instance.port = 0
-            try instance.start()
+            try await instance.start()
             try await MultiInstanceTests.waitHealthy(instance)
         }
         try FileManager.default.createDirectory(atPath: database.directory + "/serve", withIntermediateDirectories: true)

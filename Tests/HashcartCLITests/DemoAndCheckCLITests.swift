@@ -82,6 +82,35 @@ import Testing
         #expect(try await hashcart(["check", "--data", folder.path]).status == 0)
     }
 
+    /// `check` judges holds as of the store's last recorded moment: the demo's store (its clock
+    /// stopped on Black Friday) stays clean however long ago that was, while a store that went on
+    /// recording past a hold's timeout without voiding it is reported.
+    @Test func checkJudgesHoldsAsOfTheStoresLastMoment() async throws {
+        let folder = TemporaryFolder("holds")
+        let demo = try await hashcart(["demo", "--json", "--cardholders", "100", "--data", folder.path])
+        try #require(demo.status == 0, "\(demo)")
+        let queue = try DatabaseQueue(path: folder.file("hashcart.sqlite"))
+        let (pendingHolds, lastTimeout) = try await queue.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger_transfers WHERE type = 'pending' AND pending_status = 'pending'") ?? 0,
+             try Int64.fetchOne(db, sql: "SELECT MAX(timeout_at) FROM ledger_transfers WHERE type = 'pending' AND pending_status = 'pending'"))
+        }
+        try #require(pendingHolds > 0, "the demo leaves authorized, unshipped orders holding credit")
+        try #require(Int64(Date().timeIntervalSince1970 * 1000) > (lastTimeout ?? 0), "the demo's holds time out seven days after its clock")
+        #expect(try await hashcart(["check", "--data", folder.path]).status == 0)
+
+        // The engine went on recording (an event processed two hours after the last timeout)
+        // without voiding those holds: that is a broken rule.
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO processed_events (network, event_id, processed_at) VALUES ('x', 'late-event', ?)",
+                           arguments: [lastTimeout! + 7_200_000])
+        }
+        try queue.close()
+        let json = try await hashcart(["check", "--json", "--data", folder.path])
+        #expect(json.status == 1, "\(json)")
+        let rules = Set(((try json.json())["invariant_violations"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String })
+        #expect(rules == ["ledger.hold_outlived_timeout"], "\(json)")
+    }
+
     @Test func checkFindsTamperedStock() async throws {
         let folder = TemporaryFolder("tamper")
         let demo = try await hashcart(["demo", "--json", "--cardholders", "100", "--data", folder.path])

@@ -33,7 +33,7 @@ struct MultiInstanceTests {
 
         var base: String { "http://127.0.0.1:\(port)" }
 
-        func start() throws {
+        func start() async throws {
             let process = Process()
             process.executableURL = try executable ?? HashcartBinary.require()
             process.arguments = arguments
@@ -47,7 +47,7 @@ struct MultiInstanceTests {
             process.standardOutput = handle
             process.standardError = handle
             process.standardInput = FileHandle.nullDevice
-            try process.run()
+            try await ChildProcess.launch(process)
             self.process = process
         }
 
@@ -120,7 +120,7 @@ struct MultiInstanceTests {
             ], log: database.directory + "/instance\(index).log")
         }
         try FileManager.default.createDirectory(atPath: sandbox, withIntermediateDirectories: true)
-        for instance in instances { try instance.start() }
+        for instance in instances { try await instance.start() }
         defer { for instance in instances { instance.stop() } }
         for instance in instances { try await Self.waitHealthy(instance) }
         let receiver = WebhookReceiver()
@@ -156,7 +156,7 @@ struct MultiInstanceTests {
             if index == buyers / 2 { instances[1].kill() }
             try await sale.post(index)
         }
-        try instances[1].start()
+        try await instances[1].start()
         try await Self.waitHealthy(instances[1])
 
         // Buyers repost the confirmation request as it arrives; instance 2 is killed once meanwhile.
@@ -166,7 +166,7 @@ struct MultiInstanceTests {
             if !killedSecond && sale.reposted.count >= stock / 2 {
                 instances[2].kill()
                 killedSecond = true
-                try instances[2].start()
+                try await instances[2].start()
             }
             for index in 0..<buyers { try await sale.observe(index) }
             try await Task.sleep(for: .milliseconds(100))

@@ -35,7 +35,7 @@ final class NetworkServe {
 
     func start() async throws {
         instance.port = 0
-        try instance.start()
+        try await instance.start()
         try await MultiInstanceTests.waitHealthy(instance)
     }
 

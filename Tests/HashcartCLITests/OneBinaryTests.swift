@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import HashcartTestSupport
 import Testing
 
 /// `hashcart` copied alone into an empty folder runs the demo and serves: nothing is looked up
@@ -21,7 +22,7 @@ import Testing
         let output = Pipe()
         demo.standardOutput = output
         demo.standardError = output
-        try demo.run()
+        try await ChildProcess.launch(demo)
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         while demo.isRunning { try await Task.sleep(for: .milliseconds(20)) }
         #expect(demo.terminationStatus == 0, "\(text.suffix(2000))")
@@ -30,7 +31,7 @@ import Testing
         let instance = MultiInstanceTests.Instance(port: 0, arguments: [
             "serve", "--data", folder.file("serve"), "--port", "0", "--admin-token", "one-binary-admin-token-0123",
         ], log: folder.file("serve.log"), executable: URL(fileURLWithPath: alone))
-        try instance.start()
+        try await instance.start()
         defer { instance.stop() }
         try await MultiInstanceTests.waitHealthy(instance)
         let (data, _) = try await URLSession.shared.data(from: URL(string: instance.base + "/openapi.yaml")!)

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import HashcartTestSupport
 import Testing
 
 /// `hashcart serve` as a real process: it starts on the embedded default, answers over loopback,
@@ -21,7 +22,7 @@ import Testing
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
-        try process.run()
+        try await ChildProcess.launch(process)
         defer { if process.isRunning { process.terminate() } }
 
         // Wait (bounded) for it to answer.

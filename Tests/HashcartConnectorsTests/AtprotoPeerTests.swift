@@ -22,7 +22,7 @@ struct AtprotoPeerTests {
         process.arguments = ["python3", "-c", "import \(module)"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
+        guard (try? ChildProcess.launchBeforeTests(process)) != nil else { return false }
         process.waitUntilExit()
         return process.terminationStatus == 0
     }

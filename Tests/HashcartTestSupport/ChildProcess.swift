@@ -1,4 +1,17 @@
 import Foundation
+import Synchronization
+
+/// Why a child process could not be started.
+public enum ChildProcessError: Error, CustomStringConvertible {
+    case tooManyOpenDescriptors(Int)
+
+    public var description: String {
+        switch self {
+        case .tooManyOpenDescriptors(let open):
+            "this test process held \(open) open file descriptors for 120 s (a leak?): Foundation's Process.run() crashes near 1,360, so no child was started"
+        }
+    }
+}
 
 /// What a child process left behind: its exit status and everything it printed.
 public struct ChildProcessResult: Sendable, CustomStringConvertible {
@@ -47,7 +60,7 @@ public enum ChildProcess {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        try await launch(process)
 
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
@@ -70,6 +83,58 @@ public enum ChildProcess {
                                   stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
                                   timedOut: timedOut)
     }
+
+    /// Starts `process` once this test process holds few enough open file descriptors, one launch
+    /// at a time.
+    ///
+    /// Foundation's `Process.run()` on Linux lists `/proc/self/fd` to close every descriptor in
+    /// the child, copying each entry's whole 256-byte `d_name`; with about 1,360 descriptors open
+    /// the last entry of readdir's 32 KiB buffer ends near the buffer's end and that copy reads
+    /// past it (SIGSEGV in `memmove`, seen in CI while dozens of tests held SQLite stores and
+    /// sockets at once). The peak is brief, at the start of a run, so a launch waits (at most
+    /// 120 s) until fewer than ``descriptorLimit`` are open, then fails with a clear message.
+    public static func launch(_ process: Process) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(120)
+        while true {
+            let ready = try launchLock.withLock { _ -> Bool in
+                let open = openDescriptorCount()
+                guard open < descriptorLimit else {
+                    if clock.now > deadline { throw ChildProcessError.tooManyOpenDescriptors(open) }
+                    return false
+                }
+                try process.run()
+                return true
+            }
+            if ready { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// Starts `process` at once (for checks made while the test plan is built, before any test
+    /// holds descriptors); fails rather than risk Foundation's crash when too many are open.
+    public static func launchBeforeTests(_ process: Process) throws {
+        try launchLock.withLock { _ in
+            let open = openDescriptorCount()
+            guard open < descriptorLimit else { throw ChildProcessError.tooManyOpenDescriptors(open) }
+            try process.run()
+        }
+    }
+
+    /// Open descriptors at or above which a launch waits (Foundation's crash starts near 1,360).
+    public static let descriptorLimit = 1_000
+
+    /// How many descriptors this process has open: the entries of `/proc/self/fd`, counted
+    /// without copying their names.
+    public static func openDescriptorCount() -> Int {
+        guard let directory = opendir("/proc/self/fd") else { return 0 }
+        defer { closedir(directory) }
+        var count = 0
+        while readdir(directory) != nil { count += 1 }
+        return max(0, count - 3)  // ".", ".." and the directory's own descriptor
+    }
+
+    private static let launchLock = Mutex<Void>(())
 
     /// `python3 arguments…` found on PATH, as `run` runs it.
     public static func python(_ arguments: [String], timeout: Duration = .seconds(120)) async throws -> ChildProcessResult {

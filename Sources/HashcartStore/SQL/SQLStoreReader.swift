@@ -144,6 +144,15 @@ struct SQLStoreReader: StoreReader {
         return try session.queryOne("SELECT COUNT(*) FROM \(table)") { try $0.int(0) } ?? 0
     }
 
+    func latestRecordedAt() throws -> Instant? {
+        let latest = try session.queryOne("""
+            SELECT MAX(at) FROM (
+                SELECT MAX(processed_at) AS at FROM processed_events UNION ALL SELECT MAX(created_at) FROM ledger_transfers
+                UNION ALL SELECT MAX(updated_at) FROM orders UNION ALL SELECT MAX(created_at) FROM outbound_posts) AS latest
+            """) { try $0.optionalInstant(0) }
+        return latest ?? nil
+    }
+
     func schemaOutline() throws -> [String] {
         let columns: [String]
         let indexes: [String]
