@@ -143,7 +143,7 @@ public final class Simulation {
         if violations.isEmpty { await checkLiveness() }
         stats.crashes = crash.crashes
         try await storeKind.remove(store)
-        try store.close()
+        try await store.close()
         return SimulationResult(seed: seed, faults: faults, trace: trace, violations: violations, stats: stats)
     }
 
@@ -405,7 +405,7 @@ public final class Simulation {
     /// The process died: everything in its memory is gone. A new one opens the store from disk.
     func restart(after what: String) async throws {
         log("crash in \(what); restart from disk")
-        try store.close()
+        try await store.close()
         crash.restart()
         (store, engine, deliverer) = try await Self.boot(storeKind.open(directory: directory, seed: seed), crash: crash, connector: connector,
                                                    clock: engineClock, ids: ids, merchant: merchantEndpoint, configuration: configuration)

@@ -54,7 +54,12 @@ public protocol HashcartDatabase: EngineStore, WebhookDeliveryStore {
     func merchantEvents(merchantID: MerchantID, limit: Int, startingAfter: String?) async throws -> [MerchantEventStatus]
 
     /// Closes the store; it must not be used afterwards.
-    func close() throws
+    ///
+    /// Asynchronous: closing waits for reads and writes still in flight, and they may need
+    /// Swift's cooperative threads to finish. A close that blocked one of those threads (GRDB's
+    /// `DatabasePool.close()` waits on a barrier) could wait forever for a read whose end needs
+    /// that very thread: with two cores, two closes at once hung the test suite.
+    func close() async throws
 }
 
 extension WebhookDeliveryStore {

@@ -144,7 +144,7 @@ final class BenchSale {
     /// Removes the benchmark's own store (folder or schema); a store the caller named is kept.
     func close() async {
         if ownSchema, let postgres = store as? PostgresStore { try? await postgres.dropSchema() }
-        try? store.close()
+        try? await store.close()
         if removeDirectory { try? FileManager.default.removeItem(atPath: directory) }
     }
 

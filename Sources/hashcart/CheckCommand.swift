@@ -47,19 +47,24 @@ struct CheckCommand: AsyncParsableCommand {
             let key = store.resolvedKey(directory: folder)
             let opened: any HashcartDatabase = if let url { try await PostgresStore(url: url, encryptionKey: key) }
                 else { try SQLiteStore(directory: directory, encryptionKey: key) }
-            defer { try? opened.close() }
-            (violations, counts) = try await opened.read { [holdGrace] reader in
-                // Holds are judged as of the store's last recorded moment when that is earlier than
-                // now: a store nobody has run since (the demo's, a backup) did not fail to expire
-                // holds whose timeout came after it stopped; an engine that runs but does not
-                // expire them keeps recording, and is caught.
-                let now = SystemWallClock().now()
-                let asOf = try reader.latestRecordedAt().map { min($0, now) } ?? now
-                return (try reader.audit(limit: 100, holdsExpiredBefore: asOf.adding(seconds: -holdGrace)), [
-                    "purchases": try reader.count("purchases"), "orders": try reader.count("orders"),
-                    "ledger_transfers": try reader.count("ledger_transfers"), "outbound_posts": try reader.count("outbound_posts"),
-                ])
+            do {
+                (violations, counts) = try await opened.read { [holdGrace] reader in
+                    // Holds are judged as of the store's last recorded moment when that is earlier than
+                    // now: a store nobody has run since (the demo's, a backup) did not fail to expire
+                    // holds whose timeout came after it stopped; an engine that runs but does not
+                    // expire them keeps recording, and is caught.
+                    let now = SystemWallClock().now()
+                    let asOf = try reader.latestRecordedAt().map { min($0, now) } ?? now
+                    return (try reader.audit(limit: 100, holdsExpiredBefore: asOf.adding(seconds: -holdGrace)), [
+                        "purchases": try reader.count("purchases"), "orders": try reader.count("orders"),
+                        "ledger_transfers": try reader.count("ledger_transfers"), "outbound_posts": try reader.count("outbound_posts"),
+                    ])
+                }
+            } catch {
+                try? await opened.close()
+                throw error
             }
+            try? await opened.close()
         } catch let error as StoreError {
             fail(error.description)
         }

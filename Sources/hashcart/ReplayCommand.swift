@@ -92,8 +92,18 @@ struct ReplayCommand: AsyncParsableCommand {
                 fail(error.description)
             }
         }
-        defer { try? opened?.close() }
+        do {
+            try await replay(data, into: opened)
+        } catch {
+            try? await opened?.close()
+            throw error
+        }
+        try? await opened?.close()
+    }
 
+    /// Reads the capture and hands its events to an engine on `opened` (or, without a store or
+    /// with `--dry-run`, only reports them).
+    private func replay(_ data: Data, into opened: (any HashcartDatabase)?) async throws {
         let clock: any WallClock = if let at { ManualClock(Instant(secondsSinceEpoch: at)) } else { SystemWallClock() }
         let networkName = NetworkName(rawValue: network)
         var interest = try await opened?.connectorInterest(network: networkName, now: clock.now()) ?? ConnectorInterest()

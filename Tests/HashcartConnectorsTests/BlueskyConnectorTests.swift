@@ -48,7 +48,7 @@ struct BlueskyConnectorTests {
         defer { server.cancel() }
         let database = try TestDatabase(.sqlite)
         let store = try await database.open(key: AddressCipher.generateEncodedKey())
-        defer { try? store.close() }
+        defer { store.closeLater() }
         let clock = SystemWallClock()
         let bluesky = try connector(fake)
         defer { bluesky.stop() }

@@ -28,7 +28,7 @@ struct ConnectorWorld {
         try await engine.link(cardAccountID: card.id, identity: buyer, at: clock.now().adding(seconds: -86_400))
     }
 
-    func close() { try? store.close() }
+    func close() { store.closeLater() }
 
     var soldUnits: Int64 { get async { (try? await store.read { try $0.offers() }.first { $0.id == offer.id }?.soldUnits) ?? 0 } }
 }

@@ -37,7 +37,7 @@ struct ConcurrentEnginesTests {
         var opened: [any HashcartDatabase] = []
         for _ in 0..<3 { opened.append(try await database.open(key: key)) }
         let stores = opened
-        defer { for store in stores { try? store.close() } }
+        defer { for store in stores { store.closeLater() } }
         var built: [Engine] = []
         for index in 0..<3 {
             built.append(try await Engine(store: stores[index], connector: SandboxConnector(sandbox: sandbox), clock: clock,

@@ -34,7 +34,7 @@ final class TestWorld {
 
     /// Closes and reopens the store and engine from disk, as after a crash or restart.
     func reopen() async throws {
-        try store.close()
+        try await store.close()
         store = try await database.open(key: key)
         engine = try await Engine(store: store, connector: engine.connector, clock: clock, ids: ids,
                             taxTable: taxTable, configuration: engine.configuration)
@@ -48,7 +48,7 @@ final class TestWorld {
     }
 
     deinit {
-        try? store.close()
+        store.closeLater()
     }
 
     /// Polls, dispatches and fires timers until nothing changes.

@@ -56,8 +56,8 @@ final class ModeWorld: @unchecked Sendable {
     }
 
     deinit {
-        try? liveStore.close()
-        try? testStore.close()
+        liveStore.closeLater()
+        testStore.closeLater()
     }
 
     func app(authFailures: AuthFailureLimit = AuthFailureLimit(burstPerAddress: 1_000)) -> some ApplicationProtocol {

@@ -33,12 +33,12 @@ final class ServerWorld: @unchecked Sendable {
                                 allowPrivateWebhookHosts: true)  // the test receivers listen on loopback
     }
 
-    deinit { try? store.close() }
+    deinit { store.closeLater() }
 
     /// A new process on the same data folder, as after a crash or restart: its own store, sandbox,
     /// engine and service (the old ones are closed).
     func restarted() async throws -> EngineService {
-        try store.close()
+        try await store.close()
         let store = try await database.open(key: key)
         let sandbox = try SandboxNetwork(directory: directory, clock: clock)
         let engine = try await Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: SequentialIDGenerator(namespace: "r"),

@@ -81,6 +81,24 @@ import Testing
         #expect(try await fixture.store.read { try $0.audit(limit: 100, holdsExpiredBefore: StoreFixture.now.adding(seconds: 86_400)) } == [])
     }
 
+    /// `hashcart check` judges holds as of this moment when it is earlier than now.
+    @Test func theLatestRecordedMomentIsTheLastTransferEventOrderOrReply() async throws {
+        let empty = try await StoreFixture(seed: false)
+        #expect(try await empty.store.read { try $0.latestRecordedAt() } == nil, "an empty store has recorded nothing")
+        let fixture = try await StoreFixture()
+        let seeded = try #require(try await fixture.store.read { try $0.latestRecordedAt() })
+        #expect(seeded <= StoreFixture.now.adding(seconds: 86_400))
+        let later = StoreFixture.now.adding(seconds: 5 * 86_400)
+        try await fixture.store.write { tx in
+            _ = try Ledger.submit([Transfer(id: TransferID("test:late:fee"), debit: LedgerAccounts.creditLine(StoreFixture.cardA).id,
+                                            credit: LedgerAccounts.issuerFeeRevenue.id, amount: 10, type: .single, code: .purchaseFee,
+                                            createdAt: later)], now: later, storage: tx)
+        }
+        #expect(try await fixture.store.read { try $0.latestRecordedAt() } == later)
+        try await fixture.store.write { tx in _ = try tx.markEventProcessed(network: .sandbox, eventID: "late-event", at: later.adding(seconds: 60)) }
+        #expect(try await fixture.store.read { try $0.latestRecordedAt() } == later.adding(seconds: 60))
+    }
+
     @Test func aClearingAccountThatDoesNotNetToZeroIsReported() async throws {
         let fixture = try await StoreFixture()
         #expect(try await fixture.store.read { try $0.audit() }.filter { $0.rule == "ledger.clearing_nets_to_zero" } == [])

@@ -22,7 +22,7 @@ struct PostgresBackendTests {
     @Test func twoInstancesShareOneDatabase() async throws {
         let fixture = try await StoreFixture(backend: .postgres)
         let second = try await fixture.database.open(key: fixture.key)
-        defer { try? second.close() }
+        defer { second.closeLater() }
         #expect(try await second.read { try $0.cardAccount(StoreFixture.cardA) } == fixture.cardA)
         try await second.write { tx in
             var offer = try #require(try tx.offer(StoreFixture.offerID))
@@ -69,7 +69,7 @@ extension PostgresBackendTests {
         let database = try TestDatabase(.postgres)
         let url = try #require(database.url) + "&acquire_timeout=1"
         let store = try await PostgresStore(url: url.replacingOccurrences(of: "pool=\(TestDatabase.poolSize)", with: "pool=1"), encryptionKey: AddressCipher.generateEncodedKey())
-        defer { try? store.close() }
+        defer { store.closeLater() }
         let holding = Mutex(false), release = Mutex(false)
         let merchant = Merchant(id: MerchantID("mer_busy"), name: "Busy", discountRateBasisPoints: 250, createdAt: Instant(secondsSinceEpoch: 1_790_000_000))
         let writer = Task {

@@ -83,7 +83,7 @@ import Testing
         let before = try fixture.dump()
         var counts: [Int64] = []
         for table in ["card_accounts", "ledger_transfers", "offers", "meta"] { counts.append(try await fixture.count(table)) }
-        try fixture.store.close()
+        try await fixture.store.close()
         let filesBefore = try Set(FileManager.default.contentsOfDirectory(atPath: fixture.directory))
 
         let otherKey = AddressCipher.generateEncodedKey()
@@ -156,7 +156,7 @@ import Testing
 
     @Test func aStoreWithAnUnknownMigrationIsTooNew() async throws {
         let fixture = try await StoreFixture()
-        try fixture.store.close()
+        try await fixture.store.close()
         let (insert, list) = switch fixture.database.backend {
         case .sqlite:
             ("INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')",

@@ -37,7 +37,7 @@ final class StoreFixture {
     }
 
     deinit {
-        try? store.close()
+        store.closeLater()
     }
 
     var cardA: CardAccount {
@@ -83,7 +83,7 @@ final class StoreFixture {
 
     /// Closes the store and opens it again from disk with `key` (default: the same key).
     func reopen(key: String? = nil) async throws {
-        try store.close()
+        try await store.close()
         store = try await database.open(key: key ?? self.key)
     }
 

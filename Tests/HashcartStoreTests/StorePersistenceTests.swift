@@ -75,7 +75,7 @@ import Testing
         for secret in secrets {
             #expect(!open.contains(secret), "\(secret) is stored in clear text")
         }
-        try fixture.store.close()
+        try await fixture.store.close()
         let closed = try fixture.rawBytes()
         #expect(closed.contains("Gadgets Inc"))
         for secret in secrets {

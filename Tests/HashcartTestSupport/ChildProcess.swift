@@ -8,7 +8,7 @@ public enum ChildProcessError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .tooManyOpenDescriptors(let open):
-            "this test process held \(open) open file descriptors for 120 s (a leak?): Foundation's Process.run() crashes near 1,360, so no child was started"
+            "this test process held \(open) open file descriptors (at least \(ChildProcess.descriptorLimit), for up to 120 s: a leak?): Foundation's Process.run() crashes near 1,360, so no child was started"
         }
     }
 }
@@ -96,17 +96,8 @@ public enum ChildProcess {
     public static func launch(_ process: Process) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(120)
-        while true {
-            let ready = try launchLock.withLock { _ -> Bool in
-                let open = openDescriptorCount()
-                guard open < descriptorLimit else {
-                    if clock.now > deadline { throw ChildProcessError.tooManyOpenDescriptors(open) }
-                    return false
-                }
-                try process.run()
-                return true
-            }
-            if ready { return }
+        while let open = try startIfFewOpen(process) {
+            guard clock.now < deadline else { throw ChildProcessError.tooManyOpenDescriptors(open) }
             try await Task.sleep(for: .milliseconds(200))
         }
     }
@@ -114,10 +105,17 @@ public enum ChildProcess {
     /// Starts `process` at once (for checks made while the test plan is built, before any test
     /// holds descriptors); fails rather than risk Foundation's crash when too many are open.
     public static func launchBeforeTests(_ process: Process) throws {
+        if let open = try startIfFewOpen(process) { throw ChildProcessError.tooManyOpenDescriptors(open) }
+    }
+
+    /// Starts `process` unless ``descriptorLimit`` or more descriptors are open; returns how many
+    /// were open when it did not. One launch at a time, so two cannot both pass the count.
+    private static func startIfFewOpen(_ process: Process) throws -> Int? {
         try launchLock.withLock { _ in
             let open = openDescriptorCount()
-            guard open < descriptorLimit else { throw ChildProcessError.tooManyOpenDescriptors(open) }
+            guard open < descriptorLimit else { return open }
             try process.run()
+            return nil
         }
     }
 

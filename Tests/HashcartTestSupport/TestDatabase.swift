@@ -171,3 +171,11 @@ public final class TestDatabase: @unchecked Sendable {
         }
     }
 }
+
+extension HashcartDatabase {
+    /// For a test's `defer` or `deinit`, which cannot wait: closes the store on a task of its own
+    /// (``HashcartDatabase/close()`` is asynchronous; see why there).
+    public func closeLater() {
+        Task { try? await self.close() }
+    }
+}

@@ -257,9 +257,12 @@ public final class PostgresStore: HashcartDatabase, SQLStore {
         }
     }
 
-    public func close() throws {
-        pool.close()
-        try threads.syncShutdownGracefully()
+    /// Closes the idle connections (on a connection thread: closing one waits for the server's
+    /// goodbye) and stops the connection threads once their work is done. A second close does nothing.
+    public func close() async throws {
+        let pool = pool
+        _ = try? await threads.runIfActive { pool.close() }
+        try? await threads.shutdownGracefully()
     }
 
     /// A server setting (`synchronous_commit`, `server_version`, …), for reports.
@@ -279,7 +282,7 @@ public final class PostgresStore: HashcartDatabase, SQLStore {
         _ = try await onConnectionThread { [pool, url] in
             try pool.withConnection { session in try session.execute("DROP SCHEMA \(url.schema) CASCADE") }
         }
-        try close()
+        try await close()
     }
 }
 

@@ -118,9 +118,14 @@ public final class SQLiteStore: HashcartDatabase, SQLStore {
         }
     }
 
-    /// Closes the database; the store must not be used afterwards.
-    public func close() throws {
-        try pool.close()
+    /// Closes the database; the store must not be used afterwards. GRDB's close waits (blocking)
+    /// until no read holds a connection, so it runs on a thread of its own, never on Swift's
+    /// cooperative pool, where the reads it waits for finish.
+    public func close() async throws {
+        let pool = pool
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread.detachNewThread { continuation.resume(with: Result { try pool.close() }) }
+        }
     }
 }
 
