@@ -51,6 +51,16 @@ public struct AddressCipher: Sendable {
         }
     }
 
+    /// A card number's fingerprint: HMAC-SHA256 of its digits under a key derived from the store's
+    /// key by HKDF (its own key, never the sealing key itself). The same card always has the same
+    /// fingerprint in one store, and another in a store with another key (test mode's).
+    public func fingerprint(of pan: PrimaryAccountNumber) -> CardFingerprint {
+        let derived = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("hashcart card fingerprint v1".utf8), outputByteCount: 32)
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(pan.digits.utf8), using: derived)
+        let hex = mac.map { byte in String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }.joined()
+        return CardFingerprint(hex: hex)!
+    }
+
     /// The associated data that binds a sealed idempotent response to its scope and key, so a
     /// sealed response cannot be moved to another caller's key.
     static func idempotencyContext(scope: [UInt8], key: String) -> String {

@@ -24,6 +24,12 @@ public enum TransferCode: String, Sendable, Hashable, Codable, CaseIterable {
     case refundPrincipal = "refund_principal"
     case refundTax = "refund_tax"
     case refundFee = "refund_fee"
+    /// A merchant funds a statement credit: its payable to statement-credit expense.
+    case statementCreditFunding = "statement_credit_funding"
+    /// A statement credit reaches the cardholder: expense to the credit line.
+    case statementCredit = "statement_credit"
+    /// A reversed transaction takes its credit back (both legs, the other way).
+    case statementCreditClawback = "statement_credit_clawback"
 }
 
 /// An immutable movement of money between two accounts. Never updated, never deleted.
