@@ -61,6 +61,9 @@ public struct EngineLoop: Service {
             case .parked: kind = "parked"
             case .linked: kind = "linked"
             case .linkCodeRefused: kind = "link_code_refused"
+            case .creditLoaded: kind = "credit_loaded"
+            case .creditAlreadyLoaded: kind = "credit_already_loaded"
+            case .loadRefused: kind = "load_refused"
             }
             counts[kind, default: 0] += 1
         }

@@ -104,9 +104,15 @@ public struct EngineService: HashcartService {
             }
             let address = BillingAddress(name: body.billingName, line1: body.address.line1, line2: body.address.line2,
                                          city: body.address.city, state: state, postalCode: body.address.postalCode)
-            let card = try await engine.createCardAccount(creditLimit: .usd(body.creditLimit), billing: address, cardLast4: body.cardLast4)
+            let pan = try body.pan.map { try PrimaryAccountNumber($0) }
+            guard let last4 = body.cardLast4 ?? pan?.last4 else {
+                throw APIError.invalid("`card_last4` is required when `pan` is not given.", param: "card_last4", code: "parameter_missing")
+            }
+            let card = try await engine.createCardAccounts([CardAccountDraft(creditLimit: .usd(body.creditLimit), billing: address,
+                                                                             cardLast4: last4, pan: pan)])[0]
             return CardholderView(id: card.id.rawValue, creditLimit: card.creditLimit.minorUnits, currency: card.creditLimit.currency.rawValue,
-                                  billingState: card.billing.state.rawValue, created: card.createdAt.millisecondsSinceEpoch / 1000)
+                                  billingState: card.billing.state.rawValue, panOnFile: card.panFingerprint != nil,
+                                  created: card.createdAt.millisecondsSinceEpoch / 1000)
         }
     }
 
@@ -175,8 +181,9 @@ public struct EngineService: HashcartService {
             guard body.currency == nil || body.currency?.uppercased() == Currency.usd.rawValue else {
                 throw APIError.invalid("Only USD offers are supported.", param: "currency")
             }
-            var draft = OfferDraft(merchantID: MerchantID(merchantID), title: body.title, sku: body.sku, price: .usd(body.price),
+            var draft = OfferDraft(merchantID: MerchantID(merchantID), title: body.title, sku: body.sku, price: .usd(body.price ?? 0),
                                    hashtag: body.hashtag, quantity: body.quantity)
+            try Self.applyKind(body, to: &draft)
             if let category = body.taxCategory {
                 guard let parsed = TaxCategory(rawValue: category) else {
                     throw APIError.invalid("`tax_category` must be general or exempt.", param: "tax_category")
@@ -257,6 +264,44 @@ public struct EngineService: HashcartService {
         }
     }
 
+    /// Reads `kind` and, for a statement_credit offer, its terms into the draft. A purchase
+    /// offer refuses the card-linked fields; a statement_credit offer the purchase-only ones.
+    static func applyKind(_ body: CreateOfferBody, to draft: inout OfferDraft) throws {
+        guard let kind = OfferType(rawValue: body.kind ?? OfferType.purchase.rawValue) else {
+            throw APIError.invalid("`kind` must be purchase or statement_credit.", param: "kind")
+        }
+        draft.type = kind
+        let creditFields: [(String, Bool)] = [("spend_threshold", body.spendThreshold != nil), ("credit_amount", body.creditAmount != nil),
+                                              ("budget", body.budget != nil), ("acceptor_ids", body.acceptorIds != nil), ("mccs", body.mccs != nil)]
+        switch kind {
+        case .purchase:
+            guard body.price != nil else { throw APIError.invalid("Missing required field `price`.", param: "price", code: "parameter_missing") }
+            if let (field, _) = creditFields.first(where: \.1) {
+                throw APIError.invalid("`\(field)` is for statement_credit offers only.", param: field)
+            }
+        case .statementCredit:
+            for (field, present) in creditFields.prefix(4) where !present {
+                throw APIError.invalid("A statement_credit offer needs `\(field)`.", param: field, code: "parameter_missing")
+            }
+            for (field, present) in [("quantity", body.quantity != nil), ("capture_mode", body.captureMode != nil),
+                                     ("tax_category", body.taxCategory != nil)] where present {
+                throw APIError.invalid("`\(field)` is for purchase offers only.", param: field)
+            }
+            let acceptors = body.acceptorIds ?? [], codes = body.mccs ?? []
+            guard acceptors.count <= StatementCreditTerms.maximumAcceptors * 2, codes.count <= StatementCreditTerms.maximumCategoryCodes * 2 else {
+                throw APIError.invalid("Too many `acceptor_ids` or `mccs`.", param: acceptors.count > 200 ? "acceptor_ids" : "mccs")
+            }
+            let terms = StatementCreditTerms(spendThreshold: .usd(body.spendThreshold ?? 0), credit: .usd(body.creditAmount ?? 0),
+                                             acceptorIDs: Set(acceptors), merchantCategoryCodes: Set(codes), budget: .usd(body.budget ?? 0))
+            if let price = body.price, price != terms.credit.minorUnits {
+                throw APIError.invalid("A statement_credit offer's `price` is its `credit_amount`; leave it out.", param: "price")
+            }
+            draft.statementCredit = try terms.validated()
+            draft.price = terms.credit
+            draft.taxCategory = .exempt
+        }
+    }
+
     func view(_ offer: Offer) -> OfferView {
         OfferView(id: offer.id.rawValue, merchant: offer.merchantID.rawValue, title: offer.title, sku: offer.sku, price: offer.price.minorUnits,
                   currency: offer.price.currency.rawValue, hashtag: offer.hashtag.description, taxCategory: offer.taxCategory.rawValue,
@@ -265,7 +310,12 @@ public struct EngineService: HashcartService {
                   eligibleStates: offer.eligibleStates.map(\.rawValue).sorted(), captureMode: offer.captureMode.rawValue,
                   confirmationWindowSeconds: offer.confirmationWindowSeconds, state: offer.state(at: engine.clock.now()).rawValue,
                   unitsSold: offer.soldUnits, unitsReserved: offer.reservedUnits, announcement: offer.announcement,
-                  created: offer.createdAt.millisecondsSinceEpoch / 1000)
+                  created: offer.createdAt.millisecondsSinceEpoch / 1000, kind: offer.type.rawValue,
+                  statementCredit: offer.statementCredit.map { terms in
+                      StatementCreditTermsView(spendThreshold: terms.spendThreshold.minorUnits, creditAmount: terms.credit.minorUnits,
+                                               budget: terms.budget.minorUnits, creditedTotal: offer.creditedTotal,
+                                               acceptorIds: terms.acceptorIDs.sorted(), mccs: terms.merchantCategoryCodes.sorted())
+                  })
     }
 
     public func setOfferLifecycle(merchantID: String, id: String, to lifecycle: String) async throws -> OfferView {
@@ -435,6 +485,13 @@ public struct EngineService: HashcartService {
         case .offerSoldOut, .offerEnded:
             guard let offer = try await store.read({ try $0.offer(OfferID(event.objectID)) }) else { throw StoreError.notFound("offer \(event.objectID)") }
             object = try encoder.encode(view(offer))
+        case .statementCreditEarned, .statementCreditReversed, .statementCreditClawbackRefused:
+            let (credit, offer) = try await store.read { reader in
+                let credit = try reader.statementCredit(StatementCreditID(event.objectID))
+                return (credit, try credit.flatMap { try reader.offer($0.offerID) })
+            }
+            guard let credit, let offer else { throw StoreError.notFound("statement credit \(event.objectID)") }
+            object = try encoder.encode(Self.view(credit, title: offer.title))
         }
         let head = "{\"created\":\(event.createdAt.millisecondsSinceEpoch / 1000),\"data\":{\"object\":"
         var body = Data(head.utf8)
@@ -452,6 +509,67 @@ public struct EngineService: HashcartService {
                                  created: $0.createdAt.millisecondsSinceEpoch / 1000)
             }, hasMore: newest.count > limit)
         }
+    }
+
+    /// The issuer's card transactions (`POST /v1/card_transactions`): each PAN is fingerprinted
+    /// here and dropped; a malformed transaction refuses the whole batch before anything changes.
+    public func ingestCardTransactions(_ body: CardTransactionsBody) async throws -> ListView<CardTransactionResultView> {
+        try await mapped {
+            guard (1...Self.maximumCardTransactionsPerRequest).contains(body.transactions.count) else {
+                throw APIError.invalid("`transactions` must hold 1 to \(Self.maximumCardTransactionsPerRequest) transactions.", param: "transactions")
+            }
+            var transactions: [CardTransaction] = []
+            for (index, item) in body.transactions.enumerated() {
+                func field(_ name: String) -> String { "transactions.\(index).\(name)" }
+                guard let kind = CardTransactionKind(rawValue: item.kind) else {
+                    throw APIError.invalid("`\(field("kind"))` must be purchase or reversal.", param: field("kind"))
+                }
+                guard item.currency == nil || item.currency?.uppercased() == Currency.usd.rawValue else {
+                    throw APIError.invalid("Only USD card transactions are supported.", param: field("currency"))
+                }
+                guard (0...32_503_680_000).contains(item.occurredAt) else {
+                    throw APIError.invalid("`\(field("occurred_at"))` must be a Unix time in seconds.", param: field("occurred_at"))
+                }
+                let pan: PrimaryAccountNumber
+                do throws(ValidationError) { pan = try PrimaryAccountNumber(item.pan) } catch {
+                    throw APIError.invalid("`\(field("pan"))` \(error.message).", param: field("pan"))
+                }
+                let transaction = CardTransaction(kind: kind, card: store.cardFingerprint(of: pan), amount: .usd(item.amount),
+                                                  acceptorID: item.acceptorId, merchantCategoryCode: item.mcc, retrievalReference: item.rrn,
+                                                  systemTrace: item.stan, occurredAt: Instant(secondsSinceEpoch: item.occurredAt))
+                do throws(ValidationError) {
+                    transactions.append(try transaction.validated(now: engine.clock.now()))
+                } catch {
+                    throw APIError.invalid("`\(field(error.field))` \(error.message).", param: field(error.field))
+                }
+            }
+            let outcomes = try await engine.ingestCardTransactions(transactions)
+            return ListView(data: zip(transactions, outcomes).map { CardTransactionResultView(id: $0.id.rawValue, outcome: $1.rawValue) },
+                            hasMore: false)
+        }
+    }
+
+    /// The most card transactions one `POST /v1/card_transactions` takes (its body is bounded too).
+    public static let maximumCardTransactionsPerRequest = 200
+
+    /// A cardholder's statement credits, newest first.
+    public func statementCredits(cardholderID: String, limit: Int) async throws -> ListView<StatementCreditView> {
+        try await mapped {
+            let (credits, titles) = try await store.read { reader in
+                let credits = try reader.statementCredits(cardAccountID: CardAccountID(cardholderID), limit: limit + 1)
+                var titles: [OfferID: String] = [:]
+                for id in Set(credits.map(\.offerID)) { titles[id] = try reader.offer(id)?.title }
+                return (credits, titles)
+            }
+            return ListView(data: credits.prefix(limit).map { Self.view($0, title: titles[$0.offerID] ?? "") }, hasMore: credits.count > limit)
+        }
+    }
+
+    static func view(_ credit: StatementCredit, title: String) -> StatementCreditView {
+        StatementCreditView(id: credit.id.rawValue, offer: credit.offerID.rawValue, merchant: credit.merchantID.rawValue, title: title,
+                            amount: credit.amount.minorUnits, currency: credit.amount.currency.rawValue, state: credit.state.rawValue,
+                            created: credit.earnedAt.millisecondsSinceEpoch / 1000,
+                            reversedAt: credit.reversedAt.map { $0.millisecondsSinceEpoch / 1000 })
     }
 
     public func cancelPurchase(cardholderID: String, id: String) async throws -> PurchaseView {

@@ -203,6 +203,7 @@ extension Engine {
         guard let card = try tx.cardAccount(link.cardAccountID), let merchant = try tx.merchant(offer.merchantID) else {
             throw EngineError.notFound("card account or merchant of offer \(offer.id)")
         }
+        if offer.type == .statementCredit { return try handleLoad(event, offer: offer, card: card, tx: tx, now: now) }
 
         let quote = taxTable.quote(unitPrice: offer.price, category: offer.taxCategory, state: card.billing.state, zip5: card.billing.zip5)
         let total = try offer.price.adding(quote.tax)

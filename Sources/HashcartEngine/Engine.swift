@@ -59,11 +59,23 @@ public final class Engine: Sendable {
         let now = clock.now()
         let accounts = try drafts.map { draft in
             try validate {
-                try CardAccount(id: CardAccountID(ids.next(prefix: "card")), creditLimit: draft.creditLimit, billing: draft.billing,
-                                cardLast4: draft.cardLast4, createdAt: now).validated()
+                if let pan = draft.pan, pan.last4 != draft.cardLast4 {
+                    throw ValidationError(field: "card_last4", message: "must be the last four digits of pan")
+                }
+                return try CardAccount(id: CardAccountID(ids.next(prefix: "card")), creditLimit: draft.creditLimit, billing: draft.billing,
+                                       cardLast4: draft.cardLast4, createdAt: now,
+                                       panFingerprint: draft.pan.map(store.cardFingerprint(of:))).validated()
             }
         }
+        var fingerprints = Set<CardFingerprint>()
+        for case let fingerprint? in accounts.map(\.panFingerprint) where !fingerprints.insert(fingerprint).inserted {
+            throw EngineError.conflict("two card accounts in one call have the same card number")
+        }
+        let newFingerprints = fingerprints
         try await store.write { tx in
+            for fingerprint in newFingerprints where try tx.cardAccount(fingerprint: fingerprint) != nil {
+                throw EngineError.conflict("a card account with this card number already exists")
+            }
             for account in accounts {
                 try tx.insertCardAccount(account)
                 try tx.ensureLedgerAccount(LedgerAccounts.creditLine(account.id))
@@ -82,12 +94,12 @@ public final class Engine: Sendable {
         let now = clock.now()
         let offer = try validate {
             try Offer(id: OfferID(ids.next(prefix: "offer")), merchantID: draft.merchantID, title: draft.title, sku: draft.sku,
-                      price: draft.price, taxCategory: draft.taxCategory, quantity: draft.quantity,
+                      price: draft.statementCredit?.credit ?? draft.price, taxCategory: draft.taxCategory, quantity: draft.quantity,
                       perCardholderLimit: draft.perCardholderLimit, startsAt: draft.startsAt ?? now,
                       endsAt: draft.endsAt ?? now.adding(seconds: 30 * 86_400), eligibleStates: draft.eligibleStates,
                       hashtag: try Hashtag(draft.hashtag).checkedForOffer(), captureMode: draft.captureMode,
                       confirmationWindowSeconds: draft.confirmationWindowSeconds, lifecycle: draft.publish ? .published : .draft,
-                      createdAt: now).validated()
+                      createdAt: now, type: draft.type, statementCredit: draft.statementCredit).validated()
         }
         try await store.write { tx in
             guard try tx.merchant(offer.merchantID) != nil else { throw EngineError.notFound("merchant \(offer.merchantID)") }
@@ -200,11 +212,15 @@ public struct CardAccountDraft: Sendable, Hashable {
     public var creditLimit: Money
     public var billing: BillingAddress
     public var cardLast4: String
+    /// The card number, if the issuer gives it: only its fingerprint is kept (card-linked offers
+    /// find the account by it), and `cardLast4` must be its last four digits.
+    public var pan: PrimaryAccountNumber?
 
-    public init(creditLimit: Money, billing: BillingAddress, cardLast4: String) {
+    public init(creditLimit: Money, billing: BillingAddress, cardLast4: String, pan: PrimaryAccountNumber? = nil) {
         self.creditLimit = creditLimit
         self.billing = billing
         self.cardLast4 = cardLast4
+        self.pan = pan
     }
 }
 
@@ -224,6 +240,10 @@ public struct OfferDraft: Sendable, Hashable {
     public var captureMode: CaptureMode = .onShipment
     public var confirmationWindowSeconds: Int64 = Offer.defaultConfirmationWindowSeconds
     public var publish = true
+    /// ``OfferType/statementCredit`` with its terms for a card-linked offer (its price is then the
+    /// credit amount, and it has no quantity: the budget bounds it).
+    public var type: OfferType = .purchase
+    public var statementCredit: StatementCreditTerms?
 
     public init(merchantID: MerchantID, title: String, sku: String, price: Money, hashtag: String, quantity: Int64?) {
         self.merchantID = merchantID

@@ -30,6 +30,12 @@ public enum EventOutcome: Sendable, Hashable, CustomStringConvertible {
     case parked
     case linked(CardAccountID)
     case linkCodeRefused(String)
+    /// A card-linked offer loaded onto the poster's card.
+    case creditLoaded(OfferID, CardAccountID)
+    /// A card-linked offer the poster's card already holds.
+    case creditAlreadyLoaded(OfferID)
+    /// A card-linked offer that cannot be loaded now (not live, not for this card's state, budget spent).
+    case loadRefused(OfferID, String)
 
     public var description: String {
         switch self {
@@ -49,6 +55,9 @@ public enum EventOutcome: Sendable, Hashable, CustomStringConvertible {
         case .parked: "parked until its post is recorded"
         case .linked(let card): "linked to \(card)"
         case .linkCodeRefused(let why): "link code refused: \(why)"
+        case .creditLoaded(let offer, let card): "\(offer) loaded onto \(card)"
+        case .creditAlreadyLoaded(let offer): "\(offer) already loaded"
+        case .loadRefused(let offer, let why): "load of \(offer) refused: \(why)"
         }
     }
 }

@@ -29,8 +29,13 @@ public struct CreateCardholderBody: StrictDecodable, Sendable {
     public var currency: String?
     public var billingName: String
     public var address: AddressBody
-    public var cardLast4: String
-    public static let fields: Set<String> = ["credit_limit", "currency", "billing_name", "address", "card_last4"]
+    /// Required without `pan`; with it, must be its last four digits.
+    public var cardLast4: String?
+    /// The card number (Luhn-checked, 12–19 digits): only its last four digits and a keyed
+    /// fingerprint are kept, so card-linked offers can match the issuer's card transactions.
+    /// Never stored, logged or returned.
+    public var pan: String?
+    public static let fields: Set<String> = ["credit_limit", "currency", "billing_name", "address", "card_last4", "pan"]
     public static let nestedFields: [String: Set<String>] = ["address": AddressBody.fields]
     enum CodingKeys: String, CodingKey {
         case creditLimit = "credit_limit"
@@ -38,6 +43,7 @@ public struct CreateCardholderBody: StrictDecodable, Sendable {
         case billingName = "billing_name"
         case address
         case cardLast4 = "card_last4"
+        case pan
     }
 }
 
@@ -72,10 +78,14 @@ public struct CreateRepostBody: StrictDecodable, Sendable {
 }
 
 public struct CreateOfferBody: StrictDecodable, Sendable {
+    /// `purchase` (default): a unit bought by post; `statement_credit`: a card-linked offer
+    /// loaded by post and earned by a later card transaction.
+    public var kind: String?
     public var title: String
     public var sku: String
-    /// Unit price before tax, in minor units.
-    public var price: Int64
+    /// Unit price before tax, in minor units; required for a purchase offer. A statement_credit
+    /// offer's price is its `credit_amount`.
+    public var price: Int64?
     public var currency: String?
     /// The purchase hashtag, e.g. `#BuyKindleFireHD`.
     public var hashtag: String
@@ -93,12 +103,26 @@ public struct CreateOfferBody: StrictDecodable, Sendable {
     /// `on_shipment` (default) or `on_confirmation`.
     public var captureMode: String?
     public var confirmationWindowSeconds: Int64?
+    /// statement_credit only: the least a card transaction must be to earn the credit.
+    public var spendThreshold: Int64?
+    /// statement_credit only: what the cardholder gets back, once per card.
+    public var creditAmount: Int64?
+    /// statement_credit only: the most the merchant pays out in credits.
+    public var budget: Int64?
+    /// statement_credit only: the merchant's card acceptor ids (ISO 8583 field 42).
+    public var acceptorIds: [String]?
+    /// statement_credit only: merchant category codes that qualify (default any).
+    public var mccs: [String]?
     public static let fields: Set<String> = [
-        "title", "sku", "price", "currency", "hashtag", "tax_category", "quantity", "per_cardholder_limit", "starts_at", "ends_at",
-        "eligible_states", "capture_mode", "confirmation_window_seconds",
+        "kind", "title", "sku", "price", "currency", "hashtag", "tax_category", "quantity", "per_cardholder_limit", "starts_at", "ends_at",
+        "eligible_states", "capture_mode", "confirmation_window_seconds", "spend_threshold", "credit_amount", "budget", "acceptor_ids",
+        "mccs",
     ]
     enum CodingKeys: String, CodingKey {
-        case title, sku, price, currency, hashtag, quantity
+        case kind, title, sku, price, currency, hashtag, quantity, budget, mccs
+        case spendThreshold = "spend_threshold"
+        case creditAmount = "credit_amount"
+        case acceptorIds = "acceptor_ids"
         case taxCategory = "tax_category"
         case perCardholderLimit = "per_cardholder_limit"
         case startsAt = "starts_at"
@@ -135,5 +159,39 @@ public struct CreateWebhookEndpointBody: StrictDecodable, Sendable {
 
     public init(url: String) {
         self.url = url
+    }
+}
+
+/// `POST /v1/card_transactions`: the issuer's card transactions, for processors that send JSON
+/// rather than ISO 8583 (the card feed).
+public struct CardTransactionsBody: StrictDecodable, Sendable {
+    public var transactions: [CardTransactionBody]
+    public static let fields: Set<String> = ["transactions"]
+    public static let nestedArrayFields: [String: Set<String>] = ["transactions": CardTransactionBody.fields]
+}
+
+public struct CardTransactionBody: Codable, Sendable {
+    /// `purchase` or `reversal` (of the purchase with the same `rrn`).
+    public var kind: String
+    /// The card number: fingerprinted on arrival and dropped.
+    public var pan: String
+    /// Minor units, positive.
+    public var amount: Int64
+    public var currency: String?
+    /// Card acceptor id (ISO 8583 field 42).
+    public var acceptorId: String
+    /// Merchant category code (field 18), four digits.
+    public var mcc: String?
+    /// Retrieval reference number (field 37).
+    public var rrn: String
+    /// System trace audit number (field 11), six digits.
+    public var stan: String
+    /// Unix seconds (UTC) of the transaction.
+    public var occurredAt: Int64
+    static let fields: Set<String> = ["kind", "pan", "amount", "currency", "acceptor_id", "mcc", "rrn", "stan", "occurred_at"]
+    enum CodingKeys: String, CodingKey {
+        case kind, pan, amount, currency, mcc, rrn, stan
+        case acceptorId = "acceptor_id"
+        case occurredAt = "occurred_at"
     }
 }

@@ -109,7 +109,7 @@ components:
         revoked: {type: boolean}
     Cardholder:
       type: object
-      required: [object, id, credit_limit, currency, billing_state, created]
+      required: [object, id, credit_limit, currency, billing_state, pan_on_file, created]
       properties:
         object: {type: string, enum: [cardholder]}
         livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
@@ -117,6 +117,7 @@ components:
         credit_limit: {type: integer}
         currency: {type: string}
         billing_state: {type: string}
+        pan_on_file: {type: boolean, description: "Whether the card number's keyed fingerprint is on file; the number itself is never kept or returned."}
         created: {type: integer}
     LedgerCheck:
       type: object
@@ -137,9 +138,22 @@ components:
     Offer:
       type: object
       required: [object, id, merchant, title, sku, price, currency, hashtag, tax_category, per_cardholder_limit, starts_at, ends_at,
-                 eligible_states, capture_mode, confirmation_window_seconds, state, units_sold, units_reserved, announcement, created]
+                 eligible_states, capture_mode, confirmation_window_seconds, state, units_sold, units_reserved, announcement, created, kind]
       properties:
         object: {type: string, enum: [offer]}
+        kind: {type: string, enum: [purchase, statement_credit]}
+        statement_credit:
+          type: object
+          description: "A statement_credit offer's terms and what it has paid out; absent for a purchase offer."
+          required: [spend_threshold, credit_amount, budget, credited_total, budget_left, acceptor_ids, mccs]
+          properties:
+            spend_threshold: {type: integer}
+            credit_amount: {type: integer}
+            budget: {type: integer}
+            credited_total: {type: integer, description: "Credits paid out and not clawed back."}
+            budget_left: {type: integer}
+            acceptor_ids: {type: array, items: {type: string}}
+            mccs: {type: array, items: {type: string}}
         livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
         id: {type: string}
         merchant: {type: string}
@@ -286,6 +300,29 @@ components:
         referenced_post_id: {type: string}
         deleted: {type: boolean}
         created: {type: integer}
+    StatementCredit:
+      type: object
+      required: [object, id, offer, merchant, title, amount, currency, state, created]
+      properties:
+        object: {type: string, enum: [statement_credit]}
+        livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
+        id: {type: string}
+        offer: {type: string}
+        merchant: {type: string}
+        title: {type: string}
+        amount: {type: integer}
+        currency: {type: string}
+        state: {type: string, enum: [earned, reversed]}
+        created: {type: integer}
+        reversed_at: {type: integer}
+    CardTransactionResult:
+      type: object
+      required: [object, id, outcome]
+      properties:
+        object: {type: string, enum: [card_transaction]}
+        livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
+        id: {type: string, description: "The processing key: kind, UTC day, STAN and RRN."}
+        outcome: {type: string, enum: [duplicate, unknown_card, no_credit, credited, clawed_back, reversal_kept, reversal_unmatched, clawback_refused]}
     List:
       type: object
       required: [object, data, has_more]
@@ -376,7 +413,8 @@ paths:
             schema:
               type: object
               additionalProperties: false
-              required: [credit_limit, billing_name, address, card_last4]
+              required: [credit_limit, billing_name, address]
+              description: "`card_last4` is required without `pan`; with it, it must be the card number's last four digits."
               properties:
                 credit_limit: {type: integer, minimum: 0, maximum: 100000000}
                 currency: {type: string, enum: [USD, usd]}
@@ -392,6 +430,7 @@ paths:
                     state: {type: string, enum: [AL, AK, AZ, AR, CA, CO, CT, DE, DC, FL, GA, HI, ID, IL, IN, IA, KS, KY, LA, ME, MD, MA, MI, MN, MS, MO, MT, NE, NV, NH, NJ, NM, NY, NC, ND, OH, OK, OR, PA, RI, SC, SD, TN, TX, UT, VT, VA, WA, WV, WI, WY]}
                     postal_code: {type: string, pattern: "^[0-9]{5}(-[0-9]{4})?$"}
                 card_last4: {type: string, pattern: "^[0-9]{4}$"}
+                pan: {type: string, pattern: "^[0-9]{12,19}$", description: "The card number (Luhn-checked): only its last four digits and a keyed fingerprint are kept, so card-linked offers can match the issuer's card transactions. Never stored, logged or returned."}
       responses:
         "201": {description: Created., content: {application/json: {schema: {$ref: "#/components/schemas/Cardholder"}}}, links: {CreateCardholderToken: {operationId: createCardholderToken, parameters: {id: "$response.body#/id"}}}}
         default: {$ref: "#/components/responses/Error"}
@@ -403,6 +442,43 @@ paths:
       parameters: [{$ref: "#/components/parameters/Id"}, {$ref: "#/components/parameters/IdempotencyKey"}]
       responses:
         "201": {description: Created., content: {application/json: {schema: {$ref: "#/components/schemas/Secret"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/card_transactions:
+    post:
+      operationId: ingestCardTransactions
+      summary: The issuer's card transactions, as JSON (operator); each earns or claws back statement credits once.
+      description: "For processors that send JSON rather than ISO 8583 to `hashcart serve --card-feed`. Each PAN is fingerprinted on arrival and dropped. One malformed transaction refuses the whole batch before anything changes."
+      security: [{admin: []}]
+      parameters: [{$ref: "#/components/parameters/IdempotencyKey"}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [transactions]
+              properties:
+                transactions:
+                  type: array
+                  minItems: 1
+                  maxItems: 200
+                  items:
+                    type: object
+                    additionalProperties: false
+                    required: [kind, pan, amount, acceptor_id, rrn, stan, occurred_at]
+                    properties:
+                      kind: {type: string, enum: [purchase, reversal]}
+                      pan: {type: string, pattern: "^[0-9]{12,19}$"}
+                      amount: {type: integer, minimum: 1, maximum: 10000000}
+                      currency: {type: string, enum: [USD, usd]}
+                      acceptor_id: {type: string, pattern: "^[A-Za-z0-9.-]([A-Za-z0-9 .-]{0,13}[A-Za-z0-9.-])?$"}
+                      mcc: {type: string, pattern: "^[0-9]{4}$"}
+                      rrn: {type: string, pattern: "^[A-Za-z0-9]{1,12}$"}
+                      stan: {type: string, pattern: "^[0-9]{6}$"}
+                      occurred_at: {type: integer, minimum: 0, maximum: 32503680000, description: "Unix time in seconds, at most a day after now."}
+      responses:
+        "200": {description: What each transaction did, in order., content: {application/json: {schema: {$ref: "#/components/schemas/List"}}}}
         default: {$ref: "#/components/responses/Error"}
   /v1/ledger/check:
     get:
@@ -425,8 +501,15 @@ paths:
             schema:
               type: object
               additionalProperties: false
-              required: [title, sku, price, hashtag]
+              required: [title, sku, hashtag]
+              description: "A purchase offer (the default `kind`) needs `price`; a statement_credit offer needs `spend_threshold`, `credit_amount`, `budget` and `acceptor_ids`, and takes no `quantity`, `capture_mode` or `tax_category`."
               properties:
+                kind: {type: string, enum: [purchase, statement_credit]}
+                spend_threshold: {type: integer, minimum: 1, maximum: 10000000, description: "statement_credit: the least a card transaction must be to earn the credit."}
+                credit_amount: {type: integer, minimum: 1, maximum: 10000000, description: "statement_credit: what the cardholder gets back, once per card (at most spend_threshold)."}
+                budget: {type: integer, minimum: 1, maximum: 1000000000, description: "statement_credit: the most the merchant pays out in credits (at least credit_amount)."}
+                acceptor_ids: {type: array, minItems: 1, maxItems: 100, items: {type: string, pattern: "^[A-Za-z0-9.-]([A-Za-z0-9 .-]{0,13}[A-Za-z0-9.-])?$"}, description: "statement_credit: the merchant's card acceptor ids (ISO 8583 field 42)."}
+                mccs: {type: array, maxItems: 50, items: {type: string, pattern: "^[0-9]{4}$"}, description: "statement_credit: merchant category codes that qualify (default any)."}
                 title: {allOf: [{$ref: "#/components/schemas/PublicText"}], minLength: 1, maxLength: 200}
                 sku: {type: string, minLength: 1, maxLength: 64, pattern: "^[^\\x00-\\x1F\\x7F-\\x9F]*$"}
                 price: {type: integer, minimum: 1, maximum: 10000000}
@@ -656,6 +739,15 @@ paths:
     get:
       operationId: listNotifications
       summary: The cardholder's receipts and exact decline reasons, newest first.
+      security: [{cardholder: []}]
+      parameters: [{$ref: "#/components/parameters/Limit"}]
+      responses:
+        "200": {description: A page., content: {application/json: {schema: {$ref: "#/components/schemas/List"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/statement_credits:
+    get:
+      operationId: listStatementCredits
+      summary: The cardholder's statement credits from card-linked offers, newest first.
       security: [{cardholder: []}]
       parameters: [{$ref: "#/components/parameters/Limit"}]
       responses:

@@ -8,9 +8,9 @@ import Hummingbird
 /// | route | who | mode |
 /// | --- | --- | --- |
 /// | `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus), `GET /openapi.yaml` | anyone | none |
-/// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `DELETE /v1/merchants/{id}/api_keys/{key}`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `GET /v1/ledger/check` | operator (admin bearer token) | `Hashcart-Mode` |
+/// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `DELETE /v1/merchants/{id}/api_keys/{key}`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `POST /v1/card_transactions`, `GET /v1/ledger/check` | operator (admin bearer token) | `Hashcart-Mode` |
 /// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/offers/{id}/analytics` (JSON, or CSV with `Accept: text/csv`), `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds`, `POST /v1/webhook_endpoints`, `GET /v1/events`, `POST /v1/events/{id}/redeliver` | merchant (API key as bearer token) | the key's |
-/// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel`, `GET /v1/notifications` | cardholder (bearer token) | the token's |
+/// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel`, `GET /v1/notifications`, `GET /v1/statement_credits` | cardholder (bearer token) | the token's |
 /// | `POST /sandbox/accounts` | operator or merchant, test mode | test |
 /// | `POST /sandbox/posts`, `POST /sandbox/posts/{id}/reposts`, `DELETE /sandbox/posts/{id}` | a sandbox account (its token), the operator, or the merchant that created the account | test |
 /// | `GET /sandbox/posts` | any test-mode credential | test |
@@ -61,6 +61,10 @@ public enum HashcartRouter {
         admin.post("cardholders") { request, context in
             var request = request
             return try json(try await service(context).createCardholder(request.decodeStrict(CreateCardholderBody.self)), status: .created, context)
+        }
+        admin.post("card_transactions") { request, context in
+            var request = request
+            return try json(try await service(context).ingestCardTransactions(request.decodeStrict(CardTransactionsBody.self)), context)
         }
         admin.get("ledger/check") { _, context in try json(try await service(context).ledgerCheck(), context) }
         admin.post("merchants/{id}/api_keys") { _, context in
@@ -158,6 +162,10 @@ public enum HashcartRouter {
         cardholder.get("notifications") { request, context in
             try json(try await service(context).notifications(cardholderID: context.cardholderID!,
                                                               limit: try pageLimit(request.uri.queryParameters.get("limit"))), context)
+        }
+        cardholder.get("statement_credits") { request, context in
+            try json(try await service(context).statementCredits(cardholderID: context.cardholderID!,
+                                                                 limit: try pageLimit(request.uri.queryParameters.get("limit"))), context)
         }
         cardholder.get("purchases") { request, context in
             let query = request.uri.queryParameters

@@ -34,6 +34,8 @@ public protocol HashcartService: Sendable {
     func createCardholderToken(cardholderID: String) async throws -> SecretView
     func createCardholder(_ body: CreateCardholderBody) async throws -> CardholderView
     func ledgerCheck() async throws -> LedgerCheckView
+    /// The issuer's card transactions, as JSON (the card feed takes ISO 8583): what each did.
+    func ingestCardTransactions(_ body: CardTransactionsBody) async throws -> ListView<CardTransactionResultView>
 
     func createOffer(merchantID: String, _ body: CreateOfferBody) async throws -> OfferView
     func offers(merchantID: String, limit: Int, startingAfter: String?) async throws -> ListView<OfferView>
@@ -57,6 +59,9 @@ public protocol HashcartService: Sendable {
 
     /// The cardholder's receipts and decline reasons, newest first.
     func notifications(cardholderID: String, limit: Int) async throws -> ListView<NotificationView>
+
+    /// The cardholder's statement credits from card-linked offers, newest first.
+    func statementCredits(cardholderID: String, limit: Int) async throws -> ListView<StatementCreditView>
 
     /// The cardholder cancels a purchase before shipment.
     func cancelPurchase(cardholderID: String, id: String) async throws -> PurchaseView

@@ -6,10 +6,13 @@ public protocol StrictDecodable: Decodable {
     static var fields: Set<String> { get }
     /// For fields holding an object: every field that object accepts.
     static var nestedFields: [String: Set<String>] { get }
+    /// For fields holding an array of objects: every field each object accepts.
+    static var nestedArrayFields: [String: Set<String>] { get }
 }
 
 extension StrictDecodable {
     public static var nestedFields: [String: Set<String>] { [:] }
+    public static var nestedArrayFields: [String: Set<String>] { [:] }
 }
 
 /// Bounds on what a request may carry.
@@ -70,6 +73,24 @@ public enum StrictJSON {
             if let null = nested.keys.sorted().first(where: { nested[$0] is NSNull }) {
                 let param = "\(field).\(null.prefix(64))"
                 throw BodyError("Field `\(param)` is null; leave an optional field out instead.", param: param)
+            }
+        }
+        for (field, accepted) in T.nestedArrayFields {
+            guard let value = fields[field] else { continue }
+            guard let items = value as? [Any] else { throw BodyError("Field `\(field)` must be an array.", param: field) }
+            for (index, item) in items.enumerated() {
+                guard let nested = item as? [String: Any] else {
+                    throw BodyError("Field `\(field).\(index)` must be an object.", param: "\(field).\(index)")
+                }
+                if let unknown = nested.keys.sorted().first(where: { !accepted.contains($0) }) {
+                    let param = "\(field).\(index).\(unknown.prefix(64))"
+                    throw BodyError("Unknown field `\(param)`; accepted fields are \(accepted.sorted().joined(separator: ", ")).",
+                                    param: param, code: "parameter_unknown")
+                }
+                if let null = nested.keys.sorted().first(where: { nested[$0] is NSNull }) {
+                    let param = "\(field).\(index).\(null.prefix(64))"
+                    throw BodyError("Field `\(param)` is null; leave an optional field out instead.", param: param)
+                }
             }
         }
         do {

@@ -54,13 +54,17 @@ public struct CardholderView: Codable, Sendable, Hashable {
     public var creditLimit: Int64
     public var currency: String
     public var billingState: String
+    /// Whether the card number's fingerprint is on file (card-linked offers can match it); the
+    /// number itself is never kept or returned.
+    public var panOnFile: Bool
     public var created: Int64
 
-    public init(id: String, creditLimit: Int64, currency: String, billingState: String, created: Int64) {
+    public init(id: String, creditLimit: Int64, currency: String, billingState: String, panOnFile: Bool, created: Int64) {
         self.id = id
         self.creditLimit = creditLimit
         self.currency = currency
         self.billingState = billingState
+        self.panOnFile = panOnFile
         self.created = created
     }
 
@@ -68,6 +72,7 @@ public struct CardholderView: Codable, Sendable, Hashable {
         case object, livemode, id, currency, created
         case creditLimit = "credit_limit"
         case billingState = "billing_state"
+        case panOnFile = "pan_on_file"
     }
 }
 
@@ -213,11 +218,18 @@ public struct OfferView: Codable, Sendable, Hashable {
     /// The issuer's announcement text.
     public var announcement: String
     public var created: Int64
+    /// `purchase` or `statement_credit`.
+    public var kind: String
+    /// A statement_credit offer's terms and what it has paid out; absent for a purchase offer.
+    public var statementCredit: StatementCreditTermsView?
 
     public init(id: String, merchant: String, title: String, sku: String, price: Int64, currency: String, hashtag: String,
                 taxCategory: String, quantity: Int64?, perCardholderLimit: Int64, startsAt: Int64, endsAt: Int64,
                 eligibleStates: [String], captureMode: String, confirmationWindowSeconds: Int64, state: String, unitsSold: Int64,
-                unitsReserved: Int64, announcement: String, created: Int64) {
+                unitsReserved: Int64, announcement: String, created: Int64, kind: String = "purchase",
+                statementCredit: StatementCreditTermsView? = nil) {
+        self.kind = kind
+        self.statementCredit = statementCredit
         self.id = id
         self.merchant = merchant
         self.title = title
@@ -241,7 +253,8 @@ public struct OfferView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, livemode, id, merchant, title, sku, price, currency, hashtag, quantity, state, announcement, created
+        case object, livemode, id, merchant, title, sku, price, currency, hashtag, quantity, state, announcement, created, kind
+        case statementCredit = "statement_credit"
         case taxCategory = "tax_category"
         case perCardholderLimit = "per_cardholder_limit"
         case startsAt = "starts_at"
@@ -524,5 +537,88 @@ public struct NotificationView: Codable, Sendable, Hashable {
         self.purchase = purchase
         self.message = message
         self.created = created
+    }
+}
+
+/// A card-linked offer's terms, and what it has paid out.
+public struct StatementCreditTermsView: Codable, Sendable, Hashable {
+    public var spendThreshold: Int64
+    public var creditAmount: Int64
+    public var budget: Int64
+    /// Credits paid out and not clawed back.
+    public var creditedTotal: Int64
+    public var budgetLeft: Int64
+    public var acceptorIds: [String]
+    public var mccs: [String]
+
+    public init(spendThreshold: Int64, creditAmount: Int64, budget: Int64, creditedTotal: Int64, acceptorIds: [String], mccs: [String]) {
+        self.spendThreshold = spendThreshold
+        self.creditAmount = creditAmount
+        self.budget = budget
+        self.creditedTotal = creditedTotal
+        self.budgetLeft = budget - creditedTotal
+        self.acceptorIds = acceptorIds
+        self.mccs = mccs
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case budget, mccs
+        case spendThreshold = "spend_threshold"
+        case creditAmount = "credit_amount"
+        case creditedTotal = "credited_total"
+        case budgetLeft = "budget_left"
+        case acceptorIds = "acceptor_ids"
+    }
+}
+
+/// What one card transaction did.
+public struct CardTransactionResultView: Codable, Sendable, Hashable {
+    public var object = "card_transaction"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
+    /// The processing key: kind, UTC day, STAN and RRN.
+    public var id: String
+    /// `duplicate`, `unknown_card`, `no_credit`, `credited`, `clawed_back`, `reversal_kept`,
+    /// `reversal_unmatched` or `clawback_refused`.
+    public var outcome: String
+
+    public init(id: String, outcome: String) {
+        self.id = id
+        self.outcome = outcome
+    }
+}
+
+/// A statement credit a cardholder earned from a card-linked offer.
+public struct StatementCreditView: Codable, Sendable, Hashable {
+    public var object = "statement_credit"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
+    public var id: String
+    public var offer: String
+    public var merchant: String
+    public var title: String
+    public var amount: Int64
+    public var currency: String
+    /// `earned` or `reversed` (clawed back by a reversal).
+    public var state: String
+    public var created: Int64
+    public var reversedAt: Int64?
+
+    public init(id: String, offer: String, merchant: String, title: String, amount: Int64, currency: String, state: String, created: Int64,
+                reversedAt: Int64?) {
+        self.id = id
+        self.offer = offer
+        self.merchant = merchant
+        self.title = title
+        self.amount = amount
+        self.currency = currency
+        self.state = state
+        self.created = created
+        self.reversedAt = reversedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case object, livemode, id, offer, merchant, title, amount, currency, state, created
+        case reversedAt = "reversed_at"
     }
 }

@@ -51,6 +51,8 @@ final class CrashingStore: EngineStore, WebhookDeliveryStore {
         }
     }
 
+    func cardFingerprint(of pan: PrimaryAccountNumber) -> CardFingerprint { inner.cardFingerprint(of: pan) }
+
     func claimDueOutbound(network: NetworkName, now: Instant, limit: Int, leaseMilliseconds: Int64) async throws -> [OutboundPost] {
         try await perform { try await inner.claimDueOutbound(network: network, now: now, limit: limit, leaseMilliseconds: leaseMilliseconds) }
     }

@@ -104,6 +104,9 @@ public protocol StoreReader {
     func outboundPosts(limit: Int) throws -> [OutboundPost]
     func merchantEventCounts() throws -> [String: Int64]
     func notifications(cardAccountID: CardAccountID) throws -> [CardholderNotification]
+    /// A cardholder's statement credits, newest first, at most `limit`.
+    func statementCredits(cardAccountID: CardAccountID, limit: Int) throws -> [StatementCredit]
+    func statementCredit(_ id: StatementCreditID) throws -> StatementCredit?
     /// Rows in one of the store's tables (`purchases`, `orders`, `ledger_transfers`, …).
     func count(_ table: String) throws -> Int64
     /// The latest moment the engine recorded in this store (an event processed, a ledger transfer,

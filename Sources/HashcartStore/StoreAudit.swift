@@ -33,7 +33,8 @@ struct StoreAudit {
         // Clearing accounts only pass money through: what is posted in is posted out.
         for row in try rows("""
             SELECT id, CAST(debits_posted AS BIGINT), CAST(credits_posted AS BIGINT) FROM ledger_accounts
-            WHERE code = '\(LedgerAccountCode.settlementClearing.rawValue)' AND debits_posted <> credits_posted ORDER BY id
+            WHERE code IN ('\(LedgerAccountCode.settlementClearing.rawValue)', '\(LedgerAccountCode.statementCreditExpense.rawValue)')
+              AND debits_posted <> credits_posted ORDER BY id
             """) {
             found.append(.init(rule: "ledger.clearing_nets_to_zero", subject: row[0].text,
                                detail: "posted debits \(row[1].int) ≠ posted credits \(row[2].int)"))
@@ -75,11 +76,12 @@ struct StoreAudit {
             found.append(.init(rule: "ledger.totals_match_transfers", subject: row[0].text,
                                detail: "stored totals differ from the sum of its transfers"))
         }
-        // Each credit line holds exactly its card account's limit.
+        // Each credit line holds exactly its card account's limit, plus what refunds and
+        // statement credits gave back.
         for row in try rows("""
             WITH refunds AS (
                 SELECT credit_account_id AS account, SUM(amount) AS total FROM ledger_transfers
-                WHERE code IN ('refund_principal', 'refund_tax', 'refund_fee') GROUP BY credit_account_id)
+                WHERE code IN ('refund_principal', 'refund_tax', 'refund_fee', 'statement_credit') GROUP BY credit_account_id)
             SELECT c.id, c.credit_limit, a.credits_posted FROM card_accounts c
             LEFT JOIN ledger_accounts a ON a.id = 'card:' || c.id || ':credit_line'
             LEFT JOIN refunds r ON r.account = a.id
@@ -133,6 +135,43 @@ struct StoreAudit {
             """) {
             found.append(.init(rule: "refunds.within_capture", subject: row[0].text,
                                detail: "refunded \(row[1].int), captured \(row[2].int), refund transfers \(row[3].int)"))
+        }
+        // Statement credits: each has its two earning transfers of its amount, and its two
+        // claw-back transfers exactly when reversed; no such transfer without its credit.
+        for row in try rows("""
+            WITH legs AS (
+                SELECT s.id AS id, s.state AS state,
+                    (SELECT COUNT(*) FROM ledger_transfers t WHERE t.subject = s.id AND t.amount = s.amount
+                     AND t.code IN ('statement_credit_funding', 'statement_credit')) AS earned,
+                    (SELECT COUNT(*) FROM ledger_transfers t WHERE t.subject = s.id AND t.amount = s.amount
+                     AND t.code = 'statement_credit_clawback') AS clawed
+                FROM statement_credits s)
+            SELECT id, state, earned, clawed FROM legs WHERE earned != 2 OR clawed != (CASE WHEN state = 'reversed' THEN 2 ELSE 0 END)
+            UNION ALL
+            SELECT t.subject, 'missing', 0, 0 FROM ledger_transfers t
+            WHERE t.code IN ('statement_credit_funding', 'statement_credit', 'statement_credit_clawback')
+              AND NOT EXISTS (SELECT 1 FROM statement_credits s WHERE s.id = t.subject)
+            """) {
+            found.append(.init(rule: "credits.match_transfers", subject: row[0].text,
+                               detail: "credit \(row[1].text): \(row[2].int) earning and \(row[3].int) claw-back transfers"))
+        }
+        // A credit is earned only by a transaction after its card loaded the offer, and an offer's
+        // paid-out total is the sum of its credits not reversed.
+        for row in try rows("""
+            SELECT s.id FROM statement_credits s JOIN card_transactions c ON c.id = s.transaction_id
+            LEFT JOIN statement_credit_loads l ON l.offer_id = s.offer_id AND l.card_account_id = s.card_account_id
+            WHERE l.loaded_at IS NULL OR c.occurred_at < l.loaded_at OR c.card_account_id IS NULL OR c.card_account_id != s.card_account_id
+            """) {
+            found.append(.init(rule: "credits.after_load", subject: row[0].text, detail: "earned without a load of its offer before the transaction"))
+        }
+        for row in try rows("""
+            WITH totals AS (
+                SELECT o.id AS id, o.credited_total AS credited,
+                    (SELECT CAST(COALESCE(SUM(s.amount), 0) AS BIGINT) FROM statement_credits s WHERE s.offer_id = o.id AND s.state = 'earned') AS earned
+                FROM offers o)
+            SELECT id, credited, earned FROM totals WHERE credited != earned
+            """) {
+            found.append(.init(rule: "credits.offer_total", subject: row[0].text, detail: "credited_total \(row[1].int), credits earned \(row[2].int)"))
         }
         // Privacy: nothing sent to a network reveals card, address, name, limit or balance.
         var sensitiveByCard: [CardAccountID: SensitiveData?] = [:]

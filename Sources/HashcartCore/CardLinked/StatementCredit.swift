@@ -1,6 +1,10 @@
 /// A cardholder's load of a card-linked offer: the post of its hashtag from a linked identity.
 /// A card loads an offer once; only transactions after the load can earn its credit.
 public struct StatementCreditLoad: Sendable, Hashable, Codable {
+    /// The most loads a card transaction is matched against (the card's newest, of offers not
+    /// ended), and so the most credits one transaction earns.
+    public static let maximumReadPerCard = 200
+
     public var offerID: OfferID
     public var cardAccountID: CardAccountID
     public var loadedAt: Instant
@@ -82,7 +86,7 @@ public enum StatementCreditRule {
         guard transaction.amount >= terms.spendThreshold else { return .belowThreshold }
         guard transaction.occurredAt >= load.loadedAt else { return .beforeLoad }
         guard transaction.occurredAt >= offer.startsAt, transaction.occurredAt < offer.endsAt else { return .outsideWindow }
-        guard !offer.killSwitch, offer.lifecycle != .draft else { return .offerStopped }
+        guard !offer.killSwitch, offer.lifecycle == .published else { return .offerStopped }
         guard !alreadyEarned else { return .alreadyEarned }
         guard credited.minorUnits + terms.credit.minorUnits <= terms.budget.minorUnits else { return .budgetExhausted }
         return .qualifies

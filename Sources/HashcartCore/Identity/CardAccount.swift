@@ -7,13 +7,18 @@ public struct CardAccount: Sendable, Hashable, Codable {
     /// The last four digits of the card, shown only to the cardholder; never posted to a network.
     public var cardLast4: String
     public var createdAt: Instant
+    /// The card number's keyed fingerprint, when the issuer gave the PAN (card-linked offers find
+    /// the account by it); the PAN itself is never kept.
+    public var panFingerprint: CardFingerprint?
 
-    public init(id: CardAccountID, creditLimit: Money, billing: BillingAddress, cardLast4: String, createdAt: Instant) {
+    public init(id: CardAccountID, creditLimit: Money, billing: BillingAddress, cardLast4: String, createdAt: Instant,
+                panFingerprint: CardFingerprint? = nil) {
         self.id = id
         self.creditLimit = creditLimit
         self.billing = billing
         self.cardLast4 = cardLast4
         self.createdAt = createdAt
+        self.panFingerprint = panFingerprint
     }
 
     /// The largest credit line Hashcart accepts ($1,000,000.00); bounds every ledger amount.

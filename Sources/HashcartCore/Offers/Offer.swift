@@ -54,6 +54,13 @@ public struct Offer: Sendable, Hashable, Codable {
     /// Units sold (confirmed orders not cancelled).
     public var soldUnits: Int64
     public var createdAt: Instant
+    /// A unit bought by post, or a statement credit loaded by post (``StatementCreditTerms``).
+    public var type: OfferType
+    /// The card-linked terms, present exactly when `type` is ``OfferType/statementCredit``; its
+    /// `price` is then the credit amount.
+    public var statementCredit: StatementCreditTerms?
+    /// Minor units paid out in statement credits not clawed back (bounded by the terms' budget).
+    public var creditedTotal: Int64
 
     public static let defaultConfirmationWindowSeconds: Int64 = 900
     public static let maximumPrice = Money.usd(10_000_000)  // $100,000.00
@@ -66,7 +73,8 @@ public struct Offer: Sendable, Hashable, Codable {
         hashtag: Hashtag, captureMode: CaptureMode = .onShipment,
         confirmationWindowSeconds: Int64 = Offer.defaultConfirmationWindowSeconds,
         lifecycle: OfferLifecycle = .published, killSwitch: Bool = false,
-        reservedUnits: Int64 = 0, soldUnits: Int64 = 0, createdAt: Instant
+        reservedUnits: Int64 = 0, soldUnits: Int64 = 0, createdAt: Instant,
+        type: OfferType = .purchase, statementCredit: StatementCreditTerms? = nil, creditedTotal: Int64 = 0
     ) {
         self.id = id
         self.merchantID = merchantID
@@ -87,6 +95,9 @@ public struct Offer: Sendable, Hashable, Codable {
         self.reservedUnits = reservedUnits
         self.soldUnits = soldUnits
         self.createdAt = createdAt
+        self.type = type
+        self.statementCredit = statementCredit
+        self.creditedTotal = creditedTotal
     }
 
     /// The offer's state at `now`: the merchant's decision first, then stock, then the time window.
@@ -136,12 +147,32 @@ public struct Offer: Sendable, Hashable, Codable {
         if let quantity, reservedUnits + soldUnits > quantity {
             throw ValidationError(field: "quantity", message: "must be at least the units already sold or reserved")
         }
+        switch type {
+        case .purchase:
+            guard statementCredit == nil, creditedTotal == 0 else {
+                throw ValidationError(field: "kind", message: "a purchase offer has no statement-credit terms")
+            }
+        case .statementCredit:
+            guard let terms = try statementCredit?.validated() else {
+                throw ValidationError(field: "credit_amount", message: "a statement_credit offer needs its terms")
+            }
+            guard price == terms.credit else { throw ValidationError(field: "price", message: "must equal credit_amount") }
+            guard quantity == nil else { throw ValidationError(field: "quantity", message: "a statement_credit offer is bounded by its budget") }
+            guard (0...terms.budget.minorUnits).contains(creditedTotal) else {
+                throw ValidationError(field: "budget", message: "must be at least what was already credited")
+            }
+        }
         return self
     }
 
     /// The announcement the issuer's account may post, e.g.
     /// "Kindle Fire HD $149.99 + tax with your linked card. Post #BuyKindleFireHD to buy. Qty limited."
+    /// A card-linked offer's reads "Spend $75.00 or more at Zappos with your linked card, get $20.00
+    /// back. Post #ZapposCredit to load it."
     public var announcement: String {
+        if let terms = statementCredit {
+            return "\(title): spend \(terms.spendThreshold) or more with your linked card, get \(terms.credit) back. Post \(hashtag) to load it."
+        }
         let taxNote = taxCategory == .exempt ? "" : " + tax"
         let quantityNote = quantity == nil ? "" : " Qty limited."
         return "\(title) \(price)\(taxNote) with your linked card. Post \(hashtag) to buy.\(quantityNote)"

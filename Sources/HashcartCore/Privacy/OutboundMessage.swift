@@ -8,6 +8,10 @@ public enum OutboundMessage: Sendable, Hashable {
     case lateRepost(handle: String, reference: String)
     case linkInvitation(handle: String)
     case linked(handle: String)
+    /// A card-linked offer now on the cardholder's card: its public terms only.
+    case creditLoaded(handle: String, title: String, threshold: Money, credit: Money)
+    /// A card-linked offer the card already holds.
+    case creditAlreadyLoaded(handle: String, title: String)
     /// The fallback when a confirmation request's text would reveal something: no amount at all.
     case minimalConfirmationRequest(windowSeconds: Int64, reference: String)
 
@@ -33,6 +37,10 @@ public enum OutboundMessage: Sendable, Hashable {
             result = "\(handle) Link your card in your Hashcart account to buy with a post."
         case .linked(let handle):
             result = "\(handle) Your account is now linked to your card. Happy shopping!"
+        case .creditLoaded(let handle, let title, let threshold, let credit):
+            result = "\(handle) Loaded: \(title.prefix(80)). Spend \(threshold) or more with your linked card and get \(credit) back, once."
+        case .creditAlreadyLoaded(let handle, let title):
+            result = "\(handle) \(title.prefix(80)) is already loaded on your card."
         case .minimalConfirmationRequest(let window, let reference):
             result = "Repost this within \(Self.minutes(window)) to buy. Ref \(reference)"
         }

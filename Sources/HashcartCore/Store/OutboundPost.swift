@@ -7,6 +7,7 @@ public enum OutboundPurpose: String, Sendable, Hashable, Codable, CaseIterable {
     case lateRepost = "late_repost"
     case linkInvitation = "link_invitation"
     case linked
+    case creditLoaded = "credit_loaded"
 }
 
 public enum OutboundState: String, Sendable, Hashable, Codable {
@@ -67,6 +68,11 @@ public enum MerchantEventType: String, Sendable, Hashable, Codable, CaseIterable
     case orderRefunded = "order.refunded"
     case offerSoldOut = "offer.sold_out"
     case offerEnded = "offer.ended"
+    /// A card-linked offer's credit was earned, clawed back by a reversal, or (its credit already
+    /// spent) could not be clawed back and stands.
+    case statementCreditEarned = "statement_credit.earned"
+    case statementCreditReversed = "statement_credit.reversed"
+    case statementCreditClawbackRefused = "statement_credit.clawback_refused"
 }
 
 /// One event for a merchant, written in the same transaction as the change it reports.
@@ -124,6 +130,13 @@ public enum FunnelMetric: String, Sendable, Hashable, Codable, CaseIterable {
     case unitsSold = "units_sold"
     case revenue
     case tax
+    /// Card-linked offers: loads by post, transactions that qualified, credits earned (count and
+    /// minor units), credits clawed back by a reversal.
+    case loads
+    case qualifyingTransactions = "qualifying_transactions"
+    case creditsEarned = "credits_earned"
+    case creditTotal = "credit_total"
+    case creditsReversed = "credits_reversed"
     /// Declines are counted per reason as `declined.<reason>`.
     case declined
 }

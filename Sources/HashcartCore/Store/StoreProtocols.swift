@@ -94,6 +94,26 @@ public protocol StoreTransaction: LedgerStorage {
     func insertOffer(_ offer: Offer) throws
     func updateOffer(_ offer: Offer) throws
 
+    // Card-linked offers.
+    /// The card account whose card has this fingerprint.
+    func cardAccount(fingerprint: CardFingerprint) throws -> CardAccount?
+    func statementCreditLoad(offer: OfferID, card: CardAccountID) throws -> StatementCreditLoad?
+    /// Records a load; `false` if the card already had the offer loaded.
+    func insertStatementCreditLoad(_ load: StatementCreditLoad, network: NetworkName, postID: String) throws -> Bool
+    /// The card's loads of offers not ended, newest first, at most `limit`.
+    func statementCreditLoads(card: CardAccountID, limit: Int) throws -> [StatementCreditLoad]
+    /// Whether a card transaction with this processing key was already recorded.
+    func cardTransactionExists(_ id: CardTransactionID) throws -> Bool
+    func insertCardTransaction(_ record: CardTransactionRecord) throws
+    /// The purchases a reversal refers to: same card, same retrieval reference (at most `limit`).
+    func cardPurchases(fingerprint: CardFingerprint, retrievalReference: String, limit: Int) throws -> [CardTransactionRecord]
+    /// Reversals already recorded against the same card and retrieval reference (at most `limit`).
+    func cardReversals(fingerprint: CardFingerprint, retrievalReference: String, limit: Int) throws -> [CardTransactionRecord]
+    func statementCredit(_ id: StatementCreditID) throws -> StatementCredit?
+    func statementCredits(transaction: CardTransactionID) throws -> [StatementCredit]
+    func insertStatementCredit(_ credit: StatementCredit) throws
+    func updateStatementCredit(_ credit: StatementCredit) throws
+
     // Purchases and orders.
     func purchase(_ id: PurchaseID) throws -> Purchase?
     func purchase(network: NetworkName, confirmationPostID: String) throws -> Purchase?
@@ -137,7 +157,7 @@ extension StoreTransaction {
 }
 
 /// A store the engine can open transactions on.
-public protocol EngineStore: Sendable {
+public protocol EngineStore: CardFingerprinter {
     /// Runs `body` in one write transaction; commits if it returns, rolls back if it throws.
     ///
     /// The caller suspends while the transaction runs; `body` itself is synchronous and runs on

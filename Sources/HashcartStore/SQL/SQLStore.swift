@@ -21,6 +21,8 @@ protocol SQLStore: HashcartDatabase {
 }
 
 extension SQLStore {
+    public func cardFingerprint(of pan: PrimaryAccountNumber) -> CardFingerprint { cipher.fingerprint(of: pan) }
+
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
         try await inReadTransaction { session in try body(SQLStoreReader(session: session, cipher: cipher)) }
     }

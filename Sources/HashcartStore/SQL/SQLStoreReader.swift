@@ -139,6 +139,19 @@ struct SQLStoreReader: StoreReader {
             """, [.text(cardAccountID.rawValue)], StoreRows.notification)
     }
 
+    func statementCredits(cardAccountID: CardAccountID, limit: Int) throws -> [StatementCredit] {
+        precondition(limit > 0 && limit <= 10_000, "reads are bounded")
+        return try session.query("""
+            SELECT \(StoreRows.names(StoreRows.statementCreditColumns)) FROM statement_credits
+            WHERE card_account_id = $1 ORDER BY earned_at DESC, id DESC LIMIT $2
+            """, [.text(cardAccountID.rawValue), SQLValue(limit)], limit: limit, StoreRows.statementCredit)
+    }
+
+    func statementCredit(_ id: StatementCreditID) throws -> StatementCredit? {
+        try session.queryOne("SELECT \(StoreRows.names(StoreRows.statementCreditColumns)) FROM statement_credits WHERE id = $1",
+                             [.text(id.rawValue)], StoreRows.statementCredit)
+    }
+
     func count(_ table: String) throws -> Int64 {
         precondition(table.allSatisfy { $0.isLetter || $0 == "_" }, "table names are identifiers")
         return try session.queryOne("SELECT COUNT(*) FROM \(table)") { try $0.int(0) } ?? 0

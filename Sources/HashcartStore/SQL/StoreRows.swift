@@ -11,7 +11,7 @@ enum StoreRows {
     static let offerColumns = SQLColumn.list("""
         id, merchant_id, title, sku, price:int, currency, tax_category, quantity:int, per_cardholder_limit:int, starts_at:int, ends_at:int,
         eligible_states:int, hashtag, hashtag_key, capture_mode, window_seconds:int, lifecycle, kill_switch:bool, reserved_units:int,
-        sold_units:int, created_at:int
+        sold_units:int, created_at:int, offer_type, credit_terms, credited_total:int
         """)
     static let purchaseColumns = SQLColumn.list("""
         id, offer_id, merchant_id, card_account_id, network, user_id, handle, post_id, reference, state, decline_reason,
@@ -66,13 +66,20 @@ enum StoreRows {
         guard let capture = CaptureMode(rawValue: try row.text(14)) else { throw bad("capture_mode") }
         guard let lifecycle = OfferLifecycle(rawValue: try row.text(16)) else { throw bad("lifecycle") }
         guard let hashtag = try? Hashtag(try row.text(12)) else { throw bad("hashtag") }
+        guard let type = OfferType(rawValue: try row.text(21)) else { throw bad("offer_type") }
+        var terms: StatementCreditTerms?
+        if let text = try row.optionalText(22) {
+            guard let decoded = StoredCreditTerms.decode(text) else { throw bad("credit_terms") }
+            terms = decoded
+        }
         return Offer(
             id: OfferID(id), merchantID: MerchantID(try row.text(1)), title: try row.text(2), sku: try row.text(3),
             price: Money(minorUnits: try row.int(4), currency: currency), taxCategory: category, quantity: try row.optionalInt(7),
             perCardholderLimit: try row.int(8), startsAt: try row.instant(9), endsAt: try row.instant(10),
             eligibleStates: USState.set(fromBits: UInt64(bitPattern: try row.int(11))), hashtag: hashtag, captureMode: capture,
             confirmationWindowSeconds: try row.int(15), lifecycle: lifecycle, killSwitch: try row.bool(17), reservedUnits: try row.int(18),
-            soldUnits: try row.int(19), createdAt: try row.instant(20))
+            soldUnits: try row.int(19), createdAt: try row.instant(20),
+            type: type, statementCredit: terms, creditedTotal: try row.int(23))
     }
 
     static func purchase(_ row: any SQLRow) throws -> Purchase {
@@ -161,10 +168,18 @@ enum StoreRows {
     static func cardAccount(_ row: any SQLRow, cipher: AddressCipher) throws -> CardAccount {
         let id = CardAccountID(try row.text(0))
         let (billing, last4) = try cipher.openPrivate(try row.data(2), id: id)
-        return CardAccount(id: id, creditLimit: .usd(try row.int(1)), billing: billing, cardLast4: last4, createdAt: try row.instant(3))
+        var fingerprint: CardFingerprint?
+        if let hex = try row.optionalText(4) {
+            guard let parsed = CardFingerprint(hex: hex) else {
+                throw StoreError.corruptRecord(table: "card_accounts", id: id.rawValue, detail: "pan_fingerprint is not 64 hex digits")
+            }
+            fingerprint = parsed
+        }
+        return CardAccount(id: id, creditLimit: .usd(try row.int(1)), billing: billing, cardLast4: last4, createdAt: try row.instant(3),
+                           panFingerprint: fingerprint)
     }
 
-    static let cardAccountColumns = "id, credit_limit, billing_sealed, created_at"
+    static let cardAccountColumns = "id, credit_limit, billing_sealed, created_at, pan_fingerprint"
 
     // MARK: Values, in column order
 
@@ -184,6 +199,7 @@ enum StoreRows {
             SQLValue(o.startsAt), SQLValue(o.endsAt), .int(Int64(bitPattern: USState.bits(of: o.eligibleStates))),
             .text(o.hashtag.display), .text(o.hashtag.key), .text(o.captureMode.rawValue), .int(o.confirmationWindowSeconds),
             .text(o.lifecycle.rawValue), .bool(o.killSwitch), .int(o.reservedUnits), .int(o.soldUnits), SQLValue(o.createdAt),
+            .text(o.type.rawValue), SQLValue(o.statementCredit.map(StoredCreditTerms.encode)), .int(o.creditedTotal),
         ]
     }
 
@@ -259,5 +275,31 @@ enum StoreRows {
 
     static func values(of n: CardholderNotification) -> [SQLValue] {
         [.text(n.id), .text(n.cardAccountID.rawValue), SQLValue(n.purchaseID?.rawValue), .text(n.kind), .text(n.message), SQLValue(n.createdAt)]
+    }
+}
+
+/// A card-linked offer's terms as the `credit_terms` column holds them: JSON with sorted lists,
+/// so the same terms are the same bytes.
+enum StoredCreditTerms {
+    private struct Row: Codable {
+        var spend_threshold: Int64
+        var credit_amount: Int64
+        var acceptor_ids: [String]
+        var mccs: [String]
+        var budget: Int64
+    }
+
+    static func encode(_ terms: StatementCreditTerms) -> String {
+        let row = Row(spend_threshold: terms.spendThreshold.minorUnits, credit_amount: terms.credit.minorUnits,
+                      acceptor_ids: terms.acceptorIDs.sorted(), mccs: terms.merchantCategoryCodes.sorted(), budget: terms.budget.minorUnits)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try! encoder.encode(row), as: UTF8.self)
+    }
+
+    static func decode(_ text: String) -> StatementCreditTerms? {
+        guard text.utf8.count <= 16_384, let row = try? JSONDecoder().decode(Row.self, from: Data(text.utf8)) else { return nil }
+        return StatementCreditTerms(spendThreshold: .usd(row.spend_threshold), credit: .usd(row.credit_amount),
+                                    acceptorIDs: Set(row.acceptor_ids), merchantCategoryCodes: Set(row.mccs), budget: .usd(row.budget))
     }
 }

@@ -200,6 +200,37 @@ enum StoreSchema {
             CREATE INDEX IF NOT EXISTS merchant_events_merchant ON merchant_events(merchant_id{, seq});
             CREATE INDEX IF NOT EXISTS cardholder_notifications_card ON cardholder_notifications(card_account_id, created_at);
             """),
+        Migration(id: "v8-card-linked-offers", sql: """
+            -- Card-linked offers: the type, the terms as JSON (read with the offer, never queried
+            -- into), and what the offer has paid out in statement credits.
+            ALTER TABLE offers ADD COLUMN offer_type TEXT NOT NULL DEFAULT 'purchase' CHECK (offer_type IN ('purchase', 'statement_credit'));
+            ALTER TABLE offers ADD COLUMN credit_terms TEXT;
+            ALTER TABLE offers ADD COLUMN credited_total {int} NOT NULL DEFAULT 0 CHECK (credited_total >= 0);
+            -- A card number's keyed fingerprint (HMAC-SHA256 under the store's key), never the number.
+            ALTER TABLE card_accounts ADD COLUMN pan_fingerprint TEXT;
+            CREATE UNIQUE INDEX IF NOT EXISTS card_accounts_pan_fingerprint ON card_accounts(pan_fingerprint) WHERE pan_fingerprint IS NOT NULL;
+            -- A card-linked offer loaded onto a card by a post of its hashtag: once per card.
+            CREATE TABLE statement_credit_loads (
+                offer_id TEXT NOT NULL REFERENCES offers(id), card_account_id TEXT NOT NULL REFERENCES card_accounts(id),
+                network TEXT NOT NULL, post_id TEXT NOT NULL, loaded_at {int} NOT NULL,
+                PRIMARY KEY (offer_id, card_account_id)){without rowid};
+            CREATE INDEX IF NOT EXISTS statement_credit_loads_card ON statement_credit_loads(card_account_id, loaded_at);
+            -- Every card transaction the issuer reported, once by its processing key, with what it did.
+            CREATE TABLE card_transactions (
+                id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('purchase', 'reversal')), card_fingerprint TEXT NOT NULL,
+                card_account_id TEXT REFERENCES card_accounts(id), amount {int} NOT NULL CHECK (amount > 0), acceptor_id TEXT NOT NULL,
+                mcc TEXT, rrn TEXT NOT NULL, stan TEXT NOT NULL, occurred_at {int} NOT NULL, received_at {int} NOT NULL,
+                outcome TEXT NOT NULL){without rowid};
+            CREATE INDEX IF NOT EXISTS card_transactions_rrn ON card_transactions(card_fingerprint, rrn);
+            -- Statement credits: one per offer and card (its id says so), earned by one transaction.
+            CREATE TABLE statement_credits (
+                id TEXT PRIMARY KEY, offer_id TEXT NOT NULL REFERENCES offers(id), merchant_id TEXT NOT NULL REFERENCES merchants(id),
+                card_account_id TEXT NOT NULL REFERENCES card_accounts(id), transaction_id TEXT NOT NULL REFERENCES card_transactions(id),
+                amount {int} NOT NULL CHECK (amount > 0), state TEXT NOT NULL CHECK (state IN ('earned', 'reversed')),
+                earned_at {int} NOT NULL, reversed_at {int}, UNIQUE (offer_id, card_account_id)){without rowid};
+            CREATE INDEX IF NOT EXISTS statement_credits_card ON statement_credits(card_account_id, earned_at);
+            CREATE INDEX IF NOT EXISTS statement_credits_transaction ON statement_credits(transaction_id);
+            """),
     ]
 
     /// A migration's statements in `dialect`.

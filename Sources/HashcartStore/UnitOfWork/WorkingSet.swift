@@ -78,7 +78,7 @@ final class WorkingSet: StoreTransaction {
     /// Card accounts and links created here, written in bulk (links before any read of links).
     private var newCards: [CardAccount] = []
     private var newCardIDs: Set<CardAccountID> = []
-    private var newCardsByID: [CardAccountID: CardAccount] = [:]
+    var newCardsByID: [CardAccountID: CardAccount] = [:]
     private var newLinks: [Link] = []
     private var offers = OfferCache()
     private var funnel: [FunnelKey: Int64] = [:]
@@ -116,14 +116,14 @@ final class WorkingSet: StoreTransaction {
         cardsToCache = [:]
     }
 
-    private static let cardColumns = SQLColumn.list("id, credit_limit:int, billing_state, billing_sealed:blob, created_at:int")
+    private static let cardColumns = SQLColumn.list("id, credit_limit:int, billing_state, billing_sealed:blob, created_at:int, pan_fingerprint")
 
     /// Card accounts, new and ensured ledger accounts, links: what bulk onboarding writes.
     private func flushPeople() throws {
         if !newCards.isEmpty {
             let rows = try newCards.map { card -> [SQLValue] in
                 [.text(card.id.rawValue), .int(card.creditLimit.minorUnits), .text(card.billing.state.rawValue),
-                 .blob(try cipher.sealPrivate(of: card)), SQLValue(card.createdAt)]
+                 .blob(try cipher.sealPrivate(of: card)), SQLValue(card.createdAt), SQLValue(card.panFingerprint?.hex)]
             }
             try session.insertMany(into: "card_accounts", columns: Self.cardColumns, rows: rows)
             newCards = []
