@@ -39,6 +39,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
         // Tests only: a loopback Jetstream (WebSocket) server beside the fake PDS's HTTP routes.
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        // The card feed's TCP listener (ISO 8583 over length-prefixed frames). Already built under
+        // Hummingbird; named here because the card feed uses NIO directly.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Pure domain: money, offers, purchases, ledger, tax, risk. No I/O, no clock, no randomness.
@@ -87,6 +90,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The card feed: the issuer's own card transactions as ISO 8583:1987 (ASCII) over TCP, each
+        // message framed by a 2-byte length; parsed without trusting it. Depends on the core only.
+        .target(
+            name: "HashcartCardFeed",
+            dependencies: [
+                "HashcartCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // The engine: ties network events, the store and outbound posts together.
         .target(
             name: "HashcartEngine",
@@ -99,6 +112,7 @@ let package = Package(
             name: "HashcartApp",
             dependencies: [
                 "HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine", "HashcartServer", "HashcartConnectors",
+                "HashcartCardFeed",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -157,6 +171,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "HashcartCardFeedTests",
+            dependencies: [
+                "HashcartCardFeed", "HashcartCore", "HashcartStore", "HashcartSandbox", "HashcartEngine", "HashcartApp", "HashcartTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "HashcartSimulationTests", dependencies: ["HashcartSimulation", "HashcartCore", "HashcartStore"]),
         .testTarget(name: "HashcartCLITests", dependencies: [

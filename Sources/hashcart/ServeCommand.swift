@@ -74,6 +74,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-format"), help: "`text` (default) or `json` (one object per line, for log collectors).")
     var logFormat = "text"
 
+    @Option(name: .customLong("card-feed"),
+            help: "Accept the issuer's card transactions as ISO 8583 (ASCII, 2-byte length frames) on HOST:PORT (port 0: any free one, printed); for card-linked offers.")
+    var cardFeed: String?
+
+    @Option(name: .customLong("card-feed-mode"),
+            help: "The mode whose cards and store the card feed serves: `live` or `test` (default: live when a real network is configured, else test).")
+    var cardFeedMode: String?
+
     static let keyFile = "encryption.key"
     /// Test mode's folder inside the data folder (its SQLite store and, by default, the sandbox).
     static let testModeFolder = "test"
@@ -89,6 +97,14 @@ struct ServeCommand: AsyncParsableCommand {
         guard logFormat == "text" || logFormat == "json" else { fail("--log-format must be text or json") }
         guard (1...600).contains(claimLease) else { fail("--claim-lease must be 1…600 seconds") }
         guard (1...100_000).contains(authFailures) else { fail("--auth-failures must be 1…100000") }
+        let feedAddress: (host: String, port: Int)? = cardFeed.map { text in
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port),
+                  colon > text.startIndex, text.utf8.count <= 255
+            else { fail("--card-feed must be HOST:PORT with a port 0…65535, not \(text.prefix(64))") }
+            return (String(text[..<colon]), port)
+        }
+        if let cardFeedMode, Mode(rawValue: cardFeedMode) == nil { fail("--card-feed-mode must be live or test, not \(cardFeedMode.prefix(32))") }
+        if cardFeedMode != nil, cardFeed == nil { fail("--card-feed-mode needs --card-feed HOST:PORT") }
         let url = StoreOptions.databaseURL(flag: database)
         var networks = HashcartConfiguration()
         if let path = config ?? environment["HASHCART_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
@@ -195,6 +211,15 @@ struct ServeCommand: AsyncParsableCommand {
             announce("hashcart: test mode only: no real network is configured (hashcart.yaml), so there is no live mode; the sandbox network runs on test mode's store")
         }
         let engines = testEngines + liveEngines
+        if let feedAddress {
+            let mode = cardFeedMode.flatMap(Mode.init(rawValue:)) ?? (runsLive ? .live : .test)
+            guard let engine = (mode == .live ? liveEngines : testEngines).first else {
+                fail("--card-feed-mode \(mode): this Hashcart runs no \(mode) mode (\(mode == .live ? "no real network in hashcart.yaml" : "the sandbox is off"))")
+            }
+            services.append(CardFeedService(engine: engine, mode: mode, host: feedAddress.host, port: feedAddress.port, logger: logger) { port in
+                announce("hashcart: card feed on \(feedAddress.host):\(port) (\(mode) mode, ISO 8583)")
+            })
+        }
         let loops: [any Service] = engines.map { EngineLoop(engine: $0, logger: logger) }
         let networkNames = engines.map(\.connector.network.rawValue).joined(separator: ", ")
         let modeServices = ModeServices(test: testService, live: liveService)
