@@ -114,6 +114,11 @@ struct ServeCommand: AsyncParsableCommand {
                 fail(error.description)
             }
         }
+        let runsLive = networks.bluesky != nil || networks.mastodon != nil || networks.x != nil
+        let feedMode: Mode? = feedAddress.map { _ in cardFeedMode.flatMap(Mode.init(rawValue:)) ?? (runsLive ? .live : .test) }
+        if let feedMode, !(feedMode == .live ? runsLive : networks.sandbox) {
+            fail("--card-feed-mode \(feedMode): this Hashcart runs no \(feedMode) mode (\(feedMode == .live ? "no real network in hashcart.yaml" : "the sandbox is off"))")
+        }
         var configuration = EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: minimumLinkAge))
         configuration.outboundLeaseMilliseconds = claimLease * 1_000
         do {
@@ -134,7 +139,6 @@ struct ServeCommand: AsyncParsableCommand {
         // Live mode runs the real networks of hashcart.yaml (no sandbox) on the store in the data
         // folder (or the database's schema); test mode runs the sandbox network on a store of its
         // own in DIR/test (or the schema NAME_test).
-        let runsLive = networks.bluesky != nil || networks.mastodon != nil || networks.x != nil
         let testDirectory = (directory as NSString).appendingPathComponent(Self.testModeFolder)
         func openStore(_ mode: Mode) async -> any HashcartDatabase {
             do {
@@ -211,11 +215,8 @@ struct ServeCommand: AsyncParsableCommand {
             announce("hashcart: test mode only: no real network is configured (hashcart.yaml), so there is no live mode; the sandbox network runs on test mode's store")
         }
         let engines = testEngines + liveEngines
-        if let feedAddress {
-            let mode = cardFeedMode.flatMap(Mode.init(rawValue:)) ?? (runsLive ? .live : .test)
-            guard let engine = (mode == .live ? liveEngines : testEngines).first else {
-                fail("--card-feed-mode \(mode): this Hashcart runs no \(mode) mode (\(mode == .live ? "no real network in hashcart.yaml" : "the sandbox is off"))")
-            }
+        if let feedAddress, let mode = feedMode {
+            guard let engine = (mode == .live ? liveEngines : testEngines).first else { preconditionFailure("the card feed's mode runs") }
             services.append(CardFeedService(engine: engine, mode: mode, host: feedAddress.host, port: feedAddress.port, logger: logger) { port in
                 announce("hashcart: card feed on \(feedAddress.host):\(port) (\(mode) mode, ISO 8583)")
             })

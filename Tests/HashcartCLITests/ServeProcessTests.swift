@@ -60,7 +60,12 @@ import Testing
                       (["--claim-lease", "0"], "claim-lease"), (["--claim-lease", "601"], "claim-lease"),
                       (["--auth-failures", "0"], "auth-failures"), (["--auth-failures", "lots"], "auth-failures"),
                       (["--database", "mysql://u@h/db"], "postgres://"), (["--database", "postgres://u@h/db?pool=0"], "pool"),
-                      (["--database", "postgres://nobody@127.0.0.1:1/db"], "unavailable")])
+                      (["--database", "postgres://nobody@127.0.0.1:1/db"], "unavailable"),
+                      (["--card-feed", "127.0.0.1"], "--card-feed must be HOST:PORT"), (["--card-feed", ":9000"], "--card-feed must be HOST:PORT"),
+                      (["--card-feed", "127.0.0.1:99999"], "--card-feed must be HOST:PORT"), (["--card-feed", "127.0.0.1:port"], "--card-feed must be HOST:PORT"),
+                      (["--card-feed", "127.0.0.1:0", "--card-feed-mode", "staging"], "--card-feed-mode must be live or test"),
+                      (["--card-feed", "127.0.0.1:0", "--card-feed-mode", "live"], "runs no live mode"),
+                      (["--card-feed-mode", "test"], "--card-feed-mode needs --card-feed")])
     func refusesBadFlagsAndCreatesNothing(flags: [String], mentions: String) async throws {
         let folder = TemporaryFolder()
         let result = try await hashcart(["serve", "--data", folder.path] + flags)
