@@ -62,41 +62,31 @@ public enum StrictJSON {
         }
         for (field, accepted) in T.nestedFields {
             guard let value = fields[field] else { continue }
-            guard let nested = value as? [String: Any] else {
-                throw BodyError("Field `\(field)` must be an object.", param: field)
-            }
-            if let unknown = nested.keys.sorted().first(where: { !accepted.contains($0) }) {
-                let param = "\(field).\(unknown.prefix(64))"
-                throw BodyError("Unknown field `\(param)`; accepted fields are \(accepted.sorted().joined(separator: ", ")).",
-                                       param: param, code: "parameter_unknown")
-            }
-            if let null = nested.keys.sorted().first(where: { nested[$0] is NSNull }) {
-                let param = "\(field).\(null.prefix(64))"
-                throw BodyError("Field `\(param)` is null; leave an optional field out instead.", param: param)
-            }
+            try checkNested(value, at: field, accepts: accepted)
         }
         for (field, accepted) in T.nestedArrayFields {
             guard let value = fields[field] else { continue }
             guard let items = value as? [Any] else { throw BodyError("Field `\(field)` must be an array.", param: field) }
-            for (index, item) in items.enumerated() {
-                guard let nested = item as? [String: Any] else {
-                    throw BodyError("Field `\(field).\(index)` must be an object.", param: "\(field).\(index)")
-                }
-                if let unknown = nested.keys.sorted().first(where: { !accepted.contains($0) }) {
-                    let param = "\(field).\(index).\(unknown.prefix(64))"
-                    throw BodyError("Unknown field `\(param)`; accepted fields are \(accepted.sorted().joined(separator: ", ")).",
-                                    param: param, code: "parameter_unknown")
-                }
-                if let null = nested.keys.sorted().first(where: { nested[$0] is NSNull }) {
-                    let param = "\(field).\(index).\(null.prefix(64))"
-                    throw BodyError("Field `\(param)` is null; leave an optional field out instead.", param: param)
-                }
-            }
+            for (index, item) in items.enumerated() { try checkNested(item, at: "\(field).\(index)", accepts: accepted) }
         }
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             throw describe(error)
+        }
+    }
+
+    /// A nested object at `path` (`address`, `transactions.3`): an object, only known fields, no nulls.
+    static func checkNested(_ value: Any, at path: String, accepts accepted: Set<String>) throws {
+        guard let nested = value as? [String: Any] else { throw BodyError("Field `\(path)` must be an object.", param: path) }
+        if let unknown = nested.keys.sorted().first(where: { !accepted.contains($0) }) {
+            let param = "\(path).\(unknown.prefix(64))"
+            throw BodyError("Unknown field `\(param)`; accepted fields are \(accepted.sorted().joined(separator: ", ")).",
+                            param: param, code: "parameter_unknown")
+        }
+        if let null = nested.keys.sorted().first(where: { nested[$0] is NSNull }) {
+            let param = "\(path).\(null.prefix(64))"
+            throw BodyError("Field `\(param)` is null; leave an optional field out instead.", param: param)
         }
     }
 

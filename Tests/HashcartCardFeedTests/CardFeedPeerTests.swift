@@ -102,16 +102,7 @@ struct CardFeedPeerTests {
 enum Pyiso8583 {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let script = root.appendingPathComponent("scripts/iso8583_peer.py").path
-    static let available: Bool = {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import iso8583"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? ChildProcess.launchBeforeTests(process)) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }()
+    static let available = ChildProcess.pythonCanImport("iso8583")
 }
 
 extension Data {

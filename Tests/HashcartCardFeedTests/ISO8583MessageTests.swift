@@ -56,7 +56,7 @@ struct ISO8583MessageTests {
     }
 
     @Test func randomBytesNeverCrashTheParser() {
-        var generator = SplitMix(seed: 2013)
+        var generator = SplitMix64(seed: 2013)
         let prefixes = [Array("0200".utf8), Array("02007238400008E08000".utf8), Array("0420F238400008E08000".utf8), []]
         for round in 0..<5_000 {
             var bytes = prefixes[round % prefixes.count]
@@ -95,18 +95,5 @@ struct ISO8583MessageTests {
         #expect(throws: ValidationError(field: "rrn", message: "field 37 is required")) {
             try CardFeedRequest.transaction(of: missing, fingerprinter: Plain(), now: now)
         }
-    }
-}
-
-/// A small seeded generator, so the garbage is the same every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -14,18 +14,7 @@ struct AtprotoPeerTests {
     static let script = root.appendingPathComponent("scripts/atproto_peer.py").path
     static let shop = "did:plc:shopbotbbbbbbbbbbbbbbbbb"
 
-    /// True when `python3 -c "import module"` succeeds. Synchronous: it runs while the test plan
-    /// is built (the suites' `.enabled(if:)`), before any test runs.
-    static func canImport(_ module: String) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import \(module)"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? ChildProcess.launchBeforeTests(process)) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }
+    static func canImport(_ module: String) -> Bool { ChildProcess.pythonCanImport(module) }
 
     @Test("records the SDK builds (tag facets after emoji, tags, reply refs, reposts) are read as the SDK meant them")
     func readsSDKRecords() async throws {

@@ -134,6 +134,19 @@ public enum ChildProcess {
 
     private static let launchLock = Mutex<Void>(())
 
+    /// True when `python3 -c "import module"` succeeds. Synchronous: it runs while the test plan
+    /// is built (the suites' `.enabled(if:)`), before any test runs.
+    public static func pythonCanImport(_ module: String) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import \(module)"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? launchBeforeTests(process)) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
     /// `python3 arguments…` found on PATH, as `run` runs it.
     public static func python(_ arguments: [String], timeout: Duration = .seconds(120)) async throws -> ChildProcessResult {
         try await run(URL(fileURLWithPath: "/usr/bin/env"), ["python3"] + arguments, timeout: timeout)
