@@ -88,9 +88,12 @@ public struct EngineService: HashcartService {
 
     public func createMerchant(_ body: CreateMerchantBody) async throws -> MerchantView {
         try await mapped {
-            let merchant = try await engine.createMerchant(name: body.name, discountRateBasisPoints: body.discountRateBps ?? 250)
+            let account = try body.payoutAccount.map { try Self.payoutAccount($0, param: "payout_account.") }
+            let merchant = try await engine.createMerchant(name: body.name, discountRateBasisPoints: body.discountRateBps ?? 250,
+                                                           payoutAccount: account)
             return MerchantView(id: merchant.id.rawValue, name: merchant.name, discountRateBps: merchant.discountRateBasisPoints,
-                                created: merchant.createdAt.millisecondsSinceEpoch / 1000)
+                                created: merchant.createdAt.millisecondsSinceEpoch / 1000,
+                                payoutAccount: account.map { Self.view(PayoutAccountSummary($0)) })
         }
     }
 

@@ -23,6 +23,8 @@ public struct HashcartConfiguration: Sendable, Equatable {
     public var bluesky: BlueskyConfiguration?
     public var mastodon: MastodonConfiguration?
     public var x: XConfiguration?
+    /// The issuer as ACH originator of payout files (`settlement:`); nil when not configured.
+    public var settlement: NACHAOriginator?
 
     public static let maximumFileBytes = 64 * 1024
 
@@ -49,7 +51,7 @@ public struct HashcartConfiguration: Sendable, Equatable {
         var configuration = HashcartConfiguration()
         guard let node else { return configuration }  // an empty file: defaults
         let root = try Table(node, path: "", source: source)
-        try root.allowOnly(["sandbox", "networks"])
+        try root.allowOnly(["sandbox", "networks", "settlement"])
         if let sandbox = try root.bool("sandbox") { configuration.sandbox = sandbox }
         if let networks = try root.table("networks") {
             try networks.allowOnly(["bluesky", "mastodon", "x"])
@@ -62,6 +64,9 @@ public struct HashcartConfiguration: Sendable, Equatable {
             if let x = try networks.table("x") {
                 configuration.x = try XSettings.read(x, environment: environment)
             }
+        }
+        if let settlement = try root.table("settlement") {
+            configuration.settlement = try SettlementSettings.read(settlement)
         }
         if !configuration.sandbox && configuration.bluesky == nil && configuration.mastodon == nil && configuration.x == nil {
             throw ConfigurationError(source, "sandbox: false and no network configured: nothing to run")
@@ -152,6 +157,41 @@ public enum XSettings {
 }
 
 /// A config file Hashcart refuses, with where and why.
+/// `settlement:`: who the payout files say they come from.
+///
+/// ```yaml
+/// settlement:
+///   destination_routing: "011000015"   # the bank or ACH operator the file goes to
+///   destination_name: FEDERAL RESERVE BANK
+///   origin_id: "1234567890"
+///   origin_name: EXAMPLE ISSUER
+///   company_name: EXAMPLE ISSUER
+///   company_id: "1234567890"
+///   odfi_routing: "021000021"          # the issuer's own bank
+///   entry_description: PAYOUT          # optional
+/// ```
+enum SettlementSettings {
+    static let keys: Set<String> = ["destination_routing", "destination_name", "origin_id", "origin_name", "company_name", "company_id",
+                                    "odfi_routing", "entry_description"]
+
+    static func read(_ table: Table) throws(ConfigurationError) -> NACHAOriginator {
+        try table.allowOnly(keys)
+        do {
+            return try NACHAOriginator(
+                destinationRouting: try table.require("destination_routing"), destinationName: try table.require("destination_name"),
+                originID: try table.require("origin_id"), originName: try table.require("origin_name"),
+                companyName: try table.require("company_name"), companyID: try table.require("company_id"),
+                odfiRouting: try table.require("odfi_routing"), entryDescription: try table.string("entry_description") ?? "PAYOUT")
+        } catch let error as ValidationError {
+            throw ConfigurationError(table.source, "\(error.field): \(error.message)")
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError(table.source, "\(error)")
+        }
+    }
+}
+
 public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
     public var source: String
     public var message: String

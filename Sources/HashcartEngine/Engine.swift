@@ -38,13 +38,27 @@ public final class Engine: Sendable {
 
     /// Creates a merchant (and its payable account).
     @discardableResult
-    public func createMerchant(name: String, discountRateBasisPoints: Int64 = 250) async throws -> Merchant {
+    public func createMerchant(name: String, discountRateBasisPoints: Int64 = 250, payoutAccount: PayoutAccount? = nil) async throws -> Merchant {
         let merchant = try validate {
             try Merchant(id: MerchantID(ids.next(prefix: "mer")), name: name, discountRateBasisPoints: discountRateBasisPoints,
                          createdAt: clock.now()).validated()
         }
-        try await store.write { tx in try tx.insertMerchant(merchant) }
+        try await store.write { tx in
+            try tx.insertMerchant(merchant)
+            if let payoutAccount {
+                let set = try tx.setPayoutAccount(payoutAccount, merchant: merchant.id)
+                precondition(set, "the merchant was just inserted")
+            }
+        }
         return merchant
+    }
+
+    /// Sets the bank account a merchant's settlement batches are paid to (nil removes it: its
+    /// batches then wait in clearing until one is set).
+    public func setPayoutAccount(merchantID: MerchantID, account: PayoutAccount?) async throws {
+        guard try await store.write({ tx in try tx.setPayoutAccount(account, merchant: merchantID) }) else {
+            throw EngineError.notFound("merchant \(merchantID)")
+        }
     }
 
     /// Opens a card account with its credit line funded to `creditLimit`.

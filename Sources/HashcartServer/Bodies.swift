@@ -4,10 +4,29 @@ public struct CreateMerchantBody: StrictDecodable, Sendable {
     public var name: String
     /// The issuer's merchant discount rate in basis points (default 250 = 2.5 %).
     public var discountRateBps: Int64?
-    public static let fields: Set<String> = ["name", "discount_rate_bps"]
+    /// Where settlement pays the merchant (optional: batches wait in clearing until one is set).
+    public var payoutAccount: PayoutAccountBody?
+    public static let fields: Set<String> = ["name", "discount_rate_bps", "payout_account"]
+    public static let nestedFields: [String: Set<String>] = ["payout_account": PayoutAccountBody.fields]
     enum CodingKeys: String, CodingKey {
         case name
         case discountRateBps = "discount_rate_bps"
+        case payoutAccount = "payout_account"
+    }
+}
+
+/// A merchant's bank account for payouts (`POST /v1/merchants/{id}/payout_account`, or inside
+/// `POST /v1/merchants`): an ABA routing number, an account number, checking or savings.
+public struct PayoutAccountBody: StrictDecodable, Sendable {
+    public var routingNumber: String
+    public var accountNumber: String
+    /// `checking` (default) or `savings`.
+    public var accountType: String?
+    public static let fields: Set<String> = ["routing_number", "account_number", "account_type"]
+    enum CodingKeys: String, CodingKey {
+        case routingNumber = "routing_number"
+        case accountNumber = "account_number"
+        case accountType = "account_type"
     }
 }
 

@@ -97,6 +97,68 @@ components:
         name: {type: string}
         discount_rate_bps: {type: integer}
         created: {type: integer}
+        payout_account:
+          nullable: true
+          description: Where settlement pays the merchant; null until set. Never the account number.
+          type: object
+          required: [routing_number, account_type, last4]
+          properties:
+            routing_number: {type: string}
+            account_type: {type: string, enum: [checking, savings]}
+            last4: {type: string}
+    PayoutAccountBody:
+      type: object
+      additionalProperties: false
+      required: [routing_number, account_number]
+      properties:
+        routing_number: {type: string, pattern: "^[0-9]{9}$", description: "An ABA routing number (its check digit is checked)."}
+        account_number: {type: string, pattern: "^[0-9]{4,17}$"}
+        account_type: {type: string, enum: [checking, savings], description: "Default checking."}
+    Settlement:
+      type: object
+      required: [object, id, merchant, day, currency, sales, fees, refunds, statement_credits, carried_in, net, payout, carried_out, state, movements, created]
+      properties:
+        object: {type: string, enum: [settlement]}
+        livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
+        id: {type: string}
+        merchant: {type: string}
+        day: {type: string, description: "The UTC day settled, YYYY-MM-DD."}
+        currency: {type: string}
+        sales: {type: integer, description: "Captured sales before fees (tax excluded)."}
+        fees: {type: integer, description: "The issuer's fees (negative), net of fees given back on refunds."}
+        refunds: {type: integer, description: "Refunds that day (negative), also of orders settled earlier."}
+        statement_credits: {type: integer, description: "Statement credits funded (negative), net of claw-backs."}
+        carried_in: {type: integer, description: "A deficit carried from the previous batch (≤ 0)."}
+        net: {type: integer}
+        payout: {type: integer, minimum: 0}
+        carried_out: {type: integer, description: "A deficit carried to the next batch (≤ 0)."}
+        state: {type: string, enum: [awaiting_payout, paid, nothing_to_pay]}
+        movements: {type: integer}
+        created: {type: integer}
+        paid_at: {type: integer}
+        payout_file: {type: string}
+        trace_number: {type: string}
+    SalesTaxReport:
+      type: object
+      required: [object, from, to, currency, states, total_net]
+      properties:
+        object: {type: string, enum: [sales_tax_report]}
+        livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
+        from: {type: string}
+        to: {type: string}
+        currency: {type: string}
+        total_net: {type: integer}
+        states:
+          type: array
+          items:
+            type: object
+            required: [state, collected, refunded, net, transfers]
+            properties:
+              state: {type: string}
+              collected: {type: integer}
+              refunded: {type: integer}
+              net: {type: integer}
+              transfers: {type: integer}
     Secret:
       type: object
       required: [object, id, owner, created, revoked]
@@ -377,8 +439,38 @@ paths:
               properties:
                 name: {allOf: [{$ref: "#/components/schemas/PublicText"}], minLength: 1, maxLength: 100}
                 discount_rate_bps: {type: integer, minimum: 0, maximum: 2000}
+                payout_account: {$ref: "#/components/schemas/PayoutAccountBody"}
       responses:
         "201": {description: Created., content: {application/json: {schema: {$ref: "#/components/schemas/Merchant"}}}, links: {CreateAPIKey: {operationId: createAPIKey, parameters: {id: "$response.body#/id"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/merchants/{id}/payout_account:
+    post:
+      operationId: setPayoutAccount
+      summary: Set the bank account a merchant's settlement batches are paid to (operator).
+      security: [{admin: []}]
+      parameters: [{$ref: "#/components/parameters/Id"}, {$ref: "#/components/parameters/IdempotencyKey"}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/PayoutAccountBody"}
+      responses:
+        "200": {description: The merchant., content: {application/json: {schema: {$ref: "#/components/schemas/Merchant"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/reports/sales_tax:
+    get:
+      operationId: salesTaxReport
+      summary: "The issuer's sales-tax liability per state over UTC days (operator); CSV with `Accept: text/csv`."
+      security: [{admin: []}]
+      parameters:
+        - {name: from, in: query, required: false, schema: {type: string, pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}, description: "First day, YYYY-MM-DD (default: 29 days before `to`)."}
+        - {name: to, in: query, required: false, schema: {type: string, pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}, description: "Last day, YYYY-MM-DD (default: yesterday, UTC). At most 366 days in all."}
+      responses:
+        "200":
+          description: The report.
+          content:
+            application/json: {schema: {$ref: "#/components/schemas/SalesTaxReport"}}
+            text/csv: {schema: {type: string}}
         default: {$ref: "#/components/responses/Error"}
   /v1/merchants/{id}/api_keys:
     post:
@@ -743,6 +835,28 @@ paths:
       parameters: [{$ref: "#/components/parameters/Limit"}]
       responses:
         "200": {description: A page., content: {application/json: {schema: {$ref: "#/components/schemas/List"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/settlements:
+    get:
+      operationId: listSettlements
+      summary: "The merchant's settlement statements, newest day first; CSV with `Accept: text/csv`."
+      security: [{merchant: []}]
+      parameters: [{$ref: "#/components/parameters/Limit"}, {$ref: "#/components/parameters/StartingAfter"}]
+      responses:
+        "200":
+          description: A page.
+          content:
+            application/json: {schema: {$ref: "#/components/schemas/List"}}
+            text/csv: {schema: {type: string}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/settlements/{id}:
+    get:
+      operationId: getSettlement
+      summary: One of the merchant's settlement batches.
+      security: [{merchant: []}]
+      parameters: [{$ref: "#/components/parameters/Id"}]
+      responses:
+        "200": {description: The batch., content: {application/json: {schema: {$ref: "#/components/schemas/Settlement"}}}}
         default: {$ref: "#/components/responses/Error"}
   /v1/statement_credits:
     get:

@@ -8,8 +8,8 @@ import Hummingbird
 /// | route | who | mode |
 /// | --- | --- | --- |
 /// | `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus), `GET /openapi.yaml` | anyone | none |
-/// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `DELETE /v1/merchants/{id}/api_keys/{key}`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `POST /v1/card_transactions`, `GET /v1/ledger/check` | operator (admin bearer token) | `Hashcart-Mode` |
-/// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/offers/{id}/analytics` (JSON, or CSV with `Accept: text/csv`), `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds`, `POST /v1/webhook_endpoints`, `GET /v1/events`, `POST /v1/events/{id}/redeliver` | merchant (API key as bearer token) | the key's |
+/// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `DELETE /v1/merchants/{id}/api_keys/{key}`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `POST /v1/card_transactions`, `GET /v1/ledger/check`, `POST /v1/merchants/{id}/payout_account`, `GET /v1/reports/sales_tax` (JSON, or CSV) | operator (admin bearer token) | `Hashcart-Mode` |
+/// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/offers/{id}/analytics` (JSON, or CSV with `Accept: text/csv`), `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds`, `POST /v1/webhook_endpoints`, `GET /v1/events`, `POST /v1/events/{id}/redeliver`, `GET /v1/settlements` (JSON, or CSV with `Accept: text/csv`), `GET /v1/settlements/{id}` | merchant (API key as bearer token) | the key's |
 /// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel`, `GET /v1/notifications`, `GET /v1/statement_credits` | cardholder (bearer token) | the token's |
 /// | `POST /sandbox/accounts` | operator or merchant, test mode | test |
 /// | `POST /sandbox/posts`, `POST /sandbox/posts/{id}/reposts`, `DELETE /sandbox/posts/{id}` | a sandbox account (its token), the operator, or the merchant that created the account | test |
@@ -67,6 +67,17 @@ public enum HashcartRouter {
             return try json(try await service(context).ingestCardTransactions(request.decodeStrict(CardTransactionsBody.self)), context)
         }
         admin.get("ledger/check") { _, context in try json(try await service(context).ledgerCheck(), context) }
+        admin.post("merchants/{id}/payout_account") { request, context in
+            var request = request
+            return try json(try await service(context).setPayoutAccount(merchantID: context.parameters.require("id"),
+                                                                        request.decodeStrict(PayoutAccountBody.self)), context)
+        }
+        admin.get("reports/sales_tax") { request, context in
+            let query = request.uri.queryParameters
+            let report = try await service(context).salesTaxReport(from: query.get("from"), to: query.get("to"))
+            if request.headers[.accept]?.contains("text/csv") == true { return text(report.csv, contentType: "text/csv; charset=utf-8") }
+            return try json(report, context)
+        }
         admin.post("merchants/{id}/api_keys") { _, context in
             try json(try await service(context).createAPIKey(merchantID: context.parameters.require("id")), status: .created, context)
         }
@@ -128,6 +139,20 @@ public enum HashcartRouter {
             var request = request
             return try json(try await service(context).refundOrder(merchantID: context.merchantID!, id: context.parameters.require("id"),
                                                                    request.decodeStrict(RefundBody.self)), status: .created, context)
+        }
+
+        merchant.get("settlements") { request, context in
+            let query = request.uri.queryParameters
+            let list = try await service(context).settlements(merchantID: context.merchantID!, limit: try pageLimit(query.get("limit")),
+                                                             startingAfter: query.get("starting_after"))
+            if request.headers[.accept]?.contains("text/csv") == true {
+                return text(([SettlementView.csvHeader] + list.data.map(\.csvRow)).joined(separator: "\n") + "\n",
+                            contentType: "text/csv; charset=utf-8")
+            }
+            return try json(list, context)
+        }
+        merchant.get("settlements/{id}") { _, context in
+            try json(try await service(context).settlement(merchantID: context.merchantID!, id: context.parameters.require("id")), context)
         }
 
         merchant.post("webhook_endpoints") { request, context in

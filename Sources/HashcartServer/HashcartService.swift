@@ -34,6 +34,14 @@ public protocol HashcartService: Sendable {
     func createCardholderToken(cardholderID: String) async throws -> SecretView
     func createCardholder(_ body: CreateCardholderBody) async throws -> CardholderView
     func ledgerCheck() async throws -> LedgerCheckView
+    /// Sets the bank account a merchant's settlement batches are paid to.
+    func setPayoutAccount(merchantID: String, _ body: PayoutAccountBody) async throws -> MerchantView
+    /// The issuer's sales-tax liability per state over UTC days `from` through `to` (YYYY-MM-DD).
+    func salesTaxReport(from: String?, to: String?) async throws -> SalesTaxReportView
+    /// The merchant's settlement statements, newest day first.
+    func settlements(merchantID: String, limit: Int, startingAfter: String?) async throws -> ListView<SettlementView>
+    /// Another merchant's settlement is "not found".
+    func settlement(merchantID: String, id: String) async throws -> SettlementView
     /// The issuer's card transactions, as JSON (the card feed takes ISO 8583): what each did.
     func ingestCardTransactions(_ body: CardTransactionsBody) async throws -> ListView<CardTransactionResultView>
 

@@ -32,17 +32,168 @@ public struct MerchantView: Codable, Sendable, Hashable {
     public var name: String
     public var discountRateBps: Int64
     public var created: Int64
+    /// The payout account as far as it may be shown (never the account number), or null.
+    public var payoutAccount: PayoutAccountView?
 
-    public init(id: String, name: String, discountRateBps: Int64, created: Int64) {
+    public init(id: String, name: String, discountRateBps: Int64, created: Int64, payoutAccount: PayoutAccountView? = nil) {
         self.id = id
         self.name = name
         self.discountRateBps = discountRateBps
         self.created = created
+        self.payoutAccount = payoutAccount
     }
 
     enum CodingKeys: String, CodingKey {
         case object, livemode, id, name, created
         case discountRateBps = "discount_rate_bps"
+        case payoutAccount = "payout_account"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(object, forKey: .object)
+        try container.encode(livemode, forKey: .livemode)
+        try container.encode(id, forKey: .id)
+        try container.encode(name, forKey: .name)
+        try container.encode(discountRateBps, forKey: .discountRateBps)
+        try container.encode(created, forKey: .created)
+        try container.encode(payoutAccount, forKey: .payoutAccount)  // null when none: the merchant is not paid yet
+    }
+}
+
+/// A payout account as the API shows it: the routing number, the kind, the last four digits.
+public struct PayoutAccountView: Codable, Sendable, Hashable {
+    public var routingNumber: String
+    public var accountType: String
+    public var last4: String
+
+    public init(routingNumber: String, accountType: String, last4: String) {
+        self.routingNumber = routingNumber
+        self.accountType = accountType
+        self.last4 = last4
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case routingNumber = "routing_number"
+        case accountType = "account_type"
+        case last4
+    }
+}
+
+/// One merchant's settlement batch for one UTC day: its statement lines and payout.
+public struct SettlementView: Codable, Sendable, Hashable {
+    public var object = "settlement"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
+    public var id: String
+    public var merchant: String
+    /// The UTC day settled, YYYY-MM-DD.
+    public var day: String
+    public var currency = "usd"
+    /// Captured sales before fees (tax excluded: the issuer remits it).
+    public var sales: Int64
+    /// The issuer's fees (negative), net of fees given back on refunds.
+    public var fees: Int64
+    /// Refunds made that day (negative), including refunds of orders settled earlier.
+    public var refunds: Int64
+    /// Statement credits the merchant funded (negative), net of claw-backs.
+    public var statementCredits: Int64
+    /// A deficit carried from the merchant's previous batch (≤ 0).
+    public var carriedIn: Int64
+    public var net: Int64
+    public var payout: Int64
+    /// A deficit carried to the merchant's next batch (≤ 0).
+    public var carriedOut: Int64
+    /// `awaiting_payout`, `paid` or `nothing_to_pay`.
+    public var state: String
+    public var movements: Int
+    public var created: Int64
+    public var paidAt: Int64?
+    public var payoutFile: String?
+    public var traceNumber: String?
+
+    public init(id: String, merchant: String, day: String, sales: Int64, fees: Int64, refunds: Int64, statementCredits: Int64,
+                carriedIn: Int64, net: Int64, payout: Int64, carriedOut: Int64, state: String, movements: Int, created: Int64,
+                paidAt: Int64?, payoutFile: String?, traceNumber: String?) {
+        self.id = id
+        self.merchant = merchant
+        self.day = day
+        self.sales = sales
+        self.fees = fees
+        self.refunds = refunds
+        self.statementCredits = statementCredits
+        self.carriedIn = carriedIn
+        self.net = net
+        self.payout = payout
+        self.carriedOut = carriedOut
+        self.state = state
+        self.movements = movements
+        self.created = created
+        self.paidAt = paidAt
+        self.payoutFile = payoutFile
+        self.traceNumber = traceNumber
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case object, livemode, id, merchant, day, currency, sales, fees, refunds, net, payout, state, movements, created
+        case statementCredits = "statement_credits"
+        case carriedIn = "carried_in"
+        case carriedOut = "carried_out"
+        case paidAt = "paid_at"
+        case payoutFile = "payout_file"
+        case traceNumber = "trace_number"
+    }
+
+    /// The statement CSV's header and one row per batch.
+    public static let csvHeader = "id,day,sales,fees,refunds,statement_credits,carried_in,net,payout,carried_out,state,trace_number"
+    public var csvRow: String {
+        "\(id),\(day),\(sales),\(fees),\(refunds),\(statementCredits),\(carriedIn),\(net),\(payout),\(carriedOut),\(state),\(traceNumber ?? "")"
+    }
+}
+
+/// The issuer's sales-tax liability per state over a period of UTC days.
+public struct SalesTaxReportView: Codable, Sendable, Hashable {
+    public var object = "sales_tax_report"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
+    /// The first and last UTC day counted, YYYY-MM-DD.
+    public var from: String
+    public var to: String
+    public var currency = "usd"
+    public var states: [SalesTaxStateView]
+    public var totalNet: Int64
+
+    public init(from: String, to: String, states: [SalesTaxStateView]) {
+        self.from = from
+        self.to = to
+        self.states = states
+        self.totalNet = states.reduce(0) { $0 + $1.net }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case object, livemode, from, to, currency, states
+        case totalNet = "total_net"
+    }
+
+    public var csv: String {
+        (["state,collected,refunded,net,transfers"] + states.map { "\($0.state),\($0.collected),\($0.refunded),\($0.net),\($0.transfers)" })
+            .joined(separator: "\n") + "\n"
+    }
+}
+
+public struct SalesTaxStateView: Codable, Sendable, Hashable {
+    public var state: String
+    public var collected: Int64
+    public var refunded: Int64
+    public var net: Int64
+    public var transfers: Int64
+
+    public init(state: String, collected: Int64, refunded: Int64, net: Int64, transfers: Int64) {
+        self.state = state
+        self.collected = collected
+        self.refunded = refunded
+        self.net = net
+        self.transfers = transfers
     }
 }
 

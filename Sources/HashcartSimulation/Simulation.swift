@@ -141,6 +141,7 @@ public final class Simulation {
         }
         if violations.isEmpty { try await calm() }
         if violations.isEmpty { await checkLiveness() }
+        if violations.isEmpty { try await settleTheSale() }
         stats.crashes = crash.crashes
         try await storeKind.remove(store)
         try await store.close()

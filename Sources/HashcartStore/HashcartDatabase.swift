@@ -107,10 +107,19 @@ public protocol StoreReader {
     /// A cardholder's statement credits, newest first, at most `limit`.
     func statementCredits(cardAccountID: CardAccountID, limit: Int) throws -> [StatementCredit]
     func statementCredit(_ id: StatementCreditID) throws -> StatementCredit?
+    /// Settlement batches, newest day first, at most `limit`: one merchant's, or (nil) every merchant's.
+    func settlementBatches(merchantID: MerchantID?, limit: Int, startingAfter: SettlementBatchID?) throws -> [SettlementBatch]
+    func settlementBatch(_ id: SettlementBatchID) throws -> SettlementBatch?
+    /// What may be shown of a merchant's payout account (never the account number), or nil.
+    func payoutAccountSummary(merchantID: MerchantID) throws -> PayoutAccountSummary?
+    func payoutFiles(limit: Int) throws -> [PayoutFileRecord]
+    func payoutFile(_ id: String) throws -> PayoutFileRecord?
+    /// Sales tax per state on captures and refunds made in [from, to).
+    func salesTaxLiabilities(from: Instant, to: Instant) throws -> [SalesTaxLiability]
     /// Rows in one of the store's tables (`purchases`, `orders`, `ledger_transfers`, …).
     func count(_ table: String) throws -> Int64
     /// The latest moment the engine recorded in this store (an event processed, a ledger transfer,
-    /// an order changed, a reply queued), nil for an empty store. The store's own clock: a store
+    /// an order changed, a reply queued; settlement's transfers are not the engine's), nil for an empty store. The store's own clock: a store
     /// nobody has run since (the demo's, a restored backup) is judged as of its last moment.
     func latestRecordedAt() throws -> Instant?
     /// The store's schema as the database describes it: one `table.column` line per column and

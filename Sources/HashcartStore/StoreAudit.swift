@@ -30,15 +30,15 @@ struct StoreAudit {
         if totals[2].int != totals[3].int {
             found.append(.init(rule: "ledger.balanced", subject: "ledger", detail: "pending debits \(totals[2].int) ≠ pending credits \(totals[3].int)"))
         }
-        // Clearing accounts only pass money through: what is posted in is posted out.
+        // Statement-credit expense only passes money through: what is posted in is posted out.
         for row in try rows("""
             SELECT id, CAST(debits_posted AS BIGINT), CAST(credits_posted AS BIGINT) FROM ledger_accounts
-            WHERE code IN ('\(LedgerAccountCode.settlementClearing.rawValue)', '\(LedgerAccountCode.statementCreditExpense.rawValue)')
-              AND debits_posted <> credits_posted ORDER BY id
+            WHERE code = '\(LedgerAccountCode.statementCreditExpense.rawValue)' AND debits_posted <> credits_posted ORDER BY id
             """) {
             found.append(.init(rule: "ledger.clearing_nets_to_zero", subject: row[0].text,
                                detail: "posted debits \(row[1].int) ≠ posted credits \(row[2].int)"))
         }
+        found += try settlementViolations(rows)
         // No hold outlives its timeout: the engine's timers void lapsed holds.
         if let holdsExpiredBefore {
             for row in try query("""
@@ -197,6 +197,75 @@ struct StoreAudit {
                 }
             }
             if page.count < 1000 { break }
+        }
+        return found
+    }
+}
+
+extension StoreAudit {
+    /// Settlement: clearing holds exactly the batches waiting for a payout file, paid out exactly
+    /// the paid ones and the files' totals; every batch has its transfers and no settlement
+    /// transfer is without its batch; each closed day's batches are what the ledger moved that
+    /// day (a transfer recorded into a day after it closed shows here); deficits carry batch to batch.
+    func settlementViolations(_ rows: (String) throws -> [Row]) throws -> [InvariantViolation] {
+        var found: [InvariantViolation] = []
+        for row in try rows("""
+            SELECT a.id, CAST(a.credits_posted - a.debits_posted AS BIGINT),
+                CAST(COALESCE((SELECT SUM(payout) FROM settlement_batches WHERE state = 'awaiting_payout'), 0) AS BIGINT)
+            FROM ledger_accounts a WHERE a.id = '\(LedgerAccounts.settlementClearing.id.rawValue)'
+              AND a.credits_posted - a.debits_posted != COALESCE((SELECT SUM(payout) FROM settlement_batches WHERE state = 'awaiting_payout'), 0)
+            UNION ALL
+            SELECT a.id, CAST(a.credits_posted - a.debits_posted AS BIGINT),
+                CAST(COALESCE((SELECT SUM(payout) FROM settlement_batches WHERE state = 'paid'), 0) AS BIGINT)
+            FROM ledger_accounts a WHERE a.id = '\(LedgerAccounts.settlementPaid.id.rawValue)'
+              AND (a.credits_posted - a.debits_posted != COALESCE((SELECT SUM(payout) FROM settlement_batches WHERE state = 'paid'), 0)
+                OR a.credits_posted - a.debits_posted != COALESCE((SELECT SUM(total_credit) FROM payout_files), 0))
+            """) {
+            found.append(.init(rule: "settlement.accounts_match_batches", subject: row[0].text,
+                               detail: "balance \(row[1].int), batches say \(row[2].int)"))
+        }
+        for row in try rows("""
+            WITH legs AS (
+                SELECT b.id AS id, b.payout AS payout, b.state AS state,
+                    (SELECT COUNT(*) FROM ledger_transfers t WHERE t.id = 'settle:' || b.id || ':clearing' AND t.amount = b.payout
+                     AND t.debit_account_id = 'merchant:' || b.merchant_id || ':payable') AS cleared,
+                    (SELECT COUNT(*) FROM ledger_transfers t WHERE t.id = 'settle:' || b.id || ':payout' AND t.amount = b.payout) AS paid
+                FROM settlement_batches b)
+            SELECT id, state, cleared, paid FROM legs
+            WHERE cleared != (CASE WHEN payout > 0 THEN 1 ELSE 0 END) OR paid != (CASE WHEN state = 'paid' THEN 1 ELSE 0 END)
+            UNION ALL
+            SELECT t.id, 'missing', 0, 0 FROM ledger_transfers t
+            WHERE t.code IN ('settlement_batch', 'settlement_payout') AND NOT EXISTS (SELECT 1 FROM settlement_batches b WHERE b.id = t.subject)
+            """) {
+            found.append(.init(rule: "settlement.batch_transfers", subject: row[0].text,
+                               detail: "batch \(row[1].text): \(row[2].int) clearing and \(row[3].int) payout transfers"))
+        }
+        for row in try rows("""
+            WITH moves AS (
+                SELECT CASE WHEN t.credit_account_id LIKE 'merchant:%' THEN t.credit_account_id ELSE t.debit_account_id END AS account,
+                    t.created_at / 86400000 AS day,
+                    CASE WHEN t.credit_account_id LIKE 'merchant:%' THEN t.amount ELSE -t.amount END AS amount
+                FROM ledger_transfers t
+                WHERE t.type IN ('single', 'post_pending')
+                  AND t.code IN ('capture', 'refund_principal', 'statement_credit_funding', 'statement_credit_clawback')
+                  AND (t.credit_account_id LIKE 'merchant:%' OR t.debit_account_id LIKE 'merchant:%')),
+            sums AS (SELECT account, day, SUM(amount) AS net FROM moves WHERE day IN (SELECT day FROM settlement_days) GROUP BY account, day)
+            SELECT s.account, CAST(s.day AS BIGINT), CAST(s.net AS BIGINT), b.net FROM sums s
+            LEFT JOIN settlement_batches b ON 'merchant:' || b.merchant_id || ':payable' = s.account AND b.day = s.day
+            WHERE b.net IS NULL OR b.net != s.net
+            """) {
+            found.append(.init(rule: "settlement.batch_matches_ledger", subject: row[0].text,
+                               detail: "day \(SettlementDay(dayNumber: row[1].int)): the ledger moved \(row[2].int), the batch says \(row[3].optionalInt.map(String.init) ?? "nothing")"))
+        }
+        for row in try rows("""
+            SELECT b.id, b.carried_in, COALESCE((SELECT p.carried_out FROM settlement_batches p WHERE p.merchant_id = b.merchant_id
+                AND p.day = (SELECT MAX(q.day) FROM settlement_batches q WHERE q.merchant_id = b.merchant_id AND q.day < b.day)), 0)
+            FROM settlement_batches b
+            WHERE b.carried_in != COALESCE((SELECT p.carried_out FROM settlement_batches p WHERE p.merchant_id = b.merchant_id
+                AND p.day = (SELECT MAX(q.day) FROM settlement_batches q WHERE q.merchant_id = b.merchant_id AND q.day < b.day)), 0)
+            """) {
+            found.append(.init(rule: "settlement.carry_chain", subject: row[0].text,
+                               detail: "carried in \(row[1].int), the merchant's previous batch carried out \(row[2].int)"))
         }
         return found
     }

@@ -29,24 +29,10 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let mode = Mode(rawValue: mode)!
-        let url = store.databaseURL().map { mode == .live ? $0 : $0.testMode }
-        let folder = store.data ?? "hashcart-data"
-        let directory = mode == .live ? folder : (folder as NSString).appendingPathComponent(ServeCommand.testModeFolder)
-        if url == nil {
-            guard store.data != nil else { fail("--data DIR is required: the data folder to check (or --database postgres://…)") }
-            guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(SQLiteStore.fileName)) else {
-                let testStore = ((folder as NSString).appendingPathComponent(ServeCommand.testModeFolder) as NSString)
-                    .appendingPathComponent(SQLiteStore.fileName)
-                let hint = mode == .live && FileManager.default.fileExists(atPath: testStore) ? "; test mode's store is in \(folder)/test: add --mode test" : ""
-                fail("no Hashcart store in \(directory) (expected \(SQLiteStore.fileName))\(hint)")
-            }
-        }
         let violations: [InvariantViolation]
         let counts: [String: Int64]
         do {
-            let key = store.resolvedKey(directory: folder)
-            let opened: any HashcartDatabase = if let url { try await PostgresStore(url: url, encryptionKey: key) }
-                else { try SQLiteStore(directory: directory, encryptionKey: key) }
+            let opened = await store.openExisting(mode: mode)
             do {
                 (violations, counts) = try await opened.read { [holdGrace] reader in
                     // Holds are judged as of the store's last recorded moment when that is earlier than

@@ -56,7 +56,11 @@ struct DemoCommand: AsyncParsableCommand {
                                  if !json { FileHandle.standardError.write(Data("· \(message)\n".utf8)) }
                              })
         let outcome = try await sale.run()
-        let report = try await DemoReport.build(store: store, offers: outcome.offers, directory: directory)
+        // The sale's day settled as the issuer would just after midnight UTC: one batch per
+        // merchant, waiting in clearing for `hashcart settle --nacha FILE` to pay it.
+        let saleDay = SettlementDay(containing: clock.now())
+        let settled = try await Settlement(store: store).close(through: saleDay, now: saleDay.end.adding(seconds: Settlement.closingGraceSeconds))
+        let report = try await DemoReport.build(store: store, offers: outcome.offers, directory: directory, settled: settled)
         let elapsed = Date().timeIntervalSince(started)
         if json {
             var object = report.json
@@ -86,7 +90,7 @@ struct DemoReport: @unchecked Sendable {
     var json: [String: Any]
     var violations: [InvariantViolation]
 
-    static func build(store: SQLiteStore, offers: [Offer], directory: String) async throws -> DemoReport {
+    static func build(store: SQLiteStore, offers: [Offer], directory: String, settled: SettlementCloseResult) async throws -> DemoReport {
         try await store.read { reader in
             var lines: [String] = []
             var offerObjects: [[String: Any]] = []
@@ -120,6 +124,14 @@ struct DemoReport: @unchecked Sendable {
                 lines.append(row("declined", declinedTotal, declined.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
                 lines.append("")
             }
+            let batches = settled.batches
+            let toPay = batches.reduce(Int64(0)) { $0 + $1.payout }
+            lines.append("settlement of \(settled.daysClosed.map(\.description).joined(separator: ", ")): \(batches.count) batch(es), \(Money.usd(toPay)) to pay"
+                + " (pay it: hashcart settle --data \(directory) --through \(settled.through?.description ?? "") --nacha payout.ach)")
+            for batch in batches {
+                lines.append("  \(batch.merchantID): sales \(Money.usd(batch.sales)), fees \(Money.usd(batch.fees)), refunds \(Money.usd(batch.refunds)), credits \(Money.usd(batch.statementCredits)) → payout \(Money.usd(batch.payout))")
+            }
+            lines.append("")
             let violations = try reader.audit()
             let balanced = !violations.contains { $0.rule.hasPrefix("ledger.") }
             let transfers = try reader.count("ledger_transfers")
@@ -131,6 +143,11 @@ struct DemoReport: @unchecked Sendable {
                 "data_dir": directory, "offers": offerObjects, "ledger_balanced": balanced, "ledger_transfers": transfers,
                 "invariant_violations": violations.map { ["rule": $0.rule, "subject": $0.subject, "detail": $0.detail] },
                 "merchant_events": try reader.merchantEventCounts(),
+                "settlement": [
+                    "days": settled.daysClosed.map(\.description), "batches": batches.count, "net_settled": toPay,
+                    "carried_forward": batches.reduce(Int64(0)) { $0 + $1.carriedOut },
+                    "settlements": batches.map(SettleCommand.json),
+                ] as [String: Any],
             ]
             return DemoReport(text: lines.joined(separator: "\n"), json: json, violations: violations)
         }

@@ -34,6 +34,9 @@ struct FlashSale {
 
     mutating func run() async throws -> Outcome {
         let merchant = try await engine.createMerchant(name: "Hashcart Demo Store", discountRateBasisPoints: 250)
+        // A test bank account (110000000 is a routing number kept for tests) for the demo's payout.
+        try await engine.setPayoutAccount(merchantID: merchant.id,
+                                          account: try PayoutAccount(routingNumber: "110000000", accountNumber: "000123456789", kind: .checking))
         let offers = try await createOffers(merchant: merchant)
         for offer in offers {
             try sandbox.post(authorID: sandbox.official.id, text: offer.announcement)  // the issuer announces each offer

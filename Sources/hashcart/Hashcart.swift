@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HashcartCore
 import HashcartStore
 
 @main
@@ -7,7 +8,7 @@ struct Hashcart: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hashcart",
         abstract: "Pay-by-post: buy an offer by posting its hashtag, confirm by reposting the reply.",
-        subcommands: [DemoCommand.self, ServeCommand.self, CheckCommand.self, BenchCommand.self, ReplayCommand.self, SimCommand.self])
+        subcommands: [DemoCommand.self, ServeCommand.self, CheckCommand.self, SettleCommand.self, BenchCommand.self, ReplayCommand.self, SimCommand.self])
 }
 
 /// Where the data folder and its encryption key come from, shared by the commands.
@@ -49,6 +50,33 @@ struct StoreOptions: ParsableArguments {
         }
         let path = (directory as NSString).appendingPathComponent(Self.demoKeyFile)
         return (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+extension StoreOptions {
+    /// Opens the existing store of `mode` (never creates one), or fails with a clear line.
+    func openExisting(mode: Mode) async -> any HashcartDatabase {
+        let url = databaseURL().map { mode == .live ? $0 : $0.testMode }
+        let folder = data ?? "hashcart-data"
+        let directory = mode == .live ? folder : (folder as NSString).appendingPathComponent(ServeCommand.testModeFolder)
+        if url == nil {
+            guard data != nil else { fail("--data DIR is required: the data folder (or --database postgres://…)") }
+            guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(SQLiteStore.fileName)) else {
+                let testStore = ((folder as NSString).appendingPathComponent(ServeCommand.testModeFolder) as NSString)
+                    .appendingPathComponent(SQLiteStore.fileName)
+                let hint = mode == .live && FileManager.default.fileExists(atPath: testStore) ? "; test mode's store is in \(folder)/test: add --mode test" : ""
+                fail("no Hashcart store in \(directory) (expected \(SQLiteStore.fileName))\(hint)")
+            }
+        }
+        do {
+            let key = resolvedKey(directory: folder)
+            if let url { return try await PostgresStore(url: url, encryptionKey: key) }
+            return try SQLiteStore(directory: directory, encryptionKey: key)
+        } catch let error as StoreError {
+            fail(error.description)
+        } catch {
+            fail("\(error)")
+        }
     }
 }
 

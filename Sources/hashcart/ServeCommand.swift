@@ -82,6 +82,14 @@ struct ServeCommand: AsyncParsableCommand {
             help: "The mode whose cards and store the card feed serves: `live` or `test` (default: live when a real network is configured, else test).")
     var cardFeedMode: String?
 
+    @Flag(name: .customLong("settle-daily"),
+          help: "Settle merchants on a schedule: each UTC day, 5 minutes after it ends, closed into batches (every mode served; on every instance, once between them).")
+    var settleDaily = false
+
+    @Option(name: .customLong("payout-dir"),
+            help: "With --settle-daily: pay every batch waiting by a NACHA file in this folder (payout_YYYYMMDD_M.ach; test mode's in DIR/test). Live mode needs settlement: in hashcart.yaml.")
+    var payoutDirectory: String?
+
     static let keyFile = "encryption.key"
     /// Test mode's folder inside the data folder (its SQLite store and, by default, the sandbox).
     static let testModeFolder = "test"
@@ -105,6 +113,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let cardFeedMode, Mode(rawValue: cardFeedMode) == nil { fail("--card-feed-mode must be live or test, not \(cardFeedMode.prefix(32))") }
         if cardFeedMode != nil, cardFeed == nil { fail("--card-feed-mode needs --card-feed HOST:PORT") }
+        if let payoutDirectory {
+            guard settleDaily else { fail("--payout-dir needs --settle-daily") }
+            var isFolder: ObjCBool = false
+            guard payoutDirectory.utf8.count <= 4096, FileManager.default.fileExists(atPath: payoutDirectory, isDirectory: &isFolder), isFolder.boolValue else {
+                fail("--payout-dir \(payoutDirectory.prefix(256)) is not a folder")
+            }
+        }
         let url = StoreOptions.databaseURL(flag: database)
         var networks = HashcartConfiguration()
         if let path = config ?? environment["HASHCART_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
@@ -115,6 +130,9 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         let runsLive = networks.bluesky != nil || networks.mastodon != nil || networks.x != nil
+        if payoutDirectory != nil, runsLive, networks.settlement == nil {
+            fail("--payout-dir: live mode's payout files need the originator: add a settlement: section to hashcart.yaml")
+        }
         let feedMode: Mode? = feedAddress.map { _ in cardFeedMode.flatMap(Mode.init(rawValue:)) ?? (runsLive ? .live : .test) }
         if let feedMode, !(feedMode == .live ? runsLive : networks.sandbox) {
             fail("--card-feed-mode \(feedMode): this Hashcart runs no \(feedMode) mode (\(feedMode == .live ? "no real network in hashcart.yaml" : "the sandbox is off"))")
@@ -174,6 +192,12 @@ struct ServeCommand: AsyncParsableCommand {
                                         allowPrivateWebhookHosts: allowPrivateWebhooks)
             testService = service
             testEngines = [engine]
+            if settleDaily {
+                let folder = payoutDirectory.map { ($0 as NSString).appendingPathComponent(Self.testModeFolder) }
+                if let folder { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+                services.append(SettlementScheduler(store: store, mode: .test, clock: clock, payoutDirectory: folder,
+                                                    originator: networks.settlement ?? .testMode, logger: logger))
+            }
             if !noWebhookDelivery {
                 services.append(WebhookDeliverer(service: service, logger: logger, leaseMilliseconds: claimLease * 1_000))
             }
@@ -207,6 +231,10 @@ struct ServeCommand: AsyncParsableCommand {
             let service = EngineService(mode: .live, engine: liveEngines[0], store: store, sandbox: nil, adminTokenHash: tokenHash, metrics: registry,
                                         allowPrivateWebhookHosts: false, networkEngines: Array(liveEngines.dropFirst()))
             liveService = service
+            if settleDaily {
+                services.append(SettlementScheduler(store: store, mode: .live, clock: clock, payoutDirectory: payoutDirectory,
+                                                    originator: networks.settlement ?? .testMode, logger: logger))
+            }
             if !noWebhookDelivery {
                 services.append(WebhookDeliverer(service: service, logger: logger, leaseMilliseconds: claimLease * 1_000))
             }

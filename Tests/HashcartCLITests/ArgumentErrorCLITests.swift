@@ -65,6 +65,16 @@ import Testing
         BadCommand(arguments: ["sim", "--seeds", "1", "--directory", " "], message: "--directory must name a folder", usesDataFolder: false),
         BadCommand(arguments: ["sim", "--seeds", "1", "--database", "mysql://root@localhost/shop"], message: "--database must be a postgres:// URL", usesDataFolder: false),
         BadCommand(arguments: ["sim", "--seeds", "1", "--database", "postgres://u@localhost/db?schema=Bad-Name"], message: "--database:", usesDataFolder: false),
+        BadCommand(arguments: ["settle"], message: "--through", usesDataFolder: true),
+        BadCommand(arguments: ["settle", "--through", "2026-13-01"], message: "--through: 2026-13-01 is not a day", usesDataFolder: true),
+        BadCommand(arguments: ["settle", "--through", "2026-2-1"], message: "--through: must be a calendar date written YYYY-MM-DD", usesDataFolder: true),
+        BadCommand(arguments: ["settle", "--through", "2026-11-27T00:00:00Z"], message: "YYYY-MM-DD", usesDataFolder: true),
+        BadCommand(arguments: ["settle", "--through", "2026-11-27", "--mode", "prod"], message: "--mode must be live or test", usesDataFolder: true),
+        BadCommand(arguments: ["settle", "--through", "2026-11-27"], message: "no Hashcart store", usesDataFolder: true),
+        BadCommand(arguments: ["settle", "--through", "2026-11-27", "--nacha", "/nonexistent/payout.ach"], message: "the folder /nonexistent does not exist",
+                   usesDataFolder: true),
+        BadCommand(arguments: ["settle", "--through", "2026-11-27", "--nacha", "/dev/null"], message: "already exists: a payout file is never overwritten",
+                   usesDataFolder: true),
     ]
 
     @Test(arguments: badCommands)

@@ -65,7 +65,10 @@ import Testing
                       (["--card-feed", "127.0.0.1:99999"], "--card-feed must be HOST:PORT"), (["--card-feed", "127.0.0.1:port"], "--card-feed must be HOST:PORT"),
                       (["--card-feed", "127.0.0.1:0", "--card-feed-mode", "staging"], "--card-feed-mode must be live or test"),
                       (["--card-feed", "127.0.0.1:0", "--card-feed-mode", "live"], "runs no live mode"),
-                      (["--card-feed-mode", "test"], "--card-feed-mode needs --card-feed")])
+                      (["--card-feed-mode", "test"], "--card-feed-mode needs --card-feed"),
+                      (["--payout-dir", "/tmp"], "--payout-dir needs --settle-daily"),
+                      (["--settle-daily", "--payout-dir", "/nonexistent/payouts"], "is not a folder"),
+                      (["--settle-daily", "--payout-dir", "/dev/null"], "is not a folder")])
     func refusesBadFlagsAndCreatesNothing(flags: [String], mentions: String) async throws {
         let folder = TemporaryFolder()
         let result = try await hashcart(["serve", "--data", folder.path] + flags)

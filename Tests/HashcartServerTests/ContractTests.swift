@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+import Yams
 
 /// The API's contract: `openapi.yaml`, the route table behind 405 and the router agree.
 @Suite struct ContractTests {
@@ -27,6 +28,14 @@ import Testing
             }
         }
         return routes
+    }
+
+    /// The document is YAML a client can load (a colon and a space in a plain scalar is not),
+    /// and its paths are the ones the line scan below reads.
+    @Test func theDocumentIsValidYAMLWithEveryPath() throws {
+        let document = try #require(try Yams.load(yaml: HashcartRouter.openAPIDocument) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: Any])
+        #expect(Set(paths.keys) == Set(Self.documentedRoutes().keys))
     }
 
     @Test func theDocumentDeclaresExactlyTheRoutesTheServerAnswers() {

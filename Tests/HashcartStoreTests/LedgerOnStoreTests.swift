@@ -101,19 +101,24 @@ import Testing
 
     @Test func aClearingAccountThatDoesNotNetToZeroIsReported() async throws {
         let fixture = try await StoreFixture()
-        #expect(try await fixture.store.read { try $0.audit() }.filter { $0.rule == "ledger.clearing_nets_to_zero" } == [])
-        try await fixture.store.write { tx in
-            _ = try Ledger.submit([Transfer(id: TransferID("test:clearing:in"), debit: LedgerAccounts.issuerCreditLines.id,
-                                            credit: LedgerAccounts.settlementClearing.id, amount: 700, type: .single, code: .purchasePrincipal,
-                                            createdAt: StoreFixture.now)], now: StoreFixture.now, storage: tx)
+        #expect(try await fixture.store.read { try $0.audit() } == [])
+        // Statement-credit expense only passes money through; settlement clearing holds exactly
+        // the batches waiting for a payout file (none here).
+        for (account, rule) in [(LedgerAccounts.statementCreditExpense.id, "ledger.clearing_nets_to_zero"),
+                                (LedgerAccounts.settlementClearing.id, "settlement.accounts_match_batches")] {
+            try await fixture.store.write { tx in
+                _ = try Ledger.submit([Transfer(id: TransferID("test:\(account.rawValue):in"), debit: LedgerAccounts.issuerCreditLines.id,
+                                                credit: account, amount: 700, type: .single, code: .purchasePrincipal,
+                                                createdAt: StoreFixture.now)], now: StoreFixture.now, storage: tx)
+            }
+            let found = try await fixture.store.read { try $0.audit() }
+            #expect(found.map(\.rule) == [rule] && found.map(\.subject) == [account.rawValue], "\(found)")
+            try await fixture.store.write { tx in
+                _ = try Ledger.submit([Transfer(id: TransferID("test:\(account.rawValue):out"), debit: account,
+                                                credit: LedgerAccounts.issuerCreditLines.id, amount: 700, type: .single, code: .purchasePrincipal,
+                                                createdAt: StoreFixture.now)], now: StoreFixture.now, storage: tx)
+            }
+            #expect(try await fixture.store.read { try $0.audit() } == [], "in and out again: nets to zero")
         }
-        let found = try await fixture.store.read { try $0.audit() }.filter { $0.rule == "ledger.clearing_nets_to_zero" }
-        #expect(found.map(\.subject) == [LedgerAccounts.settlementClearing.id.rawValue])
-        try await fixture.store.write { tx in
-            _ = try Ledger.submit([Transfer(id: TransferID("test:clearing:out"), debit: LedgerAccounts.settlementClearing.id,
-                                            credit: LedgerAccounts.issuerCreditLines.id, amount: 700, type: .single, code: .purchasePrincipal,
-                                            createdAt: StoreFixture.now)], now: StoreFixture.now, storage: tx)
-        }
-        #expect(try await fixture.store.read { try $0.audit() } == [], "in and out again: nets to zero")
     }
 }

@@ -31,6 +31,8 @@ public enum LedgerAccountCode: String, Sendable, Hashable, Codable, CaseIterable
     case issuerCreditLines = "issuer_credit_lines"
     case statementCreditExpense = "statement_credit_expense"
     case settlementClearing = "settlement_clearing"
+    /// What has left for merchants' banks in payout files (the issuer's side of every payout).
+    case settlementPaid = "settlement_paid"
 }
 
 /// A ledger account: four running totals and its bounds. Totals change only through transfers.
@@ -83,7 +85,8 @@ public enum LedgerAccounts {
     public static let issuerCreditLines = LedgerAccount(id: "issuer:credit_lines", code: .issuerCreditLines)
     public static let statementCreditExpense = LedgerAccount(id: "issuer:statement_credit_expense", code: .statementCreditExpense)
     public static let settlementClearing = LedgerAccount(id: "issuer:settlement_clearing", code: .settlementClearing)
+    public static let settlementPaid = LedgerAccount(id: "issuer:settlement_paid", code: .settlementPaid)
 
     /// Accounts every ledger starts with.
-    public static let issuerAccounts = [issuerFeeRevenue, issuerCreditLines, statementCreditExpense, settlementClearing]
+    public static let issuerAccounts = [issuerFeeRevenue, issuerCreditLines, statementCreditExpense, settlementClearing, settlementPaid]
 }

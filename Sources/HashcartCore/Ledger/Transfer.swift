@@ -30,6 +30,10 @@ public enum TransferCode: String, Sendable, Hashable, Codable, CaseIterable {
     case statementCredit = "statement_credit"
     /// A reversed transaction takes its credit back (both legs, the other way).
     case statementCreditClawback = "statement_credit_clawback"
+    /// A settlement batch's payout leaves the merchant's payable for settlement clearing.
+    case settlementBatch = "settlement_batch"
+    /// A batch written into a payout file: settlement clearing to paid out.
+    case settlementPayout = "settlement_payout"
 }
 
 /// An immutable movement of money between two accounts. Never updated, never deleted.

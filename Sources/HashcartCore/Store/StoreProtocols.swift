@@ -114,6 +114,29 @@ public protocol StoreTransaction: LedgerStorage {
     func insertStatementCredit(_ credit: StatementCredit) throws
     func updateStatementCredit(_ credit: StatementCredit) throws
 
+    // Settlement.
+    /// Claims `day` for settlement; `false` if it was already closed (by this or another instance).
+    func closeSettlementDay(_ day: SettlementDay, batchCount: Int, at: Instant) throws -> Bool
+    /// The latest day closed so far.
+    func latestClosedSettlementDay() throws -> SettlementDay?
+    /// When the earliest posted ledger transfer was made (where settlement starts on a new store).
+    func earliestPostedTransferAt() throws -> Instant?
+    /// The day's posted transfers that are merchants' money, summed by merchant and kind.
+    func settlementMovements(day: SettlementDay) throws -> [SettlementMovement]
+    /// Each merchant's deficit carried out of its latest batch before `day` (merchants with none are left out).
+    func settlementCarries(merchants: [MerchantID], before day: SettlementDay) throws -> [MerchantID: Int64]
+    func insertSettlementBatch(_ batch: SettlementBatch) throws
+    /// Batches whose payout sits in clearing, oldest day first, at most `limit`.
+    func settlementBatchesAwaitingPayout(limit: Int) throws -> [SettlementBatch]
+    /// The payout accounts of these merchants (those without one are left out).
+    func payoutAccounts(_ merchants: [MerchantID]) throws -> [MerchantID: PayoutAccount]
+    /// Sets (or, with nil, removes) a merchant's payout account; `false` if there is no such merchant.
+    func setPayoutAccount(_ account: PayoutAccount?, merchant: MerchantID) throws -> Bool
+    /// How many payout files were created on `day` (the next file's modifier).
+    func payoutFileCount(createdOn day: SettlementDay) throws -> Int
+    func insertPayoutFile(_ file: PayoutFileRecord) throws
+    func markSettlementBatchPaid(_ id: SettlementBatchID, fileID: String, traceNumber: String, at: Instant) throws
+
     // Purchases and orders.
     func purchase(_ id: PurchaseID) throws -> Purchase?
     func purchase(network: NetworkName, confirmationPostID: String) throws -> Purchase?

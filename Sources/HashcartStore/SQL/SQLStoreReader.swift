@@ -147,6 +147,66 @@ struct SQLStoreReader: StoreReader {
             """, [.text(cardAccountID.rawValue), SQLValue(limit)], limit: limit, StoreRows.statementCredit)
     }
 
+    func settlementBatches(merchantID: MerchantID?, limit: Int, startingAfter: SettlementBatchID?) throws -> [SettlementBatch] {
+        precondition(limit > 0 && limit <= 10_000, "reads are bounded")
+        var values: [SQLValue] = []
+        var sql = "SELECT \(StoreRows.names(StoreRows.settlementBatchColumns)) FROM settlement_batches WHERE 1 = 1"
+        if let merchantID { values.append(.text(merchantID.rawValue)); sql += " AND merchant_id = $\(values.count)" }
+        if let startingAfter {
+            values.append(.text(startingAfter.rawValue))
+            sql += " AND (day, id) < (SELECT day, id FROM settlement_batches WHERE id = $\(values.count))"
+        }
+        values.append(SQLValue(limit))
+        sql += " ORDER BY day DESC, id DESC LIMIT $\(values.count)"
+        return try session.query(sql, values, limit: limit, StoreRows.settlementBatch)
+    }
+
+    func settlementBatch(_ id: SettlementBatchID) throws -> SettlementBatch? {
+        try session.queryOne("SELECT \(StoreRows.names(StoreRows.settlementBatchColumns)) FROM settlement_batches WHERE id = $1",
+                             [.text(id.rawValue)], StoreRows.settlementBatch)
+    }
+
+    func payoutAccountSummary(merchantID: MerchantID) throws -> PayoutAccountSummary? {
+        try session.queryOne("""
+            SELECT payout_routing, payout_kind, payout_last4 FROM merchants WHERE id = $1 AND payout_sealed IS NOT NULL
+            """, [.text(merchantID.rawValue)]) { row in
+            guard let kind = PayoutAccount.Kind(rawValue: try row.text(1)) else {
+                throw StoreError.corruptRecord(table: "merchants", id: merchantID.rawValue, detail: "payout_kind")
+            }
+            return PayoutAccountSummary(routingNumber: try row.text(0), kind: kind, last4: try row.text(2))
+        }
+    }
+
+    func payoutFiles(limit: Int) throws -> [PayoutFileRecord] {
+        precondition(limit > 0 && limit <= 1_000, "reads are bounded")
+        return try session.query("SELECT \(StoreRows.names(StoreRows.payoutFileColumns)) FROM payout_files ORDER BY created_at DESC, id DESC LIMIT $1",
+                                 [SQLValue(limit)], limit: limit, StoreRows.payoutFile)
+    }
+
+    func payoutFile(_ id: String) throws -> PayoutFileRecord? {
+        try session.queryOne("SELECT \(StoreRows.names(StoreRows.payoutFileColumns)) FROM payout_files WHERE id = $1", [.text(id)],
+                             StoreRows.payoutFile)
+    }
+
+    func salesTaxLiabilities(from: Instant, to: Instant) throws -> [SalesTaxLiability] {
+        try session.query("""
+            SELECT CASE WHEN code = 'capture' THEN credit_account_id ELSE debit_account_id END,
+                CAST(SUM(CASE WHEN code = 'capture' THEN amount ELSE 0 END) AS BIGINT),
+                CAST(SUM(CASE WHEN code = 'refund_tax' THEN amount ELSE 0 END) AS BIGINT), COUNT(*)
+            FROM ledger_transfers
+            WHERE created_at >= $1 AND created_at < $2 AND type IN ('single', 'post_pending')
+              AND ((code = 'capture' AND credit_account_id LIKE 'tax:%') OR (code = 'refund_tax' AND debit_account_id LIKE 'tax:%'))
+            GROUP BY 1 ORDER BY 1
+            """, [SQLValue(from), SQLValue(to)], limit: USState.allCases.count) { row in
+            let account = try row.text(0)
+            let parts = account.split(separator: ":")
+            guard parts.count == 3, let state = USState(rawValue: String(parts[1])) else {
+                throw StoreError.corruptRecord(table: "ledger_accounts", id: account, detail: "not a state's tax account")
+            }
+            return SalesTaxLiability(state: state, collected: try row.int(1), refunded: try row.int(2), transferCount: try row.int(3))
+        }
+    }
+
     func statementCredit(_ id: StatementCreditID) throws -> StatementCredit? {
         try session.queryOne("SELECT \(StoreRows.names(StoreRows.statementCreditColumns)) FROM statement_credits WHERE id = $1",
                              [.text(id.rawValue)], StoreRows.statementCredit)
@@ -160,7 +220,8 @@ struct SQLStoreReader: StoreReader {
     func latestRecordedAt() throws -> Instant? {
         let latest = try session.queryOne("""
             SELECT MAX(at) FROM (
-                SELECT MAX(processed_at) AS at FROM processed_events UNION ALL SELECT MAX(created_at) FROM ledger_transfers
+                SELECT MAX(processed_at) AS at FROM processed_events
+                UNION ALL SELECT MAX(created_at) FROM ledger_transfers WHERE code NOT IN ('settlement_batch', 'settlement_payout')
                 UNION ALL SELECT MAX(updated_at) FROM orders UNION ALL SELECT MAX(created_at) FROM outbound_posts) AS latest
             """) { try $0.optionalInstant(0) }
         return latest ?? nil

@@ -231,6 +231,40 @@ enum StoreSchema {
             CREATE INDEX IF NOT EXISTS statement_credits_card ON statement_credits(card_account_id, earned_at);
             CREATE INDEX IF NOT EXISTS statement_credits_transaction ON statement_credits(transaction_id);
             """),
+        Migration(id: "v9-settlement", sql: """
+            -- A merchant's payout bank account: the routing number, kind and last four in the clear
+            -- (for statements and pages), the account number sealed like billing data.
+            ALTER TABLE merchants ADD COLUMN payout_routing TEXT;
+            ALTER TABLE merchants ADD COLUMN payout_kind TEXT CHECK (payout_kind IS NULL OR payout_kind IN ('checking', 'savings'));
+            ALTER TABLE merchants ADD COLUMN payout_last4 TEXT;
+            ALTER TABLE merchants ADD COLUMN payout_sealed {blob};
+            -- Settlement reads a day's transfers by when they were made.
+            CREATE INDEX IF NOT EXISTS ledger_transfers_created ON ledger_transfers(created_at);
+            -- Each UTC day is closed once: the row is the claim (a second run, or a second
+            -- instance, finds it and settles nothing).
+            CREATE TABLE settlement_days (
+                day {int} PRIMARY KEY, closed_at {int} NOT NULL, batch_count {int} NOT NULL){without rowid};
+            -- One batch per merchant and day: its statement lines, payout and carried deficit.
+            CREATE TABLE settlement_batches (
+                id TEXT PRIMARY KEY, merchant_id TEXT NOT NULL REFERENCES merchants(id), day {int} NOT NULL REFERENCES settlement_days(day),
+                sales {int} NOT NULL, fees {int} NOT NULL, refunds {int} NOT NULL, statement_credits {int} NOT NULL,
+                carried_in {int} NOT NULL, net {int} NOT NULL, payout {int} NOT NULL, carried_out {int} NOT NULL,
+                movement_count {int} NOT NULL, state TEXT NOT NULL CHECK (state IN ('awaiting_payout', 'paid', 'nothing_to_pay')),
+                created_at {int} NOT NULL, paid_at {int}, payout_file_id TEXT, trace_number TEXT,
+                UNIQUE (merchant_id, day),
+                CHECK (carried_in <= 0 AND carried_out <= 0 AND payout >= 0),
+                CHECK (net = sales + fees + refunds + statement_credits),
+                CHECK (payout + carried_out = net + carried_in),
+                CHECK ((state = 'nothing_to_pay') = (payout = 0)),
+                CHECK ((state = 'paid') = (payout_file_id IS NOT NULL))){without rowid};
+            CREATE INDEX IF NOT EXISTS settlement_batches_merchant ON settlement_batches(merchant_id, day);
+            CREATE INDEX IF NOT EXISTS settlement_batches_state ON settlement_batches(state, day);
+            -- Every NACHA payout file written, with its text (to write it again) and control totals.
+            CREATE TABLE payout_files (
+                id TEXT PRIMARY KEY, created_day {int} NOT NULL, modifier TEXT NOT NULL, created_at {int} NOT NULL,
+                batch_count {int} NOT NULL, entry_count {int} NOT NULL, entry_hash {int} NOT NULL, total_credit {int} NOT NULL,
+                content TEXT NOT NULL, UNIQUE (created_day, modifier)){without rowid};
+            """),
     ]
 
     /// A migration's statements in `dialect`.
