@@ -306,7 +306,7 @@ public struct EngineService: HashcartService {
     }
 
     func view(_ offer: Offer) -> OfferView {
-        OfferView(id: offer.id.rawValue, merchant: offer.merchantID.rawValue, title: offer.title, sku: offer.sku, price: offer.price.minorUnits,
+        var view = OfferView(id: offer.id.rawValue, merchant: offer.merchantID.rawValue, title: offer.title, sku: offer.sku, price: offer.price.minorUnits,
                   currency: offer.price.currency.rawValue, hashtag: offer.hashtag.description, taxCategory: offer.taxCategory.rawValue,
                   quantity: offer.quantity, perCardholderLimit: offer.perCardholderLimit,
                   startsAt: offer.startsAt.millisecondsSinceEpoch / 1000, endsAt: offer.endsAt.millisecondsSinceEpoch / 1000,
@@ -319,6 +319,8 @@ public struct EngineService: HashcartService {
                                                budget: terms.budget.minorUnits, creditedTotal: offer.creditedTotal,
                                                acceptorIds: terms.acceptorIDs.sorted(), mccs: terms.merchantCategoryCodes.sorted())
                   })
+        view.killSwitch = offer.killSwitch
+        return view
     }
 
     public func setOfferLifecycle(merchantID: String, id: String, to lifecycle: String) async throws -> OfferView {

@@ -13,11 +13,12 @@ extension Engine {
     /// A linked identity posted a card-linked offer's hashtag: load it onto the card, once.
     func handleLoad(_ event: NetworkEvent, offer: Offer, card: CardAccount, tx: any StoreTransaction, now: Instant) throws -> EventOutcome {
         guard let terms = offer.statementCredit else { preconditionFailure("a statement_credit offer \(offer.id) has its terms") }
+        let stopped = try offer.killSwitch || tx.issuerKillSwitchIsOn()
         let refusal: (String, PublicDeclineReason)? = switch offer.state(at: now) {
         case .ended: ("offer ended", .offerEnded)
         case .draft, .scheduled, .paused: ("offer not live", .generic)
         case .live, .soldOut:
-            if offer.killSwitch {
+            if stopped {
                 ("offer stopped by the issuer", .generic)
             } else if !offer.eligibleStates.contains(card.billing.state) {
                 ("billing state not eligible", .generic)

@@ -235,6 +235,7 @@ extension Engine {
 
     /// The first rule a purchase attempt breaks, in a fixed order, or nil.
     func declineReason(offer: Offer, card: CardAccount, link: Link, total: Money, tx: any StoreTransaction, now: Instant) throws -> DeclineReason? {
+        if try tx.issuerKillSwitchIsOn() { return .issuerKillSwitch }
         switch offer.state(at: now) {
         case .ended: return .offerEnded
         case .soldOut: return .soldOut
@@ -247,7 +248,8 @@ extension Engine {
                                   spentToday: usage.spentToday, purchasesLastHour: usage.purchasesLastHour,
                                   purchasesOfOffer: usage.purchasesOfOffer, perCardholderLimit: offer.perCardholderLimit,
                                   attemptTotal: total)
-        if let reason = configuration.risk.evaluate(context) { return reason }
+        // The issuer's limits as set over the API, else the configured defaults.
+        if let reason = (try tx.issuerRiskPolicy() ?? configuration.risk).evaluate(context) { return reason }
         let line = try tx.ledgerAccount(LedgerAccounts.creditLine(card.id).id)
         guard let line, line.availableCredit >= total.minorUnits else { return .insufficientCredit }
         if let available = offer.availableUnits, available <= 0 { return .soldOut }
@@ -319,7 +321,8 @@ extension Engine {
         case .paused: decline = .offerPaused
         // Before its start only if this host's clock stepped back since the unit was reserved:
         // the offer was live then, and nobody stopped it.
-        case .draft, .scheduled, .live, .soldOut: decline = offer.killSwitch ? .offerKillSwitch : nil
+        case .draft, .scheduled, .live, .soldOut:
+            decline = try tx.issuerKillSwitchIsOn() ? .issuerKillSwitch : offer.killSwitch ? .offerKillSwitch : nil
         }
         let holdExpiresAt = now.adding(seconds: configuration.holdDurationSeconds)
         if decline == nil {

@@ -162,6 +162,26 @@ public final class Engine: Sendable {
         }
     }
 
+    /// The issuer's kill switch for everything in this mode: while on, every purchase post,
+    /// confirmation and card-linked load is declined (credits already earned stand, and loaded
+    /// offers still earn by their terms). `reason` is kept for the audit trail.
+    public func setIssuerKillSwitch(on: Bool, reason: String) async throws {
+        let reason = try validate { () throws -> String in
+            try Validate.text(reason, field: "reason", maxLength: 200)
+            return reason
+        }
+        let now = clock.now()
+        try await store.write { tx in try tx.setIssuerKillSwitch(on, reason: reason, at: now) }
+    }
+
+    /// The issuer's risk limits for every purchase in this mode from now on (validated; they
+    /// replace the configured defaults, and stay across restarts).
+    public func setIssuerRiskPolicy(_ policy: RiskPolicy) async throws {
+        let policy = try validate { try policy.validated() }
+        let now = clock.now()
+        try await store.write { tx in try tx.setIssuerRiskPolicy(policy, at: now) }
+    }
+
     // MARK: Linking
 
     /// A one-time code the cardholder posts from the identity to link (valid for a bounded time).

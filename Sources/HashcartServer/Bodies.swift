@@ -15,6 +15,33 @@ public struct CreateMerchantBody: StrictDecodable, Sendable {
     }
 }
 
+/// `POST /v1/kill_switch`: every purchase in the mode stopped, or let go on, and why.
+public struct KillSwitchBody: StrictDecodable, Sendable {
+    public var on: Bool
+    /// Why (required; at most 200 characters, kept with the switch).
+    public var reason: String?
+    public static let fields: Set<String> = ["on", "reason"]
+}
+
+/// `POST /v1/risk`: the issuer's risk limits; a field left out keeps its current value.
+public struct RiskSettingsBody: StrictDecodable, Sendable {
+    public var dailySpendCap: Int64?
+    public var maxPurchasesPerHour: Int64?
+    public var minLinkAgeSeconds: Int64?
+    public static let fields: Set<String> = ["daily_spend_cap", "max_purchases_per_hour", "min_link_age_seconds"]
+    enum CodingKeys: String, CodingKey {
+        case dailySpendCap = "daily_spend_cap"
+        case maxPurchasesPerHour = "max_purchases_per_hour"
+        case minLinkAgeSeconds = "min_link_age_seconds"
+    }
+}
+
+/// `POST /v1/offers/{id}/kill_switch`: one offer stopped, or let go on.
+public struct OfferKillSwitchBody: StrictDecodable, Sendable {
+    public var on: Bool
+    public static let fields: Set<String> = ["on"]
+}
+
 /// A merchant's bank account for payouts (`POST /v1/merchants/{id}/payout_account`, or inside
 /// `POST /v1/merchants`): an ABA routing number, an account number, checking or savings.
 public struct PayoutAccountBody: StrictDecodable, Sendable {

@@ -106,6 +106,26 @@ components:
             routing_number: {type: string}
             account_type: {type: string, enum: [checking, savings]}
             last4: {type: string}
+    RiskSettings:
+      type: object
+      required: [object, daily_spend_cap, max_purchases_per_hour, min_link_age_seconds, source, changed]
+      properties:
+        object: {type: string, enum: [risk_settings]}
+        livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
+        daily_spend_cap: {type: integer}
+        max_purchases_per_hour: {type: integer}
+        min_link_age_seconds: {type: integer}
+        source: {type: string, enum: [api, default]}
+        changed: {type: integer}
+    KillSwitch:
+      type: object
+      required: [object, on, reason, changed]
+      properties:
+        object: {type: string, enum: [kill_switch]}
+        livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
+        on: {type: boolean}
+        reason: {type: string}
+        changed: {type: integer, description: "When it last changed (unix seconds); 0 if never set."}
     PayoutAccountBody:
       type: object
       additionalProperties: false
@@ -200,10 +220,12 @@ components:
     Offer:
       type: object
       required: [object, id, merchant, title, sku, price, currency, hashtag, tax_category, per_cardholder_limit, starts_at, ends_at,
-                 eligible_states, capture_mode, confirmation_window_seconds, state, units_sold, units_reserved, announcement, created, kind]
+                 eligible_states, capture_mode, confirmation_window_seconds, state, units_sold, units_reserved, announcement, created, kind,
+                 kill_switch]
       properties:
         object: {type: string, enum: [offer]}
         kind: {type: string, enum: [purchase, statement_credit]}
+        kill_switch: {type: boolean, description: "Whether the issuer stopped this offer: every purchase and load is declined."}
         statement_credit:
           type: object
           description: "A statement_credit offer's terms and what it has paid out; absent for a purchase offer."
@@ -571,6 +593,79 @@ paths:
                       occurred_at: {type: integer, minimum: 0, maximum: 32503680000, description: "Unix time in seconds, at most a day after now."}
       responses:
         "200": {description: What each transaction did, in order., content: {application/json: {schema: {$ref: "#/components/schemas/List"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/kill_switch:
+    get:
+      operationId: getKillSwitch
+      summary: The issuer's kill switch for every purchase in this mode (operator).
+      security: [{admin: []}]
+      responses:
+        "200": {description: The switch., content: {application/json: {schema: {$ref: "#/components/schemas/KillSwitch"}}}}
+        default: {$ref: "#/components/responses/Error"}
+    post:
+      operationId: setKillSwitch
+      summary: "Stop (on: true) or let go on (on: false) every purchase post, confirmation and card-linked load in this mode (operator); credits already earned stand."
+      security: [{admin: []}]
+      parameters: [{$ref: "#/components/parameters/IdempotencyKey"}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [on, reason]
+              properties:
+                on: {type: boolean}
+                reason: {type: string, minLength: 1, maxLength: 200, pattern: "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"}
+      responses:
+        "200": {description: The switch., content: {application/json: {schema: {$ref: "#/components/schemas/KillSwitch"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/risk:
+    get:
+      operationId: getRiskSettings
+      summary: The issuer's risk limits in this mode (operator); `source` says whether they were set over the API or are the defaults.
+      security: [{admin: []}]
+      responses:
+        "200": {description: The limits., content: {application/json: {schema: {$ref: "#/components/schemas/RiskSettings"}}}}
+        default: {$ref: "#/components/responses/Error"}
+    post:
+      operationId: setRiskSettings
+      summary: Set the issuer's risk limits for every purchase in this mode (operator); a field left out keeps its value.
+      security: [{admin: []}]
+      parameters: [{$ref: "#/components/parameters/IdempotencyKey"}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              properties:
+                daily_spend_cap: {type: integer, minimum: 1, maximum: 100000000, description: "Minor units a card may spend (with tax) in one UTC day."}
+                max_purchases_per_hour: {type: integer, minimum: 1, maximum: 1000}
+                min_link_age_seconds: {type: integer, minimum: 0, maximum: 2592000}
+      responses:
+        "200": {description: The limits., content: {application/json: {schema: {$ref: "#/components/schemas/RiskSettings"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/offers/{id}/kill_switch:
+    post:
+      operationId: setOfferKillSwitch
+      summary: Stop (or let go on) every purchase of one offer, whoever's it is (operator).
+      security: [{admin: []}]
+      parameters: [{$ref: "#/components/parameters/Id"}, {$ref: "#/components/parameters/IdempotencyKey"}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [on]
+              properties:
+                on: {type: boolean}
+      responses:
+        "200": {description: The offer., content: {application/json: {schema: {$ref: "#/components/schemas/Offer"}}}}
         default: {$ref: "#/components/responses/Error"}
   /v1/ledger/check:
     get:

@@ -34,6 +34,14 @@ public protocol HashcartService: Sendable {
     func createCardholderToken(cardholderID: String) async throws -> SecretView
     func createCardholder(_ body: CreateCardholderBody) async throws -> CardholderView
     func ledgerCheck() async throws -> LedgerCheckView
+    /// The issuer's risk limits in this mode.
+    func riskSettings() async throws -> RiskSettingsView
+    func setRiskSettings(_ body: RiskSettingsBody) async throws -> RiskSettingsView
+    /// The issuer's kill switch for every purchase in this mode.
+    func killSwitch() async throws -> KillSwitchView
+    func setKillSwitch(_ body: KillSwitchBody) async throws -> KillSwitchView
+    /// The issuer stops (or lets go on) one offer, whoever's it is.
+    func setOfferKillSwitch(offerID: String, _ body: OfferKillSwitchBody) async throws -> OfferView
     /// Sets the bank account a merchant's settlement batches are paid to.
     func setPayoutAccount(merchantID: String, _ body: PayoutAccountBody) async throws -> MerchantView
     /// The issuer's sales-tax liability per state over UTC days `from` through `to` (YYYY-MM-DD).

@@ -61,6 +61,52 @@ public struct MerchantView: Codable, Sendable, Hashable {
     }
 }
 
+/// The issuer's risk limits in one mode: as set over the API, or the configured defaults.
+public struct RiskSettingsView: Codable, Sendable, Hashable {
+    public var object = "risk_settings"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
+    /// Most a card may spend (totals with tax, minor units) through Hashcart in one UTC day.
+    public var dailySpendCap: Int64
+    public var maxPurchasesPerHour: Int64
+    public var minLinkAgeSeconds: Int64
+    /// `api` when set over the API, `default` for the configured defaults.
+    public var source: String
+    public var changed: Int64
+
+    public init(dailySpendCap: Int64, maxPurchasesPerHour: Int64, minLinkAgeSeconds: Int64, source: String, changed: Int64) {
+        self.dailySpendCap = dailySpendCap
+        self.maxPurchasesPerHour = maxPurchasesPerHour
+        self.minLinkAgeSeconds = minLinkAgeSeconds
+        self.source = source
+        self.changed = changed
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case object, livemode, source, changed
+        case dailySpendCap = "daily_spend_cap"
+        case maxPurchasesPerHour = "max_purchases_per_hour"
+        case minLinkAgeSeconds = "min_link_age_seconds"
+    }
+}
+
+/// The issuer's kill switch for every purchase in one mode.
+public struct KillSwitchView: Codable, Sendable, Hashable {
+    public var object = "kill_switch"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
+    public var on: Bool
+    public var reason: String
+    /// When it last changed (unix seconds), or 0 if never set.
+    public var changed: Int64
+
+    public init(on: Bool, reason: String, changed: Int64) {
+        self.on = on
+        self.reason = reason
+        self.changed = changed
+    }
+}
+
 /// A payout account as the API shows it: the routing number, the kind, the last four digits.
 public struct PayoutAccountView: Codable, Sendable, Hashable {
     public var routingNumber: String
@@ -373,6 +419,8 @@ public struct OfferView: Codable, Sendable, Hashable {
     public var kind: String
     /// A statement_credit offer's terms and what it has paid out; absent for a purchase offer.
     public var statementCredit: StatementCreditTermsView?
+    /// Whether the issuer stopped this offer (its kill switch): every purchase is declined.
+    public var killSwitch = false
 
     public init(id: String, merchant: String, title: String, sku: String, price: Int64, currency: String, hashtag: String,
                 taxCategory: String, quantity: Int64?, perCardholderLimit: Int64, startsAt: Int64, endsAt: Int64,
@@ -406,6 +454,7 @@ public struct OfferView: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case object, livemode, id, merchant, title, sku, price, currency, hashtag, quantity, state, announcement, created, kind
         case statementCredit = "statement_credit"
+        case killSwitch = "kill_switch"
         case taxCategory = "tax_category"
         case perCardholderLimit = "per_cardholder_limit"
         case startsAt = "starts_at"

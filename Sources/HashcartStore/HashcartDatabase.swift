@@ -107,6 +107,10 @@ public protocol StoreReader {
     /// A cardholder's statement credits, newest first, at most `limit`.
     func statementCredits(cardAccountID: CardAccountID, limit: Int) throws -> [StatementCredit]
     func statementCredit(_ id: StatementCreditID) throws -> StatementCredit?
+    /// The issuer's kill switch for everything: on or off, why, and when it last changed (nil: never set).
+    func issuerKillSwitch() throws -> (on: Bool, reason: String, changedAt: Instant)?
+    /// The issuer's risk limits as set over the API and when (nil: the engine's defaults apply).
+    func issuerRiskPolicy() throws -> (policy: RiskPolicy, changedAt: Instant)?
     /// Settlement batches, newest day first, at most `limit`: one merchant's, or (nil) every merchant's.
     func settlementBatches(merchantID: MerchantID?, limit: Int, startingAfter: SettlementBatchID?) throws -> [SettlementBatch]
     func settlementBatch(_ id: SettlementBatchID) throws -> SettlementBatch?

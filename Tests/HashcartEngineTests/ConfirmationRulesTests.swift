@@ -392,6 +392,34 @@ import Testing
         #expect(line.availableCredit == 500_000 && line.debitsPending == 0)
     }
 
+    /// The issuer's switch for everything stops every offer's purchases, at the post and inside
+    /// a confirmation window, releasing the unit; off again, a purchase goes through.
+    @Test func theIssuersKillSwitchStopsEveryOfferAndLetsGoOnWhenOff() async throws {
+        let world = try await TestWorld()
+        let merchant = try await world.engine.createMerchant(name: "Gadgets Inc")
+        let offer = try await world.offer(merchant: merchant)
+        let (card, alice) = try await world.cardholder(handle: "alice")
+        let (bobCard, bob) = try await world.cardholder(handle: "bob")
+        let (waiting, request) = try await world.post(bob)
+        try await world.engine.setIssuerKillSwitch(on: true, reason: "incident 42: fraud ring")
+        #expect(try await world.store.read { try $0.issuerKillSwitch() }?.on == true)
+        let (post, _) = try await world.post(alice)
+        try await expectDeclined(world, post, .issuerKillSwitch, card: card)
+        world.clock.advance(seconds: 60)
+        try world.sandbox.repost(authorID: bob.id, postID: try #require(request).id)
+        try await world.settle()
+        try await expectDeclined(world, waiting, .issuerKillSwitch, card: bobCard)
+        #expect(try await world.offerNow(offer.id).reservedUnits == 0)
+        #expect(try await world.orders().isEmpty)
+        await #expect(throws: EngineError.self) { try await world.engine.setIssuerKillSwitch(on: false, reason: "bad\u{0}reason") }
+
+        try await world.engine.setIssuerKillSwitch(on: false, reason: "incident 42 closed")
+        world.clock.advance(seconds: 600)
+        let bought = try await world.buy(alice, "once more #BuyKindleFireHD")
+        #expect(bought.state == .authorized || bought.state == .captured)
+        #expect(try await world.audit() == [])
+    }
+
     @Test func anIneligibleBillingStateDeclines() async throws {
         let world = try await TestWorld()
         let merchant = try await world.engine.createMerchant(name: "Gadgets Inc")

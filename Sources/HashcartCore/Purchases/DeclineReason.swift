@@ -12,6 +12,8 @@ public enum DeclineReason: String, Sendable, Hashable, Codable, CaseIterable {
     case velocity = "velocity"
     case linkTooNew = "link_too_new"
     case offerKillSwitch = "offer_kill_switch"
+    /// The issuer stopped every pay-by-post purchase (its kill switch for everything).
+    case issuerKillSwitch = "issuer_kill_switch"
     case insufficientCredit = "insufficient_credit"
 
     /// What may be said in public about this decline.
@@ -36,6 +38,7 @@ public enum DeclineReason: String, Sendable, Hashable, Codable, CaseIterable {
         case .velocity: "Too many purchases in the last hour; please try again later."
         case .linkTooNew: "Your social account was linked too recently; please try again later."
         case .offerKillSwitch: "The issuer has stopped purchases of this offer."
+        case .issuerKillSwitch: "The issuer has paused all social purchases for now; nothing was charged."
         case .insufficientCredit: "Your available credit is not enough for this purchase."
         }
     }

@@ -114,6 +114,14 @@ public protocol StoreTransaction: LedgerStorage {
     func insertStatementCredit(_ credit: StatementCredit) throws
     func updateStatementCredit(_ credit: StatementCredit) throws
 
+    // The issuer's switches.
+    /// Whether the issuer's kill switch for everything is on (read once per transaction).
+    func issuerKillSwitchIsOn() throws -> Bool
+    func setIssuerKillSwitch(_ on: Bool, reason: String, at: Instant) throws
+    /// The issuer's risk limits as set over the API, or nil (the engine's defaults apply); read once per transaction.
+    func issuerRiskPolicy() throws -> RiskPolicy?
+    func setIssuerRiskPolicy(_ policy: RiskPolicy, at: Instant) throws
+
     // Settlement.
     /// Claims `day` for settlement; `false` if it was already closed (by this or another instance).
     func closeSettlementDay(_ day: SettlementDay, batchCount: Int, at: Instant) throws -> Bool

@@ -147,6 +147,18 @@ struct SQLStoreReader: StoreReader {
             """, [.text(cardAccountID.rawValue), SQLValue(limit)], limit: limit, StoreRows.statementCredit)
     }
 
+    func issuerKillSwitch() throws -> (on: Bool, reason: String, changedAt: Instant)? {
+        try session.queryOne("SELECT enabled, reason, changed_at FROM issuer_switches WHERE name = 'kill_switch'") {
+            (try $0.bool(0), try $0.text(1), try $0.instant(2))
+        }
+    }
+
+    func issuerRiskPolicy() throws -> (policy: RiskPolicy, changedAt: Instant)? {
+        try session.queryOne("""
+            SELECT daily_spend_cap, max_purchases_per_hour, min_link_age_seconds, changed_at FROM risk_settings WHERE scope = 'issuer'
+            """) { (StoreRows.riskPolicy(try $0.int(0), try $0.int(1), try $0.int(2)), try $0.instant(3)) }
+    }
+
     func settlementBatches(merchantID: MerchantID?, limit: Int, startingAfter: SettlementBatchID?) throws -> [SettlementBatch] {
         precondition(limit > 0 && limit <= 10_000, "reads are bounded")
         var values: [SQLValue] = []

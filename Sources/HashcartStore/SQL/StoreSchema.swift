@@ -265,6 +265,18 @@ enum StoreSchema {
                 batch_count {int} NOT NULL, entry_count {int} NOT NULL, entry_hash {int} NOT NULL, total_credit {int} NOT NULL,
                 content TEXT NOT NULL, UNIQUE (created_day, modifier)){without rowid};
             """),
+        Migration(id: "v10-issuer-switches", sql: """
+            -- The issuer's switches and limits for everything in this mode (today: the kill switch that stops
+            -- every purchase, confirmation and load), with when and why each last changed.
+            CREATE TABLE issuer_switches (
+                name TEXT PRIMARY KEY, enabled {bool} NOT NULL, reason TEXT NOT NULL, changed_at {int} NOT NULL){without rowid};
+            -- The issuer's risk limits as set over the API (one row, scope 'issuer'); without it, the
+            -- engine's configured defaults apply.
+            CREATE TABLE risk_settings (
+                scope TEXT PRIMARY KEY, daily_spend_cap {int} NOT NULL CHECK (daily_spend_cap > 0),
+                max_purchases_per_hour {int} NOT NULL CHECK (max_purchases_per_hour > 0),
+                min_link_age_seconds {int} NOT NULL CHECK (min_link_age_seconds >= 0), changed_at {int} NOT NULL){without rowid};
+            """),
     ]
 
     /// A migration's statements in `dialect`.

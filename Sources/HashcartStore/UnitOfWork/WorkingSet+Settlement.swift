@@ -168,3 +168,50 @@ extension StoreRows {
          SQLValue(f.totals.entryCount), .int(f.totals.entryHash), .int(f.totals.totalCredit), .text(f.content)]
     }
 }
+
+/// The issuer's switches in the unit of work.
+extension WorkingSet {
+    func issuerKillSwitchIsOn() throws -> Bool {
+        if let known = killSwitchRead { return known }
+        let on = try session.queryOne("SELECT enabled FROM issuer_switches WHERE name = 'kill_switch'") { try $0.bool(0) } ?? false
+        killSwitchRead = on
+        return on
+    }
+
+    func setIssuerKillSwitch(_ on: Bool, reason: String, at: Instant) throws {
+        try session.execute("""
+            INSERT INTO issuer_switches (name, enabled, reason, changed_at) VALUES ('kill_switch', $1, $2, $3)
+            ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled, reason = excluded.reason, changed_at = excluded.changed_at
+            """, [SQLValue(on), .text(reason), SQLValue(at)])
+        killSwitchRead = on
+    }
+}
+
+/// The issuer's risk limits in the unit of work.
+extension WorkingSet {
+    func issuerRiskPolicy() throws -> RiskPolicy? {
+        if let known = riskPolicyRead { return known }
+        let policy = try session.queryOne("""
+            SELECT daily_spend_cap, max_purchases_per_hour, min_link_age_seconds FROM risk_settings WHERE scope = 'issuer'
+            """) { StoreRows.riskPolicy(try $0.int(0), try $0.int(1), try $0.int(2)) }
+        riskPolicyRead = .some(policy)
+        return policy
+    }
+
+    func setIssuerRiskPolicy(_ policy: RiskPolicy, at: Instant) throws {
+        try session.execute("""
+            INSERT INTO risk_settings (scope, daily_spend_cap, max_purchases_per_hour, min_link_age_seconds, changed_at)
+            VALUES ('issuer', $1, $2, $3, $4)
+            ON CONFLICT (scope) DO UPDATE SET daily_spend_cap = excluded.daily_spend_cap,
+                max_purchases_per_hour = excluded.max_purchases_per_hour, min_link_age_seconds = excluded.min_link_age_seconds,
+                changed_at = excluded.changed_at
+            """, [.int(policy.dailySpendCap.minorUnits), .int(policy.maximumPurchasesPerHour), .int(policy.minimumLinkAgeSeconds), SQLValue(at)])
+        riskPolicyRead = .some(policy)
+    }
+}
+
+extension StoreRows {
+    static func riskPolicy(_ cap: Int64, _ perHour: Int64, _ linkAge: Int64) -> RiskPolicy {
+        RiskPolicy(dailySpendCap: .usd(cap), maximumPurchasesPerHour: perHour, minimumLinkAgeSeconds: linkAge)
+    }
+}

@@ -23,6 +23,10 @@ final class WorkingSet: StoreTransaction {
     let cipher: AddressCipher
     let cardCache: CardAccountCache
     private var d: SQLDialect { session.dialect }
+    /// The issuer's kill switch as this transaction read it (nil: not read yet).
+    var killSwitchRead: Bool?
+    /// The issuer's risk limits as this transaction read them (outer nil: not read yet).
+    var riskPolicyRead: RiskPolicy??
 
     // Purchases: every one read or written here, by id and by confirmation post.
     private var purchases: [PurchaseID: Purchase] = [:]

@@ -1,0 +1,121 @@
+import Foundation
+import HashcartApp
+import HashcartCore
+import HashcartEngine
+import HashcartServer
+import HashcartTestSupport
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// The issuer's kill switches over real HTTP: the operator stops every purchase in the mode (with
+/// a reason) or one offer; merchants and cardholders cannot; bad bodies change nothing.
+@Suite(.onEveryBackend) struct KillSwitchRouteTests {
+    @Test func theOperatorStopsEverythingOrOneOfferAndNobodyElseCan() async throws {
+        let world = try await ServerWorld()
+        try await world.app.test(.live) { client in
+            try await client.execute(uri: "/v1/kill_switch", method: .get, headers: admin) { response in
+                #expect(response.status == .ok)
+                let body = try object(response)
+                #expect(body["on"] as? Bool == false && body["changed"] as? Int == 0 && body["object"] as? String == "kill_switch")
+            }
+            for (bad, param) in [(#"{"on":true}"#, "reason"), (#"{"on":"yes","reason":"x"}"#, "on"), (#"{"on":true,"reason":""}"#, "reason"),
+                                 (#"{"on":true,"reason":"x","everything":true}"#, "everything"),
+                                 (#"{"on":true,"reason":"\#(String(repeating: "r", count: 201))"}"#, "reason"), (#"{"on":true,"reason":"a\u0007b"}"#, "reason")] {
+                try await client.execute(uri: "/v1/kill_switch", method: .post, headers: admin, body: body(bad)) { response in
+                    #expect(response.status == .badRequest, "\(bad): \(String(buffer: response.body))")
+                    let error = try object(response)["error"] as? [String: Any]
+                    #expect(error?["param"] as? String == param, "\(bad): \(String(buffer: response.body))")
+                }
+            }
+            #expect(try await world.store.read { try $0.issuerKillSwitch() } == nil, "a refused body changes nothing")
+            try await client.execute(uri: "/v1/kill_switch", method: .post, headers: admin, body: body(#"{"on":true,"reason":"incident 42"}"#)) { response in
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
+                let state = try object(response)
+                #expect(state["on"] as? Bool == true && state["reason"] as? String == "incident 42" && (state["changed"] as? Int ?? 0) > 0)
+            }
+            #expect(try await world.store.read { try $0.issuerKillSwitch() }?.on == true)
+
+            let merchantID = try await client.execute(uri: "/v1/merchants", method: .post, headers: admin, body: body(#"{"name":"Shop"}"#)) {
+                try #require(try object($0)["id"] as? String)
+            }
+            let key = try await client.execute(uri: "/v1/merchants/\(merchantID)/api_keys", method: .post, headers: admin) {
+                try #require(try object($0)["secret"] as? String)
+            }
+            let offerID = try await client.execute(uri: "/v1/offers", method: .post, headers: bearer(key),
+                                                   body: body(##"{"title":"Kindle","sku":"K1","price":14999,"hashtag":"#BuyKindle","quantity":5}"##)) { response in
+                #expect(try object(response)["kill_switch"] as? Bool == false)
+                return try #require(try object(response)["id"] as? String)
+            }
+            try await client.execute(uri: "/v1/offers/\(offerID)/kill_switch", method: .post, headers: admin, body: body(#"{"on":true}"#)) { response in
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
+                let stopped = try object(response)["kill_switch"] as? Bool
+                #expect(stopped == true)
+            }
+            try await client.execute(uri: "/v1/offers/\(offerID)", method: .get, headers: bearer(key)) { response in
+                let stopped = try object(response)["kill_switch"] as? Bool
+                #expect(stopped == true, "the merchant sees its offer stopped")
+            }
+            try await client.execute(uri: "/v1/offers/off_nope/kill_switch", method: .post, headers: admin, body: body(#"{"on":true}"#)) {
+                #expect($0.status == .notFound)
+            }
+            try await client.execute(uri: "/v1/offers/\(offerID)/kill_switch", method: .post, headers: admin, body: body(#"{"on":true,"reason":"x"}"#)) {
+                #expect($0.status == .badRequest)
+            }
+            // A merchant can neither stop nor restart anything.
+            for (uri, text) in [("/v1/kill_switch", #"{"on":false,"reason":"mine"}"#), ("/v1/offers/\(offerID)/kill_switch", #"{"on":false}"#)] {
+                try await client.execute(uri: uri, method: .post, headers: bearer(key), body: body(text)) { response in
+                    #expect([.unauthorized, .forbidden].contains(response.status), "\(uri): \(response.status)")
+                }
+            }
+            #expect(try await world.store.read { try $0.issuerKillSwitch() }?.on == true)
+            #expect(try await world.store.read { try $0.offer(OfferID(offerID)) }?.killSwitch == true)
+        }
+    }
+
+    /// Risk limits over the API: the defaults until set, a partial update keeps the rest, bounds
+    /// refused with the field named and nothing changed, and the engine declines by the new limits.
+    @Test func riskLimitsAreSetOverTheAPIAndTheEngineUsesThem() async throws {
+        let world = try await ServerWorld()
+        try await world.app.test(.live) { client in
+            let defaults = try await client.execute(uri: "/v1/risk", method: .get, headers: admin) { response in
+                let body = try object(response)
+                #expect(body["source"] as? String == "default" && body["changed"] as? Int == 0)
+                return body
+            }
+            for (bad, param) in [(#"{"daily_spend_cap":0}"#, "daily_spend_cap"), (#"{"daily_spend_cap":100000001}"#, "daily_spend_cap"),
+                                 (#"{"max_purchases_per_hour":0}"#, "max_purchases_per_hour"), (#"{"max_purchases_per_hour":1001}"#, "max_purchases_per_hour"),
+                                 (#"{"min_link_age_seconds":-1}"#, "min_link_age_seconds"), (#"{"min_link_age_seconds":2592001}"#, "min_link_age_seconds"),
+                                 (#"{"min_link_age_seconds":"soon"}"#, "min_link_age_seconds"), (#"{"velocity":3}"#, "velocity")] {
+                try await client.execute(uri: "/v1/risk", method: .post, headers: admin, body: body(bad)) { response in
+                    #expect(response.status == .badRequest, "\(bad)")
+                    let error = try object(response)["error"] as? [String: Any]
+                    #expect(error?["param"] as? String == param, "\(bad): \(String(buffer: response.body))")
+                }
+            }
+            #expect(try await world.store.read { try $0.issuerRiskPolicy() } == nil, "refused bodies change nothing")
+            try await client.execute(uri: "/v1/risk", method: .post, headers: admin, body: body(#"{"min_link_age_seconds":604800}"#)) { response in
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
+                let body = try object(response)
+                #expect(body["source"] as? String == "api" && body["min_link_age_seconds"] as? Int == 604_800)
+                #expect(body["daily_spend_cap"] as? Int == defaults["daily_spend_cap"] as? Int, "a field left out keeps its value")
+            }
+        }
+        // A link a day old is now too young to buy.
+        let merchant = try await world.engine.createMerchant(name: "Shop")
+        _ = try await world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle", sku: "K1", price: .usd(14_999),
+                                                          hashtag: "#BuyKindle", quantity: 5))
+        let card = try await world.engine.createCardAccount(creditLimit: .usd(500_000),
+                                                            billing: BillingAddress(name: "Ada", line1: "1 Main St", line2: nil, city: "Albany",
+                                                                                    state: .NY, postalCode: "12207"), cardLast4: "4242")
+        let buyer = try world.sandbox.createAccount(handle: "buyer")
+        try await world.engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .sandbox, userID: buyer.id, handle: "@buyer"),
+                                    at: world.clock.now().adding(seconds: -86_400))
+        let post = try world.sandbox.post(authorID: buyer.id, text: "I want it #BuyKindle")
+        try await world.settle()
+        let purchaseID = Purchase.id(network: .sandbox, postID: post.id)
+        let purchase = try #require(try await world.store.read { try $0.purchase(purchaseID) })
+        #expect(purchase.declineReason == .linkTooNew)
+    }
+}
