@@ -60,7 +60,8 @@ struct DemoCommand: AsyncParsableCommand {
         // merchant, waiting in clearing for `hashcart settle --nacha FILE` to pay it.
         let saleDay = SettlementDay(containing: clock.now())
         let settled = try await Settlement(store: store).close(through: saleDay, now: saleDay.end.adding(seconds: Settlement.closingGraceSeconds))
-        let report = try await DemoReport.build(store: store, offers: outcome.offers, directory: directory, settled: settled)
+        let report = try await DemoReport.build(store: store, offers: outcome.offers, cardLinkedOffers: outcome.cardLinkedOffers,
+                                                directory: directory, settled: settled)
         let elapsed = Date().timeIntervalSince(started)
         if json {
             var object = report.json
@@ -90,7 +91,8 @@ struct DemoReport: @unchecked Sendable {
     var json: [String: Any]
     var violations: [InvariantViolation]
 
-    static func build(store: SQLiteStore, offers: [Offer], directory: String, settled: SettlementCloseResult) async throws -> DemoReport {
+    static func build(store: SQLiteStore, offers: [Offer], cardLinkedOffers: [Offer], directory: String,
+                      settled: SettlementCloseResult) async throws -> DemoReport {
         try await store.read { reader in
             var lines: [String] = []
             var offerObjects: [[String: Any]] = []
@@ -124,6 +126,25 @@ struct DemoReport: @unchecked Sendable {
                 lines.append(row("declined", declinedTotal, declined.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
                 lines.append("")
             }
+            var creditObjects: [[String: Any]] = []
+            for offer in cardLinkedOffers {
+                guard let current = try reader.offer(offer.id), let terms = current.statementCredit else { continue }
+                let funnel = try reader.funnel(offer: offer.id)
+                func metric(_ name: FunnelMetric) -> Int64 { funnel[name.rawValue] ?? 0 }
+                creditObjects.append([
+                    "offer_id": offer.id.rawValue, "title": offer.title, "hashtag": offer.hashtag.description,
+                    "spend_threshold": terms.spendThreshold.minorUnits, "credit_amount": terms.credit.minorUnits,
+                    "posts": metric(.posts), "loaded": metric(.loads), "qualifying_transactions": metric(.qualifyingTransactions),
+                    "credits_earned": metric(.creditsEarned), "credits_reversed": metric(.creditsReversed), "credit_total": metric(.creditTotal),
+                    "credited_total": current.creditedTotal, "budget": terms.budget.minorUnits,
+                    "budget_left": terms.budget.minorUnits - current.creditedTotal,
+                ])
+                lines.append("\(offer.title)  \(offer.hashtag)  (card-linked: spend \(terms.spendThreshold), get \(terms.credit) back)")
+                lines.append(row("loaded onto cards", metric(.loads), "posts \(metric(.posts))"))
+                lines.append(row("qualifying transactions", metric(.qualifyingTransactions), ""))
+                lines.append(row("credits earned", metric(.creditsEarned), "reversed \(metric(.creditsReversed)), paid out \(Money.usd(current.creditedTotal)) of \(terms.budget)"))
+                lines.append("")
+            }
             let batches = settled.batches
             let toPay = batches.reduce(Int64(0)) { $0 + $1.payout }
             lines.append("settlement of \(settled.daysClosed.map(\.description).joined(separator: ", ")): \(batches.count) batch(es), \(Money.usd(toPay)) to pay"
@@ -143,6 +164,7 @@ struct DemoReport: @unchecked Sendable {
                 "data_dir": directory, "offers": offerObjects, "ledger_balanced": balanced, "ledger_transfers": transfers,
                 "invariant_violations": violations.map { ["rule": $0.rule, "subject": $0.subject, "detail": $0.detail] },
                 "merchant_events": try reader.merchantEventCounts(),
+                "card_linked_offers": creditObjects,
                 "settlement": [
                     "days": settled.daysClosed.map(\.description), "batches": batches.count, "net_settled": toPay,
                     "carried_forward": batches.reduce(Int64(0)) { $0 + $1.carriedOut },

@@ -24,6 +24,8 @@ struct FlashSale {
 
     struct Outcome {
         var offers: [Offer]
+        /// The card-linked offer ("spend $75, get $20 back"), after its loads and transactions.
+        var cardLinkedOffers: [Offer]
         var cardholders: Int
         var unlinkedAccounts: Int
         var linkedByCode: Int
@@ -98,7 +100,9 @@ struct FlashSale {
 
         try await merchantWork()
         try await settle()
-        return Outcome(offers: offers, cardholders: buyers.count, unlinkedAccounts: fans.count, linkedByCode: linkedByCode)
+        let credit = try await cardLinkedOffer(merchant: merchant, buyers: buyers)
+        return Outcome(offers: offers, cardLinkedOffers: [credit], cardholders: buyers.count, unlinkedAccounts: fans.count,
+                       linkedByCode: linkedByCode)
     }
 
     func createOffers(merchant: Merchant) async throws -> [Offer] {
@@ -121,6 +125,67 @@ struct FlashSale {
         return offers
     }
 
+    /// The issuer's first product, a year before pay-by-post: a card-linked offer. Linked
+    /// cardholders load it by posting its hashtag; the issuer's card transactions at the store
+    /// (some under the threshold, one at another store, a few reversed) earn the credit once.
+    mutating func cardLinkedOffer(merchant: Merchant, buyers: [Buyer]) async throws -> Offer {
+        var draft = OfferDraft(merchantID: merchant.id, title: "Spend $75, get $20 back", sku: "DEMO-CREDIT-20", price: .usd(0),
+                               hashtag: "#DemoStoreCredit", quantity: nil)
+        draft.type = .statementCredit
+        draft.statementCredit = StatementCreditTerms(spendThreshold: .usd(7_500), credit: .usd(2_000), acceptorIDs: [Self.acceptorID],
+                                                     budget: .usd(2_000 * 100))
+        let offer = try await engine.createOffer(draft)
+        try sandbox.post(authorID: sandbox.official.id, text: offer.announcement)
+        let loaders = buyers.enumerated().filter { index, _ in index >= 20 && random.chance(12) }
+        for (_, buyer) in loaders {
+            try sandbox.post(authorID: buyer.account.id, text: "Loading it \(offer.hashtag)")
+            clock.advance(milliseconds: 5)
+        }
+        try await settle()
+        clock.advance(seconds: 3_600)
+        var transactions: [CardTransaction] = []
+        var reversals: [CardTransaction] = []
+        for (index, (buyerIndex, _)) in loaders.enumerated() {
+            let amount = Int64.random(in: 4_000...15_000, using: &random)
+            let acceptor = random.chance(5) ? "OTHER-STORE-01" : Self.acceptorID
+            let pan = try PrimaryAccountNumber(Self.panText(index: buyerIndex))
+            let purchase = CardTransaction(kind: .purchase, card: store.cardFingerprint(of: pan), amount: .usd(amount),
+                                           acceptorID: acceptor, merchantCategoryCode: "5732", retrievalReference: String(format: "DEMO%08d", index),
+                                           systemTrace: String(format: "%06d", index + 1), occurredAt: clock.now())
+            transactions.append(purchase)
+            if random.chance(5) {
+                var reversal = purchase
+                reversal.kind = .reversal
+                reversal.systemTrace = String(format: "%06d", 500_000 + index)
+                reversals.append(reversal)
+            }
+            clock.advance(milliseconds: 50)
+        }
+        for chunk in stride(from: 0, to: transactions.count, by: 500) {
+            _ = try await engine.ingestCardTransactions(Array(transactions[chunk..<min(chunk + 500, transactions.count)]))
+        }
+        clock.advance(seconds: 600)
+        if !reversals.isEmpty { _ = try await engine.ingestCardTransactions(reversals) }
+        try await settle()
+        log("card-linked offer \(offer.hashtag): \(loaders.count) loads, \(transactions.count) card transactions, \(reversals.count) reversals")
+        guard let current = try await store.read({ try $0.offer(offer.id) }) else { return offer }
+        return current
+    }
+
+    static let acceptorID = "HCDEMO-0001"
+
+    /// A demo card's number: `4000`, the cardholder's position, and the Luhn check digit. Demo data only.
+    static func panText(index: Int) -> String {
+        let body = "4000" + String(format: "%011d", index)
+        var sum = 0
+        for (offset, character) in body.reversed().enumerated() {
+            var digit = Int(String(character))!
+            if offset % 2 == 0 { digit *= 2; if digit > 9 { digit -= 9 } }
+            sum += digit
+        }
+        return body + String((10 - sum % 10) % 10)
+    }
+
     static let streets = ["Broadway", "Main St", "Oak Ave", "Maple Dr", "Elm St", "Pine Rd", "Cedar Ln", "Park Ave"]
     static let names = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Leslie"]
 
@@ -135,11 +200,13 @@ struct FlashSale {
                 let zip = String(format: "%05d", Int.random(in: 1_001...99_950, using: &random))
                 let limit = random.chance(8) ? limits[0] : limits[Int.random(in: 1..<limits.count, using: &random)]
                 let name = "\(Self.names[index % Self.names.count]) Buyer\(index)"
+                _ = Int.random(in: 0...9_999, using: &random)  // once the last four; drawn still, so the seed's sale stays the same
+                let pan = try! PrimaryAccountNumber(Self.panText(index: index))
                 return CardAccountDraft(
                     creditLimit: .usd(limit),
                     billing: BillingAddress(name: name, line1: "\(100 + index) \(Self.streets[index % Self.streets.count])",
                                             city: "Springfield", state: state, postalCode: zip),
-                    cardLast4: String(format: "%04d", Int.random(in: 0...9_999, using: &random)))
+                    cardLast4: pan.last4, pan: pan)
             }
             let cards = try await engine.createCardAccounts(drafts)
             var pairs: [(CardAccountID, SocialIdentity)] = []

@@ -40,6 +40,18 @@ import Testing
             totalConfirmed += confirmed
         }
         #expect(totalConfirmed > 0, "the demo sold nothing: \(demo)")
+        // The card-linked offer: loads, qualifying transactions, credits within the budget.
+        let credits = try #require(report["card_linked_offers"] as? [[String: Any]])
+        #expect(credits.count == 1)
+        for offer in credits {
+            let loaded = offer["loaded"] as? Int ?? -1, qualifying = offer["qualifying_transactions"] as? Int ?? -1
+            let earned = offer["credits_earned"] as? Int ?? -1, total = offer["credit_total"] as? Int ?? -1
+            let budget = offer["budget"] as? Int ?? -1, amount = offer["credit_amount"] as? Int ?? -1
+            #expect(loaded > 0 && qualifying > 0 && earned > 0, "\(offer)")
+            #expect(earned <= qualifying && qualifying <= loaded, "each card earns once, by a transaction after its load: \(offer)")
+            #expect(total == (earned - (offer["credits_reversed"] as? Int ?? 0)) * amount && total <= budget, "\(offer)")
+            #expect(offer["credited_total"] as? Int == total && offer["budget_left"] as? Int == budget - total, "\(offer)")
+        }
         #expect(FileManager.default.fileExists(atPath: folder.file("hashcart.sqlite")))
 
         // `check` opens the folder (with the demo's key file) and finds nothing broken.
