@@ -57,35 +57,24 @@ public struct SettlementScheduler: Service {
         }
         guard let payoutDirectory else { return }
         let folder = payoutDirectory
-        let paid = try await settlement.pay(originator: originator, now: now) { file in
-            try Self.writeDurably(file.content, to: (folder as NSString).appendingPathComponent("\(file.id).ach.partial"))
-        }
-        if let file = paid.file {
-            let partial = (folder as NSString).appendingPathComponent("\(file.id).ach.partial")
-            let final = (folder as NSString).appendingPathComponent("\(file.id).ach")
-            guard rename(partial, final) == 0 else {
-                logger.critical("payout recorded but its file could not be renamed; it is complete at the .partial path",
-                                metadata: ["path": "\(partial)", "errno": "\(errno)"])
-                return
+        let paid: PayoutResult
+        do {
+            let (result, path) = try await PayoutFileWriter.pay(settlement, originator: originator, now: now) { file in
+                (folder as NSString).appendingPathComponent("\(file.id).ach")
             }
-            logger.info("payout file written", metadata: [
-                "mode": "\(mode)", "path": "\(final)", "entries": "\(file.totals.entryCount)", "total_credit": "\(file.totals.totalCredit)",
-            ])
+            paid = result
+            if let file = paid.file, let final = path {
+                logger.info("payout file written", metadata: [
+                    "mode": "\(mode)", "path": "\(final)", "entries": "\(file.totals.entryCount)", "total_credit": "\(file.totals.totalCredit)",
+                ])
+            }
+        } catch let error as PayoutFileWriter.WriteError {
+            logger.critical("\(error)")
+            return
         }
         if !paid.merchantsWithoutPayoutAccount.isEmpty {
             logger.warning("batches wait for a payout account", metadata: ["mode": "\(mode)",
                            "merchants": "\(paid.merchantsWithoutPayoutAccount.map(\.rawValue).joined(separator: ","))"])
         }
-    }
-
-    /// Writes `text` to a new file at `path` and flushes it to disk before returning.
-    public static func writeDurably(_ text: String, to path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
-        }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
-        try handle.write(contentsOf: Data(text.utf8))
-        try handle.synchronize()
     }
 }

@@ -12,7 +12,7 @@ extension Simulation {
     func settleTheSale() async throws {
         let day = SettlementDay(containing: engineClock.now())
         let closingTime = day.end.adding(seconds: Settlement.closingGraceSeconds)
-        let closed = try await mayCrash(in: "settlement") { [self] in try await Settlement(store: engine.store).close(through: day, now: closingTime) }
+        let closed = try await crashing(in: "settlement", percent: faults.crashPercent, atWrite: 1...1) { [self] in try await Settlement(store: engine.store).close(through: day, now: closingTime) }
         log("settlement through \(day): \(closed.daysClosed.count) days closed, \(closed.batches.map { "\($0.id.rawValue) pays \($0.payout)" }.joined(separator: ", "))")
         let again = try await Settlement(store: engine.store).close(through: day, now: closingTime)
         if !again.daysClosed.isEmpty { violations.append("settlement: a second run closed \(again.daysClosed.map(\.description)) again") }
@@ -20,7 +20,7 @@ extension Simulation {
         guard violations.isEmpty else { return }
 
         try await engine.setPayoutAccount(merchantID: merchant.id, account: Self.payoutAccount)
-        _ = try await mayCrash(in: "a payout") { [self] in
+        _ = try await crashing(in: "a payout", percent: faults.crashPercent, atWrite: 1...1) { [self] in
             try await Settlement(store: engine.store).pay(originator: .testMode, now: closingTime) { _ in }
         }
         let merchantID = merchant.id
@@ -50,19 +50,5 @@ extension Simulation {
             violations.append("settlement: the refund after settlement is not a negative line on the next batch (\(String(describing: batch)))")
         }
         await checkSafety(at: "refund after settlement")
-    }
-
-    /// Runs `body`; the process may die at one of its writes (before or after it commits), in
-    /// which case it restarts from disk and runs `body` again.
-    func mayCrash<T>(in what: String, _ body: () async throws -> T) async throws -> T {
-        if random.chance(faults.crashPercent) { crash.arm(atWrite: 1, afterCommit: random.chance(50)) }
-        do {
-            let result = try await body()
-            crash.disarm()
-            return result
-        } catch is SimulatedCrash {
-            try await restart(after: what)
-            return try await body()
-        }
     }
 }

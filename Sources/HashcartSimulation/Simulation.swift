@@ -375,31 +375,34 @@ public final class Simulation {
     /// One engine round; with `mayCrash`, the process may die at one of its writes, then restarts
     /// from disk and runs the round again.
     func engineRound(mayCrash: Bool) async throws {
-        if mayCrash, random.chance(faults.crashPercent) {
-            crash.arm(atWrite: Int.random(in: 1...8, using: &random), afterCommit: random.chance(50))
+        let summary = try await crashing(in: "an engine round", percent: mayCrash ? faults.crashPercent : nil, atWrite: 1...8) { [self] in
+            try await engine.runRound()
         }
-        do {
-            let summary = try await engine.runRound()
-            crash.disarm()
-            logRound(summary)
-        } catch is SimulatedCrash {
-            try await restart(after: "an engine round")
-            let summary = try await engine.runRound()
-            logRound(summary)
-        }
+        logRound(summary)
     }
 
     /// One webhook round; it may die between a delivery and its record (the merchant then gets the event again).
     func webhookRound(mayCrash: Bool) async throws {
-        if mayCrash, random.chance(faults.crashPercent / 2) {
-            crash.arm(atWrite: Int.random(in: 1...4, using: &random), afterCommit: random.chance(50))
+        stats.webhookAttempts += try await crashing(in: "a webhook round", percent: mayCrash ? faults.crashPercent / 2 : nil, atWrite: 1...4) {
+            [self] in try await deliverer.round()
+        }
+    }
+
+    /// Runs `body`; with `percent` of the time, the process dies at one of its writes in `atWrite`
+    /// (before or after it commits), restarts from disk and runs `body` again. `percent` nil: no crash
+    /// and no draw from the seed's random stream.
+    func crashing<T>(in what: String, percent: Int?, atWrite writes: ClosedRange<Int>, _ body: () async throws -> T) async throws -> T {
+        if let percent, random.chance(percent) {
+            let write = writes.count == 1 ? writes.lowerBound : Int.random(in: writes, using: &random)
+            crash.arm(atWrite: write, afterCommit: random.chance(50))
         }
         do {
-            stats.webhookAttempts += try await deliverer.round()
+            let result = try await body()
             crash.disarm()
+            return result
         } catch is SimulatedCrash {
-            try await restart(after: "a webhook round")
-            stats.webhookAttempts += try await deliverer.round()
+            try await restart(after: what)
+            return try await body()
         }
     }
 

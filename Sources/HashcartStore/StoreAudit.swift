@@ -210,16 +210,18 @@ extension StoreAudit {
     func settlementViolations(_ rows: (String) throws -> [Row]) throws -> [InvariantViolation] {
         var found: [InvariantViolation] = []
         for row in try rows("""
-            SELECT a.id, CAST(a.credits_posted - a.debits_posted AS BIGINT),
-                CAST(COALESCE((SELECT SUM(payout) FROM settlement_batches WHERE state = 'awaiting_payout'), 0) AS BIGINT)
-            FROM ledger_accounts a WHERE a.id = '\(LedgerAccounts.settlementClearing.id.rawValue)'
-              AND a.credits_posted - a.debits_posted != COALESCE((SELECT SUM(payout) FROM settlement_batches WHERE state = 'awaiting_payout'), 0)
-            UNION ALL
-            SELECT a.id, CAST(a.credits_posted - a.debits_posted AS BIGINT),
-                CAST(COALESCE((SELECT SUM(payout) FROM settlement_batches WHERE state = 'paid'), 0) AS BIGINT)
-            FROM ledger_accounts a WHERE a.id = '\(LedgerAccounts.settlementPaid.id.rawValue)'
-              AND (a.credits_posted - a.debits_posted != COALESCE((SELECT SUM(payout) FROM settlement_batches WHERE state = 'paid'), 0)
-                OR a.credits_posted - a.debits_posted != COALESCE((SELECT SUM(total_credit) FROM payout_files), 0))
+            WITH expected AS (
+                -- Clearing has no file to match: its batches stand in both columns.
+                SELECT '\(LedgerAccounts.settlementClearing.id.rawValue)' AS account,
+                    CAST(COALESCE((SELECT SUM(payout) FROM settlement_batches WHERE state = 'awaiting_payout'), 0) AS BIGINT) AS batches,
+                    CAST(COALESCE((SELECT SUM(payout) FROM settlement_batches WHERE state = 'awaiting_payout'), 0) AS BIGINT) AS files
+                UNION ALL
+                SELECT '\(LedgerAccounts.settlementPaid.id.rawValue)',
+                    CAST(COALESCE((SELECT SUM(payout) FROM settlement_batches WHERE state = 'paid'), 0) AS BIGINT),
+                    CAST(COALESCE((SELECT SUM(total_credit) FROM payout_files), 0) AS BIGINT))
+            SELECT a.id, CAST(a.credits_posted - a.debits_posted AS BIGINT), e.batches
+            FROM ledger_accounts a JOIN expected e ON e.account = a.id
+            WHERE a.credits_posted - a.debits_posted != e.batches OR a.credits_posted - a.debits_posted != e.files
             """) {
             found.append(.init(rule: "settlement.accounts_match_batches", subject: row[0].text,
                                detail: "balance \(row[1].int), batches say \(row[2].int)"))
@@ -258,11 +260,12 @@ extension StoreAudit {
                                detail: "day \(SettlementDay(dayNumber: row[1].int)): the ledger moved \(row[2].int), the batch says \(row[3].optionalInt.map(String.init) ?? "nothing")"))
         }
         for row in try rows("""
-            SELECT b.id, b.carried_in, COALESCE((SELECT p.carried_out FROM settlement_batches p WHERE p.merchant_id = b.merchant_id
-                AND p.day = (SELECT MAX(q.day) FROM settlement_batches q WHERE q.merchant_id = b.merchant_id AND q.day < b.day)), 0)
-            FROM settlement_batches b
-            WHERE b.carried_in != COALESCE((SELECT p.carried_out FROM settlement_batches p WHERE p.merchant_id = b.merchant_id
-                AND p.day = (SELECT MAX(q.day) FROM settlement_batches q WHERE q.merchant_id = b.merchant_id AND q.day < b.day)), 0)
+            WITH chain AS (
+                SELECT b.id AS id, b.carried_in AS carried_in,
+                    COALESCE((SELECT p.carried_out FROM settlement_batches p WHERE p.merchant_id = b.merchant_id AND p.day < b.day
+                              ORDER BY p.day DESC LIMIT 1), 0) AS previous
+                FROM settlement_batches b)
+            SELECT id, carried_in, previous FROM chain WHERE carried_in != previous
             """) {
             found.append(.init(rule: "settlement.carry_chain", subject: row[0].text,
                                detail: "carried in \(row[1].int), the merchant's previous batch carried out \(row[2].int)"))

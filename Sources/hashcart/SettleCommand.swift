@@ -93,25 +93,16 @@ struct SettleCommand: AsyncParsableCommand {
                 let settlement = Settlement(store: opened)
                 closed = try await settlement.close(through: day, now: now)
                 if let nacha, let originator {
-                    let partial = nacha + ".partial"
-                    paid = try await settlement.pay(originator: originator, now: now) { file in
-                        try SettlementScheduler.writeDurably(file.content, to: partial)
-                    }
-                    if paid?.file != nil {
-                        guard rename(partial, nacha) == 0 else {
-                            fail("the payout was recorded but \(partial) could not be renamed to \(nacha) (errno \(errno)); the file is complete at \(partial)")
-                        }
-                    } else {
-                        try? FileManager.default.removeItem(atPath: partial)
-                    }
+                    paid = try await PayoutFileWriter.pay(settlement, originator: originator, now: now) { _ in nacha }.result
                 }
             } catch {
-                if let nacha { try? FileManager.default.removeItem(atPath: nacha + ".partial") }
                 try? await opened.close()
                 throw error
             }
             try? await opened.close()
         } catch let error as SettlementError {
+            fail(error.description)
+        } catch let error as PayoutFileWriter.WriteError {
             fail(error.description)
         } catch let error as StoreError {
             fail(error.description)

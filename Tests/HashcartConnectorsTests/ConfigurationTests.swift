@@ -72,6 +72,25 @@ struct ConfigurationTests {
         #expect(bluesky.rewindSeconds == 10)
     }
 
+    static let settlement = """
+        settlement:
+          destination_routing: "011000015"
+          destination_name: FEDERAL RESERVE BANK
+          origin_id: "1234567890"
+          origin_name: EXAMPLE ISSUER
+          company_name: EXAMPLE ISSUER
+          company_id: "1234567890"
+          odfi_routing: "021000021"
+
+        """
+
+    @Test("a settlement section names the ACH originator, checked field by field")
+    func settlementOriginator() throws {
+        let originator = try #require(try HashcartConfiguration.parse(Self.settlement, environment: [:]).settlement)
+        #expect(originator.odfiRouting == "021000021" && originator.companyName == "EXAMPLE ISSUER" && originator.entryDescription == "PAYOUT")
+        #expect(try HashcartConfiguration.parse("", environment: [:]).settlement == nil)
+    }
+
     @Test("an empty file is the zero-config default: the sandbox only")
     func empty() throws {
         #expect(try HashcartConfiguration.parse("", environment: [:]).networkNames == [.sandbox])
@@ -102,6 +121,15 @@ struct ConfigurationTests {
         ("networks:\n  mastodon:\n    server: https://m.example\n    official_account: https://m.example/users/shop\n    access_token: abc", "secrets are never read"),
         ("networks:\n  mastodon:\n    server: https://m.example\n    official_account: https://m.example/users/shop\n    hashtag_streams: 0", "hashtag streams 1–500"),
         ("sandbox: false", "nothing to run"),
+        ("settlement: yes", "settlement must be a mapping"),
+        (Self.settlement.replacingOccurrences(of: "  company_id: \"1234567890\"\n", with: ""), "settlement.company_id is required"),
+        (Self.settlement + "  immediate_origin: x\n", "settlement.immediate_origin: unknown setting"),
+        (Self.settlement.replacingOccurrences(of: "021000021", with: "021000022"), "settlement.odfi_routing"),
+        (Self.settlement.replacingOccurrences(of: "021000021", with: "０21000021"), "settlement.odfi_routing"),
+        (Self.settlement.replacingOccurrences(of: "EXAMPLE ISSUER", with: "example issuer"), "settlement.origin_name"),
+        (Self.settlement.replacingOccurrences(of: "EXAMPLE ISSUER", with: "EXAMPLE\u{202E}ISSUER"), "settlement.origin_name"),
+        (Self.settlement.replacingOccurrences(of: "EXAMPLE ISSUER", with: "EXAMPLE ＩSSUER"), "settlement.origin_name"),
+        (Self.settlement.replacingOccurrences(of: "EXAMPLE ISSUER", with: String(repeating: "X", count: 24)), "settlement.origin_name"),
     ])
     func refused(_ text: String, _ message: String) {
         do {

@@ -34,6 +34,14 @@ import HashcartCore
         #expect(!"\(account)".contains("123456789"))
         #expect(throws: ValidationError.self) { try PayoutAccount(routingNumber: "021000021", accountNumber: "123", kind: .savings) }
         #expect(throws: ValidationError.self) { try PayoutAccount(routingNumber: "021000021", accountNumber: "1234-5678", kind: .savings) }
+        for lookAlike in ["１２３４５６７８", "١٢٣٤٥٦٧٨", "1234\u{200B}5678", "12345678\n", " 12345678", "12345678 ", "+12345678", "0x12345678"] {
+            #expect(throws: ValidationError.self, "\(lookAlike.debugDescription)") {
+                try PayoutAccount(routingNumber: "021000021", accountNumber: lookAlike, kind: .checking)
+            }
+        }
+        for lookAlike in ["٠٢١٠٠٠٠٢١", "021000021\u{200B}", "021\u{00A0}000021", "21000021 "] {
+            #expect(!PayoutAccount.isRoutingNumber(lookAlike), "\(lookAlike.debugDescription)")
+        }
         #expect(throws: ValidationError.self) { try PayoutAccount(routingNumber: "021000021", accountNumber: String(repeating: "1", count: 18), kind: .savings) }
     }
 }

@@ -122,6 +122,12 @@ import Testing
         #expect(third.count == 1 && third[0].carriedIn == -first.net && third[0].payout == 0 && third[0].carriedOut == 0,
                 "a second equal sale exactly repays the deficit")
         #expect(try await world.audit().isEmpty)
+
+        // A deficit changed behind settlement's back (its batch still adds up) breaks the chain both ways.
+        try world.database.execute("UPDATE settlement_batches SET carried_in = carried_in - 5, carried_out = carried_out - 5 WHERE id = $1",
+                                   [negative.id.rawValue])
+        let broken = try await world.audit().filter { $0.rule == "settlement.carry_chain" }.map(\.subject)
+        #expect(Set(broken) == [negative.id.rawValue, third[0].id.rawValue], "\(broken)")
         _ = merchant
     }
 

@@ -106,14 +106,7 @@ import Testing
         let merchant = try await world.engine.createMerchant(name: "Shop")
         _ = try await world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle", sku: "K1", price: .usd(14_999),
                                                           hashtag: "#BuyKindle", quantity: 5))
-        let card = try await world.engine.createCardAccount(creditLimit: .usd(500_000),
-                                                            billing: BillingAddress(name: "Ada", line1: "1 Main St", line2: nil, city: "Albany",
-                                                                                    state: .NY, postalCode: "12207"), cardLast4: "4242")
-        let buyer = try world.sandbox.createAccount(handle: "buyer")
-        try await world.engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .sandbox, userID: buyer.id, handle: "@buyer"),
-                                    at: world.clock.now().adding(seconds: -86_400))
-        let post = try world.sandbox.post(authorID: buyer.id, text: "I want it #BuyKindle")
-        try await world.settle()
+        let (_, _, post) = try await world.linkedBuyerPosts("I want it #BuyKindle")
         let purchaseID = Purchase.id(network: .sandbox, postID: post.id)
         let purchase = try #require(try await world.store.read { try $0.purchase(purchaseID) })
         #expect(purchase.declineReason == .linkTooNew)

@@ -53,6 +53,20 @@ final class ServerWorld: @unchecked Sendable {
         for _ in 0..<10 where !(try await engine.runRound().isQuiet) {}
     }
 
+    /// A NY card account (limit $5,000) linked a day ago to a new sandbox account `handle`, which
+    /// posts `text` (an offer's hashtag); the engine has handled the post.
+    func linkedBuyerPosts(_ text: String, handle: String = "buyer") async throws -> (CardAccount, SandboxAccount, SandboxPost) {
+        let card = try await engine.createCardAccount(creditLimit: .usd(500_000),
+                                                      billing: BillingAddress(name: "Ada", line1: "1 Main St", line2: nil, city: "Albany",
+                                                                              state: .NY, postalCode: "12207"), cardLast4: "4242")
+        let buyer = try sandbox.createAccount(handle: handle)
+        try await engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .sandbox, userID: buyer.id, handle: "@" + handle),
+                              at: clock.now().adding(seconds: -86_400))
+        let post = try sandbox.post(authorID: buyer.id, text: text)
+        try await settle()
+        return (card, buyer, post)
+    }
+
     func counts() async throws -> [Int64] {
         try await store.read { reader in [try reader.count("merchants"), try reader.count("card_accounts"), try reader.count("purchases")] }
             + [Int64(try sandbox.posts(limit: 1000).count)]

@@ -87,14 +87,7 @@ import Testing
             let merchant = MerchantID(merchantID)
             _ = try await world.engine.createOffer(OfferDraft(merchantID: merchant, title: "Kindle Fire HD", sku: "KFHD", price: .usd(14_999),
                                                               hashtag: "#BuyKindleFireHD", quantity: 5))
-            let card = try await world.engine.createCardAccount(creditLimit: .usd(500_000),
-                                                                billing: BillingAddress(name: "Ada", line1: "1 Main St", line2: nil, city: "Albany",
-                                                                                        state: .NY, postalCode: "12207"), cardLast4: "4242")
-            let buyer = try world.sandbox.createAccount(handle: "buyer")
-            try await world.engine.link(cardAccountID: card.id, identity: SocialIdentity(network: .sandbox, userID: buyer.id, handle: "@buyer"),
-                                        at: world.clock.now().adding(seconds: -86_400))
-            let post = try world.sandbox.post(authorID: buyer.id, text: "I want it #BuyKindleFireHD")
-            try await world.settle()
+            let (_, buyer, post) = try await world.linkedBuyerPosts("I want it #BuyKindleFireHD")
             let request = try #require(try world.sandbox.posts(authorID: world.sandbox.official.id, inReplyTo: post.id).last)
             world.clock.advance(seconds: 60)
             try world.sandbox.repost(authorID: buyer.id, postID: request.id)
