@@ -385,7 +385,7 @@ public struct EngineService: HashcartService {
                          state: card.billing.state.rawValue, postalCode: card.billing.postalCode)
         }
         return OrderView(id: order.id.rawValue, offer: order.offerID.rawValue, reference: order.reference, status: order.status.rawValue,
-                         amount: order.unitPrice.minorUnits, tax: order.tax.minorUnits, taxRatePpm: order.taxRatePartsPerMillion,
+                         quantity: order.units, unitAmount: order.unitPrice.minorUnits, amount: order.amount.minorUnits, tax: order.tax.minorUnits, taxRatePpm: order.taxRatePartsPerMillion,
                          total: order.total.minorUnits, currency: order.total.currency.rawValue, amountCaptured: order.capturedAmount.minorUnits,
                          amountRefunded: order.refundedAmount.minorUnits, carrier: order.carrier, tracking: order.tracking,
                          shipping: shipping, created: order.createdAt.millisecondsSinceEpoch / 1000)
@@ -589,7 +589,7 @@ public struct EngineService: HashcartService {
     static func view(_ p: Purchase) -> PurchaseView {
         PurchaseView(id: p.id.rawValue, offer: p.offerID.rawValue, reference: p.reference, state: p.state.rawValue,
                      declineReason: p.declineReason?.rawValue, declineMessage: p.declineReason?.cardholderMessage,
-                     amount: p.unitPrice.minorUnits, tax: p.tax.minorUnits, total: p.total.minorUnits,
+                     quantity: p.units, unitAmount: p.unitPrice.minorUnits, amount: p.amount.minorUnits, tax: p.tax.minorUnits, total: p.total.minorUnits,
                      currency: p.total.currency.rawValue, created: p.requestedAt.millisecondsSinceEpoch / 1000)
     }
 

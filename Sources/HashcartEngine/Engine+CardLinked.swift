@@ -31,7 +31,7 @@ extension Engine {
         let replyKey = "load:\(event.network):\(event.eventID)"
         if let (why, publicReason) = refusal {
             try tx.incrementFunnel(offer: offer.id, metric: "\(FunnelMetric.declined.rawValue).load_refused", by: 1, at: now)
-            try enqueueReply(.declined(handle: event.author.handle, title: offer.title, reason: publicReason), purpose: .declined,
+            try enqueueReply(.declined(handle: event.author.handle, title: offer.title, hashtag: offer.hashtag, reason: publicReason), purpose: .declined,
                              key: replyKey, inReplyTo: event.eventID, purchase: nil, card: card, tx: tx, now: now)
             return .loadRefused(offer.id, why)
         }

@@ -205,17 +205,22 @@ extension Engine {
         }
         if offer.type == .statementCredit { return try handleLoad(event, offer: offer, card: card, tx: tx, now: now) }
 
-        let quote = taxTable.quote(unitPrice: offer.price, category: offer.taxCategory, state: card.billing.state, zip5: card.billing.zip5)
-        let total = try offer.price.adding(quote.tax)
+        // `#Tag x2`: the units asked for (one unless written); an unreadable quantity declines below.
+        let request = PurchaseQuantity.request(in: event.text, hashtagKey: offer.hashtag.key)
+        let units = min(request.units ?? 1, PurchaseQuantity.maximumWritten)
+        let quote = taxTable.quote(unitPrice: offer.price, quantity: units, category: offer.taxCategory, state: card.billing.state,
+                                   zip5: card.billing.zip5)
+        let amount = try offer.price.multiplied(by: units)
+        let total = try amount.adding(quote.tax)
         var purchase = Purchase(
             id: purchaseID, offerID: offer.id, merchantID: offer.merchantID, cardAccountID: card.id, identity: event.author,
-            purchasePostID: event.eventID, reference: try uniqueReference(for: purchaseID, tx: tx), unitPrice: offer.price,
-            tax: quote.tax, total: total, fee: merchant.fee(on: offer.price), taxRatePartsPerMillion: quote.ratePartsPerMillion,
+            purchasePostID: event.eventID, reference: try uniqueReference(for: purchaseID, tx: tx), unitPrice: offer.price, units: units,
+            tax: quote.tax, total: total, fee: merchant.fee(on: amount), taxRatePartsPerMillion: quote.ratePartsPerMillion,
             taxTableVersion: quote.tableVersion, billingState: card.billing.state,
             confirmationWindowSeconds: offer.confirmationWindowSeconds, requestedAt: now,
             expiresAt: now.adding(seconds: offer.confirmationWindowSeconds))
 
-        if let reason = try declineReason(offer: offer, card: card, link: link, total: total, tx: tx, now: now) {
+        if let reason = try declineReason(offer: offer, card: card, link: link, request: request, total: total, tx: tx, now: now) {
             purchase = try purchase.applying(.decline(reason), now: now)
             try tx.insertPurchase(purchase)
             try recordDecline(purchase, offer: offer, card: card, tx: tx, now: now)
@@ -223,10 +228,10 @@ extension Engine {
         }
 
         var reserved = offer
-        reserved.reservedUnits += 1
+        reserved.reservedUnits += units
         try tx.updateOffer(reserved)
         try tx.insertPurchase(purchase)
-        try enqueueReply(.confirmationRequest(handle: event.author.handle, title: offer.title, total: total,
+        try enqueueReply(.confirmationRequest(handle: event.author.handle, title: offer.title, units: units, total: total,
                                               windowSeconds: offer.confirmationWindowSeconds, reference: purchase.reference),
                          purpose: .confirmationRequest, key: "confirm-request:\(purchase.id)", inReplyTo: event.eventID,
                          purchase: purchase, card: card, tx: tx, now: now)
@@ -234,7 +239,8 @@ extension Engine {
     }
 
     /// The first rule a purchase attempt breaks, in a fixed order, or nil.
-    func declineReason(offer: Offer, card: CardAccount, link: Link, total: Money, tx: any StoreTransaction, now: Instant) throws -> DeclineReason? {
+    func declineReason(offer: Offer, card: CardAccount, link: Link, request: PurchaseQuantity.Request, total: Money,
+                       tx: any StoreTransaction, now: Instant) throws -> DeclineReason? {
         if try tx.issuerKillSwitchIsOn() { return .issuerKillSwitch }
         switch offer.state(at: now) {
         case .ended: return .offerEnded
@@ -242,17 +248,18 @@ extension Engine {
         case .draft, .scheduled, .paused: return .offerNotLive
         case .live: break
         }
+        guard let units = request.units else { return .quantityUnreadable }
         guard offer.eligibleStates.contains(card.billing.state) else { return .stateNotEligible }
         let usage = try tx.cardUsage(card: card.id, offer: offer.id, now: now)
         let context = RiskContext(offerKillSwitch: offer.killSwitch, linkAgeSeconds: link.ageSeconds(at: now),
                                   spentToday: usage.spentToday, purchasesLastHour: usage.purchasesLastHour,
-                                  purchasesOfOffer: usage.purchasesOfOffer, perCardholderLimit: offer.perCardholderLimit,
+                                  unitsOfOffer: usage.unitsOfOffer, attemptUnits: units, perCardholderLimit: offer.perCardholderLimit,
                                   attemptTotal: total)
         // The issuer's limits as set over the API, else the configured defaults.
         if let reason = (try tx.issuerRiskPolicy() ?? configuration.risk).evaluate(context) { return reason }
         let line = try tx.ledgerAccount(LedgerAccounts.creditLine(card.id).id)
         guard let line, line.availableCredit >= total.minorUnits else { return .insufficientCredit }
-        if let available = offer.availableUnits, available <= 0 { return .soldOut }
+        if let available = offer.availableUnits, available < units { return available <= 0 ? .soldOut : .notEnoughLeft }
         return nil
     }
 
@@ -262,7 +269,7 @@ extension Engine {
         try tx.addCardholderNotification(CardholderNotification(
             id: "ntf_declined_\(purchase.id)", cardAccountID: card.id, purchaseID: purchase.id, kind: "declined",
             message: "\(offer.title) (ref \(purchase.reference)) was declined: \(reason.cardholderMessage)", createdAt: now))
-        try enqueueReply(.declined(handle: purchase.identity.handle, title: offer.title, reason: reason.publicReason),
+        try enqueueReply(.declined(handle: purchase.identity.handle, title: offer.title, hashtag: offer.hashtag, reason: reason.publicReason),
                          purpose: .declined, key: "declined:\(purchase.id)", inReplyTo: purchase.purchasePostID,
                          purchase: purchase, card: card, tx: tx, now: now)
     }
@@ -309,8 +316,8 @@ extension Engine {
         }
         var confirmed = try purchase.applying(.confirm(repostedAt: repostedAt), now: now)
         try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.confirmed.rawValue, by: 1, at: now)
-        precondition(offer.reservedUnits > 0, "a purchase awaiting confirmation holds a reserved unit")
-        offer.reservedUnits -= 1
+        precondition(offer.reservedUnits >= purchase.units, "a purchase awaiting confirmation holds its reserved units")
+        offer.reservedUnits -= purchase.units
 
         // Re-check what can change inside the window: the offer's state (ended or paused by the
         // merchant, or past its end, as of now: end and pause stop sales already in their window),
@@ -343,7 +350,7 @@ extension Engine {
         }
 
         var authorized = try confirmed.applying(.authorize(holdExpiresAt: holdExpiresAt), now: now)
-        offer.soldUnits += 1
+        offer.soldUnits += authorized.units
         if let quantity = offer.quantity, offer.soldUnits == quantity {
             try tx.addMerchantEvent(MerchantEvent(merchantID: offer.merchantID, type: .offerSoldOut, objectID: offer.id.rawValue, createdAt: now))
         }
@@ -357,12 +364,12 @@ extension Engine {
         try tx.updatePurchase(authorized)
         try tx.insertOrder(order)
         try tx.addMerchantEvent(MerchantEvent(merchantID: order.merchantID, type: .orderCreated, objectID: order.id.rawValue, createdAt: now))
-        for (metric, value) in [(FunnelMetric.orders, 1), (.unitsSold, 1), (.revenue, order.unitPrice.minorUnits), (.tax, order.tax.minorUnits)] {
+        for (metric, value) in [(FunnelMetric.orders, 1), (.unitsSold, order.units), (.revenue, order.amount.minorUnits), (.tax, order.tax.minorUnits)] {
             try tx.incrementFunnel(offer: offer.id, metric: metric.rawValue, by: value, at: now)
         }
         try tx.addCardholderNotification(CardholderNotification(
             id: "ntf_receipt_\(authorized.id)", cardAccountID: card.id, purchaseID: authorized.id, kind: "receipt",
-            message: "Receipt \(order.reference): \(offer.title), \(order.unitPrice) + \(order.tax) tax = \(order.total). Ships to your billing address.",
+            message: "Receipt \(order.reference): \(order.units > 1 ? "\(order.units) × \(offer.title) at \(order.unitPrice)" : offer.title), \(order.amount) + \(order.tax) tax = \(order.total). Ships to your billing address.",
             createdAt: now))
         try enqueueReply(.confirmed(handle: authorized.identity.handle, reference: authorized.reference), purpose: .confirmed,
                          key: "confirmed:\(authorized.id)", inReplyTo: authorized.purchasePostID, purchase: authorized, card: card,
@@ -374,8 +381,8 @@ extension Engine {
     func cancelUnconfirmed(_ purchase: Purchase, reason: CancellationReason, tx: any StoreTransaction, now: Instant) throws {
         guard var offer = try tx.offer(purchase.offerID) else { throw EngineError.notFound("offer \(purchase.offerID)") }
         let cancelled = try purchase.applying(.cancel(reason), now: now)
-        precondition(offer.reservedUnits > 0, "a pending purchase holds a reserved unit")
-        offer.reservedUnits -= 1
+        precondition(offer.reservedUnits >= purchase.units, "a pending purchase holds its reserved units")
+        offer.reservedUnits -= purchase.units
         try tx.updateOffer(offer)
         try tx.updatePurchase(cancelled)
         try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.cancelled.rawValue, by: 1, at: now)
@@ -424,7 +431,7 @@ extension Engine {
         }
         var text = message.text
         if !PrivacyGuard.violations(in: text, sensitive: sensitive).isEmpty {
-            guard case .confirmationRequest(_, _, _, let window, let reference) = message else { return }
+            guard case .confirmationRequest(_, _, _, _, let window, let reference) = message else { return }
             text = OutboundMessage.minimalConfirmationRequest(windowSeconds: window, reference: reference).text
             guard PrivacyGuard.violations(in: text, sensitive: sensitive).isEmpty else { return }
         }

@@ -28,8 +28,8 @@ extension Engine {
                 }
                 guard var offer = try tx.offer(purchase.offerID) else { throw EngineError.notFound("offer \(purchase.offerID)") }
                 let expired = try purchase.applying(.expire, now: now)
-                precondition(offer.reservedUnits > 0, "an open purchase holds a reserved unit")
-                offer.reservedUnits -= 1
+                precondition(offer.reservedUnits >= purchase.units, "an open purchase holds its reserved units")
+                offer.reservedUnits -= purchase.units
                 try tx.updateOffer(offer)
                 try tx.updatePurchase(expired)
                 try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.expired.rawValue, by: 1, at: now)
@@ -50,16 +50,16 @@ extension Engine {
         }
     }
 
-    /// Marks the purchase's order cancelled, gives its unit back and tells the merchant.
+    /// Marks the purchase's order cancelled, gives its units back and tells the merchant.
     func cancelOrder(of purchase: Purchase, refunding: Money, tx: any StoreTransaction, now: Instant) throws {
         guard let order = try tx.order(Order.id(for: purchase.id)), var offer = try tx.offer(purchase.offerID) else {
             throw EngineError.notFound("order or offer of purchase \(purchase.id)")
         }
         try tx.updateOrder(try order.applying(.cancel(refunding: refunding), now: now))
-        precondition(offer.soldUnits > 0, "a live order holds a sold unit")
-        offer.soldUnits -= 1
+        precondition(offer.soldUnits >= order.units, "a live order holds its sold units")
+        offer.soldUnits -= order.units
         try tx.updateOffer(offer)
-        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.unitsSold.rawValue, by: -1, at: now)
+        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.unitsSold.rawValue, by: -order.units, at: now)
         try tx.addMerchantEvent(MerchantEvent(merchantID: order.merchantID, type: .orderCancelled, objectID: order.id.rawValue, createdAt: now))
     }
 }

@@ -261,7 +261,7 @@ components:
         created: {type: integer}
     Order:
       type: object
-      required: [object, id, offer, reference, status, quantity, amount, tax, tax_rate_ppm, total, currency, amount_captured, amount_refunded, created]
+      required: [object, id, offer, reference, status, quantity, unit_amount, amount, tax, tax_rate_ppm, total, currency, amount_captured, amount_refunded, created]
       properties:
         object: {type: string, enum: [order]}
         livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
@@ -269,8 +269,9 @@ components:
         offer: {type: string}
         reference: {type: string}
         status: {type: string, enum: [created, shipped, cancelled, refunded]}
-        quantity: {type: integer}
-        amount: {type: integer}
+        quantity: {type: integer, minimum: 1, description: "Units to ship (a post may ask for several, e.g. #BuyKindleFireHD x2)."}
+        unit_amount: {type: integer, description: "The price of one unit before tax, in minor units."}
+        amount: {type: integer, description: "unit_amount times quantity, before tax."}
         tax: {type: integer}
         tax_rate_ppm: {type: integer}
         total: {type: integer}
@@ -346,7 +347,7 @@ components:
         active: {type: boolean}
     Purchase:
       type: object
-      required: [object, id, offer, reference, state, amount, tax, total, currency, created]
+      required: [object, id, offer, reference, state, quantity, unit_amount, amount, tax, total, currency, created]
       properties:
         object: {type: string, enum: [purchase]}
         livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
@@ -356,7 +357,9 @@ components:
         state: {type: string}
         decline_reason: {type: string}
         decline_message: {type: string}
-        amount: {type: integer}
+        quantity: {type: integer, minimum: 1, description: "Units the post asked for (#BuyKindleFireHD x2)."}
+        unit_amount: {type: integer, description: "The price of one unit before tax, in minor units."}
+        amount: {type: integer, description: "unit_amount times quantity, before tax."}
         tax: {type: integer}
         total: {type: integer}
         currency: {type: string}

@@ -527,6 +527,11 @@ public struct PurchaseView: Codable, Sendable, Hashable {
     /// The exact reason, for the cardholder only.
     public var declineReason: String?
     public var declineMessage: String?
+    /// Units the post asked for (`#Tag x2`).
+    public var quantity: Int64
+    /// The price of one unit, before tax.
+    public var unitAmount: Int64
+    /// `unit_amount` × `quantity`, before tax.
     public var amount: Int64
     public var tax: Int64
     public var total: Int64
@@ -534,13 +539,15 @@ public struct PurchaseView: Codable, Sendable, Hashable {
     public var created: Int64
 
     public init(id: String, offer: String, reference: String, state: String, declineReason: String?, declineMessage: String?,
-                amount: Int64, tax: Int64, total: Int64, currency: String, created: Int64) {
+                quantity: Int64, unitAmount: Int64, amount: Int64, tax: Int64, total: Int64, currency: String, created: Int64) {
         self.id = id
         self.offer = offer
         self.reference = reference
         self.state = state
         self.declineReason = declineReason
         self.declineMessage = declineMessage
+        self.quantity = quantity
+        self.unitAmount = unitAmount
         self.amount = amount
         self.tax = tax
         self.total = total
@@ -549,7 +556,8 @@ public struct PurchaseView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, livemode, id, offer, reference, state, amount, tax, total, currency, created
+        case object, livemode, id, offer, reference, state, quantity, amount, tax, total, currency, created
+        case unitAmount = "unit_amount"
         case declineReason = "decline_reason"
         case declineMessage = "decline_message"
     }
@@ -588,7 +596,11 @@ public struct OrderView: Codable, Sendable, Hashable {
     public var reference: String
     /// `created`, `shipped`, `cancelled`, `refunded`.
     public var status: String
-    public var quantity: Int64 = 1
+    /// Units to ship.
+    public var quantity: Int64
+    /// The price of one unit, before tax.
+    public var unitAmount: Int64
+    /// `unit_amount` × `quantity`, before tax.
     public var amount: Int64
     public var tax: Int64
     public var taxRatePpm: Int64
@@ -602,13 +614,15 @@ public struct OrderView: Codable, Sendable, Hashable {
     public var shipping: ShippingView?
     public var created: Int64
 
-    public init(id: String, offer: String, reference: String, status: String, amount: Int64, tax: Int64, taxRatePpm: Int64, total: Int64,
-                currency: String, amountCaptured: Int64, amountRefunded: Int64, carrier: String?, tracking: String?, shipping: ShippingView?,
-                created: Int64) {
+    public init(id: String, offer: String, reference: String, status: String, quantity: Int64, unitAmount: Int64, amount: Int64, tax: Int64,
+                taxRatePpm: Int64, total: Int64, currency: String, amountCaptured: Int64, amountRefunded: Int64, carrier: String?,
+                tracking: String?, shipping: ShippingView?, created: Int64) {
         self.id = id
         self.offer = offer
         self.reference = reference
         self.status = status
+        self.quantity = quantity
+        self.unitAmount = unitAmount
         self.amount = amount
         self.tax = tax
         self.taxRatePpm = taxRatePpm
@@ -624,6 +638,7 @@ public struct OrderView: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case object, livemode, id, offer, reference, status, quantity, amount, tax, total, currency, carrier, tracking, shipping, created
+        case unitAmount = "unit_amount"
         case taxRatePpm = "tax_rate_ppm"
         case amountCaptured = "amount_captured"
         case amountRefunded = "amount_refunded"

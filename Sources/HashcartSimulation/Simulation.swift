@@ -214,11 +214,16 @@ public final class Simulation {
         try await webhookRound(mayCrash: true)
     }
 
-    /// Buyers and fans post offers' hashtags; some buyers post twice.
+    /// Buyers and fans post offers' hashtags; some buyers ask for two or three units (`x2`), a few
+    /// write a quantity that cannot be read (`x0`), and some post twice.
     func postPurchases() {
         for buyer in buyers where random.chance(20) {
             let offer = offers[Int.random(in: 0..<offers.count, using: &random)]
-            publish(buyer.accountID, .post, "I want one! \(offer.hashtag)")
+            switch Int.random(in: 0..<100, using: &random) {
+            case 0..<20: publish(buyer.accountID, .post, "\(offer.hashtag) x\(Int.random(in: 2...3, using: &random)) please")
+            case 20..<23: publish(buyer.accountID, .post, "\(offer.hashtag) x0")
+            default: publish(buyer.accountID, .post, "I want one! \(offer.hashtag)")
+            }
             if random.chance(10) { publish(buyer.accountID, .post, "\(offer.hashtag) again \(offer.hashtag)") }
         }
         for fan in fans where random.chance(15) {

@@ -91,10 +91,10 @@ extension Simulation {
                 }
             }
             for offer in offers {
-                let live = orders.filter { $0.offerID == offer.id && $0.status != .cancelled }.count
+                let live = orders.filter { $0.offerID == offer.id && $0.status != .cancelled }.reduce(0) { $0 + $1.units }
                 if offer.reservedUnits != 0 { violations.append("end: offer \(offer.id) still reserves \(offer.reservedUnits) units") }
-                if offer.soldUnits != Int64(live) {
-                    violations.append("end: offer \(offer.id) counts \(offer.soldUnits) sold, but \(live) orders stand")
+                if offer.soldUnits != live {
+                    violations.append("end: offer \(offer.id) counts \(offer.soldUnits) sold, but the standing orders hold \(live) units")
                 }
             }
             await checkFunnel(offers: offers, purchases: purchases, orders: orders, posts: posts)
@@ -115,7 +115,7 @@ extension Simulation {
                     violations.append("end: the merchant read \(event.id) as \(payload.type) of \(payload.object["id"] ?? "-") (livemode \(payload.livemode)), but it is \(event.type.rawValue) of \(event.objectID) in test mode")
                 }
                 if event.type == .orderCreated, let order = ordersByID[event.objectID] {
-                    let expected = ["amount": String(order.unitPrice.minorUnits), "tax": String(order.tax.minorUnits),
+                    let expected = ["amount": String(order.amount.minorUnits), "quantity": String(order.units), "tax": String(order.tax.minorUnits),
                                     "total": String(order.total.minorUnits), "reference": order.reference, "offer": order.offerID.rawValue]
                     for (field, value) in expected.sorted(by: { $0.key < $1.key }) where payload.object[field] != value {
                         violations.append("end: order.created \(event.id) told the merchant \(field) = \(payload.object[field] ?? "nothing"), but the order says \(value)")
@@ -174,8 +174,8 @@ extension Simulation {
                 // Cancelled before any confirmation (the post deleted first).
                 FunnelMetric.cancelled.rawValue: Int64(mine.count { $0.state == .cancelled && $0.confirmedAt == nil }),
                 FunnelMetric.orders.rawValue: Int64(myOrders.count),
-                FunnelMetric.unitsSold.rawValue: Int64(myOrders.count { $0.status != .cancelled }),
-                FunnelMetric.revenue.rawValue: myOrders.reduce(0) { $0 + $1.unitPrice.minorUnits },
+                FunnelMetric.unitsSold.rawValue: myOrders.filter { $0.status != .cancelled }.reduce(0) { $0 + $1.units },
+                FunnelMetric.revenue.rawValue: myOrders.reduce(0) { $0 + $1.amount.minorUnits },
                 FunnelMetric.tax.rawValue: myOrders.reduce(0) { $0 + $1.tax.minorUnits },
             ]
             for purchase in mine {

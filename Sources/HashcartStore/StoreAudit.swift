@@ -90,15 +90,16 @@ struct StoreAudit {
             found.append(.init(rule: "ledger.credit_line_matches_limit", subject: row[0].text,
                                detail: "limit \(row[1].int), credit line \(row[2].optionalInt ?? -1)"))
         }
-        // No unit sold twice or oversold; counters match the purchases and orders behind them.
+        // No unit sold twice or oversold; counters match the units of the purchases and orders behind them.
         for row in try rows("""
-            SELECT o.id, o.quantity, o.reserved_units, o.sold_units,
-                (SELECT COUNT(*) FROM purchases p WHERE p.offer_id = o.id AND p.state IN ('requested', 'awaiting_confirmation')),
-                (SELECT COUNT(*) FROM orders r WHERE r.offer_id = o.id AND r.status != 'cancelled')
-            FROM offers o
-            WHERE (o.quantity IS NOT NULL AND o.reserved_units + o.sold_units > o.quantity)
-               OR o.reserved_units != (SELECT COUNT(*) FROM purchases p WHERE p.offer_id = o.id AND p.state IN ('requested', 'awaiting_confirmation'))
-               OR o.sold_units != (SELECT COUNT(*) FROM orders r WHERE r.offer_id = o.id AND r.status != 'cancelled')
+            WITH counted AS (
+                SELECT o.id, o.quantity, o.reserved_units, o.sold_units,
+                    (SELECT COALESCE(SUM(p.units), 0) FROM purchases p
+                     WHERE p.offer_id = o.id AND p.state IN ('requested', 'awaiting_confirmation')) AS held,
+                    (SELECT COALESCE(SUM(r.units), 0) FROM orders r WHERE r.offer_id = o.id AND r.status != 'cancelled') AS sold
+                FROM offers o)
+            SELECT id, quantity, reserved_units, sold_units, CAST(held AS BIGINT), CAST(sold AS BIGINT) FROM counted
+            WHERE (quantity IS NOT NULL AND reserved_units + sold_units > quantity) OR reserved_units != held OR sold_units != sold
             """) {
             found.append(.init(rule: "stock.not_oversold", subject: row[0].text,
                                detail: "quantity \(row[1].optionalInt ?? -1), reserved \(row[2].int) (purchases say \(row[4].int)), sold \(row[3].int) (orders say \(row[5].int))"))

@@ -86,7 +86,7 @@ import HashcartCore
     let policy = RiskPolicy(dailySpendCap: .usd(50_000), maximumPurchasesPerHour: 3, minimumLinkAgeSeconds: 3600)
     func context(kill: Bool = false, age: Int64 = 7200, spent: Int64 = 0, hour: Int64 = 0, ofOffer: Int64 = 0, total: Int64 = 15599) -> RiskContext {
         RiskContext(offerKillSwitch: kill, linkAgeSeconds: age, spentToday: .usd(spent), purchasesLastHour: hour,
-                    purchasesOfOffer: ofOffer, perCardholderLimit: 1, attemptTotal: .usd(total))
+                    unitsOfOffer: ofOffer, perCardholderLimit: 1, attemptTotal: .usd(total))
     }
 
     @Test func eachRuleHasItsReason() {

@@ -20,7 +20,8 @@ import Testing
         for index in 0..<500 {
             let reference = OrderReference.make(for: PurchaseID("pur_\(index)"))
             let messages: [OutboundMessage] = [
-                .confirmationRequest(handle: handle, title: title, total: total, windowSeconds: 900, reference: reference),
+                .confirmationRequest(handle: handle, title: title, units: 1, total: total, windowSeconds: 900, reference: reference),
+                .confirmationRequest(handle: handle, title: title, units: Int64(index % 7 + 2), total: total, windowSeconds: 900, reference: reference),
                 .minimalConfirmationRequest(windowSeconds: 900, reference: reference),
                 .confirmed(handle: handle, reference: reference),
                 .expired(handle: handle, reference: reference, hashtag: tag),
@@ -29,9 +30,11 @@ import Testing
             texts += messages.map(\.text)
         }
         let others: [OutboundMessage] = [
-            .declined(handle: handle, title: title, reason: .soldOut),
-            .declined(handle: handle, title: title, reason: .offerEnded),
-            .declined(handle: handle, title: title, reason: .generic),
+            .declined(handle: handle, title: title, hashtag: tag, reason: .soldOut),
+            .declined(handle: handle, title: title, hashtag: tag, reason: .offerEnded),
+            .declined(handle: handle, title: title, hashtag: tag, reason: .notEnoughLeft),
+            .declined(handle: handle, title: title, hashtag: tag, reason: .quantityUnreadable),
+            .declined(handle: handle, title: title, hashtag: tag, reason: .generic),
             .linkInvitation(handle: handle),
             .linked(handle: handle),
         ]
@@ -158,7 +161,7 @@ import Testing
     func everySpellingOfASecretIsCaught(text: String, violation: PrivacyViolation) {
         #expect(check(text).contains(violation), "\(text) → \(check(text))")
         // Inside the reply the merchant's title ends up in, too.
-        let reply = OutboundMessage.confirmationRequest(handle: "@ada", title: text, total: .usd(15599), windowSeconds: 900,
+        let reply = OutboundMessage.confirmationRequest(handle: "@ada", title: text, units: 1, total: .usd(15599), windowSeconds: 900,
                                                         reference: "K7Q2MX").text
         #expect(check(reply).contains(violation), "\(reply)")
     }

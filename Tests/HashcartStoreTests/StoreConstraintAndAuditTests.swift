@@ -40,18 +40,58 @@ import Testing
     func insertCapturedOrder(_ fixture: StoreFixture, total: Int64 = 15_599) throws {
         try fixture.database.execute("""
                 INSERT INTO purchases (id, offer_id, merchant_id, card_account_id, network, user_id, handle, post_id, reference, state,
-                    unit_price, tax, total, fee, tax_rate_ppm, tax_version, billing_state, window_seconds, requested_at, expires_at,
+                    amount, tax, total, fee, tax_rate_ppm, tax_version, billing_state, window_seconds, requested_at, expires_at,
                     authorized_at, captured_at)
                 VALUES ('pur_1', $1, $2, $3, 'sandbox', 'u1', '@u1', 'p1', 'REF1', 'captured', 14999, $4, $5, 375, 40000, 'test', 'NY',
                     600, 0, 600000, 1, 2)
                 """, [StoreFixture.offerID.rawValue, StoreFixture.merchantID.rawValue, StoreFixture.cardA.rawValue,
                                  total - 14999, total])
         try fixture.database.execute("""
-                INSERT INTO orders (id, purchase_id, merchant_id, offer_id, card_account_id, reference, unit_price, tax, total, fee,
+                INSERT INTO orders (id, purchase_id, merchant_id, offer_id, card_account_id, reference, amount, tax, total, fee,
                     tax_rate_ppm, tax_version, billing_state, status, captured, refunded, refund_count, created_at, updated_at)
                 VALUES ('ord_1', 'pur_1', $1, $2, $3, 'REF1', 14999, $4, $5, 375, 40000, 'test', 'NY', 'shipped', $6, 0, 0, 0, 0)
                 """, [StoreFixture.merchantID.rawValue, StoreFixture.offerID.rawValue, StoreFixture.cardA.rawValue,
                                  total - 14999, total, total])
+    }
+
+    /// A purchase buys 1 to 999 units, and its line is a whole unit price times them.
+    @Test func sqlRefusesAUnitCountOutOfRangeAndAnUnevenLineIsCorrupt() async throws {
+        let fixture = try await StoreFixture()
+        try insertCapturedOrder(fixture)
+        for table in ["purchases", "orders"] {
+            expectCheckFailure(fixture, "UPDATE \(table) SET units = 0")
+            expectCheckFailure(fixture, "UPDATE \(table) SET units = 1000")
+        }
+        #expect(try await fixture.store.read { try $0.purchase(PurchaseID("pur_1")) }?.units == 1)
+        // 14,999 does not divide by 2: not something Hashcart wrote.
+        try fixture.database.execute("UPDATE purchases SET units = 2")
+        await #expect(throws: StoreError.self) { try await fixture.store.read { try $0.purchase(PurchaseID("pur_1")) } }
+        try fixture.database.execute("UPDATE purchases SET units = 1")
+        try fixture.database.execute("UPDATE orders SET units = 7")
+        await #expect(throws: StoreError.self) { try await fixture.store.read { try $0.orders() } }
+    }
+
+    /// A store written before a post could buy several units (v11) migrates with its purchases and
+    /// orders intact, each one unit at its old price.
+    @Test func aStoreFromBeforeUnitsMigratesItsPurchasesAsOneUnit() async throws {
+        let fixture = try await StoreFixture()
+        try insertCapturedOrder(fixture)
+        // Put the schema back as v10 left it, with the rows in it.
+        for table in ["purchases", "orders"] {
+            try fixture.database.execute("ALTER TABLE \(table) DROP COLUMN units")
+            try fixture.database.execute("ALTER TABLE \(table) RENAME COLUMN amount TO unit_price")
+        }
+        switch fixture.database.backend {
+        case .sqlite: try fixture.database.execute("DELETE FROM grdb_migrations WHERE identifier = 'v11-purchase-units'")
+        case .postgres: try fixture.database.execute("DELETE FROM hashcart_migrations WHERE id = 'v11-purchase-units'")
+        }
+        try await fixture.reopen()
+        let purchase = try #require(try await fixture.store.read { try $0.purchase(PurchaseID("pur_1")) })
+        #expect(purchase.units == 1 && purchase.unitPrice == .usd(14_999) && purchase.amount == .usd(14_999) && purchase.total == .usd(15_599))
+        let order = try #require(try await fixture.store.read { try $0.orders() }.first)
+        #expect(order.units == 1 && order.unitPrice == .usd(14_999) && order.total == .usd(15_599))
+        // The purchases' CHECK follows the renamed column: a total that is not amount + tax is still refused.
+        expectCheckFailure(fixture, "UPDATE purchases SET total = total + 1")
     }
 
     @Test func sqlRefusesRefundingMoreThanWasCaptured() async throws {

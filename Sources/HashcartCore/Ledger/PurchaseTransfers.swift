@@ -2,7 +2,7 @@
 /// that replaying a cause (a redelivered repost, a retried ship call) finds them already there.
 ///
 /// An authorization is one linked group of pending transfers out of the cardholder's credit line:
-/// the merchant's share (price − fee), the issuer's fee, and the destination state's sales tax.
+/// the merchant's share (price × units − fee), the issuer's fee, and the destination state's sales tax.
 public enum PurchaseTransfers {
     public enum Part: String, CaseIterable, Sendable {
         case principal, fee, tax
@@ -16,7 +16,7 @@ public enum PurchaseTransfers {
     static func legs(of purchase: Purchase) -> [(Part, LedgerAccountID, LedgerAccountID, Int64)] {
         let card = LedgerAccounts.creditLine(purchase.cardAccountID).id
         let legs: [(Part, LedgerAccountID, LedgerAccountID, Int64)] = [
-            (.principal, card, LedgerAccounts.merchantPayable(purchase.merchantID).id, purchase.unitPrice.minorUnits - purchase.fee.minorUnits),
+            (.principal, card, LedgerAccounts.merchantPayable(purchase.merchantID).id, purchase.amount.minorUnits - purchase.fee.minorUnits),
             (.fee, card, LedgerAccounts.issuerFeeRevenue.id, purchase.fee.minorUnits),
             (.tax, card, LedgerAccounts.salesTaxPayable(purchase.billingState).id, purchase.tax.minorUnits),
         ]
@@ -58,9 +58,9 @@ public enum PurchaseTransfers {
             MinorUnitMath.multiplyRoundingHalfUp(cumulative, by: order.tax.minorUnits, dividedBy: order.total.minorUnits)
         }
         func feePart(_ cumulative: Int64) -> Int64 {
-            guard order.unitPrice.isPositive else { return 0 }
+            guard order.amount.isPositive else { return 0 }
             return MinorUnitMath.multiplyRoundingHalfUp(cumulative - taxPart(cumulative), by: order.fee.minorUnits,
-                                                        dividedBy: order.unitPrice.minorUnits)
+                                                        dividedBy: order.amount.minorUnits)
         }
         let tax = taxPart(after) - taxPart(before)
         let fee = feePart(after) - feePart(before)

@@ -1,9 +1,11 @@
 /// Every public post Hashcart makes, as text. Nothing here ever takes card, address or balance
 /// data: the only amounts are an offer's price and a purchase's total.
 public enum OutboundMessage: Sendable, Hashable {
-    case confirmationRequest(handle: String, title: String, total: Money, windowSeconds: Int64, reference: String)
+    /// `units` is written only when more than one (`2 × Kindle Fire HD, …`).
+    case confirmationRequest(handle: String, title: String, units: Int64, total: Money, windowSeconds: Int64, reference: String)
     case confirmed(handle: String, reference: String)
-    case declined(handle: String, title: String, reason: PublicDeclineReason)
+    /// `hashtag` shows how to write a quantity when the post's could not be read.
+    case declined(handle: String, title: String, hashtag: Hashtag, reason: PublicDeclineReason)
     case expired(handle: String, reference: String, hashtag: Hashtag)
     case lateRepost(handle: String, reference: String)
     case linkInvitation(handle: String)
@@ -19,13 +21,16 @@ public enum OutboundMessage: Sendable, Hashable {
     public var text: String {
         let result: String
         switch self {
-        case .confirmationRequest(let handle, let title, let total, let window, let reference):
-            result = "\(handle) \(title.prefix(80)), \(total) total with tax. Repost this within \(Self.minutes(window)) to buy. Ref \(reference)"
+        case .confirmationRequest(let handle, let title, let units, let total, let window, let reference):
+            let what = units > 1 ? "\(units) × \(title.prefix(80))" : "\(title.prefix(80))"
+            result = "\(handle) \(what), \(total) total with tax. Repost this within \(Self.minutes(window)) to buy. Ref \(reference)"
         case .confirmed(let handle, let reference):
             result = "\(handle) Confirmed, ref \(reference). Your receipt is in your Hashcart account."
-        case .declined(let handle, let title, let reason):
+        case .declined(let handle, let title, let hashtag, let reason):
             switch reason {
             case .soldOut: result = "\(handle) Sorry, \(title.prefix(80)) is sold out."
+            case .notEnoughLeft: result = "\(handle) Sorry, not enough of \(title.prefix(80)) is left for that quantity. Post \(hashtag) again with fewer."
+            case .quantityUnreadable: result = "\(handle) We couldn't read that quantity. Post \(hashtag) x2 to buy two; nothing was reserved."
             case .offerEnded: result = "\(handle) Sorry, this offer has ended."
             case .generic: result = "\(handle) We couldn't complete this — see your Hashcart account."
             }

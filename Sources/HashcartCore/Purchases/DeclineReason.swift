@@ -6,6 +6,10 @@ public enum DeclineReason: String, Sendable, Hashable, Codable, CaseIterable {
     /// The merchant paused the offer while the purchase waited for its confirmation.
     case offerPaused = "offer_paused"
     case soldOut = "sold_out"
+    /// Fewer units are left than the post asked for (`#Tag x3` with two left).
+    case notEnoughLeft = "not_enough_left"
+    /// Something after the tag looked like a quantity but was not a count of 1 to 999 (`x0`, `x1.5`).
+    case quantityUnreadable = "quantity_unreadable"
     case stateNotEligible = "state_not_eligible"
     case perCardholderLimit = "per_cardholder_limit"
     case dailySpendCap = "daily_spend_cap"
@@ -21,6 +25,8 @@ public enum DeclineReason: String, Sendable, Hashable, Codable, CaseIterable {
         switch self {
         case .soldOut: .soldOut
         case .offerEnded: .offerEnded
+        case .notEnoughLeft: .notEnoughLeft
+        case .quantityUnreadable: .quantityUnreadable
         default: .generic
         }
     }
@@ -32,8 +38,10 @@ public enum DeclineReason: String, Sendable, Hashable, Codable, CaseIterable {
         case .offerEnded: "The offer has ended."
         case .offerPaused: "The merchant paused the offer before your confirmation arrived; nothing was charged."
         case .soldOut: "The offer sold out before your purchase could be reserved."
+        case .notEnoughLeft: "Fewer units are left than you asked for; post again with a smaller quantity."
+        case .quantityUnreadable: "We couldn't read the quantity in your post. Write it right after the hashtag as x and a number, e.g. x2; nothing was reserved."
         case .stateNotEligible: "The offer is not available in your billing state."
-        case .perCardholderLimit: "You have reached this offer's limit per cardholder."
+        case .perCardholderLimit: "That would take you past this offer's limit per cardholder."
         case .dailySpendCap: "This purchase would exceed your daily spending limit for social purchases."
         case .velocity: "Too many purchases in the last hour; please try again later."
         case .linkTooNew: "Your social account was linked too recently; please try again later."
@@ -48,5 +56,7 @@ public enum DeclineReason: String, Sendable, Hashable, Codable, CaseIterable {
 public enum PublicDeclineReason: String, Sendable, Hashable, Codable {
     case soldOut = "sold_out"
     case offerEnded = "offer_ended"
+    case notEnoughLeft = "not_enough_left"
+    case quantityUnreadable = "quantity_unreadable"
     case generic
 }

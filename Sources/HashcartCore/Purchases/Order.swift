@@ -22,7 +22,7 @@ public struct OrderTransitionError: Error, Sendable, Hashable, CustomStringConve
     public var description: String { "order \(orderID) is \(status.rawValue): \(message)" }
 }
 
-/// What the merchant fulfils: one unit of an offer, shipped to the cardholder's billing address.
+/// What the merchant fulfils: ``units`` units of an offer, shipped to the cardholder's billing address.
 public struct Order: Sendable, Hashable, Codable {
     public var id: OrderID
     public var purchaseID: PurchaseID
@@ -31,6 +31,7 @@ public struct Order: Sendable, Hashable, Codable {
     public var cardAccountID: CardAccountID
     public var reference: String
     public var unitPrice: Money
+    public var units: Int64
     public var tax: Money
     public var total: Money
     public var fee: Money
@@ -56,6 +57,7 @@ public struct Order: Sendable, Hashable, Codable {
         cardAccountID = purchase.cardAccountID
         reference = purchase.reference
         unitPrice = purchase.unitPrice
+        units = purchase.units
         tax = purchase.tax
         total = purchase.total
         fee = purchase.fee
@@ -72,7 +74,7 @@ public struct Order: Sendable, Hashable, Codable {
 
     /// Every field, as a store reads an order back.
     public init(id: OrderID, purchaseID: PurchaseID, merchantID: MerchantID, offerID: OfferID, cardAccountID: CardAccountID,
-                reference: String, unitPrice: Money, tax: Money, total: Money, fee: Money, taxRatePartsPerMillion: Int64,
+                reference: String, unitPrice: Money, units: Int64 = 1, tax: Money, total: Money, fee: Money, taxRatePartsPerMillion: Int64,
                 taxTableVersion: String, billingState: USState, status: OrderStatus, capturedAmount: Money, refundedAmount: Money,
                 refundCount: Int64, carrier: String?, tracking: String?, createdAt: Instant, updatedAt: Instant) {
         self.id = id
@@ -82,6 +84,7 @@ public struct Order: Sendable, Hashable, Codable {
         self.cardAccountID = cardAccountID
         self.reference = reference
         self.unitPrice = unitPrice
+        self.units = units
         self.tax = tax
         self.total = total
         self.fee = fee
@@ -101,6 +104,9 @@ public struct Order: Sendable, Hashable, Codable {
     public static func id(for purchaseID: PurchaseID) -> OrderID {
         OrderID("ord_" + purchaseID.rawValue.dropFirst(4))
     }
+
+    /// The line before tax: ``unitPrice`` times ``units``.
+    public var amount: Money { Money(minorUnits: unitPrice.minorUnits * units, currency: unitPrice.currency) }
 
     /// A partial refund leaves the order shipped (or created); a full one makes it refunded.
     public var isPartiallyRefunded: Bool { refundedAmount.isPositive && refundedAmount < capturedAmount }

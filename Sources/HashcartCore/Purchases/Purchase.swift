@@ -73,7 +73,8 @@ public struct PurchaseTransitionError: Error, Sendable, Hashable, CustomStringCo
     public var description: String { "purchase \(purchaseID) is \(state.rawValue): \(message)" }
 }
 
-/// One cardholder's purchase of one unit of an offer, started by one post.
+/// One cardholder's purchase of one or more units of an offer (`#Tag x2`, see ``PurchaseQuantity``),
+/// started by one post.
 public struct Purchase: Sendable, Hashable, Codable {
     public var id: PurchaseID
     public var offerID: OfferID
@@ -88,10 +89,15 @@ public struct Purchase: Sendable, Hashable, Codable {
     public var state: PurchaseState
     public var declineReason: DeclineReason?
     public var cancellationReason: CancellationReason?
+    /// The price of one unit, before tax.
     public var unitPrice: Money
+    /// Units bought (1 to the offer's per-cardholder limit); all reserved, sold or released together.
+    public var units: Int64
+    /// Tax on the whole line (``amount``), rounded once.
     public var tax: Money
+    /// ``amount`` plus ``tax``: what the cardholder is charged.
     public var total: Money
-    /// The issuer's fee (merchant discount) on the unit price.
+    /// The issuer's fee (merchant discount) on ``amount``.
     public var fee: Money
     public var taxRatePartsPerMillion: Int64
     public var taxTableVersion: String
@@ -110,13 +116,15 @@ public struct Purchase: Sendable, Hashable, Codable {
     public init(
         id: PurchaseID, offerID: OfferID, merchantID: MerchantID, cardAccountID: CardAccountID,
         identity: SocialIdentity, purchasePostID: String, reference: String, state: PurchaseState = .requested,
-        unitPrice: Money, tax: Money, total: Money, fee: Money, taxRatePartsPerMillion: Int64,
+        unitPrice: Money, units: Int64 = 1, tax: Money, total: Money, fee: Money, taxRatePartsPerMillion: Int64,
         taxTableVersion: String, billingState: USState, confirmationWindowSeconds: Int64,
         requestedAt: Instant, expiresAt: Instant
     ) {
         precondition(unitPrice.minorUnits >= 0 && tax.minorUnits >= 0, "purchase amounts are never negative")
-        precondition(total.minorUnits == unitPrice.minorUnits + tax.minorUnits, "total is price plus tax")
-        precondition(fee.minorUnits >= 0 && fee <= unitPrice, "the fee is part of the price")
+        precondition((1...PurchaseQuantity.maximumWritten).contains(units), "a purchase buys 1 to 999 units")
+        let (amount, overflow) = unitPrice.minorUnits.multipliedReportingOverflow(by: units)
+        precondition(!overflow && total.minorUnits == amount + tax.minorUnits, "total is price times units, plus tax")
+        precondition(fee.minorUnits >= 0 && fee.minorUnits <= amount, "the fee is part of the price")
         self.id = id
         self.offerID = offerID
         self.merchantID = merchantID
@@ -126,6 +134,7 @@ public struct Purchase: Sendable, Hashable, Codable {
         self.reference = reference
         self.state = state
         self.unitPrice = unitPrice
+        self.units = units
         self.tax = tax
         self.total = total
         self.fee = fee
@@ -136,6 +145,9 @@ public struct Purchase: Sendable, Hashable, Codable {
         self.requestedAt = requestedAt
         self.expiresAt = expiresAt
     }
+
+    /// The line before tax: ``unitPrice`` times ``units``.
+    public var amount: Money { Money(minorUnits: unitPrice.minorUnits * units, currency: unitPrice.currency) }
 
     /// The purchase id for a post: derived from the post, so a redelivered post maps to the same purchase.
     public static func id(network: NetworkName, postID: String) -> PurchaseID {

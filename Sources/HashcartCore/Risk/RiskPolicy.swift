@@ -35,19 +35,23 @@ public struct RiskContext: Sendable, Hashable {
     public var spentToday: Money
     /// This card's purchases started in the last hour.
     public var purchasesLastHour: Int64
-    /// This card's purchases of this offer that still count.
-    public var purchasesOfOffer: Int64
+    /// Units of this offer this card bought or holds, in purchases that still count.
+    public var unitsOfOffer: Int64
+    /// Units the attempt asks for (`#Tag x2`).
+    public var attemptUnits: Int64
     public var perCardholderLimit: Int64
     /// The total (with tax) of the attempted purchase.
     public var attemptTotal: Money
 
     public init(offerKillSwitch: Bool, linkAgeSeconds: Int64, spentToday: Money, purchasesLastHour: Int64,
-                purchasesOfOffer: Int64, perCardholderLimit: Int64, attemptTotal: Money) {
+                unitsOfOffer: Int64, attemptUnits: Int64 = 1, perCardholderLimit: Int64, attemptTotal: Money) {
+        precondition(attemptUnits >= 1, "an attempt buys at least one unit")
         self.offerKillSwitch = offerKillSwitch
         self.linkAgeSeconds = linkAgeSeconds
         self.spentToday = spentToday
         self.purchasesLastHour = purchasesLastHour
-        self.purchasesOfOffer = purchasesOfOffer
+        self.unitsOfOffer = unitsOfOffer
+        self.attemptUnits = attemptUnits
         self.perCardholderLimit = perCardholderLimit
         self.attemptTotal = attemptTotal
     }
@@ -58,7 +62,7 @@ extension RiskPolicy {
     /// reason is deterministic: kill switch, per-cardholder limit, link age, velocity, daily cap.
     public func evaluate(_ context: RiskContext) -> DeclineReason? {
         if context.offerKillSwitch { return .offerKillSwitch }
-        if context.purchasesOfOffer >= context.perCardholderLimit { return .perCardholderLimit }
+        if context.unitsOfOffer + context.attemptUnits > context.perCardholderLimit { return .perCardholderLimit }
         if context.linkAgeSeconds < minimumLinkAgeSeconds { return .linkTooNew }
         if context.purchasesLastHour >= maximumPurchasesPerHour { return .velocity }
         let (after, overflow) = context.spentToday.minorUnits.addingReportingOverflow(context.attemptTotal.minorUnits)

@@ -2,12 +2,12 @@
 public struct CardUsage: Sendable, Hashable {
     public var spentToday: Money
     public var purchasesLastHour: Int64
-    public var purchasesOfOffer: Int64
+    public var unitsOfOffer: Int64
 
-    public init(spentToday: Money, purchasesLastHour: Int64, purchasesOfOffer: Int64) {
+    public init(spentToday: Money, purchasesLastHour: Int64, unitsOfOffer: Int64) {
         self.spentToday = spentToday
         self.purchasesLastHour = purchasesLastHour
-        self.purchasesOfOffer = purchasesOfOffer
+        self.unitsOfOffer = unitsOfOffer
     }
 }
 

@@ -15,9 +15,9 @@ enum StoreRows {
         """)
     static let purchaseColumns = SQLColumn.list("""
         id, offer_id, merchant_id, card_account_id, network, user_id, handle, post_id, reference, state, decline_reason,
-        cancellation_reason, unit_price:int, tax:int, total:int, fee:int, tax_rate_ppm:int, tax_version, billing_state, window_seconds:int,
+        cancellation_reason, amount:int, tax:int, total:int, fee:int, tax_rate_ppm:int, tax_version, billing_state, window_seconds:int,
         requested_at:int, expires_at:int, confirmation_post_id, confirmed_at:int, authorized_at:int, hold_expires_at:int, captured_at:int,
-        ended_at:int
+        ended_at:int, units:int
         """)
     /// What a purchase's transitions change, id first: an update writes only these, so SQLite
     /// rewrites only the indexes on them.
@@ -26,8 +26,9 @@ enum StoreRows {
         hold_expires_at:int, captured_at:int, ended_at:int
         """)
     static let orderColumns = SQLColumn.list("""
-        id, purchase_id, merchant_id, offer_id, card_account_id, reference, unit_price:int, tax:int, total:int, fee:int, tax_rate_ppm:int,
-        tax_version, billing_state, status, captured:int, refunded:int, refund_count:int, carrier, tracking, created_at:int, updated_at:int
+        id, purchase_id, merchant_id, offer_id, card_account_id, reference, amount:int, tax:int, total:int, fee:int, tax_rate_ppm:int,
+        tax_version, billing_state, status, captured:int, refunded:int, refund_count:int, carrier, tracking, created_at:int, updated_at:int,
+        units:int
         """)
     /// What an order's transitions change, id first.
     static let orderChangeColumns = SQLColumn.list("id, status, captured:int, refunded:int, refund_count:int, carrier, tracking, updated_at:int")
@@ -87,11 +88,12 @@ enum StoreRows {
         func bad(_ detail: String) -> StoreError { .corruptRecord(table: "purchases", id: id, detail: detail) }
         guard let state = PurchaseState(rawValue: try row.text(9)) else { throw bad("state") }
         guard let billingState = USState(rawValue: try row.text(18)) else { throw bad("billing_state") }
+        let (unitPrice, units) = try lineParts(amount: try row.int(12), units: try row.int(28), bad: bad)
         var purchase = Purchase(
             id: PurchaseID(id), offerID: OfferID(try row.text(1)), merchantID: MerchantID(try row.text(2)),
             cardAccountID: CardAccountID(try row.text(3)),
             identity: SocialIdentity(network: NetworkName(rawValue: try row.text(4)), userID: try row.text(5), handle: try row.text(6)),
-            purchasePostID: try row.text(7), reference: try row.text(8), state: state, unitPrice: .usd(try row.int(12)),
+            purchasePostID: try row.text(7), reference: try row.text(8), state: state, unitPrice: unitPrice, units: units,
             tax: .usd(try row.int(13)), total: .usd(try row.int(14)), fee: .usd(try row.int(15)),
             taxRatePartsPerMillion: try row.int(16), taxTableVersion: try row.text(17), billingState: billingState,
             confirmationWindowSeconds: try row.int(19), requestedAt: try row.instant(20), expiresAt: try row.instant(21))
@@ -106,15 +108,27 @@ enum StoreRows {
         return purchase
     }
 
+    /// A stored line (`amount`, `units`) as its unit price and units; a line that does not divide
+    /// evenly was not written by Hashcart.
+    static func lineParts(amount: Int64, units: Int64, bad: (String) -> StoreError) throws -> (Money, Int64) {
+        guard (1...PurchaseQuantity.maximumWritten).contains(units), amount >= 0, amount % units == 0 else {
+            throw bad("amount \(amount) is not a whole unit price times \(units) units")
+        }
+        return (.usd(amount / units), units)
+    }
+
     static func order(_ row: any SQLRow) throws -> Order {
         let id = try row.text(0)
         guard let status = OrderStatus(rawValue: try row.text(13)), let state = USState(rawValue: try row.text(12)) else {
             throw StoreError.corruptRecord(table: "orders", id: id, detail: "status or billing_state")
         }
+        let (unitPrice, units) = try lineParts(amount: try row.int(6), units: try row.int(21)) {
+            StoreError.corruptRecord(table: "orders", id: id, detail: $0)
+        }
         return Order(
             id: OrderID(id), purchaseID: PurchaseID(try row.text(1)), merchantID: MerchantID(try row.text(2)),
             offerID: OfferID(try row.text(3)), cardAccountID: CardAccountID(try row.text(4)), reference: try row.text(5),
-            unitPrice: .usd(try row.int(6)), tax: .usd(try row.int(7)), total: .usd(try row.int(8)), fee: .usd(try row.int(9)),
+            unitPrice: unitPrice, units: units, tax: .usd(try row.int(7)), total: .usd(try row.int(8)), fee: .usd(try row.int(9)),
             taxRatePartsPerMillion: try row.int(10), taxTableVersion: try row.text(11), billingState: state, status: status,
             capturedAmount: .usd(try row.int(14)), refundedAmount: .usd(try row.int(15)), refundCount: try row.int(16),
             carrier: try row.optionalText(17), tracking: try row.optionalText(18), createdAt: try row.instant(19),
@@ -208,10 +222,10 @@ enum StoreRows {
             .text(p.id.rawValue), .text(p.offerID.rawValue), .text(p.merchantID.rawValue), .text(p.cardAccountID.rawValue),
             .text(p.identity.network.rawValue), .text(p.identity.userID), .text(p.identity.handle), .text(p.purchasePostID),
             .text(p.reference), .text(p.state.rawValue), SQLValue(p.declineReason?.rawValue), SQLValue(p.cancellationReason?.rawValue),
-            .int(p.unitPrice.minorUnits), .int(p.tax.minorUnits), .int(p.total.minorUnits), .int(p.fee.minorUnits),
+            .int(p.amount.minorUnits), .int(p.tax.minorUnits), .int(p.total.minorUnits), .int(p.fee.minorUnits),
             .int(p.taxRatePartsPerMillion), .text(p.taxTableVersion), .text(p.billingState.rawValue), .int(p.confirmationWindowSeconds),
             SQLValue(p.requestedAt), SQLValue(p.expiresAt), SQLValue(p.confirmationPostID), SQLValue(p.confirmedAt),
-            SQLValue(p.authorizedAt), SQLValue(p.holdExpiresAt), SQLValue(p.capturedAt), SQLValue(p.endedAt),
+            SQLValue(p.authorizedAt), SQLValue(p.holdExpiresAt), SQLValue(p.capturedAt), SQLValue(p.endedAt), .int(p.units),
         ]
     }
 
@@ -227,11 +241,11 @@ enum StoreRows {
     static func values(of o: Order) -> [SQLValue] {
         [
             .text(o.id.rawValue), .text(o.purchaseID.rawValue), .text(o.merchantID.rawValue), .text(o.offerID.rawValue),
-            .text(o.cardAccountID.rawValue), .text(o.reference), .int(o.unitPrice.minorUnits), .int(o.tax.minorUnits),
+            .text(o.cardAccountID.rawValue), .text(o.reference), .int(o.amount.minorUnits), .int(o.tax.minorUnits),
             .int(o.total.minorUnits), .int(o.fee.minorUnits), .int(o.taxRatePartsPerMillion), .text(o.taxTableVersion),
             .text(o.billingState.rawValue), .text(o.status.rawValue), .int(o.capturedAmount.minorUnits),
             .int(o.refundedAmount.minorUnits), .int(o.refundCount), SQLValue(o.carrier), SQLValue(o.tracking), SQLValue(o.createdAt),
-            SQLValue(o.updatedAt),
+            SQLValue(o.updatedAt), .int(o.units),
         ]
     }
 

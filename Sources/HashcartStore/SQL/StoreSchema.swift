@@ -277,6 +277,15 @@ enum StoreSchema {
                 max_purchases_per_hour {int} NOT NULL CHECK (max_purchases_per_hour > 0),
                 min_link_age_seconds {int} NOT NULL CHECK (min_link_age_seconds >= 0), changed_at {int} NOT NULL){without rowid};
             """),
+        Migration(id: "v11-purchase-units", sql: """
+            -- A post may buy several units (`#Tag x2`). unit_price held the line before tax while a
+            -- purchase was one unit; it is now `amount` (unit price × units), so purchases' CHECK
+            -- (total = amount + tax) still holds, and every row written before reads as one unit.
+            ALTER TABLE purchases RENAME COLUMN unit_price TO amount;
+            ALTER TABLE purchases ADD COLUMN units {int} NOT NULL DEFAULT 1 CHECK (units BETWEEN 1 AND 999);
+            ALTER TABLE orders RENAME COLUMN unit_price TO amount;
+            ALTER TABLE orders ADD COLUMN units {int} NOT NULL DEFAULT 1 CHECK (units BETWEEN 1 AND 999);
+            """),
     ]
 
     /// A migration's statements in `dialect`.

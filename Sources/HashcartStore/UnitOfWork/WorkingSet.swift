@@ -643,7 +643,7 @@ final class WorkingSet: StoreTransaction {
     func cardUsage(card: CardAccountID, offer: OfferID, now: Instant) throws -> CardUsage {
         // The query sums this card's purchases and orders: send the buffered ones first.
         if cardsWithoutPurchases.contains(card) {
-            return CardUsage(spentToday: .usd(0), purchasesLastHour: 0, purchasesOfOffer: 0)
+            return CardUsage(spentToday: .usd(0), purchasesLastHour: 0, unitsOfOffer: 0)
         }
         if bufferedCards.contains(card) { try flushPurchasesAndOrders() }
         let dayStart = now.utcDay * 86_400_000
@@ -653,11 +653,11 @@ final class WorkingSet: StoreTransaction {
             SELECT
                 CAST(COALESCE(SUM(CASE WHEN p.requested_at >= $1 AND p.state IN ('requested','awaiting_confirmation','confirmed','authorized','captured') AND o.id IS NULL THEN p.total END), 0) AS BIGINT),
                 COUNT(CASE WHEN p.requested_at >= $2 AND p.state != 'declined' THEN 1 END),
-                COUNT(CASE WHEN p.offer_id = $3 AND p.state IN ('requested','awaiting_confirmation','confirmed','authorized','captured') AND o.id IS NULL THEN 1 END)
+                CAST(COALESCE(SUM(CASE WHEN p.offer_id = $3 AND p.state IN ('requested','awaiting_confirmation','confirmed','authorized','captured') AND o.id IS NULL THEN p.units END), 0) AS BIGINT)
             FROM purchases p LEFT JOIN orders o ON o.purchase_id = p.id AND o.status = 'cancelled'
             WHERE p.card_account_id = $4
             """, [.int(dayStart), .int(hourAgo), .text(offer.rawValue), .text(card.rawValue)]) { row in
-            CardUsage(spentToday: .usd(try row.int(0)), purchasesLastHour: try row.int(1), purchasesOfOffer: try row.int(2))
+            CardUsage(spentToday: .usd(try row.int(0)), purchasesLastHour: try row.int(1), unitsOfOffer: try row.int(2))
         }!
     }
 
