@@ -49,6 +49,7 @@ public struct EngineLoop: Service {
             case .unlinkedPost: kind = "unlinked_post"
             case .quoteCounted: kind = "quote"
             case .purchaseRequested: kind = "purchase_requested"
+            case .waitlisted: kind = "waitlisted"
             case .declined(_, let reason):
                 kind = "declined"
                 declines[reason.rawValue, default: 0] += 1

@@ -144,6 +144,12 @@ extension Engine {
             if let purchase = try tx.purchase(Purchase.id(network: event.network, postID: target)),
                 purchase.identity.userID == event.author.userID
             {
+                if purchase.state == .waitlisted {
+                    // No turn was given, so no confirmation can be on its way: it leaves the line now.
+                    try tx.recordDeletedPost(network: event.network, postID: target, at: event.createdAt)
+                    try cancelUnconfirmed(purchase, reason: .postDeleted, tx: tx, now: now)
+                    return .purchaseCancelled(purchase.id)
+                }
                 if purchase.state.holdsReservation {
                     // Networks reorder: a repost made before this delete may still be on its way,
                     // and it buys. So the purchase keeps its unit until its window closes; a
@@ -221,6 +227,12 @@ extension Engine {
             expiresAt: now.adding(seconds: offer.confirmationWindowSeconds))
 
         if let reason = try declineReason(offer: offer, card: card, link: link, request: request, total: total, tx: tx, now: now) {
+            // Sold out (or too few left), but everything else passed: wait in line for freed units.
+            if reason == .soldOut || reason == .notEnoughLeft, offer.quantity != nil, offer.state(at: now) != .ended,
+                let outcome = try joinWaitlist(purchase, offer: offer, card: card, tx: tx, now: now)
+            {
+                return outcome
+            }
             purchase = try purchase.applying(.decline(reason), now: now)
             try tx.insertPurchase(purchase)
             try recordDecline(purchase, offer: offer, card: card, tx: tx, now: now)
@@ -238,23 +250,27 @@ extension Engine {
         return .purchaseRequested(purchase.id)
     }
 
-    /// The first rule a purchase attempt breaks, in a fixed order, or nil.
+    /// The first rule a purchase attempt breaks, in a fixed order, or nil. Stock comes last, so a
+    /// post that finds the offer sold out is declined ``DeclineReason/soldOut`` (or
+    /// ``DeclineReason/notEnoughLeft``) only when it passes everything else: the waitlist takes it.
+    /// `waiting` is a waitlisted purchase getting its turn: its own units and post are already
+    /// counted in the card's usage, and are not counted twice.
     func declineReason(offer: Offer, card: CardAccount, link: Link, request: PurchaseQuantity.Request, total: Money,
-                       tx: any StoreTransaction, now: Instant) throws -> DeclineReason? {
+                       waiting: Purchase? = nil, tx: any StoreTransaction, now: Instant) throws -> DeclineReason? {
         if try tx.issuerKillSwitchIsOn() { return .issuerKillSwitch }
         switch offer.state(at: now) {
         case .ended: return .offerEnded
-        case .soldOut: return .soldOut
         case .draft, .scheduled, .paused: return .offerNotLive
-        case .live: break
+        case .live, .soldOut: break
         }
         guard let units = request.units else { return .quantityUnreadable }
         guard offer.eligibleStates.contains(card.billing.state) else { return .stateNotEligible }
         let usage = try tx.cardUsage(card: card.id, offer: offer.id, now: now)
+        let postedLastHour = waiting.map { $0.requestedAt.milliseconds(until: now) < 3_600_000 ? 1 : 0 } ?? 0
         let context = RiskContext(offerKillSwitch: offer.killSwitch, linkAgeSeconds: link.ageSeconds(at: now),
-                                  spentToday: usage.spentToday, purchasesLastHour: usage.purchasesLastHour,
-                                  unitsOfOffer: usage.unitsOfOffer, attemptUnits: units, perCardholderLimit: offer.perCardholderLimit,
-                                  attemptTotal: total)
+                                  spentToday: usage.spentToday, purchasesLastHour: max(0, usage.purchasesLastHour - Int64(postedLastHour)),
+                                  unitsOfOffer: max(0, usage.unitsOfOffer - (waiting?.units ?? 0)), attemptUnits: units,
+                                  perCardholderLimit: offer.perCardholderLimit, attemptTotal: total)
         // The issuer's limits as set over the API, else the configured defaults.
         if let reason = (try tx.issuerRiskPolicy() ?? configuration.risk).evaluate(context) { return reason }
         let line = try tx.ledgerAccount(LedgerAccounts.creditLine(card.id).id)
@@ -346,6 +362,7 @@ extension Engine {
             try tx.updateOffer(offer)
             try tx.updatePurchase(confirmed)
             try recordDecline(confirmed, offer: offer, card: card, tx: tx, now: now)
+            try giveWaitlistTurns(offerID: offer.id, tx: tx, now: now)
             return .declined(confirmed.id, decline)
         }
 
@@ -377,15 +394,18 @@ extension Engine {
         return .confirmed(authorized.id)
     }
 
-    /// Cancels a purchase still waiting for its confirmation and gives its unit back.
+    /// Cancels a purchase still waiting for its confirmation (or in a waitlist) and gives its units
+    /// back, to the waitlist first.
     func cancelUnconfirmed(_ purchase: Purchase, reason: CancellationReason, tx: any StoreTransaction, now: Instant) throws {
         guard var offer = try tx.offer(purchase.offerID) else { throw EngineError.notFound("offer \(purchase.offerID)") }
         let cancelled = try purchase.applying(.cancel(reason), now: now)
+        try tx.updatePurchase(cancelled)
+        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.cancelled.rawValue, by: 1, at: now)
+        guard purchase.state.holdsReservation else { return }  // a waitlisted purchase holds nothing
         precondition(offer.reservedUnits >= purchase.units, "a pending purchase holds its reserved units")
         offer.reservedUnits -= purchase.units
         try tx.updateOffer(offer)
-        try tx.updatePurchase(cancelled)
-        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.cancelled.rawValue, by: 1, at: now)
+        try giveWaitlistTurns(offerID: offer.id, tx: tx, now: now)
     }
 
     // MARK: Linking by code
@@ -431,7 +451,11 @@ extension Engine {
         }
         var text = message.text
         if !PrivacyGuard.violations(in: text, sensitive: sensitive).isEmpty {
-            guard case .confirmationRequest(_, _, _, _, let window, let reference) = message else { return }
+            let window: Int64, reference: String
+            switch message {
+            case .confirmationRequest(_, _, _, _, let w, let r), .waitlistTurn(_, _, _, _, let w, let r): (window, reference) = (w, r)
+            default: return
+            }
             text = OutboundMessage.minimalConfirmationRequest(windowSeconds: window, reference: reference).text
             guard PrivacyGuard.violations(in: text, sensitive: sensitive).isEmpty else { return }
         }

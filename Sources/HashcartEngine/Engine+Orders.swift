@@ -74,7 +74,7 @@ extension Engine {
             guard let purchase = try tx.purchase(purchaseID), purchase.cardAccountID == cardAccountID else {
                 throw EngineError.notFound("purchase \(purchaseID)")
             }
-            if purchase.state.holdsReservation {
+            if purchase.state.holdsReservation || purchase.state == .waitlisted {
                 try cancelUnconfirmed(purchase, reason: .cardholderCancelled, tx: tx, now: now)
                 return false
             }

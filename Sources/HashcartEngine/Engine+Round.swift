@@ -10,6 +10,7 @@ public struct RoundSummary: Sendable {
     /// Whether the round found nothing to do (the caller may sleep or stop).
     public var isQuiet: Bool {
         outcomes.isEmpty && dispatch.sent == 0 && dispatch.retried == 0 && timers.expiredPurchases == 0 && timers.cancelledForDeletedPosts == 0 && timers.lapsedHolds == 0
+            && timers.closedWaitlistEntries == 0 && timers.waitlistTurns == 0
     }
 }
 

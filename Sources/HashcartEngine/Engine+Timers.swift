@@ -6,6 +6,9 @@ public struct TimerSummary: Sendable, Hashable {
     /// Purchases whose post was deleted before any confirmation, cancelled as their window closed.
     public var cancelledForDeletedPosts = 0
     public var lapsedHolds = 0
+    /// Waitlisted purchases whose offer ended, and turns given by the timers.
+    public var closedWaitlistEntries = 0
+    public var waitlistTurns = 0
 }
 
 extension Engine {
@@ -18,6 +21,7 @@ extension Engine {
         let now = clock.now()
         return try await store.write { [self] tx in
             var summary = TimerSummary()
+            var releasedOffers = Set<OfferID>()
             let windowCutoff = now.adding(seconds: -configuration.expiryGraceSeconds)
             for purchase in try tx.purchasesDueToExpire(before: windowCutoff, network: network, limit: configuration.maximumTimersPerRound) {
                 // Its post was deleted and no earlier repost came: cancelled, with no reply to a post that is gone.
@@ -32,6 +36,7 @@ extension Engine {
                 offer.reservedUnits -= purchase.units
                 try tx.updateOffer(offer)
                 try tx.updatePurchase(expired)
+                releasedOffers.insert(offer.id)
                 try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.expired.rawValue, by: 1, at: now)
                 if expired.confirmationPostID != nil {
                     try enqueueReply(.expired(handle: expired.identity.handle, reference: expired.reference, hashtag: offer.hashtag),
@@ -46,11 +51,18 @@ extension Engine {
                 try cancelOrder(of: purchase, refunding: .zero, tx: tx, now: now)
                 summary.lapsedHolds += 1
             }
+            // Units the expiries freed go to the waitlists (in a fixed order: replays are deterministic).
+            for offerID in releasedOffers.sorted(by: { $0.rawValue < $1.rawValue }) {
+                summary.waitlistTurns += try giveWaitlistTurns(offerID: offerID, tx: tx, now: now)
+            }
+            let (closed, turns) = try runWaitlistTimers(tx: tx, now: now)
+            summary.closedWaitlistEntries = closed
+            summary.waitlistTurns += turns
             return summary
         }
     }
 
-    /// Marks the purchase's order cancelled, gives its units back and tells the merchant.
+    /// Marks the purchase's order cancelled, gives its units back (to the waitlist first) and tells the merchant.
     func cancelOrder(of purchase: Purchase, refunding: Money, tx: any StoreTransaction, now: Instant) throws {
         guard let order = try tx.order(Order.id(for: purchase.id)), var offer = try tx.offer(purchase.offerID) else {
             throw EngineError.notFound("order or offer of purchase \(purchase.id)")
@@ -61,5 +73,6 @@ extension Engine {
         try tx.updateOffer(offer)
         try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.unitsSold.rawValue, by: -order.units, at: now)
         try tx.addMerchantEvent(MerchantEvent(merchantID: order.merchantID, type: .orderCancelled, objectID: order.id.rawValue, createdAt: now))
+        try giveWaitlistTurns(offerID: offer.id, tx: tx, now: now)
     }
 }

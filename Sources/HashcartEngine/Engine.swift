@@ -141,13 +141,16 @@ public final class Engine: Sendable {
     @discardableResult
     public func setLifecycle(of offerID: OfferID, to lifecycle: OfferLifecycle) async throws -> Offer {
         let now = clock.now()
-        return try await store.write { tx in
+        return try await store.write { [self] tx in
             guard var offer = try tx.offer(offerID) else { throw EngineError.notFound("offer \(offerID)") }
             guard offer.lifecycle != .ended else { throw EngineError.refused("offer \(offerID) has ended and cannot change") }
             offer.lifecycle = lifecycle
             try tx.updateOffer(offer)
             if lifecycle == .ended {
                 try tx.addMerchantEvent(MerchantEvent(merchantID: offer.merchantID, type: .offerEnded, objectID: offer.id.rawValue, createdAt: now))
+                try closeWaitlist(try tx.waitlist(offer: offer.id, limit: 10_000), offer: offer, tx: tx, now: now)
+            } else {
+                try giveWaitlistTurns(offerID: offer.id, tx: tx, now: now)  // resumed: units may be free
             }
             return offer
         }
@@ -155,10 +158,12 @@ public final class Engine: Sendable {
 
     /// The issuer's per-offer kill switch: while on, every purchase and confirmation is declined.
     public func setKillSwitch(of offerID: OfferID, on: Bool) async throws {
-        try await store.write { tx in
+        let now = clock.now()
+        try await store.write { [self] tx in
             guard var offer = try tx.offer(offerID) else { throw EngineError.notFound("offer \(offerID)") }
             offer.killSwitch = on
             try tx.updateOffer(offer)
+            if !on { try giveWaitlistTurns(offerID: offerID, tx: tx, now: now) }
         }
     }
 

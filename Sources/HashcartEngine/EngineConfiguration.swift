@@ -21,6 +21,9 @@ public struct EngineConfiguration: Sendable, Hashable {
     /// How often the connector is told which hashtags and authors matter (a new offer is matched
     /// at the edge within this time).
     public var interestRefreshMilliseconds: Int64 = 1_000
+    /// Most purchases one offer's waitlist holds (a post beyond it is declined sold out); 0 turns
+    /// waitlists off, so a post on a sold-out offer is declined at once.
+    public var maximumWaitlistLength: Int64 = 1_000
 
     public init(risk: RiskPolicy = RiskPolicy(), holdDurationSeconds: Int64 = 7 * 86_400, expiryGraceSeconds: Int64 = 30,
                 linkCodeLifetimeSeconds: Int64 = 900, maximumEventsPerBatch: Int = 2_000, maximumOutboundPerRound: Int = 2_000,
@@ -50,6 +53,9 @@ public struct EngineConfiguration: Sendable, Hashable {
         }
         guard (0...60_000).contains(interestRefreshMilliseconds) else {
             throw ValidationError(field: "interest_refresh_milliseconds", message: "must be between 0 and 60000")
+        }
+        guard (0...10_000).contains(maximumWaitlistLength) else {
+            throw ValidationError(field: "maximum_waitlist_length", message: "must be between 0 (no waitlists) and 10000")
         }
         for (name, value) in [("maximum_events_per_batch", maximumEventsPerBatch), ("maximum_outbound_per_round", maximumOutboundPerRound),
                               ("maximum_timers_per_round", maximumTimersPerRound)] where !(1...10_000).contains(value) {

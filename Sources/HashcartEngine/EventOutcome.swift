@@ -15,6 +15,8 @@ public enum EventOutcome: Sendable, Hashable, CustomStringConvertible {
     /// A unit was reserved and the confirmation reply queued.
     case purchaseRequested(PurchaseID)
     case declined(PurchaseID, DeclineReason)
+    /// The offer was sold out: the post joined its waitlist at `position`.
+    case waitlisted(PurchaseID, position: Int64)
     /// Confirmed and authorized: an order exists.
     case confirmed(PurchaseID)
     /// Someone else's repost of a confirmation, or a repost of someone else's post.
@@ -46,6 +48,7 @@ public enum EventOutcome: Sendable, Hashable, CustomStringConvertible {
         case .quoteCounted(let offer): "quote of \(offer) counted"
         case .purchaseRequested(let id): "purchase \(id) requested"
         case .declined(let id, let reason): "purchase \(id) declined: \(reason.rawValue)"
+        case .waitlisted(let id, let position): "purchase \(id) waitlisted at \(position)"
         case .confirmed(let id): "purchase \(id) confirmed and authorized"
         case .foreignRepost: "foreign repost"
         case .lateRepost(let id): "late repost for \(id)"

@@ -97,6 +97,13 @@ extension Simulation {
                     violations.append("end: offer \(offer.id) counts \(offer.soldUnits) sold, but the standing orders hold \(live) units")
                 }
             }
+            // A waitlist never sits beside units it could take: whatever freed them gave turns.
+            for offer in offers where offer.state(at: clock.now()) == .live && !offer.killSwitch {
+                let free = offer.availableUnits ?? 0
+                for waiting in purchases where waiting.offerID == offer.id && waiting.state == .waitlisted && waiting.units <= free {
+                    violations.append("end: purchase \(waiting.id) still waits for \(waiting.units) units of \(offer.id) with \(free) free")
+                }
+            }
             await checkFunnel(offers: offers, purchases: purchases, orders: orders, posts: posts)
             // Every merchant event delivered; the merchant holds each order.created at least once.
             let events = try await store.merchantEvents(merchantID: merchant.id, limit: 1_000, startingAfter: nil)
@@ -151,6 +158,14 @@ extension Simulation {
     /// twice, a lost count or a count on the wrong offer breaks it.
     func checkFunnel(offers: [Offer], purchases: [Purchase], orders: [Order], posts: [SimulatedPost]) async {
         let linkedAccounts = Set(buyers.map(\.accountID))
+        // Which purchases joined a waitlist, and which of those got a turn: told by their replies.
+        let replyKeys: Set<String>
+        do {
+            replyKeys = Set(try await store.read { try $0.outboundPosts(limit: 100_000) }.map(\.key))
+        } catch {
+            violations.append("end: the outbox could not be read: \(error)")
+            return
+        }
         for offer in offers {
             let tag = offer.hashtag.description
             // Posts (and quotes) carrying the offer's hashtag that reached the engine at least once.
@@ -171,8 +186,11 @@ extension Simulation {
                 FunnelMetric.confirmationsSent.rawValue: Int64(mine.count { $0.confirmationPostID != nil }),
                 FunnelMetric.confirmed.rawValue: Int64(mine.count { $0.confirmedAt != nil }),
                 FunnelMetric.expired.rawValue: Int64(mine.count { $0.state == .expired }),
-                // Cancelled before any confirmation (the post deleted first).
-                FunnelMetric.cancelled.rawValue: Int64(mine.count { $0.state == .cancelled && $0.confirmedAt == nil }),
+                // Cancelled before any confirmation (the post deleted first), but not by the end of a waitlist.
+                FunnelMetric.cancelled.rawValue: Int64(mine.count { $0.state == .cancelled && $0.confirmedAt == nil && $0.cancellationReason != .waitlistClosed }),
+                FunnelMetric.waitlisted.rawValue: Int64(mine.count { replyKeys.contains("waitlisted:\($0.id)") }),
+                FunnelMetric.waitlistTurns.rawValue: Int64(mine.count { replyKeys.contains("waitlisted:\($0.id)") && replyKeys.contains("confirm-request:\($0.id)") }),
+                FunnelMetric.waitlistClosed.rawValue: Int64(mine.count { $0.cancellationReason == .waitlistClosed }),
                 FunnelMetric.orders.rawValue: Int64(myOrders.count),
                 FunnelMetric.unitsSold.rawValue: myOrders.filter { $0.status != .cancelled }.reduce(0) { $0 + $1.units },
                 FunnelMetric.revenue.rawValue: myOrders.reduce(0) { $0 + $1.amount.minorUnits },

@@ -112,6 +112,15 @@ struct StoreAudit {
             """) {
             found.append(.init(rule: "orders.match_purchases", subject: row[0].text, detail: "purchase \(row[1].text) and its order disagree"))
         }
+        // A purchase waiting in a waitlist holds nothing: no confirmation post, no money, no order.
+        for row in try rows("""
+            SELECT p.id FROM purchases p
+            WHERE p.state = 'waitlisted' AND (p.confirmation_post_id IS NOT NULL OR p.confirmed_at IS NOT NULL
+                OR EXISTS (SELECT 1 FROM ledger_transfers t WHERE t.subject = p.id)
+                OR EXISTS (SELECT 1 FROM orders o WHERE o.purchase_id = p.id))
+            """) {
+            found.append(.init(rule: "waitlist.holds_nothing", subject: row[0].text, detail: "a waitlisted purchase has a confirmation, a transfer or an order"))
+        }
         // At most one capture per order, of exactly its total; captured iff its holds are posted.
         for row in try rows("""
             WITH counts AS (

@@ -13,6 +13,12 @@ enum StoreColumns {
         ORDER BY user_id LIMIT $2
         """
 
+    /// Authors waiting in a waitlist on a network (bound 1: network, 2: limit): their deletes
+    /// cancel too; served by the partial index `purchases_waitlist_close`.
+    static let interestWaitlistedAuthorsSQL = """
+        SELECT DISTINCT user_id FROM purchases WHERE state = 'waitlisted' AND network = $1 ORDER BY user_id LIMIT $2
+        """
+
     static let link = StoreRows.names(StoreRows.linkColumns)
     static let offer = StoreRows.names(StoreRows.offerColumns)
     static let purchase = StoreRows.names(StoreRows.purchaseColumns)

@@ -104,6 +104,7 @@ struct DemoReport: @unchecked Sendable {
                 for (name, value) in funnel where name.hasPrefix("declined.") { declined[String(name.dropFirst(9))] = value }
                 let declinedTotal = declined.values.reduce(0, +)
                 let stock = current.quantity ?? -1
+                let waiting = try reader.purchaseCounts(offer: offer.id)[.waitlisted] ?? 0
                 offerObjects.append([
                     "offer_id": offer.id.rawValue, "title": offer.title, "hashtag": offer.hashtag.description,
                     "price": offer.price.minorUnits, "currency": offer.price.currency.rawValue,
@@ -115,6 +116,8 @@ struct DemoReport: @unchecked Sendable {
                     "expired": metric(.expired), "cancelled": metric(.cancelled), "late_reposts": metric(.lateReposts),
                     "foreign_reposts": metric(.foreignReposts), "declined": declined, "declined_total": declinedTotal,
                     "revenue": metric(.revenue), "tax": metric(.tax),
+                    "waitlisted": metric(.waitlisted), "waitlist_turns": metric(.waitlistTurns),
+                    "waitlist_closed": metric(.waitlistClosed), "waiting": waiting,
                 ])
                 lines.append("\(offer.title)  \(offer.hashtag)  \(offer.price)\(offer.taxCategory == .exempt ? " (tax-exempt)" : " + tax")  stock \(stock)")
                 lines.append(row("posts with the hashtag", metric(.posts), "unique authors \(metric(.uniqueAuthors)), quotes \(metric(.quotes))"))
@@ -123,6 +126,7 @@ struct DemoReport: @unchecked Sendable {
                 lines.append(row("confirmed by repost", metric(.confirmed), "foreign reposts \(metric(.foreignReposts)), late reposts \(metric(.lateReposts))"))
                 lines.append(row("orders", metric(.orders), "units sold now \(current.soldUnits) of \(stock)"))
                 lines.append(row("expired", metric(.expired), "cancelled \(metric(.cancelled))"))
+                lines.append(row("joined the waitlist", metric(.waitlisted), "turns given \(metric(.waitlistTurns)), still waiting \(waiting)"))
                 lines.append(row("declined", declinedTotal, declined.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
                 lines.append("")
             }

@@ -77,14 +77,22 @@ struct FlashSale {
         try confirm(purchasePosts, fans: fans, late: &late)
         try await settle()
 
-        // The window closes: late reposts arrive, unconfirmed purchases expire and free their units.
+        // The window closes: late reposts arrive, unconfirmed purchases expire and free their units,
+        // which go to the waitlists, first come first served: those in line get "Your turn" and
+        // most of them repost it.
         clock.advance(seconds: 16 * 60)
         for (buyer, reply) in late { _ = try? sandbox.repost(authorID: buyer.account.id, postID: reply.id) }
         clock.advance(seconds: 60)
         try await settle()
         log("window closed: \(late.count) late reposts")
+        var lateInLine: [(Buyer, SandboxPost)] = []
+        try confirm(purchasePosts, fans: fans, late: &lateInLine)
+        try await settle()
+        clock.advance(seconds: 17 * 60)
+        try await settle()
+        log("waitlist turns answered")
 
-        // Wave 2: the released units go to whoever posts next.
+        // Wave 2: whoever posts next buys what is left, or joins the line.
         var wave2: [(Buyer, SandboxPost)] = []
         for buyer in buyers.shuffled(using: &random).prefix(cardholderCount / 10) {
             wave2.append((buyer, try sandbox.post(authorID: buyer.account.id, text: "Second chance \(offers[0].hashtag)")))
@@ -233,12 +241,13 @@ struct FlashSale {
         return buyers.count
     }
 
-    /// Each buyer with a confirmation reply decides: repost it (most), reply with the reference,
-    /// delete the post, let a stranger repost it, or come back too late.
+    /// Each buyer whose latest reply is a confirmation request (the first one, or a waitlist turn)
+    /// decides: repost it (most), reply with the reference, delete the post, let a stranger
+    /// repost it, or come back too late.
     mutating func confirm(_ posts: [(Buyer, SandboxPost)], fans: [SandboxAccount], late: inout [(Buyer, SandboxPost)]) throws {
         for (buyer, post) in posts {
-            guard let reply = try sandbox.posts(authorID: sandbox.official.id, inReplyTo: post.id).first,
-                reply.text.contains("Repost this")
+            guard let reply = try sandbox.posts(authorID: sandbox.official.id, inReplyTo: post.id).last,
+                reply.text.contains("Repost this"), try sandbox.posts(inReplyTo: reply.id).isEmpty
             else { continue }
             clock.advance(milliseconds: 20)
             let roll = Int.random(in: 0..<100, using: &random)

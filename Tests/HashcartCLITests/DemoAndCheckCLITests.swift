@@ -3,7 +3,8 @@ import GRDB
 import Testing
 
 @Suite struct DemoAndCheckCLITests {
-    static let perOfferKeys = ["posts", "linked_posts", "confirmations_sent", "confirmed", "orders", "units_sold", "stock", "expired"]
+    static let perOfferKeys = ["posts", "linked_posts", "confirmations_sent", "confirmed", "orders", "units_sold", "stock", "expired",
+                               "waitlisted", "waitlist_turns", "waitlist_closed", "waiting"]
 
     @Test func demoReportsAFunnelPerOfferThenCheckPassesAndAWrongKeyIsRefused() async throws {
         let folder = TemporaryFolder("demo")
@@ -34,6 +35,10 @@ import Testing
             // The funnel narrows: posts ≥ linked ≥ replies sent ≥ confirmed ≥ orders ≥ units still sold.
             #expect(posts >= linked && linked >= sent && sent >= confirmed, "offer \(name): \(offer)")
             #expect(orders <= confirmed && sold <= orders, "offer \(name): \(offer)")
+            // Everyone who joined a waitlist is still in it, got a turn, saw it close, or left it.
+            let joined = offer["waitlisted"] as? Int ?? -1, turns = offer["waitlist_turns"] as? Int ?? -1
+            let closed = offer["waitlist_closed"] as? Int ?? -1, waiting = offer["waiting"] as? Int ?? -1
+            #expect(turns >= 0 && closed >= 0 && waiting >= 0 && turns + closed + waiting <= joined, "offer \(name): \(offer)")
             for (reason, count) in offer["declined"] as? [String: Any] ?? [:] {
                 #expect((count as? Int ?? -1) > 0, "offer \(name) declined.\(reason) = \(count)")
             }

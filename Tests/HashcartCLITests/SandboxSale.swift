@@ -81,7 +81,9 @@ struct SandboxSale {
                 _ = try await api("POST", "/sandbox/posts/\(reply)/reposts", accountTokens[index], ["author_id": accounts[index]])
                 reposted.insert(index)
             }
-        case "authorized", "captured", "declined", "cancelled", "expired":
+        // A buyer who found it sold out waits in the offer's waitlist: in a sale where everyone
+        // confirms, no unit comes back, so that is where the purchase stays.
+        case "authorized", "captured", "declined", "cancelled", "expired", "waitlisted":
             settled[index] = state
         default:
             break

@@ -145,6 +145,7 @@ private func expectRefused(_ purchase: Purchase, _ event: PurchaseEvent, now: In
     /// the state decides.
     static let matrixNow = t0.adding(seconds: 900)
     static let events: [(label: String, event: PurchaseEvent)] = [
+        ("waitlistTurn", .waitlistTurn),
         ("confirmationPosted", .confirmationPosted(postID: "reply_9")),
         ("confirm", .confirm(repostedAt: matrixNow)),
         ("authorize", .authorize(holdExpiresAt: matrixNow.adding(seconds: sevenDays))),
@@ -155,6 +156,7 @@ private func expectRefused(_ purchase: Purchase, _ event: PurchaseEvent, now: In
 
     /// The only transitions a purchase makes. Everything else is refused.
     static let allowed: [PurchaseState: Set<String>] = [
+        .waitlisted: ["waitlistTurn", "decline", "cancel.post_deleted", "cancel.unlinked", "cancel.cardholder_cancelled", "cancel.waitlist_closed"],
         .requested: ["confirmationPosted", "expire", "decline", "cancel.post_deleted", "cancel.unlinked", "cancel.cardholder_cancelled"],
         .awaitingConfirmation: ["confirm", "expire", "decline", "cancel.post_deleted", "cancel.unlinked", "cancel.cardholder_cancelled"],
         .confirmed: ["authorize", "decline"],
@@ -174,6 +176,15 @@ private func expectRefused(_ purchase: Purchase, _ event: PurchaseEvent, now: In
                 expectRefused(purchase, event, now: Self.matrixNow)
             }
         }
+    }
+
+    /// A turn gives a fresh window from the moment it is given; the line's close time is dropped.
+    @Test func aWaitlistTurnStartsAFreshWindow() throws {
+        let waiting = makePurchase(.waitlisted, expiresAt: t0.adding(seconds: 86_400))
+        let turnAt = t0.adding(seconds: 3_600)
+        let turned = try waiting.applying(.waitlistTurn, now: turnAt)
+        #expect(turned.state == .requested && turned.expiresAt == turnAt.adding(seconds: waiting.confirmationWindowSeconds))
+        #expect(!PurchaseState.waitlisted.holdsReservation && !PurchaseState.waitlisted.isTerminal)
     }
 
     @Test(arguments: PurchaseState.allCases)

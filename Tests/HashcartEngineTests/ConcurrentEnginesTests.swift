@@ -72,7 +72,10 @@ struct ConcurrentEnginesTests {
         #expect(ingested.reduce(0, +) == Self.buyers, "each post processed by exactly one engine: \(ingested)")
         let counts = try await stores[0].read { try $0.purchaseCounts(offer: offer.id) }
         #expect(counts[.requested] == Self.stock, "\(counts)")
-        #expect(counts[.declined] == Int64(Self.buyers) - Self.stock, "\(counts)")
+        // The rest wait in the waitlist, up to its length; beyond it they are declined sold out.
+        let line = EngineConfiguration().maximumWaitlistLength
+        #expect(counts[.waitlisted] == line, "\(counts)")
+        #expect(counts[.declined] == Int64(Self.buyers) - Self.stock - line, "\(counts)")
         #expect(try await stores[1].read { try $0.audit() } == [])
 
         // The outbox: each reply is claimed and sent by exactly one engine.
@@ -102,7 +105,10 @@ struct ConcurrentEnginesTests {
         }
         #expect(expired.reduce(0, +) == Int(Self.stock), "expiry timers fired \(expired) times for \(Self.stock) reservations")
         let after = try await stores[0].read { reader in (try reader.purchaseCounts(offer: offer.id), try reader.offers().first { $0.id == offer.id }) }
-        #expect(after.0[.expired] == Self.stock && after.1?.reservedUnits == 0 && after.1?.soldUnits == 0, "\(after)")
+        // The freed units went to the first in line, once each: as many turns as units, no more.
+        #expect(after.0[.expired] == Self.stock && after.1?.soldUnits == 0, "\(after)")
+        #expect(after.0[.requested] == Self.stock && after.1?.reservedUnits == Self.stock, "\(after)")
+        #expect(after.0[.waitlisted] == line - Self.stock, "\(after)")
         #expect(try await stores[1].read { try $0.audit() } == [])
     }
 }

@@ -462,8 +462,11 @@ import Testing
         #expect(try await world.offerNow(tablet.id).reservedUnits == 0)
     }
 
-    @Test func soldOutDeclinesWithThePublicReason() async throws {
-        let world = try await TestWorld()
+    /// With waitlists off (`maximumWaitlistLength` 0), a sold-out offer declines at once.
+    @Test func soldOutDeclinesWithThePublicReasonWhenThereIsNoWaitlist() async throws {
+        var configuration = EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0))
+        configuration.maximumWaitlistLength = 0
+        let world = try await TestWorld(configuration: configuration)
         let merchant = try await world.engine.createMerchant(name: "Gadgets Inc")
         let offer = try await world.offer(merchant: merchant, quantity: 1)
         let (_, alice) = try await world.cardholder(handle: "alice")

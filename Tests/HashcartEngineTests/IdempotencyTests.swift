@@ -21,10 +21,10 @@ import Testing
 
         try await world.buy(alice)
         try await world.buy(bob)
-        let (carolPost, _) = try await world.post(carol)  // sold out: declined
+        let (carolPost, _) = try await world.post(carol)  // sold out: into the waitlist
         _ = try await world.post(dave)  // unlinked: invited
         let carolPurchase = try #require(try await world.purchase(of: carolPost))
-        #expect(carolPurchase.state == .declined && carolPurchase.declineReason == .soldOut)
+        #expect(carolPurchase.state == .waitlisted)
 
         let before = try await world.moneySnapshot()
         let officialBefore = try world.officialPosts()

@@ -218,8 +218,12 @@ struct RandomRun {
 
     mutating func finish(_ context: String) async throws {
         try await world.settle()
-        world.clock.advance(seconds: 2_000)
-        try await world.settle()
+        // Windows close; the units they free give waitlist turns, whose windows close in turn.
+        for _ in 0..<50 {
+            world.clock.advance(seconds: 2_000)
+            try await world.settle()
+            if try await world.purchases().allSatisfy({ $0.state != .requested && $0.state != .awaitingConfirmation }) { break }
+        }
         try await check(context + " (windows closed)")
         let open = try await world.purchases().filter { $0.state == .requested || $0.state == .awaitingConfirmation }
         #expect(open.isEmpty, "\(context): purchases left open: \(open.map(\.id))")

@@ -94,13 +94,16 @@ import Testing
 
         let (_, carol) = try await world.cardholder(handle: "carol")
         let (soldOut, soldOutReply) = try await world.post(carol, "#BuyKindleFireHD x2")
-        #expect(try await world.purchase(of: soldOut)?.declineReason == .soldOut)
-        #expect(soldOutReply?.text.contains("sold out") == true)
+        #expect(try await world.purchase(of: soldOut)?.state == .waitlisted)
+        #expect(soldOutReply?.text.contains("sold out for now. You're number 1 in line") == true)
         #expect(try await world.audit() == [])
     }
 
+    /// With waitlists off; with them on, the post would wait in line (WaitlistFlowTests).
     @Test func askingForMoreThanIsLeftDeclinesWithoutReserving() async throws {
-        let world = try await TestWorld()
+        var configuration = EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0))
+        configuration.maximumWaitlistLength = 0
+        let world = try await TestWorld(configuration: configuration)
         let merchant = try await world.engine.createMerchant(name: "Gadgets Inc")
         let offer = try await world.offer(merchant: merchant, quantity: 3) { $0.perCardholderLimit = 3 }
         let (_, alice) = try await world.cardholder(handle: "alice")

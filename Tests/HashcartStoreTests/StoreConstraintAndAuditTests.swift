@@ -165,6 +165,18 @@ import Testing
         #expect(violations.first?.subject == offer)
     }
 
+    /// A purchase put back into a waitlist behind the engine's back, with its order standing.
+    @Test func auditFindsAWaitlistedPurchaseHoldingAnOrder() async throws {
+        let fixture = try await StoreFixture()
+        try insertCapturedOrder(fixture)
+        try fixture.database.execute("UPDATE offers SET sold_units = 1 WHERE id = $1", [StoreFixture.offerID.rawValue])
+        let clean = try await fixture.audit().map(\.rule)
+        #expect(!clean.contains("waitlist.holds_nothing"), "\(clean)")
+        try fixture.database.execute("UPDATE purchases SET state = 'waitlisted' WHERE id = 'pur_1'")
+        let violations = try await fixture.audit()
+        #expect(violations.contains { $0.rule == "waitlist.holds_nothing" && $0.subject == "pur_1" }, "\(violations)")
+    }
+
     func insertSentPost(_ fixture: StoreFixture, key: String, text: String, card: CardAccountID?) throws {
         try fixture.database.execute("""
                 INSERT INTO outbound_posts (key, network, in_reply_to, text, purpose, purchase_id, card_account_id, state, attempts,

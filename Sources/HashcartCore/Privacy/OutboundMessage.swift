@@ -14,6 +14,12 @@ public enum OutboundMessage: Sendable, Hashable {
     case creditLoaded(handle: String, title: String, threshold: Money, credit: Money)
     /// A card-linked offer the card already holds.
     case creditAlreadyLoaded(handle: String, title: String)
+    /// A sold-out offer's waitlist took the post: its place in line (a count, nothing private).
+    case waitlisted(handle: String, title: String, position: Int64)
+    /// Units freed up for a waitlisted post: a confirmation request like any other.
+    case waitlistTurn(handle: String, title: String, units: Int64, total: Money, windowSeconds: Int64, reference: String)
+    /// The offer ended before the post's turn came.
+    case waitlistClosed(handle: String, title: String)
     /// The fallback when a confirmation request's text would reveal something: no amount at all.
     case minimalConfirmationRequest(windowSeconds: Int64, reference: String)
 
@@ -46,6 +52,13 @@ public enum OutboundMessage: Sendable, Hashable {
             result = "\(handle) Loaded: \(title.prefix(80)). Spend \(threshold) or more with your linked card and get \(credit) back, once."
         case .creditAlreadyLoaded(let handle, let title):
             result = "\(handle) \(title.prefix(80)) is already loaded on your card."
+        case .waitlisted(let handle, let title, let position):
+            result = "\(handle) \(title.prefix(80)) is sold out for now. You're number \(position) in line: if units free up, we'll reply here."
+        case .waitlistTurn(let handle, let title, let units, let total, let window, let reference):
+            let what = units > 1 ? "\(units) × \(title.prefix(80))" : "\(title.prefix(80))"
+            result = "\(handle) Your turn: \(what), \(total) total with tax. Repost this within \(Self.minutes(window)) to buy. Ref \(reference)"
+        case .waitlistClosed(let handle, let title):
+            result = "\(handle) \(title.prefix(80)) has ended before your turn came, so nothing was bought."
         case .minimalConfirmationRequest(let window, let reference):
             result = "Repost this within \(Self.minutes(window)) to buy. Ref \(reference)"
         }
@@ -53,7 +66,7 @@ public enum OutboundMessage: Sendable, Hashable {
         return String(result.trimmingPrefix(" ").prefix(280))
     }
 
-    static func minutes(_ seconds: Int64) -> String {
+    public static func minutes(_ seconds: Int64) -> String {
         let minutes = max(1, seconds / 60)
         return minutes == 1 ? "1 minute" : "\(minutes) minutes"
     }

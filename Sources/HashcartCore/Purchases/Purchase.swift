@@ -1,7 +1,12 @@
 /// Where a purchase is. Terminal states: captured (money moved; the order carries on), expired,
 /// declined and cancelled.
 public enum PurchaseState: String, Sendable, Hashable, Codable, CaseIterable {
-    /// Checks passed and one unit reserved; the confirmation reply is queued for the network.
+    /// In the offer's waitlist: it was sold out (or had too few units left) when the post came.
+    /// Holds no unit and no money; when units free up it gets its turn (``PurchaseEvent/waitlistTurn``)
+    /// and becomes ``requested`` with a fresh confirmation window. ``Purchase/expiresAt`` is when
+    /// the line closes (the offer's end).
+    case waitlisted
+    /// Checks passed and its units reserved; the confirmation reply is queued for the network.
     case requested
     /// The confirmation reply is on the network; waiting for the cardholder's repost.
     case awaitingConfirmation = "awaiting_confirmation"
@@ -46,10 +51,15 @@ public enum CancellationReason: String, Sendable, Hashable, Codable, CaseIterabl
     case merchantCancelled = "merchant_cancelled"
     /// The authorization hold timed out (7 days) before capture.
     case holdExpired = "hold_expired"
+    /// The offer ended while the purchase waited in its waitlist.
+    case waitlistClosed = "waitlist_closed"
 }
 
 /// Something that happens to a purchase. See ``Purchase/applying(_:now:)``.
 public enum PurchaseEvent: Sendable, Hashable {
+    /// Units freed up for a waitlisted purchase and were reserved for it: it becomes requested,
+    /// and its confirmation window will start when the reply is posted.
+    case waitlistTurn
     /// The confirmation reply was posted on the network as `postID`; the window starts now.
     case confirmationPosted(postID: String)
     /// The same identity reposted the confirmation reply (at the network's time `repostedAt`,
@@ -158,6 +168,23 @@ public struct Purchase: Sendable, Hashable, Codable {
     public func applying(_ event: PurchaseEvent, now: Instant) throws(PurchaseTransitionError) -> Purchase {
         var next = self
         switch (state, event) {
+        case (.waitlisted, .waitlistTurn):
+            next.state = .requested
+            next.expiresAt = now.adding(seconds: confirmationWindowSeconds)
+
+        case (.waitlisted, .decline(let reason)):
+            next.state = .declined
+            next.declineReason = reason
+            next.endedAt = now
+
+        case (.waitlisted, .cancel(let reason)):
+            guard reason == .postDeleted || reason == .unlinked || reason == .cardholderCancelled || reason == .waitlistClosed else {
+                throw refusal(event, "a waitlisted purchase is cancelled only by the cardholder or the end of its offer")
+            }
+            next.state = .cancelled
+            next.cancellationReason = reason
+            next.endedAt = now
+
         case (.requested, .confirmationPosted(let postID)):
             next.state = .awaitingConfirmation
             next.confirmationPostID = postID
@@ -204,8 +231,8 @@ public struct Purchase: Sendable, Hashable, Codable {
         case (.authorized, .cancel(let reason)):
             // `.postDeleted` here means the post was deleted before the repost, and the two were
             // delivered the other way round; the engine checks the network times.
-            guard reason != .unlinked else {
-                throw refusal(event, "a confirmed purchase is not cancelled by unlinking")
+            guard reason != .unlinked, reason != .waitlistClosed else {
+                throw refusal(event, "a confirmed purchase is not cancelled by unlinking or the end of a waitlist")
             }
             if reason == .holdExpired, let holdExpiresAt, now < holdExpiresAt {
                 throw refusal(event, "the hold has not expired yet")
@@ -227,6 +254,7 @@ public struct Purchase: Sendable, Hashable, Codable {
     /// The event's name as a ``PurchaseTransitionError`` reports it (`confirm`, `expire`, …).
     public static func name(of event: PurchaseEvent) -> String {
         switch event {
+        case .waitlistTurn: "waitlist_turn"
         case .confirmationPosted: "confirmation_posted"
         case .confirm: "confirm"
         case .authorize: "authorize"

@@ -8,6 +8,10 @@ public enum OutboundPurpose: String, Sendable, Hashable, Codable, CaseIterable {
     case linkInvitation = "link_invitation"
     case linked
     case creditLoaded = "credit_loaded"
+    /// The post joined a sold-out offer's waitlist.
+    case waitlisted
+    /// The offer ended before the waitlisted post's turn came.
+    case waitlistClosed = "waitlist_closed"
 }
 
 public enum OutboundState: String, Sendable, Hashable, Codable {
@@ -137,6 +141,11 @@ public enum FunnelMetric: String, Sendable, Hashable, Codable, CaseIterable {
     case creditsEarned = "credits_earned"
     case creditTotal = "credit_total"
     case creditsReversed = "credits_reversed"
+    /// Waitlists: posts that joined one, turns given (units freed and reserved for the next in
+    /// line), and entries still waiting when the offer ended.
+    case waitlisted
+    case waitlistTurns = "waitlist_turns"
+    case waitlistClosed = "waitlist_closed"
     /// Declines are counted per reason as `declined.<reason>`.
     case declined
 }

@@ -156,7 +156,16 @@ public protocol StoreTransaction: LedgerStorage {
     func purchasesDueToExpire(before: Instant, network: NetworkName, limit: Int) throws -> [Purchase]
     /// Authorized purchases whose hold has lapsed.
     func purchasesWithLapsedHolds(before: Instant, limit: Int) throws -> [Purchase]
+    /// The card's purchases on `network` not yet confirmed: holding units, or waiting in a waitlist.
     func pendingPurchases(cardAccountID: CardAccountID, network: NetworkName) throws -> [Purchase]
+    /// The offer's waitlist in order (earliest post first), at most `limit`.
+    func waitlist(offer: OfferID, limit: Int) throws -> [Purchase]
+    /// How many purchases wait in the offer's waitlist.
+    func waitlistLength(offer: OfferID) throws -> Int64
+    /// Offers with a waitlist, at most `limit` (the timers give them turns the releases could not).
+    func offersWithWaitlist(limit: Int) throws -> [OfferID]
+    /// Waitlisted purchases of `network` whose line closed (their offer's end) before `before`.
+    func waitlistedDueToClose(before: Instant, network: NetworkName, limit: Int) throws -> [Purchase]
     func order(_ id: OrderID) throws -> Order?
     func insertOrder(_ order: Order) throws
     func updateOrder(_ order: Order) throws

@@ -30,10 +30,14 @@ extension SQLStore {
     public func connectorInterest(network: NetworkName, now: Instant) async throws -> ConnectorInterest {
         try await withReadSession { session in
             let tags = try session.query(StoreColumns.interestHashtagsSQL, [SQLValue(now), SQLValue(ConnectorInterest.maximumHashtags)]) { try $0.text(0) }
-            let authors = try session.query(StoreColumns.interestAuthorsSQL, [.text(network.rawValue), SQLValue(ConnectorInterest.maximumWatchedAuthors)]) {
+            var authors = Set(try session.query(StoreColumns.interestAuthorsSQL, [.text(network.rawValue), SQLValue(ConnectorInterest.maximumWatchedAuthors)]) {
                 try $0.text(0)
+            })
+            let room = ConnectorInterest.maximumWatchedAuthors - authors.count
+            if room > 0 {
+                authors.formUnion(try session.query(StoreColumns.interestWaitlistedAuthorsSQL, [.text(network.rawValue), SQLValue(room)]) { try $0.text(0) })
             }
-            return ConnectorInterest(hashtagKeys: Set(tags), watchedAuthorIDs: Set(authors))
+            return ConnectorInterest(hashtagKeys: Set(tags), watchedAuthorIDs: authors)
         }
     }
 

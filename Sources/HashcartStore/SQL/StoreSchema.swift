@@ -286,6 +286,12 @@ enum StoreSchema {
             ALTER TABLE orders RENAME COLUMN unit_price TO amount;
             ALTER TABLE orders ADD COLUMN units {int} NOT NULL DEFAULT 1 CHECK (units BETWEEN 1 AND 999);
             """),
+        Migration(id: "v12-waitlists", sql: """
+            -- A sold-out offer's waitlist: its purchases in state 'waitlisted', in the order they came
+            -- (the next in line is found by the first), and by when their line closes (the offer's end).
+            CREATE INDEX IF NOT EXISTS purchases_waitlist ON purchases(offer_id, requested_at, id) WHERE state = 'waitlisted';
+            CREATE INDEX IF NOT EXISTS purchases_waitlist_close ON purchases(expires_at) WHERE state = 'waitlisted';
+            """),
     ]
 
     /// A migration's statements in `dialect`.

@@ -653,7 +653,7 @@ final class WorkingSet: StoreTransaction {
             SELECT
                 CAST(COALESCE(SUM(CASE WHEN p.requested_at >= $1 AND p.state IN ('requested','awaiting_confirmation','confirmed','authorized','captured') AND o.id IS NULL THEN p.total END), 0) AS BIGINT),
                 COUNT(CASE WHEN p.requested_at >= $2 AND p.state != 'declined' THEN 1 END),
-                CAST(COALESCE(SUM(CASE WHEN p.offer_id = $3 AND p.state IN ('requested','awaiting_confirmation','confirmed','authorized','captured') AND o.id IS NULL THEN p.units END), 0) AS BIGINT)
+                CAST(COALESCE(SUM(CASE WHEN p.offer_id = $3 AND p.state IN ('waitlisted','requested','awaiting_confirmation','confirmed','authorized','captured') AND o.id IS NULL THEN p.units END), 0) AS BIGINT)
             FROM purchases p LEFT JOIN orders o ON o.purchase_id = p.id AND o.status = 'cancelled'
             WHERE p.card_account_id = $4
             """, [.int(dayStart), .int(hourAgo), .text(offer.rawValue), .text(card.rawValue)]) { row in
@@ -674,6 +674,32 @@ final class WorkingSet: StoreTransaction {
             """, [SQLValue(before), .text(network.rawValue), SQLValue(limit)], limit: limit)
     }
 
+    func waitlist(offer: OfferID, limit: Int) throws -> [Purchase] {
+        try purchaseList("""
+            SELECT \(StoreColumns.purchase) FROM purchases
+            WHERE offer_id = $1 AND state = 'waitlisted' ORDER BY requested_at, id LIMIT $2
+            """, [.text(offer.rawValue), SQLValue(limit)], limit: limit)
+    }
+
+    func waitlistLength(offer: OfferID) throws -> Int64 {
+        try flushPurchasesAndOrders()
+        return try session.queryOne("SELECT COUNT(*) FROM purchases WHERE offer_id = $1 AND state = 'waitlisted'",
+                                    [.text(offer.rawValue)]) { try $0.int(0) } ?? 0
+    }
+
+    func offersWithWaitlist(limit: Int) throws -> [OfferID] {
+        try flushPurchasesAndOrders()
+        return try session.query("SELECT DISTINCT offer_id FROM purchases WHERE state = 'waitlisted' ORDER BY offer_id LIMIT $1",
+                                 [SQLValue(limit)]) { OfferID(try $0.text(0)) }
+    }
+
+    func waitlistedDueToClose(before: Instant, network: NetworkName, limit: Int) throws -> [Purchase] {
+        try purchaseList("""
+            SELECT \(StoreColumns.purchase) FROM purchases
+            WHERE state = 'waitlisted' AND expires_at <= $1 AND network = $2 ORDER BY expires_at, id LIMIT $3
+            """, [SQLValue(before), .text(network.rawValue), SQLValue(limit)], limit: limit)
+    }
+
     func purchasesWithLapsedHolds(before: Instant, limit: Int) throws -> [Purchase] {
         try purchaseList("""
             SELECT \(StoreColumns.purchase) FROM purchases
@@ -684,7 +710,7 @@ final class WorkingSet: StoreTransaction {
     func pendingPurchases(cardAccountID: CardAccountID, network: NetworkName) throws -> [Purchase] {
         try purchaseList("""
             SELECT \(StoreColumns.purchase) FROM purchases
-            WHERE card_account_id = $1 AND network = $2 AND state IN ('requested', 'awaiting_confirmation') ORDER BY id LIMIT $3
+            WHERE card_account_id = $1 AND network = $2 AND state IN ('waitlisted', 'requested', 'awaiting_confirmation') ORDER BY id LIMIT $3
             """, [.text(cardAccountID.rawValue), .text(network.rawValue), SQLValue(StoreLimits.maximumPendingPurchasesPerCard)],
             limit: StoreLimits.maximumPendingPurchasesPerCard)
     }
