@@ -219,6 +219,7 @@ public struct EngineService: HashcartService {
             draft.endsAt = body.endsAt.map(Instant.init(secondsSinceEpoch:))
             if let limit = body.perCardholderLimit { draft.perCardholderLimit = limit }
             if let window = body.confirmationWindowSeconds { draft.confirmationWindowSeconds = window }
+            if let announce = body.announce { draft.announce = announce }
             return view(try await engine.createOffer(draft))
         }
         await refreshConnectorInterest()
@@ -320,6 +321,7 @@ public struct EngineService: HashcartService {
                                                acceptorIds: terms.acceptorIDs.sorted(), mccs: terms.merchantCategoryCodes.sorted())
                   })
         view.killSwitch = offer.killSwitch
+        view.announce = offer.announce
         return view
     }
 

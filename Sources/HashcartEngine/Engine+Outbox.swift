@@ -42,7 +42,10 @@ extension Engine {
         results.reserveCapacity(due.count)
         for post in due {
             do {
-                results.append((post, .success(try await connector.reply(to: post.inReplyTo, text: post.text, idempotencyKey: post.key))))
+                let posted = post.purpose == .announcement
+                    ? try await connector.announce(text: post.text, idempotencyKey: post.key)
+                    : try await connector.reply(to: post.inReplyTo, text: post.text, idempotencyKey: post.key)
+                results.append((post, .success(posted)))
             } catch {
                 results.append((post, .failure(error)))
             }

@@ -18,6 +18,8 @@ public final class Engine: Sendable {
     public let configuration: EngineConfiguration
     /// When the connector was last told the engine's interest.
     let interestRefreshedAt = Mutex<Instant?>(nil)
+    /// When live offers were last looked at for announcing (at most once a second).
+    let announcementsCheckedAt = Mutex<Instant?>(nil)
 
     public init(store: any EngineStore, connector: any NetworkConnector, clock: any WallClock, ids: any IDGenerator,
                 taxTable: TaxRateTable, configuration: EngineConfiguration = EngineConfiguration()) async throws {
@@ -113,7 +115,7 @@ public final class Engine: Sendable {
                       endsAt: draft.endsAt ?? now.adding(seconds: 30 * 86_400), eligibleStates: draft.eligibleStates,
                       hashtag: try Hashtag(draft.hashtag).checkedForOffer(), captureMode: draft.captureMode,
                       confirmationWindowSeconds: draft.confirmationWindowSeconds, lifecycle: draft.publish ? .published : .draft,
-                      createdAt: now, type: draft.type, statementCredit: draft.statementCredit).validated()
+                      createdAt: now, type: draft.type, statementCredit: draft.statementCredit, announce: draft.announce).validated()
         }
         try await store.write { tx in
             guard try tx.merchant(offer.merchantID) != nil else { throw EngineError.notFound("merchant \(offer.merchantID)") }
@@ -134,6 +136,7 @@ public final class Engine: Sendable {
             }
             try tx.insertOffer(offer)
         }
+        announcementsCheckedAt.withLock { $0 = nil }  // a new offer may be live now: look at once
         return offer
     }
 
@@ -145,6 +148,7 @@ public final class Engine: Sendable {
             guard var offer = try tx.offer(offerID) else { throw EngineError.notFound("offer \(offerID)") }
             guard offer.lifecycle != .ended else { throw EngineError.refused("offer \(offerID) has ended and cannot change") }
             offer.lifecycle = lifecycle
+            if lifecycle == .published { announcementsCheckedAt.withLock { $0 = nil } }  // look again at once
             try tx.updateOffer(offer)
             if lifecycle == .ended {
                 try tx.addMerchantEvent(MerchantEvent(merchantID: offer.merchantID, type: .offerEnded, objectID: offer.id.rawValue, createdAt: now))
@@ -283,6 +287,8 @@ public struct OfferDraft: Sendable, Hashable {
     /// credit amount, and it has no quantity: the budget bounds it).
     public var type: OfferType = .purchase
     public var statementCredit: StatementCreditTerms?
+    /// Whether the issuer's official accounts announce the offer when it goes live.
+    public var announce = true
 
     public init(merchantID: MerchantID, title: String, sku: String, price: Money, hashtag: String, quantity: Int64?) {
         self.merchantID = merchantID

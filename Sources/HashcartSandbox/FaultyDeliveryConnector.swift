@@ -54,4 +54,8 @@ public final class FaultyDeliveryConnector: NetworkConnector {
     public func reply(to postID: String, text: String, idempotencyKey: String) async throws -> PostedReply {
         try await inner.reply(to: postID, text: text, idempotencyKey: idempotencyKey)
     }
+
+    public func announce(text: String, idempotencyKey: String) async throws -> PostedReply {
+        try await inner.announce(text: text, idempotencyKey: idempotencyKey)
+    }
 }

@@ -192,6 +192,12 @@ public final class SandboxNetwork: Sendable {
         return try append(kind: .reply, authorID: official.id, text: text, referencedPostID: postID, idempotencyKey: idempotencyKey)
     }
 
+    /// A post of the official account's own (an offer's announcement); the same key returns the first.
+    public func officialPost(text: String, idempotencyKey: String) throws -> SandboxPost {
+        guard text.count <= Self.maximumTextLength else { throw SandboxError.textTooLong(Self.maximumTextLength) }
+        return try append(kind: .post, authorID: official.id, text: text, referencedPostID: nil, idempotencyKey: idempotencyKey)
+    }
+
     private func append(kind: NetworkEventKind, authorID: String, text: String, referencedPostID: String?, idempotencyKey: String?) throws -> SandboxPost {
         let now = clock.now()
         return try queue.write { db in
@@ -315,6 +321,15 @@ public struct SandboxConnector: NetworkConnector {
     public func reply(to postID: String, text: String, idempotencyKey: String) async throws -> PostedReply {
         do {
             let post = try sandbox.officialReply(to: postID, text: text, idempotencyKey: idempotencyKey)
+            return PostedReply(postID: post.id, createdAt: post.createdAt)
+        } catch let error as SandboxError {
+            throw ConnectorError(network: .sandbox, message: error.description, isRetryable: false)
+        }
+    }
+
+    public func announce(text: String, idempotencyKey: String) async throws -> PostedReply {
+        do {
+            let post = try sandbox.officialPost(text: text, idempotencyKey: idempotencyKey)
             return PostedReply(postID: post.id, createdAt: post.createdAt)
         } catch let error as SandboxError {
             throw ConnectorError(network: .sandbox, message: error.description, isRetryable: false)

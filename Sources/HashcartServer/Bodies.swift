@@ -159,13 +159,15 @@ public struct CreateOfferBody: StrictDecodable, Sendable {
     public var acceptorIds: [String]?
     /// statement_credit only: merchant category codes that qualify (default any).
     public var mccs: [String]?
+    /// Whether the issuer's official accounts announce the offer when it goes live (default true).
+    public var announce: Bool?
     public static let fields: Set<String> = [
         "kind", "title", "sku", "price", "currency", "hashtag", "tax_category", "quantity", "per_cardholder_limit", "starts_at", "ends_at",
         "eligible_states", "capture_mode", "confirmation_window_seconds", "spend_threshold", "credit_amount", "budget", "acceptor_ids",
-        "mccs",
+        "mccs", "announce",
     ]
     enum CodingKeys: String, CodingKey {
-        case kind, title, sku, price, currency, hashtag, quantity, budget, mccs
+        case kind, title, sku, price, currency, hashtag, quantity, budget, mccs, announce
         case spendThreshold = "spend_threshold"
         case creditAmount = "credit_amount"
         case acceptorIds = "acceptor_ids"

@@ -220,8 +220,8 @@ components:
     Offer:
       type: object
       required: [object, id, merchant, title, sku, price, currency, hashtag, tax_category, per_cardholder_limit, starts_at, ends_at,
-                 eligible_states, capture_mode, confirmation_window_seconds, state, units_sold, units_reserved, announcement, created, kind,
-                 kill_switch]
+                 eligible_states, capture_mode, confirmation_window_seconds, state, units_sold, units_reserved, announcement, announce, created,
+                 kind, kill_switch]
       properties:
         object: {type: string, enum: [offer]}
         kind: {type: string, enum: [purchase, statement_credit]}
@@ -258,6 +258,7 @@ components:
         units_sold: {type: integer}
         units_reserved: {type: integer}
         announcement: {type: string}
+        announce: {type: boolean, description: "Whether the official accounts post the announcement when the offer goes live (once per network)."}
         created: {type: integer}
     Order:
       type: object
@@ -713,6 +714,7 @@ paths:
                 eligible_states: {type: array, maxItems: 102, items: {type: string, enum: [AL, AK, AZ, AR, CA, CO, CT, DE, DC, FL, GA, HI, ID, IL, IN, IA, KS, KY, LA, ME, MD, MA, MI, MN, MS, MO, MT, NE, NV, NH, NJ, NM, NY, NC, ND, OH, OK, OR, PA, RI, SC, SD, TN, TX, UT, VT, VA, WA, WV, WI, WY]}}
                 capture_mode: {type: string, enum: [on_shipment, on_confirmation]}
                 confirmation_window_seconds: {type: integer, minimum: 60, maximum: 86400}
+                announce: {type: boolean, description: "Whether the issuer's official accounts announce the offer when it goes live, once per network (default true)."}
       responses:
         "201": {description: Created., content: {application/json: {schema: {$ref: "#/components/schemas/Offer"}}}, links: {GetOffer: {operationId: getOffer, parameters: {id: "$response.body#/id"}}, PauseOffer: {operationId: pauseOffer, parameters: {id: "$response.body#/id"}}, ResumeOffer: {operationId: resumeOffer, parameters: {id: "$response.body#/id"}}, EndOffer: {operationId: endOffer, parameters: {id: "$response.body#/id"}}, OfferAnalytics: {operationId: offerAnalytics, parameters: {id: "$response.body#/id"}}}}
         default: {$ref: "#/components/responses/Error"}

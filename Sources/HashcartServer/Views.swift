@@ -414,6 +414,8 @@ public struct OfferView: Codable, Sendable, Hashable {
     public var unitsReserved: Int64
     /// The issuer's announcement text.
     public var announcement: String
+    /// Whether the official accounts post it when the offer goes live (once per network).
+    public var announce = true
     public var created: Int64
     /// `purchase` or `statement_credit`.
     public var kind: String
@@ -452,7 +454,7 @@ public struct OfferView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, livemode, id, merchant, title, sku, price, currency, hashtag, quantity, state, announcement, created, kind
+        case object, livemode, id, merchant, title, sku, price, currency, hashtag, quantity, state, announcement, announce, created, kind
         case statementCredit = "statement_credit"
         case killSwitch = "kill_switch"
         case taxCategory = "tax_category"

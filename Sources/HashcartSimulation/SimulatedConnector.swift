@@ -61,6 +61,23 @@ final class SimulatedConnector: NetworkConnector {
         }
         return PostedReply(postID: post.id, createdAt: post.createdAt)
     }
+
+    /// Announcements go through the same faults as replies (a 503, an answer lost after posting).
+    func announce(text: String, idempotencyKey: String) async throws -> PostedReply {
+        try crash.checkAlive()
+        let roll = faults.withLock { Int.random(in: 0..<100, using: &$0) }
+        if roll < failurePercent {
+            throw ConnectorError(network: .sandbox, message: "simulated: 503 from the network", isRetryable: true)
+        }
+        let key = sabotage == .ignoreIdempotencyKeys ? idempotencyKey + "#\(faults.withLock { $0.next() })" : idempotencyKey
+        guard let post = world.officialPost(text: text, idempotencyKey: key) else {
+            throw ConnectorError(network: .sandbox, message: "simulated: the post was refused", isRetryable: false)
+        }
+        if roll < failurePercent + lostAnswerPercent {
+            throw ConnectorError(network: .sandbox, message: "simulated: posted, but the answer was lost", isRetryable: true)
+        }
+        return PostedReply(postID: post.id, createdAt: post.createdAt)
+    }
 }
 
 /// Bugs planted in the simulated connector, to prove the simulator's checks catch them (the

@@ -96,6 +96,18 @@ final class SimulatedNetwork: Sendable {
         }
     }
 
+    /// The official account's post of its own (an announcement); the same key returns the first.
+    func officialPost(text: String, idempotencyKey: String) -> SimulatedPost? {
+        let now = clock.now()
+        return state.withLock { state in
+            if let existing = state.repliesByKey[idempotencyKey] { return state.posts[existing] }
+            guard let post = Self.append(&state, authorID: Self.officialID, kind: .post, text: text, referencing: nil, now: now)
+            else { return nil }
+            state.repliesByKey[idempotencyKey] = post.id
+            return post
+        }
+    }
+
     /// Deletes a post (its author only); the delete is an event of its own.
     func delete(authorID: String, postID: String) -> Bool {
         let now = clock.now()

@@ -122,6 +122,15 @@ final class BenchConnector: NetworkConnector {
         return PostedReply(postID: id, createdAt: clock.now())
     }
 
+    func announce(text: String, idempotencyKey: String) async throws -> PostedReply {
+        let next = counter.withLock { value in
+            value += 1
+            return value
+        }
+        return PostedReply(postID: network == .bluesky ? "at://\(officialAccountID)/app.bsky.feed.post/3mpost\(next)" : "a\(next)",
+                           createdAt: clock.now())
+    }
+
     /// The replies posted since the last call: the post each answered, and its own id.
     func takeReplies() -> [(inReplyTo: String, postID: String)] {
         replies.withLock { taken in

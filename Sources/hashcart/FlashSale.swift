@@ -40,9 +40,7 @@ struct FlashSale {
         try await engine.setPayoutAccount(merchantID: merchant.id,
                                           account: try PayoutAccount(routingNumber: "110000000", accountNumber: "000123456789", kind: .checking))
         let offers = try await createOffers(merchant: merchant)
-        for offer in offers {
-            try sandbox.post(authorID: sandbox.official.id, text: offer.announcement)  // the issuer announces each offer
-        }
+        try await settle()  // the engine announces each offer from the official account as it goes live
         log("created merchant and \(offers.count) offers, announced by @\(SandboxNetwork.officialHandle)")
 
         let buyers = try await createCardholders()
@@ -143,7 +141,7 @@ struct FlashSale {
         draft.statementCredit = StatementCreditTerms(spendThreshold: .usd(7_500), credit: .usd(2_000), acceptorIDs: [Self.acceptorID],
                                                      budget: .usd(2_000 * 100))
         let offer = try await engine.createOffer(draft)
-        try sandbox.post(authorID: sandbox.official.id, text: offer.announcement)
+        try await settle()  // announced by the engine
         let loaders = buyers.enumerated().filter { index, _ in index >= 20 && random.chance(12) }
         for (_, buyer) in loaders {
             try sandbox.post(authorID: buyer.account.id, text: "Loading it \(offer.hashtag)")

@@ -206,4 +206,8 @@ struct ReplayConnector: NetworkConnector {
     func reply(to postID: String, text: String, idempotencyKey: String) async throws -> PostedReply {
         throw ConnectorError(network: network, message: "a replay sends nothing", isRetryable: false)
     }
+
+    func announce(text: String, idempotencyKey: String) async throws -> PostedReply {
+        throw ConnectorError(network: network, message: "a replay sends nothing", isRetryable: false)
+    }
 }

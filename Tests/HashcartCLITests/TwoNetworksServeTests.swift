@@ -87,8 +87,10 @@ import Testing
         // Each network carried exactly its own purchase's two replies (request, closed): none crossed over.
         #expect(mastodon.replies(to: toot).count == 2)
         #expect(bluesky.records.withLock { $0.values.filter { $0.parent == skeet }.count } == 2)
-        // Bluesky's only other record is the "linked" reply under the link post.
-        #expect(bluesky.records.withLock { $0.values.filter { $0.parent != skeet }.map(\.text) } == ["Your account is now linked to your card. Happy shopping!"])
+        // Bluesky's only other records are the "linked" reply under the link post and the offer's announcement.
+        #expect(bluesky.records.withLock { $0.values.filter { $0.parent != skeet }.map(\.text) }.sorted()
+                == ["Amex Tee $25.00 + tax with your linked card. Post #BuyAmexTee to buy. Qty limited.",
+                    "Your account is now linked to your card. Happy shopping!"])
         #expect(!bluesky.records.withLock { $0.values.contains { $0.text.contains(mastodonReference) } })
         #expect(!mastodon.statuses.withLock { $0.values.contains { $0.text.contains(blueskyReference) } })
 

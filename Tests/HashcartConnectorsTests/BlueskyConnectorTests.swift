@@ -76,11 +76,15 @@ struct BlueskyConnectorTests {
         }
         #expect(outcomes.count == 1, "only Alice's post reaches the engine: \(outcomes)")
         // The confirmation request went out through createRecord, threaded under Alice's post.
-        for _ in 0..<300 where fake.records.withLock({ $0.count }) < 1 {
+        // (The offer's announcement went out first, as a post of its own.)
+        for _ in 0..<300 where !fake.records.withLock({ $0.values.contains { $0.parent != nil } }) {
             _ = try await engine.runRound()
             try await Task.sleep(for: .milliseconds(20))
         }
-        let request = try #require(fake.records.withLock { Array($0.values) }.first)
+        #expect(fake.records.withLock { $0.values.filter { $0.parent == nil }.map(\.text) } == [
+            "Amex Tee $25.00 + tax with your linked card. Post #BuyAmexTee to buy. Qty limited.",
+        ])
+        let request = try #require(fake.records.withLock { Array($0.values) }.first { $0.parent != nil })
         #expect(request.parent == post)
         #expect(request.root == post)
         #expect(request.text.contains("Repost this within 15 minutes"))
@@ -93,11 +97,11 @@ struct BlueskyConnectorTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(confirmed)
-        for _ in 0..<300 where fake.records.withLock({ $0.count }) < 2 {
+        for _ in 0..<300 where fake.records.withLock({ $0.count }) < 3 {
             _ = try await engine.runRound()
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(fake.records.withLock { $0.count } == 2)
+        #expect(fake.records.withLock { $0.count } == 3, "the announcement, the confirmation request and \"confirmed\"")
         let sold = try await store.read { try $0.offers() }.first { $0.id == offer.id }
         #expect(sold?.soldUnits == 1)
         // The cursor is stored with the events: Jetstream time_us, at least the repost's.
@@ -238,5 +242,24 @@ struct BlueskyConnectorTests {
         #expect(throws: ValidationError.self) { try configuration.validated() }
         #expect((try? configuration.validated()) == nil)
         do { _ = try configuration.validated() } catch { #expect(error.field == field) }
+    }
+
+    @Test("an announcement is a post of its own under the key's record key: a retry finds it, never a second post")
+    func announcement() async throws {
+        let fake = FakeBluesky()
+        let server = try await fake.start()
+        defer { server.cancel() }
+        let bluesky = try connector(fake)
+        let text = "Amex Tee $25.00 + tax with your linked card. Post #BuyAmexTee to buy. Qty limited."
+        let first = try await bluesky.announce(text: text, idempotencyKey: "announce:o1:bluesky")
+        let again = try await bluesky.announce(text: text, idempotencyKey: "announce:o1:bluesky")
+        #expect(first.postID == again.postID)
+        #expect(first.postID == "at://\(FakeBluesky.officialDID)/app.bsky.feed.post/\(RecordKey.tid(forIdempotencyKey: "announce:o1:bluesky"))")
+        let records = fake.records.withLock { Array($0.values) }
+        #expect(records.count == 1 && records.first?.text == text && records.first?.parent == nil && records.first?.root == nil)
+        let body = try #require(fake.createBodies.withLock { $0.first })
+        let record = try #require((try JSONSerialization.jsonObject(with: body) as? [String: Any])?["record"] as? [String: Any])
+        #expect(record["reply"] == nil)
+        await #expect(throws: ConnectorError.self) { try await bluesky.announce(text: String(repeating: "x", count: 301), idempotencyKey: "k") }
     }
 }

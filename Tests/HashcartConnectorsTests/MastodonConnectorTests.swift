@@ -181,4 +181,19 @@ struct MastodonConnectorTests {
         #expect(refused?.message.contains("not the configured official account") == true)
         await #expect(throws: ConnectorError.self) { try await mastodon.events(after: "{\"notifications\":\"abc\"}", limit: 10) }
     }
+
+    @Test("an announcement is a public status of its own, posted once per Idempotency-Key")
+    func announcement() async throws {
+        let fake = FakeMastodon()
+        let server = try await fake.start()
+        defer { server.cancel() }
+        let mastodon = try connector(fake)
+        let text = "Amex Tee $25.00 + tax with your linked card. Post #BuyAmexTee to buy. Qty limited."
+        let first = try await mastodon.announce(text: text, idempotencyKey: "announce:o1:mastodon")
+        let again = try await mastodon.announce(text: text, idempotencyKey: "announce:o1:mastodon")
+        #expect(first.postID == again.postID)
+        let status = try #require(fake.statuses.withLock { $0[first.postID] })
+        #expect(status.text == text && status.inReplyToID == nil && status.visibility == "public" && status.accountID == FakeMastodon.shop.id)
+        await #expect(throws: ConnectorError.self) { try await mastodon.announce(text: String(repeating: "x", count: 501), idempotencyKey: "k") }
+    }
 }

@@ -183,4 +183,22 @@ struct XConnectorTests {
         #expect(post.text == "#BuyAmexTee second")
         #expect(again.statistics.refused == 0, "the half line was dropped with the connection, not parsed")
     }
+
+    @Test("an announcement is a post of its own; a lost answer meets the duplicate refusal and finds the first post")
+    func announcement() async throws {
+        let fake = FakeX()
+        let server = try await fake.start()
+        defer { server.cancel() }
+        let x = try connector(fake)
+        let text = "Amex Tee $25.00 + tax with your linked card. Post #BuyAmexTee to buy. Qty limited."
+        fake.loseNextPostAnswer.withLock { $0 = true }
+        let lost = await #expect(throws: ConnectorError.self) { try await x.announce(text: text, idempotencyKey: "announce:o1:x") }
+        #expect(lost?.isRetryable == true)
+        let posted = try await x.announce(text: text, idempotencyKey: "announce:o1:x")
+        let mine = fake.tweets.withLock { Array($0.values) }.filter { $0.text == text }
+        #expect(mine.count == 1 && mine.first?.inReplyTo == nil && mine.first?.id == posted.postID)
+        #expect(mine.first?.authorID == FakeX.users.first { $0.token == FakeX.shopToken }?.id)
+        let long = await #expect(throws: ConnectorError.self) { try await x.announce(text: String(repeating: "x", count: 281), idempotencyKey: "k") }
+        #expect(long?.isRetryable == false)
+    }
 }

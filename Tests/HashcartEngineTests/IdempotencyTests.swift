@@ -366,6 +366,11 @@ final class OutageConnector: NetworkConnector {
         if isDown { throw ConnectorError(network: network, message: "503 service unavailable", isRetryable: true) }
         return try await inner.reply(to: postID, text: text, idempotencyKey: idempotencyKey)
     }
+
+    func announce(text: String, idempotencyKey: String) async throws -> PostedReply {
+        if isDown { throw ConnectorError(network: network, message: "503 service unavailable", isRetryable: true) }
+        return try await inner.announce(text: text, idempotencyKey: idempotencyKey)
+    }
 }
 
 /// A connector whose first `failures` replies reach the network but whose responses are lost:
@@ -397,5 +402,9 @@ final class ResponseLosingConnector: NetworkConnector {
         }
         if lose { throw ConnectorError(network: network, message: "timed out waiting for the response", isRetryable: true) }
         return posted
+    }
+
+    func announce(text: String, idempotencyKey: String) async throws -> PostedReply {
+        try await inner.announce(text: text, idempotencyKey: idempotencyKey)
     }
 }

@@ -175,7 +175,8 @@ import Testing
     func aConfirmationRequestThatWouldRevealASecretFallsBackToTheMinimalText(title: String, what: String) async throws {
         let world = try await TestWorld()
         let merchant = try await world.engine.createMerchant(name: "Gadgets Inc")
-        let offer = try await world.offer(merchant: merchant, quantity: 1) { $0.title = title }
+        // Not announced: this merchant has not sold to Alice yet (AnnouncementPrivacyTests covers that).
+        let offer = try await world.offer(merchant: merchant, quantity: 1) { $0.title = title; $0.announce = false }
         let (card, alice) = try await world.cardholder(handle: "alice")  // Ada Lovelace, 65 Broadway, Albany NY 12207, 4242, $5,000.00
         let (_, bob) = try await world.cardholder(handle: "bob")
         let (post, request) = try await world.post(alice)

@@ -12,7 +12,7 @@ final class ScriptedConnector: NetworkConnector {
     let network: NetworkName
     let clock: any WallClock
     var officialAccountID: String { "official" }
-    let state = Mutex<(events: [NetworkEvent], replies: [(inReplyTo: String, text: String)])>(([], []))
+    let state = Mutex<(events: [NetworkEvent], replies: [(inReplyTo: String, text: String)], announcements: [String])>(([], [], []))
 
     init(network: NetworkName, clock: any WallClock) {
         self.network = network
@@ -33,6 +33,14 @@ final class ScriptedConnector: NetworkConnector {
         let id = state.withLock { state in
             state.replies.append((postID, text))
             return "\(network)-reply-\(state.replies.count)"
+        }
+        return PostedReply(postID: id, createdAt: clock.now())
+    }
+
+    func announce(text: String, idempotencyKey: String) async throws -> PostedReply {
+        let id = state.withLock { state in
+            state.announcements.append(text)
+            return "\(network)-post-\(state.announcements.count)"
         }
         return PostedReply(postID: id, createdAt: clock.now())
     }

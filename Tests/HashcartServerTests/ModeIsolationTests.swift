@@ -20,6 +20,9 @@ struct SilentConnector: NetworkConnector {
     func reply(to postID: String, text: String, idempotencyKey: String) async throws -> PostedReply {
         throw ConnectorError(network: network, message: "silent", isRetryable: false)
     }
+    func announce(text: String, idempotencyKey: String) async throws -> PostedReply {
+        throw ConnectorError(network: network, message: "silent", isRetryable: false)
+    }
 }
 
 /// Live and test mode in one router, each on a store of its own (the current backend), as

@@ -90,20 +90,22 @@ import Testing
                 try expectError($0, .conflict, code: "request_refused")
             }
         }
-        // The cardholder of the third order cancels it.
-        let token = try await world.service.createCardholderToken(cardholderID: cards[2].rawValue).secret!
-        let purchaseID = try #require(try await world.store.read { try $0.order(orders[2]) }?.purchaseID)
+        // The cardholder of the third order cancels it (orders are listed by id, not by buyer).
+        let third = try #require(try await world.store.read { try $0.order(orders[2]) })
+        let token = try await world.service.createCardholderToken(cardholderID: third.cardAccountID.rawValue).secret!
+        let purchaseID = third.purchaseID
         try await world.app.test(.live) { client in
             try await client.execute(uri: "/v1/purchases/\(purchaseID)/cancel", method: .post, headers: bearer("hc_ch_wrong")) {
                 try expectError($0, .unauthorized, code: "unauthorized")
             }
-            let strangerToken = try await world.service.createCardholderToken(cardholderID: cards[0].rawValue).secret!
+            let stranger = try #require(cards.first { $0 != third.cardAccountID })
+            let strangerToken = try await world.service.createCardholderToken(cardholderID: stranger.rawValue).secret!
             try await client.execute(uri: "/v1/purchases/\(purchaseID)/cancel", method: .post, headers: bearer(strangerToken)) {
                 try expectError($0, .notFound, code: "resource_missing")
             }
             try await client.execute(uri: "/v1/purchases/\(purchaseID)/cancel", method: .post, headers: bearer(token)) {
                 let o = try object($0)
-                #expect(o["state"] as? String == "cancelled")
+                #expect(o["state"] as? String == "cancelled", "\(o)")
             }
         }
         let stock = try #require(try await world.store.read { try $0.offers() }.first)

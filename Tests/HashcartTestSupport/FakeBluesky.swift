@@ -159,26 +159,32 @@ public final class FakeBluesky: Sendable {
                 input["repo"] as? String == Self.officialDID, input["collection"] as? String == "app.bsky.feed.post",
                 let rkey = input["rkey"] as? String, rkey.count == 13,
                 let record = input["record"] as? [String: Any], let text = record["text"] as? String,
-                let createdAt = record["createdAt"] as? String,
-                let reply = record["reply"] as? [String: [String: String]], let root = reply["root"], let parent = reply["parent"],
-                let rootURI = root["uri"], let parentURI = parent["uri"], parent["cid"]?.isEmpty == false
+                let createdAt = record["createdAt"] as? String
             else {
                 return Self.json(["error": "InvalidRequest", "message": "Input/record is not a valid app.bsky.feed.post"], status: .badRequest)
+            }
+            // A reply names its parent and root, each with a cid; a post of its own has no reply at all.
+            var thread: (root: BlueskyStrongRef, parent: BlueskyStrongRef)?
+            if let replyField = record["reply"] {
+                guard let reply = replyField as? [String: [String: String]], let root = reply["root"], let parent = reply["parent"],
+                    let rootURI = root["uri"], let parentURI = parent["uri"], parent["cid"]?.isEmpty == false
+                else {
+                    return Self.json(["error": "InvalidRequest", "message": "Input/record/reply is not a valid reply ref"], status: .badRequest)
+                }
+                thread = (BlueskyStrongRef(uri: rootURI, cid: root["cid"]), BlueskyStrongRef(uri: parentURI, cid: parent["cid"]))
             }
             let uri = "at://\(Self.officialDID)/app.bsky.feed.post/\(rkey)"
             let cid = "bafyreiconfirm\(rkey)"
             let created = self.records.withLock { records -> Bool in
                 guard records[rkey] == nil else { return false }
-                records[rkey] = Record(uri: uri, cid: cid, text: text, createdAt: createdAt,
-                                       parent: BlueskyStrongRef(uri: parentURI, cid: parent["cid"]), root: BlueskyStrongRef(uri: rootURI, cid: root["cid"]))
+                records[rkey] = Record(uri: uri, cid: cid, text: text, createdAt: createdAt, parent: thread?.parent, root: thread?.root)
                 return true
             }
             guard created else {
                 return Self.json(["error": "InvalidRequest", "message": "Record already exists"], status: .badRequest)
             }
             // The official account's post goes out on the firehose like anyone's.
-            self.appendPost(did: Self.officialDID, rkey: rkey, text: text,
-                            reply: (BlueskyStrongRef(uri: rootURI, cid: root["cid"]), BlueskyStrongRef(uri: parentURI, cid: parent["cid"])))
+            self.appendPost(did: Self.officialDID, rkey: rkey, text: text, reply: thread.map { ($0.root, $0.parent) })
             return Self.json(["uri": uri, "cid": cid, "commit": ["cid": "bafyreicommit", "rev": "3mrev"], "validationStatus": "valid"])
         }
         router.get("/xrpc/com.atproto.repo.getRecord") { request, _ -> Response in

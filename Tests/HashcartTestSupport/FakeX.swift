@@ -129,6 +129,8 @@ public final class FakeX: Sendable {
             let result: Bool
             if operatorText == "is:retweet" {
                 result = tweet.retweetOf != nil
+            } else if operatorText == "is:reply" {
+                result = tweet.inReplyTo != nil
             } else if operatorText.hasPrefix("#") {
                 result = tweet.retweetOf == nil && tweet.hashtags.contains { $0.lowercased() == operatorText.dropFirst().lowercased() }
             } else if operatorText.hasPrefix("retweets_of:") {

@@ -251,15 +251,25 @@ public final class BlueskyConnector: NetworkConnector {
         }
         let session = try await currentSession()
         let (parent, root) = try await threadReferences(of: postID, session: session)
+        return try await createPost(text: text, reply: ["root": ["uri": root.uri, "cid": root.cid ?? ""], "parent": ["uri": parent.uri, "cid": parent.cid ?? ""]],
+                                    idempotencyKey: idempotencyKey, session: session)
+    }
+
+    /// A post of the official account's own, under the record key its idempotency key gives, so a
+    /// retry finds the first one.
+    public func announce(text: String, idempotencyKey: String) async throws -> PostedReply {
+        guard text.utf8.count <= 3_000, text.count <= 300 else {
+            throw ConnectorError(network: network, message: "a Bluesky post holds at most 300 characters", isRetryable: false)
+        }
+        return try await createPost(text: text, reply: nil, idempotencyKey: idempotencyKey, session: try await currentSession())
+    }
+
+    private func createPost(text: String, reply: [String: [String: String]]?, idempotencyKey: String, session: Session) async throws -> PostedReply {
         let rkey = RecordKey.tid(forIdempotencyKey: idempotencyKey)
         let now = clock.now()
-        let body: [String: Any] = [
-            "repo": session.did, "collection": JetstreamDecoder.postCollection, "rkey": rkey,
-            "record": [
-                "$type": JetstreamDecoder.postCollection, "text": text, "createdAt": Timestamp.format(now),
-                "reply": ["root": ["uri": root.uri, "cid": root.cid ?? ""], "parent": ["uri": parent.uri, "cid": parent.cid ?? ""]],
-            ] as [String: Any],
-        ]
+        var record: [String: Any] = ["$type": JetstreamDecoder.postCollection, "text": text, "createdAt": Timestamp.format(now)]
+        if let reply { record["reply"] = reply }
+        let body: [String: Any] = ["repo": session.did, "collection": JetstreamDecoder.postCollection, "rkey": rkey, "record": record]
         let response = try await authorized(session) { session in
             try await http.send(.POST, xrpc("com.atproto.repo.createRecord"), headers: [("Authorization", "Bearer \(session.accessJwt)")],
                                 json: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))

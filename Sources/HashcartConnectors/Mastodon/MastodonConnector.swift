@@ -368,8 +368,19 @@ public final class MastodonConnector: NetworkConnector {
         guard Self.isStatusID(postID) else {
             throw ConnectorError(network: network, message: "\"\(postID.prefix(40))\" is not a Mastodon status id", isRetryable: false)
         }
-        guard text.count <= 500 else { throw ConnectorError(network: network, message: "a Mastodon status holds at most 500 characters", isRetryable: false) }
-        let body = try JSONSerialization.data(withJSONObject: ["status": text, "in_reply_to_id": postID, "visibility": "unlisted"], options: [.sortedKeys])
+        return try await postStatus(["status": text, "in_reply_to_id": postID, "visibility": "unlisted"], idempotencyKey: idempotencyKey)
+    }
+
+    /// A public status of the official account's own; Mastodon keeps the Idempotency-Key an hour.
+    public func announce(text: String, idempotencyKey: String) async throws -> PostedReply {
+        try await postStatus(["status": text, "visibility": "public"], idempotencyKey: idempotencyKey)
+    }
+
+    private func postStatus(_ fields: [String: String], idempotencyKey: String) async throws -> PostedReply {
+        guard (fields["status"] ?? "").count <= 500 else {
+            throw ConnectorError(network: network, message: "a Mastodon status holds at most 500 characters", isRetryable: false)
+        }
+        let body = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
         let response = try await http.send(.POST, configuration.serverBase + "/api/v1/statuses",
                                            headers: authorization + [("Idempotency-Key", idempotencyKey)], json: body)
         guard response.status == 200 else { throw http.failure("POST /api/v1/statuses", response) }

@@ -345,8 +345,20 @@ public final class XConnector: NetworkConnector {
 
     public func reply(to postID: String, text: String, idempotencyKey: String) async throws -> PostedReply {
         guard XDecoder.isID(postID) else { throw ConnectorError(network: network, message: "\"\(postID.prefix(40))\" is not a post id", isRetryable: false) }
+        return try await createPost(text: text, inReplyTo: postID)
+    }
+
+    /// A post of the official account's own. X has no idempotency key: a second identical post
+    /// is refused as duplicate content, and the first is then found with recent search.
+    public func announce(text: String, idempotencyKey: String) async throws -> PostedReply {
+        try await createPost(text: text, inReplyTo: nil)
+    }
+
+    private func createPost(text: String, inReplyTo postID: String?) async throws -> PostedReply {
         guard text.count <= 280 else { throw ConnectorError(network: network, message: "a post holds at most 280 characters", isRetryable: false) }
-        let body = try JSONSerialization.data(withJSONObject: ["text": text, "reply": ["in_reply_to_tweet_id": postID]], options: [.sortedKeys])
+        var fields: [String: Any] = ["text": text]
+        if let postID { fields["reply"] = ["in_reply_to_tweet_id": postID] }
+        let body = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
         let response = try await http.send(.POST, configuration.apiBase + "/2/tweets", headers: [("Authorization", "Bearer \(configuration.userToken)")], json: body)
         if response.status == 200 || response.status == 201 {
             struct Created: Decodable {
@@ -360,15 +372,16 @@ public final class XConnector: NetworkConnector {
         }
         if response.status == 403, String(decoding: response.body.prefix(2_000), as: UTF8.self).lowercased().contains("duplicate content") {
             // Posted before (the answer was lost, or the process died): find that post.
-            if let existing = try await findReply(to: postID, text: text) { return existing }
-            throw ConnectorError(network: network, message: "X says this reply was already posted, but search does not show it yet", isRetryable: true)
+            if let existing = try await findPost(inReplyTo: postID, text: text) { return existing }
+            throw ConnectorError(network: network, message: "X says this post was already made, but search does not show it yet", isRetryable: true)
         }
         throw http.failure("POST /2/tweets", response)
     }
 
-    /// The official account's reply to `postID` with exactly `text`, found with recent search.
-    private func findReply(to postID: String, text: String) async throws -> PostedReply? {
-        let query = "from:\(configuration.officialUsername) in_reply_to_tweet_id:\(postID)"
+    /// The official account's post with exactly `text` (in reply to `postID`, or of its own),
+    /// found with recent search.
+    private func findPost(inReplyTo postID: String?, text: String) async throws -> PostedReply? {
+        let query = "from:\(configuration.officialUsername)" + (postID.map { " in_reply_to_tweet_id:\($0)" } ?? " -is:reply")
         let url = configuration.apiBase + "/2/tweets/search/recent?max_results=100&tweet.fields=created_at&query=" + Wire.percentEncoded(query)
         let response = try await http.send(.GET, url, headers: appAuthorization)
         guard response.status == 200 else { throw http.failure("recent search for the earlier reply", response) }

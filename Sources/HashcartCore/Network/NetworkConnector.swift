@@ -47,6 +47,9 @@ public protocol NetworkConnector: Sendable {
     /// Replies to `postID` from the official account. The same `idempotencyKey` never posts twice:
     /// a retry returns the post made the first time.
     func reply(to postID: String, text: String, idempotencyKey: String) async throws -> PostedReply
+    /// Posts `text` from the official account as a post of its own (an offer's announcement),
+    /// public. The same `idempotencyKey` never posts twice.
+    func announce(text: String, idempotencyKey: String) async throws -> PostedReply
     /// What the engine wants now; a connector filters its stream and keeps its subscriptions by it.
     /// Called before every poll; connectors that deliver everything (the sandbox) ignore it.
     func updateInterest(_ interest: ConnectorInterest) async

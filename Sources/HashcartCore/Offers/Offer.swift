@@ -61,6 +61,9 @@ public struct Offer: Sendable, Hashable, Codable {
     public var statementCredit: StatementCreditTerms?
     /// Minor units paid out in statement credits not clawed back (bounded by the terms' budget).
     public var creditedTotal: Int64
+    /// Whether the issuer's official accounts post ``announcement`` when the offer goes live
+    /// (once per network). Offers made before announcements existed are not announced.
+    public var announce: Bool
 
     public static let defaultConfirmationWindowSeconds: Int64 = 900
     public static let maximumPrice = Money.usd(10_000_000)  // $100,000.00
@@ -74,7 +77,7 @@ public struct Offer: Sendable, Hashable, Codable {
         confirmationWindowSeconds: Int64 = Offer.defaultConfirmationWindowSeconds,
         lifecycle: OfferLifecycle = .published, killSwitch: Bool = false,
         reservedUnits: Int64 = 0, soldUnits: Int64 = 0, createdAt: Instant,
-        type: OfferType = .purchase, statementCredit: StatementCreditTerms? = nil, creditedTotal: Int64 = 0
+        type: OfferType = .purchase, statementCredit: StatementCreditTerms? = nil, creditedTotal: Int64 = 0, announce: Bool = true
     ) {
         self.id = id
         self.merchantID = merchantID
@@ -98,6 +101,7 @@ public struct Offer: Sendable, Hashable, Codable {
         self.type = type
         self.statementCredit = statementCredit
         self.creditedTotal = creditedTotal
+        self.announce = announce
     }
 
     /// The offer's state at `now`: the merchant's decision first, then stock, then the time window.
@@ -168,8 +172,10 @@ public struct Offer: Sendable, Hashable, Codable {
     /// The announcement the issuer's account may post, e.g.
     /// "Kindle Fire HD $149.99 + tax with your linked card. Post #BuyKindleFireHD to buy. Qty limited."
     /// A card-linked offer's reads "Spend $75.00 or more at Zappos with your linked card, get $20.00
-    /// back. Post #ZapposCredit to load it."
+    /// back. Post #ZapposCredit to load it." The title is cut to 80 characters, so the whole
+    /// text (hashtag included) fits every network's 280.
     public var announcement: String {
+        let title = self.title.prefix(80)
         if let terms = statementCredit {
             return "\(title): spend \(terms.spendThreshold) or more with your linked card, get \(terms.credit) back. Post \(hashtag) to load it."
         }

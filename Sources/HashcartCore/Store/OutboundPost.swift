@@ -12,6 +12,9 @@ public enum OutboundPurpose: String, Sendable, Hashable, Codable, CaseIterable {
     case waitlisted
     /// The offer ended before the waitlisted post's turn came.
     case waitlistClosed = "waitlist_closed"
+    /// An offer's announcement, posted once per network when it goes live: a post of its own,
+    /// not a reply (its `inReplyTo` is empty).
+    case announcement
 }
 
 public enum OutboundState: String, Sendable, Hashable, Codable {

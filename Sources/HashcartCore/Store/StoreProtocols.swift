@@ -93,6 +93,12 @@ public protocol StoreTransaction: LedgerStorage {
     func offer(_ id: OfferID) throws -> Offer?
     func insertOffer(_ offer: Offer) throws
     func updateOffer(_ offer: Offer) throws
+    /// Offers live at `now` (published, started, not ended, not sold out) that want announcing and
+    /// have no announcement for `network` in the outbox yet, oldest first, at most `limit`.
+    func offersToAnnounce(network: NetworkName, now: Instant, limit: Int) throws -> [Offer]
+    /// The card accounts that bought from `merchant` most recently (whose shipping addresses it has
+    /// seen), at most `limit`.
+    func recentBuyers(merchant: MerchantID, limit: Int) throws -> [CardAccountID]
 
     // Card-linked offers.
     /// The card account whose card has this fingerprint.

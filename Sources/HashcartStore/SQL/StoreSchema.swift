@@ -292,6 +292,12 @@ enum StoreSchema {
             CREATE INDEX IF NOT EXISTS purchases_waitlist ON purchases(offer_id, requested_at, id) WHERE state = 'waitlisted';
             CREATE INDEX IF NOT EXISTS purchases_waitlist_close ON purchases(expires_at) WHERE state = 'waitlisted';
             """),
+        Migration(id: "v13-announcements", sql: """
+            -- Whether the official accounts announce the offer when it goes live (once per network:
+            -- the outbox row `announce:<offer>:<network>` is the record). Offers made before this
+            -- are not announced: an upgrade posts nothing about offers already running.
+            ALTER TABLE offers ADD COLUMN announce {bool} NOT NULL DEFAULT FALSE;
+            """),
     ]
 
     /// A migration's statements in `dialect`.

@@ -575,6 +575,24 @@ final class WorkingSet: StoreTransaction {
         offers.update(offer)
     }
 
+    func recentBuyers(merchant: MerchantID, limit: Int) throws -> [CardAccountID] {
+        try flushPurchasesAndOrders()
+        return try session.query("""
+            SELECT card_account_id FROM orders WHERE merchant_id = $1 GROUP BY card_account_id ORDER BY MAX(created_at) DESC, card_account_id LIMIT $2
+            """, [.text(merchant.rawValue), SQLValue(limit)], limit: limit) { CardAccountID(try $0.text(0)) }
+    }
+
+    func offersToAnnounce(network: NetworkName, now: Instant, limit: Int) throws -> [Offer] {
+        try flushOutbound()
+        return try session.query("""
+            SELECT \(StoreColumns.offer) FROM offers o
+            WHERE o.announce AND o.lifecycle = 'published' AND o.starts_at <= $1 AND o.ends_at > $1
+                AND (o.quantity IS NULL OR o.sold_units < o.quantity)
+                AND NOT EXISTS (SELECT 1 FROM outbound_posts p WHERE p.key = 'announce:' || o.id || ':' || $2)
+            ORDER BY o.starts_at, o.id LIMIT $3
+            """, [SQLValue(now), .text(network.rawValue), SQLValue(limit)], limit: limit, StoreRows.offer).map { offers.remember($0) }
+    }
+
     // MARK: Purchases and orders
 
     func purchase(_ id: PurchaseID) throws -> Purchase? {
