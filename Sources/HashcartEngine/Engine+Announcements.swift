@@ -27,6 +27,9 @@ extension Engine {
         }
         guard due else { return 0 }
         return try await store.write { [self] tx in
+            // Nothing is announced while the issuer has stopped everything (nor an offer it stopped):
+            // once the switch is off, the next look announces what is live then.
+            guard !(try tx.issuerKillSwitchIsOn()) else { return 0 }
             var queued = 0
             for offer in try tx.offersToAnnounce(network: network, now: now, limit: Self.maximumAnnouncementsPerRound) {
                 let text = offer.announcement
@@ -54,7 +57,9 @@ extension Engine {
             let line = try tx.ledgerAccount(LedgerAccounts.creditLine(card.id).id)
             let sensitive = SensitiveData(cardLast4: card.cardLast4, billing: card.billing, creditLimit: card.creditLimit,
                                           availableCredit: .usd(line?.availableCredit ?? 0))
-            if !PrivacyGuard.violations(in: text, sensitive: sensitive).isEmpty {
+            // The merchant knows its buyers' names and shipping addresses (not their card digits,
+            // limits or balances, which an ordinary price or year could match by chance).
+            if PrivacyGuard.violations(in: text, sensitive: sensitive).contains(where: { $0 == .address || $0 == .billingName }) {
                 return ("the text would reveal private data of one of the merchant's cardholders", card.id)
             }
         }

@@ -227,8 +227,9 @@ extension Engine {
             expiresAt: now.adding(seconds: offer.confirmationWindowSeconds))
 
         if let reason = try declineReason(offer: offer, card: card, link: link, request: request, total: total, tx: tx, now: now) {
-            // Sold out (or too few left), but everything else passed: wait in line for freed units.
-            if reason == .soldOut || reason == .notEnoughLeft, offer.quantity != nil, offer.state(at: now) != .ended,
+            // Sold out, but everything else passed: wait in line for freed units. (With some units
+            // left but fewer than asked, the post is declined: it can ask again for what is there.)
+            if reason == .soldOut, let quantity = offer.quantity, units <= quantity, offer.state(at: now) != .ended,
                 let outcome = try joinWaitlist(purchase, offer: offer, card: card, tx: tx, now: now)
             {
                 return outcome
@@ -401,6 +402,7 @@ extension Engine {
         let cancelled = try purchase.applying(.cancel(reason), now: now)
         try tx.updatePurchase(cancelled)
         try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.cancelled.rawValue, by: 1, at: now)
+        try notifyCancelledBeforeConfirming(cancelled, offer: offer, reason: reason, tx: tx, now: now)
         guard purchase.state.holdsReservation else { return }  // a waitlisted purchase holds nothing
         precondition(offer.reservedUnits >= purchase.units, "a pending purchase holds its reserved units")
         offer.reservedUnits -= purchase.units

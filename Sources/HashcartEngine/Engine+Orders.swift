@@ -26,6 +26,7 @@ extension Engine {
             }
             order = try refusing { try order.applying(.ship(carrier: carrier, tracking: tracking), now: now) }
             try tx.updateOrder(order)
+            if let offer = try tx.offer(order.offerID) { try notifyShipped(order, purchase: purchase, offer: offer, tx: tx, now: now) }
             try tx.addMerchantEvent(MerchantEvent(merchantID: order.merchantID, type: .orderShipped, objectID: order.id.rawValue, createdAt: now))
             return order
         }
@@ -54,16 +55,18 @@ extension Engine {
             throw EngineError.refused("order \(order.id) is \(order.status.rawValue); only an order not yet shipped can be cancelled")
         }
         var refunding = Money.zero
+        var reason = reason
         if purchase.state == .authorized {
             let lapsed = purchase.holdExpiresAt.map { now >= $0 } ?? false
+            if lapsed { reason = .holdExpired }
             try Ledger.submit(PurchaseTransfers.resolution(of: purchase, as: lapsed ? .expirePending : .voidPending, now: now),
                               now: now, storage: tx)
-            try tx.updatePurchase(try purchase.applying(.cancel(lapsed ? .holdExpired : reason), now: now))
+            try tx.updatePurchase(try purchase.applying(.cancel(reason), now: now))
         } else if order.refundableAmount.isPositive {
             refunding = order.refundableAmount
             try Ledger.submit(PurchaseTransfers.refund(of: order, amount: refunding, now: now), now: now, storage: tx)
         }
-        try cancelOrder(of: purchase, refunding: refunding, tx: tx, now: now)
+        try cancelOrder(of: purchase, refunding: refunding, reason: reason, tx: tx, now: now)
     }
 
     /// The cardholder cancels a purchase: before confirmation it just ends; after, its order is
@@ -99,6 +102,9 @@ extension Engine {
             let refunded = try refusing { try order.applying(.refund(amount), now: now) }
             try Ledger.submit(PurchaseTransfers.refund(of: order, amount: amount, now: now), now: now, storage: tx)
             try tx.updateOrder(refunded)
+            if let purchase = try tx.purchase(order.purchaseID), let offer = try tx.offer(order.offerID) {
+                try notifyRefunded(refunded, amount: amount, purchase: purchase, offer: offer, tx: tx, now: now)
+            }
             try tx.addMerchantEvent(MerchantEvent(merchantID: order.merchantID, type: .orderRefunded, objectID: order.id.rawValue,
                                                   discriminator: String(refunded.refundCount), createdAt: now))
             return refunded

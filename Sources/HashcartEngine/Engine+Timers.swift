@@ -38,6 +38,7 @@ extension Engine {
                 try tx.updatePurchase(expired)
                 releasedOffers.insert(offer.id)
                 try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.expired.rawValue, by: 1, at: now)
+                try notifyExpired(expired, offer: offer, tx: tx, now: now)
                 if expired.confirmationPostID != nil {
                     try enqueueReply(.expired(handle: expired.identity.handle, reference: expired.reference, hashtag: offer.hashtag),
                                      purpose: .expired, key: "expired:\(expired.id)", inReplyTo: expired.purchasePostID,
@@ -48,7 +49,7 @@ extension Engine {
             for purchase in try tx.purchasesWithLapsedHolds(before: now, limit: configuration.maximumTimersPerRound) {
                 try Ledger.submit(PurchaseTransfers.resolution(of: purchase, as: .expirePending, now: now), now: now, storage: tx)
                 try tx.updatePurchase(try purchase.applying(.cancel(.holdExpired), now: now))
-                try cancelOrder(of: purchase, refunding: .zero, tx: tx, now: now)
+                try cancelOrder(of: purchase, refunding: .zero, reason: .holdExpired, tx: tx, now: now)
                 summary.lapsedHolds += 1
             }
             // Units the expiries freed go to the waitlists (in a fixed order: replays are deterministic).
@@ -63,11 +64,12 @@ extension Engine {
     }
 
     /// Marks the purchase's order cancelled, gives its units back (to the waitlist first) and tells the merchant.
-    func cancelOrder(of purchase: Purchase, refunding: Money, tx: any StoreTransaction, now: Instant) throws {
+    func cancelOrder(of purchase: Purchase, refunding: Money, reason: CancellationReason, tx: any StoreTransaction, now: Instant) throws {
         guard let order = try tx.order(Order.id(for: purchase.id)), var offer = try tx.offer(purchase.offerID) else {
             throw EngineError.notFound("order or offer of purchase \(purchase.id)")
         }
         try tx.updateOrder(try order.applying(.cancel(refunding: refunding), now: now))
+        try notifyOrderCancelled(order, purchase: purchase, offer: offer, reason: reason, refunded: refunding, tx: tx, now: now)
         precondition(offer.soldUnits >= order.units, "a live order holds its sold units")
         offer.soldUnits -= order.units
         try tx.updateOffer(offer)

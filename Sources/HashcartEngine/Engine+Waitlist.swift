@@ -13,18 +13,21 @@ import HashcartCore
 /// confirmation request whose window starts when it is posted. The line closes when the offer
 /// ends: entries still waiting are cancelled (`waitlist_closed`) and told so.
 extension Engine {
-    /// Most entries one release looks at (each turn re-checks its cardholder and queues a reply).
-    static let maximumTurnsPerRelease = 50
+    /// Most entries one release looks at: the whole line (turns are bounded by the free units).
+    static let maximumWaitlistScan = 10_000
     /// Most offers with a waitlist the timers look at in one round.
     static let maximumWaitlistOffersPerRound = 20
 
     /// Puts `purchase` (just built from a post, not yet stored) into the offer's waitlist, or
     /// returns nil when the line is full.
     func joinWaitlist(_ purchase: Purchase, offer: Offer, card: CardAccount, tx: any StoreTransaction, now: Instant) throws -> EventOutcome? {
-        let length = try tx.waitlistLength(offer: offer.id)
+        let (length, lastJoinedAt) = try tx.waitlistLength(offer: offer.id)
         guard length < configuration.maximumWaitlistLength else { return nil }
         var waiting = purchase
         waiting.state = .waitlisted
+        // The line is ordered by when each joined: a batch's posts share one `now`, so each joins a
+        // millisecond after the one before it, and the place it is told is the place it gets.
+        if let lastJoinedAt, lastJoinedAt >= waiting.requestedAt { waiting.requestedAt = lastJoinedAt.adding(milliseconds: 1) }
         waiting.expiresAt = max(offer.endsAt, now)  // the line closes when the offer ends
         try tx.insertPurchase(waiting)
         try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.waitlisted.rawValue, by: 1, at: now)
@@ -47,7 +50,7 @@ extension Engine {
             offer.state(at: now) == .live, !offer.killSwitch, !(try tx.issuerKillSwitchIsOn())
         else { return 0 }
         var turns = 0
-        for waiting in try tx.waitlist(offer: offer.id, limit: Self.maximumTurnsPerRelease) where waiting.units <= available {
+        for waiting in try tx.waitlist(offer: offer.id, limit: Self.maximumWaitlistScan) where waiting.units <= available {
             guard let card = try tx.cardAccount(waiting.cardAccountID) else { throw EngineError.notFound("card account \(waiting.cardAccountID)") }
             guard let link = try tx.activeLink(network: waiting.identity.network, userID: waiting.identity.userID),
                 link.cardAccountID == card.id

@@ -156,7 +156,7 @@ public final class Engine: Sendable {
             } else {
                 try giveWaitlistTurns(offerID: offer.id, tx: tx, now: now)  // resumed: units may be free
             }
-            return offer
+            return try tx.offer(offer.id) ?? offer
         }
     }
 
@@ -238,7 +238,9 @@ public final class Engine: Sendable {
                 throw EngineError.notFound("link of \(cardAccountID) on \(network)")
             }
             try tx.endLink(link.id, at: now)
-            for purchase in try tx.pendingPurchases(cardAccountID: cardAccountID, network: network) {
+            for listed in try tx.pendingPurchases(cardAccountID: cardAccountID, network: network) {
+                // Read again: cancelling one may already have ended another (a waitlist turn finds the link gone).
+                guard let purchase = try tx.purchase(listed.id), purchase.state.holdsReservation || purchase.state == .waitlisted else { continue }
                 try cancelUnconfirmed(purchase, reason: .unlinked, tx: tx, now: now)
             }
         }

@@ -41,7 +41,7 @@ import Testing
         "#BuyKindleFireHD x-1", "#BuyKindleFireHD x+2", "#BuyKindleFireHD x1.5", "#BuyKindleFireHD x1,000",
         "#BuyKindleFireHD x2b", "#BuyKindleFireHD x2x3", "#BuyKindleFireHD x٢", "#BuyKindleFireHD x۲", "#BuyKindleFireHD x२",
         "#BuyKindleFireHD x½", "#BuyKindleFireHD x2\u{200B}3", "#BuyKindleFireHD x1e3", "#BuyKindleFireHD x0x10",
-        "#BuyKindleFireHD x2 then #BuyKindleFireHD x3",
+        "#BuyKindleFireHD x2 then #BuyKindleFireHD x3", "#BuyKindleFireHD х2", "#BuyKindleFireHD Х3", "#BuyKindleFireHD ✕2",
     ])
     func refusesWhatIsNotACount(text: String) {
         guard case .unreadable(let why) = request(text) else {

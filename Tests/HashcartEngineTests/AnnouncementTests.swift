@@ -47,9 +47,9 @@ import Testing
         #expect(try announcements(world).count == 1)
     }
 
-    /// The merchant has seen its buyers' shipping addresses: an offer titled with one (or with a
-    /// card number) is never announced, and the outbox keeps why.
-    @Test(arguments: ["Kindle 65 Broadway edition", "Signed by Ada Lovelace", "Case for card 4242"])
+    /// The merchant has seen its buyers' names and shipping addresses: an offer titled with one is
+    /// never announced, and the outbox keeps why.
+    @Test(arguments: ["Kindle 65 Broadway edition", "Signed by Ada Lovelace", "Albany 12207 local deal"])
     func anAnnouncementRevealingABuyerIsNotPosted(title: String) async throws {
         let world = try await TestWorld()
         let merchant = try await world.engine.createMerchant(name: "Gadgets Inc")
@@ -67,6 +67,41 @@ import Testing
         try await world.settle()
         #expect(try announcements(world).count == 1, "not tried again")
         #expect(try await world.audit() == [])
+    }
+
+    /// What the merchant cannot know (a buyer's card digits, limit, balance) is not held against a
+    /// title or price that happens to match it; a card number is.
+    @Test func onlyWhatTheMerchantKnowsWithholdsAnAnnouncement() async throws {
+        let world = try await TestWorld()
+        let merchant = try await world.engine.createMerchant(name: "Gadgets Inc")
+        _ = try await world.offer(merchant: merchant)
+        let (_, alice) = try await world.cardholder(handle: "alice")  // card 4242, limit $5,000.00
+        try await world.buy(alice)
+        _ = try await world.offer(merchant: merchant, hashtag: "#BigTV", price: 500_000) { $0.title = "Model 4242 TV" }
+        _ = try await world.offer(merchant: merchant, hashtag: "#CardCase") { $0.title = "Case for 4111 1111 1111 1111" }
+        world.clock.advance(seconds: 5)
+        try await world.settle()
+        let texts = try announcements(world).map(\.text)
+        #expect(texts.contains("Model 4242 TV $5,000.00 + tax with your linked card. Post #BigTV to buy. Qty limited."), "\(texts)")
+        #expect(!texts.contains { $0.contains("4111") })
+        #expect(try await world.audit() == [])
+    }
+
+    /// While the issuer has stopped everything, or the offer, nothing is announced; afterwards it is.
+    @Test func noAnnouncementWhileStopped() async throws {
+        let world = try await TestWorld()
+        try await world.engine.setIssuerKillSwitch(on: true, reason: "incident")
+        let merchant = try await world.engine.createMerchant(name: "Gadgets Inc")
+        let stopped = try await world.offer(merchant: merchant, hashtag: "#Stopped")
+        try await world.engine.setKillSwitch(of: stopped.id, on: true)
+        _ = try await world.offer(merchant: merchant)
+        try await world.settle()
+        #expect(try announcements(world).isEmpty)
+        try await world.engine.setIssuerKillSwitch(on: false, reason: "resolved")
+        world.clock.advance(seconds: 5)
+        try await world.settle()
+        #expect(try announcements(world).map(\.text).allSatisfy { $0.contains("#BuyKindleFireHD") })
+        #expect(try announcements(world).count == 1)
     }
 
     /// A network that is down when the offer goes live gets the announcement once it is back, once.

@@ -49,6 +49,47 @@ import Testing
         #expect(try await world.audit() == [])
     }
 
+    /// Posts that reach the engine in one batch join the line in the order they were made, and
+    /// get their turns in that order.
+    @Test func aBatchJoinsTheLineInOrder() async throws {
+        let world = try await TestWorld()
+        let merchant = try await world.engine.createMerchant(name: "Gadgets Inc")
+        let offer = try await world.offer(merchant: merchant, quantity: 1)
+        let (_, alice) = try await world.cardholder(handle: "alice")
+        _ = try await world.post(alice)
+        var posts: [SandboxPost] = []
+        for handle in ["zoe", "bob", "yan", "carl"] {
+            let (_, account) = try await world.cardholder(handle: handle)
+            posts.append(try world.sandbox.post(authorID: account.id, text: "me too #BuyKindleFireHD"))
+        }
+        try await world.settle()  // one batch
+        for (index, post) in posts.enumerated() {
+            #expect(try world.reply(to: post.id)?.text.contains("You're number \(index + 1) in line") == true)
+        }
+        world.clock.advance(seconds: 900 + 60)
+        try await world.settle()
+        #expect(try await world.purchase(of: posts[0])?.state == .awaitingConfirmation)
+        #expect(try await world.purchase(of: posts[1])?.state == .waitlisted)
+        #expect(try await world.offerNow(offer.id).reservedUnits == 1)
+    }
+
+    /// With some units left but fewer than asked, a post is declined (it can ask for what is
+    /// there); only a sold-out offer puts posts in line.
+    @Test func tooFewLeftDeclinesRatherThanWaits() async throws {
+        let world = try await TestWorld()
+        let merchant = try await world.engine.createMerchant(name: "Gadgets Inc")
+        _ = try await world.offer(merchant: merchant, quantity: 3) { $0.perCardholderLimit = 5 }
+        let (_, alice) = try await world.cardholder(handle: "alice")
+        let (_, bob) = try await world.cardholder(handle: "bob")
+        _ = try await world.post(alice, "#BuyKindleFireHD x2")
+        let (post, reply) = try await world.post(bob, "#BuyKindleFireHD x2")
+        #expect(try await world.purchase(of: post)?.declineReason == .notEnoughLeft)
+        #expect(reply?.text.contains("not enough of Kindle Fire HD is left") == true)
+        _ = try await world.post(bob, "#BuyKindleFireHD x1")
+        let (tooBig, _) = try await world.post(bob, "#BuyKindleFireHD x4")  // sold out now, but more than the offer ever had
+        #expect(try await world.purchase(of: tooBig)?.state == .declined)
+    }
+
     /// The earliest entry whose units fit goes first; one asking for more than is free keeps its place.
     @Test func freedUnitsGoToTheFirstEntryTheyFit() async throws {
         let world = try await TestWorld()

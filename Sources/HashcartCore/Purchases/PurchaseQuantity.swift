@@ -78,6 +78,10 @@ public enum PurchaseQuantity {
         }
         // NFKC folds full-width `ｘ２` and superscripts to ASCII; the marker may be x, X or ×.
         var folded = Array(String(word).precomposedStringWithCompatibilityMapping.unicodeScalars)
+        // Look-alikes of x (Cyrillic х, Х, multiplication signs) before a number are refused, not read as one unit.
+        if let marker = folded.first, "хХ✕✖⨯╳".unicodeScalars.contains(marker), let next = folded.dropFirst().first, isDigitLike(next) {
+            return .unreadable("\"\(String(word))\" writes the count with a look-alike of x")
+        }
         guard let marker = folded.first, marker == "x" || marker == "X" || marker == "×" else { return .unspecified }
         folded.removeFirst()
         while let last = folded.last, ".,!?;:)]}'\"…".unicodeScalars.contains(last) { folded.removeLast() }

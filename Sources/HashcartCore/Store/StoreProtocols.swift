@@ -166,9 +166,10 @@ public protocol StoreTransaction: LedgerStorage {
     func pendingPurchases(cardAccountID: CardAccountID, network: NetworkName) throws -> [Purchase]
     /// The offer's waitlist in order (earliest post first), at most `limit`.
     func waitlist(offer: OfferID, limit: Int) throws -> [Purchase]
-    /// How many purchases wait in the offer's waitlist.
-    func waitlistLength(offer: OfferID) throws -> Int64
-    /// Offers with a waitlist, at most `limit` (the timers give them turns the releases could not).
+    /// How many purchases wait in the offer's waitlist, and when the last one joined.
+    func waitlistLength(offer: OfferID) throws -> (count: Int64, lastJoinedAt: Instant?)
+    /// Offers with a waitlist and free units, live and not stopped, at most `limit` (the timers give
+    /// them turns the releases could not).
     func offersWithWaitlist(limit: Int) throws -> [OfferID]
     /// Waitlisted purchases of `network` whose line closed (their offer's end) before `before`.
     func waitlistedDueToClose(before: Instant, network: NetworkName, limit: Int) throws -> [Purchase]

@@ -586,7 +586,7 @@ final class WorkingSet: StoreTransaction {
         try flushOutbound()
         return try session.query("""
             SELECT \(StoreColumns.offer) FROM offers o
-            WHERE o.announce AND o.lifecycle = 'published' AND o.starts_at <= $1 AND o.ends_at > $1
+            WHERE o.announce AND NOT o.kill_switch AND o.lifecycle = 'published' AND o.starts_at <= $1 AND o.ends_at > $1
                 AND (o.quantity IS NULL OR o.sold_units < o.quantity)
                 AND NOT EXISTS (SELECT 1 FROM outbound_posts p WHERE p.key = 'announce:' || o.id || ':' || $2)
             ORDER BY o.starts_at, o.id LIMIT $3
@@ -699,16 +699,22 @@ final class WorkingSet: StoreTransaction {
             """, [.text(offer.rawValue), SQLValue(limit)], limit: limit)
     }
 
-    func waitlistLength(offer: OfferID) throws -> Int64 {
+    func waitlistLength(offer: OfferID) throws -> (count: Int64, lastJoinedAt: Instant?) {
         try flushPurchasesAndOrders()
-        return try session.queryOne("SELECT COUNT(*) FROM purchases WHERE offer_id = $1 AND state = 'waitlisted'",
-                                    [.text(offer.rawValue)]) { try $0.int(0) } ?? 0
+        return try session.queryOne("SELECT COUNT(*), MAX(requested_at) FROM purchases WHERE offer_id = $1 AND state = 'waitlisted'",
+                                    [.text(offer.rawValue)]) { (try $0.int(0), try $0.optionalInstant(1)) } ?? (0, nil)
     }
 
     func offersWithWaitlist(limit: Int) throws -> [OfferID] {
+        // Offers changed in this transaction are read as committed before it: an offer that freed
+        // units in it was given its turns where it freed them.
         try flushPurchasesAndOrders()
-        return try session.query("SELECT DISTINCT offer_id FROM purchases WHERE state = 'waitlisted' ORDER BY offer_id LIMIT $1",
-                                 [SQLValue(limit)]) { OfferID(try $0.text(0)) }
+        return try session.query("""
+            SELECT DISTINCT p.offer_id FROM purchases p JOIN offers o ON o.id = p.offer_id
+            WHERE p.state = 'waitlisted' AND o.lifecycle = 'published' AND NOT o.kill_switch
+                AND o.quantity - o.sold_units - o.reserved_units > 0
+            ORDER BY p.offer_id LIMIT $1
+            """, [SQLValue(limit)]) { OfferID(try $0.text(0)) }
     }
 
     func waitlistedDueToClose(before: Instant, network: NetworkName, limit: Int) throws -> [Purchase] {
