@@ -62,4 +62,19 @@ extension EngineService {
             return try await riskSettings()
         }
     }
+
+    /// One offer's own limits: the body replaces them whole (a limit left out follows the issuer's).
+    public func setOfferRisk(offerID: String, _ body: RiskSettingsBody) async throws -> OfferView {
+        try await mapped {
+            guard let id = OfferID(validating: offerID) else { throw APIError.notFound("offer \(offerID.prefix(64))") }
+            let overrides = RiskOverrides(dailySpendCap: body.dailySpendCap.map(Money.usd), maximumPurchasesPerHour: body.maxPurchasesPerHour,
+                                          minimumLinkAgeSeconds: body.minLinkAgeSeconds)
+            do {
+                return view(try await engine.setRisk(of: id, to: overrides))
+            } catch EngineError.invalid(let error) {
+                let param = error.field.hasPrefix("risk.") ? String(error.field.dropFirst("risk.".count)) : error.field
+                throw APIError.invalid("`\(param)` \(error.message).", param: param)
+            }
+        }
+    }
 }

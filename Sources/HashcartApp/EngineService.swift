@@ -322,6 +322,8 @@ public struct EngineService: HashcartService {
                   })
         view.killSwitch = offer.killSwitch
         view.announce = offer.announce
+        view.risk = OfferRiskView(dailySpendCap: offer.risk.dailySpendCap?.minorUnits, maxPurchasesPerHour: offer.risk.maximumPurchasesPerHour,
+                                  minLinkAgeSeconds: offer.risk.minimumLinkAgeSeconds)
         return view
     }
 

@@ -272,8 +272,8 @@ extension Engine {
                                   spentToday: usage.spentToday, purchasesLastHour: max(0, usage.purchasesLastHour - Int64(postedLastHour)),
                                   unitsOfOffer: max(0, usage.unitsOfOffer - (waiting?.units ?? 0)), attemptUnits: units,
                                   perCardholderLimit: offer.perCardholderLimit, attemptTotal: total)
-        // The issuer's limits as set over the API, else the configured defaults.
-        if let reason = (try tx.issuerRiskPolicy() ?? configuration.risk).evaluate(context) { return reason }
+        // The issuer's limits as set over the API, else the configured defaults; then the offer's own.
+        if let reason = (try tx.issuerRiskPolicy() ?? configuration.risk).applying(offer.risk).evaluate(context) { return reason }
         let line = try tx.ledgerAccount(LedgerAccounts.creditLine(card.id).id)
         guard let line, line.availableCredit >= total.minorUnits else { return .insufficientCredit }
         if let available = offer.availableUnits, available < units { return available <= 0 ? .soldOut : .notEnoughLeft }

@@ -160,6 +160,19 @@ public final class Engine: Sendable {
         }
     }
 
+    /// The issuer's risk limits for one offer: each one set replaces the issuer-wide limit for
+    /// purchases of that offer (within ``RiskPolicy``'s bounds); an empty set follows the issuer.
+    @discardableResult
+    public func setRisk(of offerID: OfferID, to overrides: RiskOverrides) async throws -> Offer {
+        let overrides = try validate { try overrides.validated() }
+        return try await store.write { tx in
+            guard var offer = try tx.offer(offerID) else { throw EngineError.notFound("offer \(offerID)") }
+            offer.risk = overrides
+            try tx.updateOffer(offer)
+            return offer
+        }
+    }
+
     /// The issuer's per-offer kill switch: while on, every purchase and confirmation is declined.
     public func setKillSwitch(of offerID: OfferID, on: Bool) async throws {
         let now = clock.now()

@@ -259,6 +259,13 @@ components:
         units_reserved: {type: integer}
         announcement: {type: string}
         announce: {type: boolean, description: "Whether the official accounts post the announcement when the offer goes live (once per network)."}
+        risk:
+          type: object
+          description: "The issuer's risk limits for this offer alone; a limit left out follows the issuer-wide one."
+          properties:
+            daily_spend_cap: {type: integer}
+            max_purchases_per_hour: {type: integer}
+            min_link_age_seconds: {type: integer}
         created: {type: integer}
     Order:
       type: object
@@ -668,6 +675,26 @@ paths:
               required: [on]
               properties:
                 on: {type: boolean}
+      responses:
+        "200": {description: The offer., content: {application/json: {schema: {$ref: "#/components/schemas/Offer"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/offers/{id}/risk:
+    post:
+      operationId: setOfferRisk
+      summary: "The issuer's risk limits for one offer, whoever's it is (operator): each one given replaces the issuer-wide limit for purchases of this offer; one left out follows the issuer's."
+      security: [{admin: []}]
+      parameters: [{$ref: "#/components/parameters/Id"}, {$ref: "#/components/parameters/IdempotencyKey"}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              properties:
+                daily_spend_cap: {type: integer, minimum: 1, maximum: 100000000, description: "Minor units a card may spend (with tax) in one UTC day."}
+                max_purchases_per_hour: {type: integer, minimum: 1, maximum: 1000}
+                min_link_age_seconds: {type: integer, minimum: 0, maximum: 2592000}
       responses:
         "200": {description: The offer., content: {application/json: {schema: {$ref: "#/components/schemas/Offer"}}}}
         default: {$ref: "#/components/responses/Error"}

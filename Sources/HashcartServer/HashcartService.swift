@@ -42,6 +42,7 @@ public protocol HashcartService: Sendable {
     func setKillSwitch(_ body: KillSwitchBody) async throws -> KillSwitchView
     /// The issuer stops (or lets go on) one offer, whoever's it is.
     func setOfferKillSwitch(offerID: String, _ body: OfferKillSwitchBody) async throws -> OfferView
+    func setOfferRisk(offerID: String, _ body: RiskSettingsBody) async throws -> OfferView
     /// Sets the bank account a merchant's settlement batches are paid to.
     func setPayoutAccount(merchantID: String, _ body: PayoutAccountBody) async throws -> MerchantView
     /// The issuer's sales-tax liability per state over UTC days `from` through `to` (YYYY-MM-DD).

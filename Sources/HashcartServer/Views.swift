@@ -416,6 +416,8 @@ public struct OfferView: Codable, Sendable, Hashable {
     public var announcement: String
     /// Whether the official accounts post it when the offer goes live (once per network).
     public var announce = true
+    /// The issuer's risk limits for this offer alone (a limit not set follows the issuer's).
+    public var risk = OfferRiskView()
     public var created: Int64
     /// `purchase` or `statement_credit`.
     public var kind: String
@@ -454,7 +456,7 @@ public struct OfferView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, livemode, id, merchant, title, sku, price, currency, hashtag, quantity, state, announcement, announce, created, kind
+        case object, livemode, id, merchant, title, sku, price, currency, hashtag, quantity, state, announcement, announce, risk, created, kind
         case statementCredit = "statement_credit"
         case killSwitch = "kill_switch"
         case taxCategory = "tax_category"
@@ -466,6 +468,25 @@ public struct OfferView: Codable, Sendable, Hashable {
         case confirmationWindowSeconds = "confirmation_window_seconds"
         case unitsSold = "units_sold"
         case unitsReserved = "units_reserved"
+    }
+}
+
+/// An offer's own risk limits; a limit left out follows the issuer-wide one.
+public struct OfferRiskView: Codable, Sendable, Hashable {
+    public var dailySpendCap: Int64?
+    public var maxPurchasesPerHour: Int64?
+    public var minLinkAgeSeconds: Int64?
+
+    public init(dailySpendCap: Int64? = nil, maxPurchasesPerHour: Int64? = nil, minLinkAgeSeconds: Int64? = nil) {
+        self.dailySpendCap = dailySpendCap
+        self.maxPurchasesPerHour = maxPurchasesPerHour
+        self.minLinkAgeSeconds = minLinkAgeSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case dailySpendCap = "daily_spend_cap"
+        case maxPurchasesPerHour = "max_purchases_per_hour"
+        case minLinkAgeSeconds = "min_link_age_seconds"
     }
 }
 

@@ -100,6 +100,19 @@ import HashcartCore
         #expect(policy.evaluate(context(spent: Int64.max)) == .dailySpendCap)
     }
 
+    /// An offer's own limits replace the issuer's one by one, stricter or looser, within the same bounds.
+    @Test func anOffersOwnLimitsReplaceTheIssuersOneByOne() throws {
+        let strict = policy.applying(RiskOverrides(dailySpendCap: .usd(10_000), minimumLinkAgeSeconds: 86_400))
+        #expect(strict.dailySpendCap == .usd(10_000) && strict.minimumLinkAgeSeconds == 86_400 && strict.maximumPurchasesPerHour == 3)
+        #expect(strict.evaluate(context(age: 7_200)) == .linkTooNew)
+        #expect(policy.applying(RiskOverrides(maximumPurchasesPerHour: 10)).evaluate(context(hour: 3)) == nil)
+        #expect(policy.applying(RiskOverrides()) == policy)
+        #expect(throws: ValidationError.self) { try RiskOverrides(dailySpendCap: .usd(0)).validated() }
+        #expect(throws: ValidationError.self) { try RiskOverrides(maximumPurchasesPerHour: 1_001).validated() }
+        #expect(throws: ValidationError.self) { try RiskOverrides(minimumLinkAgeSeconds: -1).validated() }
+        #expect(try RiskOverrides(minimumLinkAgeSeconds: 0).validated().minimumLinkAgeSeconds == 0)
+    }
+
     @Test func refusesUnboundedPolicies() {
         #expect(throws: ValidationError.self) { try RiskPolicy(maximumPurchasesPerHour: 0).validated() }
         #expect(throws: ValidationError.self) { try RiskPolicy(dailySpendCap: .usd(-1)).validated() }

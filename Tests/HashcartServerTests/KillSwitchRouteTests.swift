@@ -111,4 +111,61 @@ import Testing
         let purchase = try #require(try await world.store.read { try $0.purchase(purchaseID) })
         #expect(purchase.declineReason == .linkTooNew)
     }
+
+    /// One offer's own limits: only the operator sets them, bounds refused with the field named and
+    /// nothing changed, the offer shows them, and the engine declines that offer's purchases by them
+    /// while another offer follows the issuer's.
+    @Test func anOffersOwnRiskLimitsOverTheAPI() async throws {
+        let world = try await ServerWorld()
+        let merchant = try await world.engine.createMerchant(name: "Shop")
+        let strict = try await world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle", sku: "K1", price: .usd(14_999),
+                                                                   hashtag: "#BuyKindle", quantity: 5))
+        _ = try await world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Tee", sku: "T1", price: .usd(2_500),
+                                                          hashtag: "#BuyTee", quantity: 5))
+        let key = try await world.service.createAPIKey(merchantID: merchant.id.rawValue).secret!
+        let uri = "/v1/offers/\(strict.id)/risk"
+        try await world.app.test(.live) { client in
+            for (bad, param) in [(#"{"daily_spend_cap":0}"#, "daily_spend_cap"), (#"{"daily_spend_cap":100000001}"#, "daily_spend_cap"),
+                                 (#"{"max_purchases_per_hour":0}"#, "max_purchases_per_hour"),
+                                 (#"{"min_link_age_seconds":-1}"#, "min_link_age_seconds"), (#"{"min_link_age_seconds":2592001}"#, "min_link_age_seconds"),
+                                 (#"{"min_link_age_seconds":"soon"}"#, "min_link_age_seconds"), (#"{"per_offer":1}"#, "per_offer")] {
+                try await client.execute(uri: uri, method: .post, headers: admin, body: body(bad)) { response in
+                    #expect(response.status == .badRequest, "\(bad)")
+                    let error = try object(response)["error"] as? [String: Any]
+                    #expect(error?["param"] as? String == param, "\(bad): \(String(buffer: response.body))")
+                }
+            }
+            #expect(try await world.store.read { try $0.offer(strict.id) }?.risk.isEmpty == true, "refused bodies change nothing")
+            try await client.execute(uri: uri, method: .post, headers: bearer(key), body: body(#"{"min_link_age_seconds":0}"#)) { response in
+                #expect([.unauthorized, .forbidden].contains(response.status), "a merchant cannot loosen its own offer's limits")
+            }
+            try await client.execute(uri: "/v1/offers/off_nope/risk", method: .post, headers: admin, body: body("{}")) {
+                #expect($0.status == .notFound)
+            }
+            try await client.execute(uri: uri, method: .post, headers: admin, body: body(#"{"min_link_age_seconds":604800}"#)) { response in
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
+                let risk = try object(response)["risk"] as? [String: Any]
+                #expect(risk?["min_link_age_seconds"] as? Int == 604_800 && risk?["daily_spend_cap"] == nil)
+            }
+            try await client.execute(uri: "/v1/offers/\(strict.id)", method: .get, headers: bearer(key)) { response in
+                let risk = try object(response)["risk"] as? [String: Any]
+                #expect(risk?["min_link_age_seconds"] as? Int == 604_800)
+            }
+        }
+        // A link a day old buys the tee, but is too young for the Kindle.
+        let (_, account, kindlePost) = try await world.linkedBuyerPosts("I want it #BuyKindle")
+        let kindle = try #require(try await world.store.read { try $0.purchase(Purchase.id(network: .sandbox, postID: kindlePost.id)) })
+        #expect(kindle.declineReason == .linkTooNew)
+        let teePost = try world.sandbox.post(authorID: account.id, text: "and #BuyTee")
+        try await world.settle()
+        let tee = try #require(try await world.store.read { try $0.purchase(Purchase.id(network: .sandbox, postID: teePost.id)) })
+        #expect(tee.state == .awaitingConfirmation, "\(tee)")
+        // An empty body gives the offer back to the issuer's limits.
+        try await world.app.test(.live) { client in
+            try await client.execute(uri: uri, method: .post, headers: admin, body: body("{}")) { response in
+                #expect(response.status == .ok)
+            }
+        }
+        #expect(try await world.store.read { try $0.offer(strict.id) }?.risk.isEmpty == true)
+    }
 }

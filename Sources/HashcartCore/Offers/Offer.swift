@@ -64,6 +64,8 @@ public struct Offer: Sendable, Hashable, Codable {
     /// Whether the issuer's official accounts post ``announcement`` when the offer goes live
     /// (once per network). Offers made before announcements existed are not announced.
     public var announce: Bool
+    /// The issuer's risk limits for this offer alone, in place of its issuer-wide ones.
+    public var risk: RiskOverrides
 
     public static let defaultConfirmationWindowSeconds: Int64 = 900
     public static let maximumPrice = Money.usd(10_000_000)  // $100,000.00
@@ -77,7 +79,8 @@ public struct Offer: Sendable, Hashable, Codable {
         confirmationWindowSeconds: Int64 = Offer.defaultConfirmationWindowSeconds,
         lifecycle: OfferLifecycle = .published, killSwitch: Bool = false,
         reservedUnits: Int64 = 0, soldUnits: Int64 = 0, createdAt: Instant,
-        type: OfferType = .purchase, statementCredit: StatementCreditTerms? = nil, creditedTotal: Int64 = 0, announce: Bool = true
+        type: OfferType = .purchase, statementCredit: StatementCreditTerms? = nil, creditedTotal: Int64 = 0, announce: Bool = true,
+        risk: RiskOverrides = RiskOverrides()
     ) {
         self.id = id
         self.merchantID = merchantID
@@ -102,6 +105,7 @@ public struct Offer: Sendable, Hashable, Codable {
         self.statementCredit = statementCredit
         self.creditedTotal = creditedTotal
         self.announce = announce
+        self.risk = risk
     }
 
     /// The offer's state at `now`: the merchant's decision first, then stock, then the time window.

@@ -27,6 +27,39 @@ public struct RiskPolicy: Sendable, Hashable, Codable {
     }
 }
 
+/// One offer's own risk limits (set by the issuer over the API): each one set replaces the
+/// issuer's limit for purchases of that offer, stricter or looser; the others follow the issuer.
+public struct RiskOverrides: Sendable, Hashable, Codable {
+    public var dailySpendCap: Money?
+    public var maximumPurchasesPerHour: Int64?
+    public var minimumLinkAgeSeconds: Int64?
+
+    public init(dailySpendCap: Money? = nil, maximumPurchasesPerHour: Int64? = nil, minimumLinkAgeSeconds: Int64? = nil) {
+        self.dailySpendCap = dailySpendCap
+        self.maximumPurchasesPerHour = maximumPurchasesPerHour
+        self.minimumLinkAgeSeconds = minimumLinkAgeSeconds
+    }
+
+    public var isEmpty: Bool { dailySpendCap == nil && maximumPurchasesPerHour == nil && minimumLinkAgeSeconds == nil }
+
+    /// Checks each limit set against ``RiskPolicy``'s bounds.
+    public func validated() throws(ValidationError) -> RiskOverrides {
+        _ = try RiskPolicy().applying(self).validated()
+        return self
+    }
+}
+
+extension RiskPolicy {
+    /// This policy with an offer's own limits in place of the issuer's.
+    public func applying(_ overrides: RiskOverrides) -> RiskPolicy {
+        var policy = self
+        if let cap = overrides.dailySpendCap { policy.dailySpendCap = cap }
+        if let perHour = overrides.maximumPurchasesPerHour { policy.maximumPurchasesPerHour = perHour }
+        if let age = overrides.minimumLinkAgeSeconds { policy.minimumLinkAgeSeconds = age }
+        return policy
+    }
+}
+
 /// What the risk rules need to know about one purchase attempt; the store gathers it.
 public struct RiskContext: Sendable, Hashable {
     public var offerKillSwitch: Bool

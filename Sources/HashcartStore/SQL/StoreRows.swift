@@ -11,7 +11,8 @@ enum StoreRows {
     static let offerColumns = SQLColumn.list("""
         id, merchant_id, title, sku, price:int, currency, tax_category, quantity:int, per_cardholder_limit:int, starts_at:int, ends_at:int,
         eligible_states:int, hashtag, hashtag_key, capture_mode, window_seconds:int, lifecycle, kill_switch:bool, reserved_units:int,
-        sold_units:int, created_at:int, offer_type, credit_terms, credited_total:int, announce:bool
+        sold_units:int, created_at:int, offer_type, credit_terms, credited_total:int, announce:bool, risk_daily_spend_cap:int,
+        risk_max_purchases_per_hour:int, risk_min_link_age_seconds:int
         """)
     static let purchaseColumns = SQLColumn.list("""
         id, offer_id, merchant_id, card_account_id, network, user_id, handle, post_id, reference, state, decline_reason,
@@ -80,7 +81,9 @@ enum StoreRows {
             eligibleStates: USState.set(fromBits: UInt64(bitPattern: try row.int(11))), hashtag: hashtag, captureMode: capture,
             confirmationWindowSeconds: try row.int(15), lifecycle: lifecycle, killSwitch: try row.bool(17), reservedUnits: try row.int(18),
             soldUnits: try row.int(19), createdAt: try row.instant(20),
-            type: type, statementCredit: terms, creditedTotal: try row.int(23), announce: try row.bool(24))
+            type: type, statementCredit: terms, creditedTotal: try row.int(23), announce: try row.bool(24),
+            risk: RiskOverrides(dailySpendCap: try row.optionalInt(25).map(Money.usd), maximumPurchasesPerHour: try row.optionalInt(26),
+                                minimumLinkAgeSeconds: try row.optionalInt(27)))
     }
 
     static func purchase(_ row: any SQLRow) throws -> Purchase {
@@ -214,6 +217,7 @@ enum StoreRows {
             .text(o.hashtag.display), .text(o.hashtag.key), .text(o.captureMode.rawValue), .int(o.confirmationWindowSeconds),
             .text(o.lifecycle.rawValue), .bool(o.killSwitch), .int(o.reservedUnits), .int(o.soldUnits), SQLValue(o.createdAt),
             .text(o.type.rawValue), SQLValue(o.statementCredit.map(StoredCreditTerms.encode)), .int(o.creditedTotal), .bool(o.announce),
+            SQLValue(o.risk.dailySpendCap?.minorUnits), SQLValue(o.risk.maximumPurchasesPerHour), SQLValue(o.risk.minimumLinkAgeSeconds),
         ]
     }
 

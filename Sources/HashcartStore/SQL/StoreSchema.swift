@@ -298,6 +298,13 @@ enum StoreSchema {
             -- are not announced: an upgrade posts nothing about offers already running.
             ALTER TABLE offers ADD COLUMN announce {bool} NOT NULL DEFAULT FALSE;
             """),
+        Migration(id: "v14-offer-risk", sql: """
+            -- The issuer's risk limits for one offer (NULL: the issuer-wide limit applies). Read with
+            -- the offer, so the purchase path asks nothing more.
+            ALTER TABLE offers ADD COLUMN risk_daily_spend_cap {int} CHECK (risk_daily_spend_cap IS NULL OR risk_daily_spend_cap > 0);
+            ALTER TABLE offers ADD COLUMN risk_max_purchases_per_hour {int} CHECK (risk_max_purchases_per_hour IS NULL OR risk_max_purchases_per_hour > 0);
+            ALTER TABLE offers ADD COLUMN risk_min_link_age_seconds {int} CHECK (risk_min_link_age_seconds IS NULL OR risk_min_link_age_seconds >= 0);
+            """),
     ]
 
     /// A migration's statements in `dialect`.
