@@ -90,6 +90,27 @@ import Testing
         #expect(try await world.purchase(of: tooBig)?.state == .declined)
     }
 
+    /// A turn that comes the day after the post counts against that day's spend cap.
+    @Test func aTurnCountsAgainstTheDayItComes() async throws {
+        let world = try await TestWorld(configuration: EngineConfiguration(risk: RiskPolicy(dailySpendCap: .usd(20_000), minimumLinkAgeSeconds: 0)))
+        let merchant = try await world.engine.createMerchant(name: "Gadgets Inc")
+        _ = try await world.offer(merchant: merchant, quantity: 1)
+        _ = try await world.offer(merchant: merchant, hashtag: "#BuyCase", price: 5_000)
+        let now = world.clock.now()
+        world.clock.advance(seconds: 86_400 - (now.millisecondsSinceEpoch / 1_000) % 86_400 - 120)  // two minutes to midnight (UTC)
+        let (_, alice) = try await world.cardholder(handle: "alice")
+        let (_, bob) = try await world.cardholder(handle: "bob")
+        _ = try await world.post(alice)
+        let (bobPost, _) = try await world.post(bob)
+        #expect(try await world.purchase(of: bobPost)?.state == .waitlisted)
+        world.clock.advance(seconds: 900 + 60)  // the next day: Alice's window closes, Bob's turn comes
+        try await world.settle()
+        #expect(try await world.purchase(of: bobPost)?.state == .awaitingConfirmation)
+        // $155.99 held for today; $52.00 more would pass $200.00.
+        let (casePost, _) = try await world.post(bob, "#BuyCase")
+        #expect(try await world.purchase(of: casePost)?.declineReason == .dailySpendCap)
+    }
+
     /// The earliest entry whose units fit goes first; one asking for more than is free keeps its place.
     @Test func freedUnitsGoToTheFirstEntryTheyFit() async throws {
         let world = try await TestWorld()

@@ -667,9 +667,11 @@ final class WorkingSet: StoreTransaction {
         let dayStart = now.utcDay * 86_400_000
         let hourAgo = now.millisecondsSinceEpoch - 3_600_000
         // Purchases whose order was cancelled (and refunded) no longer count against the limits.
+        // Spend counts a purchase on the day it was requested, or on the day its last confirmation
+        // window opened (a waitlist turn today for a post made yesterday counts today).
         return try session.queryOne("""
             SELECT
-                CAST(COALESCE(SUM(CASE WHEN p.requested_at >= $1 AND p.state IN ('requested','awaiting_confirmation','confirmed','authorized','captured') AND o.id IS NULL THEN p.total END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN (p.requested_at >= $1 OR p.expires_at - p.window_seconds * 1000 >= $1) AND p.state IN ('requested','awaiting_confirmation','confirmed','authorized','captured') AND o.id IS NULL THEN p.total END), 0) AS BIGINT),
                 COUNT(CASE WHEN p.requested_at >= $2 AND p.state != 'declined' THEN 1 END),
                 CAST(COALESCE(SUM(CASE WHEN p.offer_id = $3 AND p.state IN ('waitlisted','requested','awaiting_confirmation','confirmed','authorized','captured') AND o.id IS NULL THEN p.units END), 0) AS BIGINT)
             FROM purchases p LEFT JOIN orders o ON o.purchase_id = p.id AND o.status = 'cancelled'
