@@ -113,6 +113,8 @@ extension Engine {
                 return try handleConfirmation(event, purchase: purchase, tx: tx, now: now)
             }
             if event.referencedAuthorID == connector.officialAccountID {
+                // Sharing an announcement buys nothing and waits for nothing.
+                if try tx.isAnnouncement(network: event.network, postID: target) { return .ignored }
                 try tx.parkEvent(event, at: now)
                 return .parked
             }
@@ -129,7 +131,9 @@ extension Engine {
                 return try handleConfirmation(event, purchase: purchase, tx: tx, now: now)
             }
             if let code = Self.linkCode(in: event.text) { return try handleLinkCode(code, event: event, tx: tx, now: now) }
-            if event.referencedAuthorID == connector.officialAccountID, try offerFor(event, tx: tx) == nil {
+            if event.referencedAuthorID == connector.officialAccountID, try offerFor(event, tx: tx) == nil,
+                !(try tx.isAnnouncement(network: event.network, postID: target))
+            {
                 try tx.parkEvent(event, at: now)
                 return .parked
             }

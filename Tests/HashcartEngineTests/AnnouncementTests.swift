@@ -25,6 +25,14 @@ import Testing
             try await world.settle()
         }
         #expect(try announcements(world).count == 1, "announced once")
+        // People share and answer the announcement: nothing is bought, and nothing waits as an early confirmation.
+        let (_, fan) = try await world.cardholder(handle: "fan")
+        let announcement = try #require(try announcements(world).first)
+        try world.sandbox.repost(authorID: fan.id, postID: announcement.id)
+        _ = try world.sandbox.post(authorID: fan.id, text: "can't wait", inReplyTo: announcement.id)
+        let outcomes = try await world.settle()
+        #expect(!outcomes.contains(.parked), "\(outcomes)")
+        #expect(try await world.store.read { try $0.count("parked_events") } == 0)
         // The announcement came back on the stream from the official account: never a purchase.
         #expect(try await world.purchases().isEmpty)
         let (_, alice) = try await world.cardholder(handle: "alice")

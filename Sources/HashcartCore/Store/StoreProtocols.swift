@@ -181,6 +181,8 @@ public protocol StoreTransaction: LedgerStorage {
     /// Adds a post to the outbox unless one with its key is already there.
     func enqueueOutbound(_ post: OutboundPost) throws
     func outbound(key: String) throws -> OutboundPost?
+    /// Whether `postID` is one of the official account's announcements on `network`.
+    func isAnnouncement(network: NetworkName, postID: String) throws -> Bool
     func updateOutbound(_ post: OutboundPost) throws
     func addMerchantEvent(_ event: MerchantEvent) throws
     func addCardholderNotification(_ notification: CardholderNotification) throws

@@ -297,6 +297,8 @@ enum StoreSchema {
             -- the outbox row `announce:<offer>:<network>` is the record). Offers made before this
             -- are not announced: an upgrade posts nothing about offers already running.
             ALTER TABLE offers ADD COLUMN announce {bool} NOT NULL DEFAULT FALSE;
+            -- Reposts of and replies to an announcement are told apart from early confirmations.
+            CREATE INDEX IF NOT EXISTS outbound_announcements ON outbound_posts(network, post_id) WHERE purpose = 'announcement';
             """),
         Migration(id: "v14-offer-risk", sql: """
             -- The issuer's risk limits for one offer (NULL: the issuer-wide limit applies). Read with

@@ -768,6 +768,11 @@ final class WorkingSet: StoreTransaction {
         newOutbound.append(post)
     }
 
+    func isAnnouncement(network: NetworkName, postID: String) throws -> Bool {
+        try session.queryOne("SELECT 1 FROM outbound_posts WHERE network = $1 AND post_id = $2 AND purpose = 'announcement'",
+                             [.text(network.rawValue), .text(postID)]) { _ in true } ?? false
+    }
+
     func outbound(key: String) throws -> OutboundPost? {
         if let changed = changedOutbound[key] { return changed }
         // An enqueued post may meet a row already there (it is then ignored): ask the database.
