@@ -319,17 +319,17 @@ public struct SandboxConnector: NetworkConnector {
     }
 
     public func reply(to postID: String, text: String, idempotencyKey: String) async throws -> PostedReply {
-        do {
-            let post = try sandbox.officialReply(to: postID, text: text, idempotencyKey: idempotencyKey)
-            return PostedReply(postID: post.id, createdAt: post.createdAt)
-        } catch let error as SandboxError {
-            throw ConnectorError(network: .sandbox, message: error.description, isRetryable: false)
-        }
+        try posted { try sandbox.officialReply(to: postID, text: text, idempotencyKey: idempotencyKey) }
     }
 
     public func announce(text: String, idempotencyKey: String) async throws -> PostedReply {
+        try posted { try sandbox.officialPost(text: text, idempotencyKey: idempotencyKey) }
+    }
+
+    /// A post the sandbox made, or its refusal as a connector error (never worth retrying).
+    private func posted(_ make: () throws -> SandboxPost) throws -> PostedReply {
         do {
-            let post = try sandbox.officialPost(text: text, idempotencyKey: idempotencyKey)
+            let post = try make()
             return PostedReply(postID: post.id, createdAt: post.createdAt)
         } catch let error as SandboxError {
             throw ConnectorError(network: .sandbox, message: error.description, isRetryable: false)

@@ -46,6 +46,15 @@ final class SimulatedConnector: NetworkConnector {
     }
 
     func reply(to postID: String, text: String, idempotencyKey: String) async throws -> PostedReply {
+        try await post(inReplyTo: postID, text: text, idempotencyKey: idempotencyKey)
+    }
+
+    func announce(text: String, idempotencyKey: String) async throws -> PostedReply {
+        try await post(inReplyTo: nil, text: text, idempotencyKey: idempotencyKey)
+    }
+
+    /// Replies and announcements meet the same faults: a 503, or an answer lost after posting.
+    private func post(inReplyTo postID: String?, text: String, idempotencyKey: String) async throws -> PostedReply {
         try crash.checkAlive()
         let roll = faults.withLock { Int.random(in: 0..<100, using: &$0) }
         if roll < failurePercent {
@@ -53,25 +62,8 @@ final class SimulatedConnector: NetworkConnector {
         }
         // The bug: a fresh key per attempt, so a retry after a lost answer posts the reply again.
         let key = sabotage == .ignoreIdempotencyKeys ? idempotencyKey + "#\(faults.withLock { $0.next() })" : idempotencyKey
-        guard let post = world.officialReply(to: postID, text: text, idempotencyKey: key) else {
-            throw ConnectorError(network: .sandbox, message: "simulated: post \(postID) is gone", isRetryable: false)
-        }
-        if roll < failurePercent + lostAnswerPercent {
-            throw ConnectorError(network: .sandbox, message: "simulated: posted, but the answer was lost", isRetryable: true)
-        }
-        return PostedReply(postID: post.id, createdAt: post.createdAt)
-    }
-
-    /// Announcements go through the same faults as replies (a 503, an answer lost after posting).
-    func announce(text: String, idempotencyKey: String) async throws -> PostedReply {
-        try crash.checkAlive()
-        let roll = faults.withLock { Int.random(in: 0..<100, using: &$0) }
-        if roll < failurePercent {
-            throw ConnectorError(network: .sandbox, message: "simulated: 503 from the network", isRetryable: true)
-        }
-        let key = sabotage == .ignoreIdempotencyKeys ? idempotencyKey + "#\(faults.withLock { $0.next() })" : idempotencyKey
-        guard let post = world.officialPost(text: text, idempotencyKey: key) else {
-            throw ConnectorError(network: .sandbox, message: "simulated: the post was refused", isRetryable: false)
+        guard let post = world.officialPost(inReplyTo: postID, text: text, idempotencyKey: key) else {
+            throw ConnectorError(network: .sandbox, message: "simulated: post \(postID ?? "of its own") was refused or is gone", isRetryable: false)
         }
         if roll < failurePercent + lostAnswerPercent {
             throw ConnectorError(network: .sandbox, message: "simulated: posted, but the answer was lost", isRetryable: true)

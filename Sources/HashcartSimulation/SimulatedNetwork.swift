@@ -84,24 +84,14 @@ final class SimulatedNetwork: Sendable {
         return post
     }
 
-    /// The official account's reply; the same idempotency key returns the first one.
-    func officialReply(to postID: String, text: String, idempotencyKey: String) -> SimulatedPost? {
+    /// The official account's reply to `postID`, or with nil a post of its own (an announcement);
+    /// the same idempotency key returns the first one.
+    func officialPost(inReplyTo postID: String?, text: String, idempotencyKey: String) -> SimulatedPost? {
         let now = clock.now()
         return state.withLock { state in
             if let existing = state.repliesByKey[idempotencyKey] { return state.posts[existing] }
-            guard let post = Self.append(&state, authorID: Self.officialID, kind: .reply, text: text, referencing: postID, now: now)
-            else { return nil }
-            state.repliesByKey[idempotencyKey] = post.id
-            return post
-        }
-    }
-
-    /// The official account's post of its own (an announcement); the same key returns the first.
-    func officialPost(text: String, idempotencyKey: String) -> SimulatedPost? {
-        let now = clock.now()
-        return state.withLock { state in
-            if let existing = state.repliesByKey[idempotencyKey] { return state.posts[existing] }
-            guard let post = Self.append(&state, authorID: Self.officialID, kind: .post, text: text, referencing: nil, now: now)
+            guard let post = Self.append(&state, authorID: Self.officialID, kind: postID == nil ? .post : .reply, text: text,
+                                         referencing: postID, now: now)
             else { return nil }
             state.repliesByKey[idempotencyKey] = post.id
             return post

@@ -147,6 +147,15 @@ func operatorHeaders(_ mode: Mode?, token: String = ModeWorld.adminToken) -> HTT
                     try expectError($0, .unauthorized, code: "unauthorized")
                 }
             }
+            // The operator in test mode cannot stop a live offer or set its risk limits (ids may be
+            // the same in both worlds: then it reaches only test mode's offer).
+            for (path, text) in [("risk", #"{"min_link_age_seconds":0}"#), ("kill_switch", #"{"on":true}"#)] {
+                try await client.execute(uri: "/v1/offers/\(liveOffer)/\(path)", method: .post, headers: operatorHeaders(.test), body: body(text)) {
+                    if liveOffer != testOffer { try expectError($0, .notFound, code: "resource_missing") }
+                }
+            }
+            let live = try #require(try await world.liveStore.read { try $0.offer(OfferID(liveOffer)) })
+            #expect(live.risk.isEmpty && !live.killSwitch, "live mode's offer is untouched")
             // The operator in test mode does not see live mode's merchant.
             try await client.execute(uri: "/v1/merchants/\(liveMerchant)/api_keys", method: .post, headers: operatorHeaders(.test)) {
                 try expectError($0, .notFound, code: "resource_missing")

@@ -105,6 +105,8 @@ func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)",
                 (Self.offerBody.replacingOccurrences(of: "\"quantity\":5", with: "\"starts_at\":-5"), "starts_at"),
                 (Self.offerBody.replacingOccurrences(of: "\"quantity\":5", with: "\"currency\":\"EUR\""), "currency"),
                 (Self.offerBody.replacingOccurrences(of: "\"quantity\":5", with: "\"colour\":\"red\""), "colour"),
+                (Self.offerBody.replacingOccurrences(of: "\"quantity\":5", with: "\"announce\":\"yes\""), "announce"),
+                (Self.offerBody.replacingOccurrences(of: "\"quantity\":5", with: "\"announce\":1"), "announce"),
             ]
             for (text, param) in cases {
                 try await client.execute(uri: "/v1/offers", method: .post, headers: bearer(key), body: body(text)) {
