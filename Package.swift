@@ -151,6 +151,8 @@ let package = Package(
             name: "HashcartTestSupport",
             dependencies: [
                 "HashcartStore", "HashcartConnectors",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -6,6 +6,7 @@ import HashcartEngine
 import HashcartSandbox
 import HashcartServer
 import HashcartStore
+import Hummingbird
 import Prometheus
 
 /// The HTTP API's ``HashcartService`` of one mode, backed by that mode's engines and store (SQLite
@@ -28,12 +29,14 @@ public struct EngineService: HashcartService {
     let metrics: PrometheusCollectorRegistry
     /// Whether webhook endpoints may point at loopback or private addresses (local trials, tests).
     let allowPrivateWebhookHosts: Bool
+    /// The networks cardholders of this mode can link by OAuth sign-in, by network.
+    let oauthLinks: [NetworkName: any OAuthLinkProvider]
 
     /// `engine` serves the API and the sandbox; `networkEngines` are the engines of the other
     /// networks `hashcart serve` runs (cardholders link on any of them).
     public init(mode: Mode = .test, engine: Engine, store: any HashcartDatabase, sandbox: SandboxNetwork?, adminTokenHash: [UInt8],
                 metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), allowPrivateWebhookHosts: Bool = false,
-                networkEngines: [Engine] = []) {
+                networkEngines: [Engine] = [], oauthLinks: [any OAuthLinkProvider] = []) {
         precondition(mode == .test || sandbox == nil, "live mode has no sandbox network")
         self.mode = mode
         self.engine = engine
@@ -46,6 +49,7 @@ public struct EngineService: HashcartService {
         self.adminTokenHash = adminTokenHash
         self.metrics = metrics
         self.allowPrivateWebhookHosts = allowPrivateWebhookHosts
+        self.oauthLinks = Dictionary(oauthLinks.map { ($0.network, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// What webhook URLs of this mode must be: live mode's https and public, always; test mode's
@@ -609,6 +613,60 @@ public struct EngineService: HashcartService {
         }
     }
 
+    public func startOAuthLink(cardholderID: String, _ body: CreateOAuthLinkBody) async throws -> OAuthLinkView {
+        try await mapped {
+            let network = NetworkName(rawValue: body.network)
+            guard let provider = oauthLinks[network] else {
+                let names = oauthLinks.keys.map { "`\($0)`" }.sorted().joined(separator: ", ")
+                throw APIError.invalid(names.isEmpty
+                    ? "This Hashcart's \(mode) mode has no OAuth sign-in set up; link by code (POST /v1/links)."
+                    : "OAuth sign-in links on \(names) here, not `\(body.network.prefix(32))`; link by code (POST /v1/links).", param: "network")
+            }
+            let state = OAuthState.make(mode: mode, random: PKCE.randomToken())
+            let verifier = PKCE.randomToken() + PKCE.randomToken()
+            let authorization = try await engine.beginOAuthLink(cardAccountID: CardAccountID(cardholderID), network: network,
+                                                                stateHash: Self.stateHash(state), codeVerifier: verifier)
+            return OAuthLinkView(network: network.rawValue, authorizeUrl: provider.authorizationURL(state: state, codeVerifier: verifier),
+                                 expiresAt: authorization.expiresAt.millisecondsSinceEpoch / 1000)
+        }
+    }
+
+    public func finishOAuthLink(network: String, state: String, code: String?, error: String?) async throws -> LinkView {
+        try await mapped {
+            // No sign-in can have started here for a network this mode has no OAuth app on.
+            guard let provider = oauthLinks[NetworkName(rawValue: network)] else { throw OAuthLinkError.unknownState }
+            guard OAuthState.mode(of: state) == mode else { throw OAuthLinkError.unknownState }
+            func isVisibleASCII(_ value: String, upTo limit: Int) -> Bool {
+                (1...limit).contains(value.utf8.count) && value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+            }
+            // The state is taken first, whatever came with it: a sign-in is used once.
+            let authorization = try await engine.claimOAuthLink(stateHash: Self.stateHash(state), callbackNetwork: provider.network)
+            if let error {
+                let reason = isVisibleASCII(error, upTo: 64) ? error : "an unreadable error"
+                throw OAuthLinkError.denied(network: provider.network, reason: reason)
+            }
+            guard let code, isVisibleASCII(code, upTo: 2_048) else {
+                throw APIError.invalid("The network sent no usable `code`; start linking again.", param: "code")
+            }
+            let identity: SocialIdentity
+            do {
+                identity = try await provider.identity(code: code, codeVerifier: authorization.codeVerifier)
+            } catch let failure as ConnectorError {
+                throw failure.isRetryable
+                    ? APIError(status: .badGateway, type: .api, code: "network_unavailable",
+                               message: "\(provider.network) did not answer the sign-in (\(failure.message.prefix(200))); start linking again.")
+                    : APIError(status: .badRequest, code: "oauth_exchange_failed",
+                               message: "\(provider.network) refused the sign-in (\(failure.message.prefix(200))); start linking again.")
+            }
+            return Self.view(try await engine.completeOAuthLink(authorization, identity: identity))
+        }
+    }
+
+    /// Hex SHA-256 of an OAuth state: the store keeps only this.
+    static func stateHash(_ state: String) -> String {
+        SHA256.hash(data: Data(state.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
     public func links(cardholderID: String) async throws -> ListView<LinkView> {
         try await mapped {
             ListView(data: try await store.read { try $0.links(cardAccountID: CardAccountID(cardholderID)) }.map(Self.view), hasMore: false)
@@ -750,6 +808,14 @@ public struct EngineService: HashcartService {
             }
         } catch let error as ValidationError {
             throw APIError.invalid(error.message, param: error.field)
+        } catch let error as OAuthLinkError {
+            let status: HTTPResponse.Status = switch error {
+            case .identityTaken, .cardAlreadyLinked: .conflict
+            case .tooManyPending: .tooManyRequests
+            default: .badRequest
+            }
+            throw APIError(status: status, type: status == .tooManyRequests ? .rateLimit : .invalidRequest, code: error.code,
+                           message: error.description, param: error.concernsState ? "state" : nil)
         } catch let error as StoreError {
             switch error {
             case .conflict(let detail): throw APIError.conflict(detail)

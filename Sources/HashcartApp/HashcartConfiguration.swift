@@ -106,7 +106,9 @@ public enum BlueskySettings {
 /// Mastodon's section of `hashcart.yaml`.
 public enum MastodonSettings {
     public static let tokenVariable = "HASHCART_MASTODON_ACCESS_TOKEN"
-    static let keys: Set<String> = ["server", "streaming", "official_account", "hashtag_streams", "backfill_pages", "buffer_events"]
+    public static let oauthSecretVariable = "HASHCART_MASTODON_OAUTH_CLIENT_SECRET"
+    static let keys: Set<String> = ["server", "streaming", "official_account", "hashtag_streams", "backfill_pages", "buffer_events",
+                                    "oauth_client_id", "oauth_redirect_uri"]
 
     static func read(_ table: Table, environment: [String: String]) throws(ConfigurationError) -> MastodonConfiguration {
         try table.allowOnly(keys)
@@ -116,6 +118,7 @@ public enum MastodonSettings {
         if let streams = try table.int("hashtag_streams") { configuration.maximumHashtagStreams = Int(streams) }
         if let pages = try table.int("backfill_pages") { configuration.backfillPages = Int(pages) }
         if let buffer = try table.int("buffer_events") { configuration.bufferCapacity = Int(buffer) }
+        configuration.oauth = try OAuthSettings.read(table, secret: environment[oauthSecretVariable])
         do {
             return try configuration.validated()
         } catch {
@@ -124,13 +127,32 @@ public enum MastodonSettings {
     }
 }
 
+/// A network's OAuth sign-in for linking: `oauth_client_id` and `oauth_redirect_uri` together
+/// (and X's optional `oauth_authorize_url`); the client secret from the environment.
+enum OAuthSettings {
+    static func read(_ table: Table, secret: String?) throws(ConfigurationError) -> OAuthClientConfiguration? {
+        let clientID = try table.string("oauth_client_id"), redirect = try table.string("oauth_redirect_uri")
+        let authorize = try table.string("oauth_authorize_url")
+        guard let clientID else {
+            guard redirect == nil, authorize == nil else {
+                throw ConfigurationError(table.source, "oauth_redirect_uri and oauth_authorize_url need oauth_client_id")
+            }
+            return nil
+        }
+        guard let redirect else { throw ConfigurationError(table.source, "oauth_client_id needs oauth_redirect_uri (Hashcart's /oauth/<network>/callback)") }
+        return OAuthClientConfiguration(clientID: clientID, clientSecret: secret.flatMap { $0.isEmpty ? nil : $0 }, redirectURI: redirect,
+                                        authorizeURL: authorize)
+    }
+}
+
 /// X's section of `hashcart.yaml`.
 public enum XSettings {
     public static let bearerVariable = "HASHCART_X_BEARER_TOKEN"
     public static let userTokenVariable = "HASHCART_X_USER_TOKEN"
     public static let consumerSecretVariable = "HASHCART_X_CONSUMER_SECRET"
+    public static let oauthSecretVariable = "HASHCART_X_OAUTH_CLIENT_SECRET"
     static let keys: Set<String> = ["api", "official_user_id", "official_username", "account_activity", "backfill_minutes", "recovery_pages",
-                                    "hashtag_rules", "buffer_events"]
+                                    "hashtag_rules", "buffer_events", "oauth_client_id", "oauth_redirect_uri", "oauth_authorize_url"]
 
     static func read(_ table: Table, environment: [String: String]) throws(ConfigurationError) -> XConfiguration {
         try table.allowOnly(keys)
@@ -148,6 +170,7 @@ public enum XSettings {
         if let pages = try table.int("recovery_pages") { configuration.recoveryPages = Int(pages) }
         if let rules = try table.int("hashtag_rules") { configuration.maximumHashtagRules = Int(rules) }
         if let buffer = try table.int("buffer_events") { configuration.bufferCapacity = Int(buffer) }
+        configuration.oauth = try OAuthSettings.read(table, secret: environment[oauthSecretVariable])
         do {
             return try configuration.validated()
         } catch {

@@ -187,6 +187,12 @@ public struct CreateLinkBody: StrictDecodable, Sendable {
     public static let fields: Set<String> = ["network"]
 }
 
+public struct CreateOAuthLinkBody: StrictDecodable, Sendable {
+    /// The network to sign in at: `x` or `mastodon`, where this Hashcart has an OAuth app.
+    public var network: String
+    public static let fields: Set<String> = ["network"]
+}
+
 public struct ShipOrderBody: StrictDecodable, Sendable {
     public var carrier: String
     public var tracking: String

@@ -341,6 +341,15 @@ components:
         network: {type: string}
         expires_at: {type: integer}
         instructions: {type: string}
+    OAuthLink:
+      type: object
+      required: [object, network, authorize_url, expires_at]
+      properties:
+        object: {type: string, enum: [oauth_link]}
+        livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
+        network: {type: string}
+        authorize_url: {type: string, description: "The network's sign-in page for this link: state and PKCE challenge included; used once, within ten minutes."}
+        expires_at: {type: integer}
     Link:
       type: object
       required: [object, id, network, user_id, handle, created, active]
@@ -936,6 +945,25 @@ paths:
       responses:
         "200": {description: A list., content: {application/json: {schema: {$ref: "#/components/schemas/List"}}}, links: {DeleteFirstLink: {operationId: deleteLink, parameters: {id: "$response.body#/data/0/id"}}}}
         default: {$ref: "#/components/responses/Error"}
+  /v1/links/oauth:
+    post:
+      operationId: startOAuthLink
+      summary: "Start linking by signing in at the network (X: OAuth 2.0 with PKCE; Mastodon: authorization code). Send the person to authorize_url; the network brings them back to /oauth/{network}/callback (cardholder)."
+      security: [{cardholder: []}]
+      parameters: [{$ref: "#/components/parameters/IdempotencyKey"}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [network]
+              properties:
+                network: {type: string, enum: [mastodon, x], description: "A network whose section of hashcart.yaml names an OAuth app (live mode only)."}
+      responses:
+        "201": {description: The sign-in started., content: {application/json: {schema: {$ref: "#/components/schemas/OAuthLink"}}}}
+        default: {$ref: "#/components/responses/Error"}
   /v1/links/{id}:
     delete:
       operationId: deleteLink
@@ -1027,6 +1055,18 @@ paths:
           application/json: {schema: {type: object}}
       responses:
         "200": {description: Taken., content: {application/json: {schema: {type: object}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /oauth/{network}/callback:
+    get:
+      operationId: finishOAuthLink
+      summary: "Where a network sends the person back from a sign-in: links the account it proves to the card that started (no credential: the state is one). JSON, or a short page with Accept: text/html."
+      parameters:
+        - {name: network, in: path, required: true, schema: {type: string}, description: "`x` or `mastodon`."}
+        - {name: state, in: query, required: false, schema: {type: string, maxLength: 128}}
+        - {name: code, in: query, required: false, schema: {type: string, maxLength: 2048}}
+        - {name: error, in: query, required: false, schema: {type: string, maxLength: 64}}
+      responses:
+        "200": {description: Linked., content: {application/json: {schema: {$ref: "#/components/schemas/Link"}}, text/html: {schema: {type: string}}}}
         default: {$ref: "#/components/responses/Error"}
   /sandbox/accounts:
     post:

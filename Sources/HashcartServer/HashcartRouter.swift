@@ -10,11 +10,12 @@ import Hummingbird
 /// | `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus), `GET /openapi.yaml` | anyone | none |
 /// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `DELETE /v1/merchants/{id}/api_keys/{key}`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `POST /v1/card_transactions`, `GET /v1/ledger/check`, `POST /v1/merchants/{id}/payout_account`, `GET /v1/reports/sales_tax` (JSON, or CSV), `GET|POST /v1/kill_switch`, `POST /v1/offers/{id}/kill_switch`, `GET|POST /v1/risk`, `POST /v1/offers/{id}/risk` | operator (admin bearer token) | `Hashcart-Mode` |
 /// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/offers/{id}/analytics` (JSON, or CSV with `Accept: text/csv`), `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds`, `POST /v1/webhook_endpoints`, `GET /v1/events`, `POST /v1/events/{id}/redeliver`, `GET /v1/settlements` (JSON, or CSV with `Accept: text/csv`), `GET /v1/settlements/{id}` | merchant (API key as bearer token) | the key's |
-/// | `POST /v1/links`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel`, `GET /v1/notifications`, `GET /v1/statement_credits` | cardholder (bearer token) | the token's |
+/// | `POST /v1/links`, `POST /v1/links/oauth`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel`, `GET /v1/notifications`, `GET /v1/statement_credits` | cardholder (bearer token) | the token's |
 /// | `POST /sandbox/accounts` | operator or merchant, test mode | test |
 /// | `POST /sandbox/posts`, `POST /sandbox/posts/{id}/reposts`, `DELETE /sandbox/posts/{id}` | a sandbox account (its token), the operator, or the merchant that created the account | test |
 /// | `GET /sandbox/posts` | any test-mode credential | test |
 /// | `GET|POST /webhooks/x` | X (its signature) | live |
+/// | `GET /oauth/{network}/callback` | the person back from a network's sign-in (its `state`) | the state's (`live_…`/`test_…`) |
 public enum HashcartRouter {
     /// A router with test mode only (in-memory and loopback tests, `demo`).
     public static func build(service: some HashcartService, rateLimit: RateLimit = RateLimit(),
@@ -197,6 +198,12 @@ public enum HashcartRouter {
             return try json(try await service(context).createLinkCode(cardholderID: context.cardholderID!, request.decodeStrict(CreateLinkBody.self)),
                             status: .created, context)
         }
+        cardholder.post("links/oauth") { request, context in
+            var request = request
+            return try json(try await service(context).startOAuthLink(cardholderID: context.cardholderID!,
+                                                                      request.decodeStrict(CreateOAuthLinkBody.self)),
+                            status: .created, context)
+        }
         cardholder.get("links") { _, context in try json(try await service(context).links(cardholderID: context.cardholderID!), context) }
         cardholder.delete("links/{id}") { _, context in
             try json(try await service(context).deleteLink(cardholderID: context.cardholderID!, id: context.parameters.require("id")), context)
@@ -237,6 +244,30 @@ public enum HashcartRouter {
                                                                signature: request.headers[HTTPField.Name("x-twitter-webhooks-signature")!],
                                                                body: Data(body.readableBytesView))
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
+        }
+
+        // OAuth sign-ins coming back from a network: no credential, the state is one, and its
+        // prefix names the mode whose store alone is asked. A browser (Accept: text/html) gets a page.
+        router.get("oauth/{network}/callback") { request, context in
+            let query = request.uri.queryParameters
+            let wantsPage = request.headers[.accept]?.contains("text/html") == true
+            do {
+                guard let state = query.get("state"), let mode = OAuthState.mode(of: state), let modeService = services[mode] else {
+                    throw APIError(status: .badRequest, code: OAuthLinkError.unknownState.code, message: OAuthLinkError.unknownState.description,
+                                   param: "state")
+                }
+                let link = try await modeService.finishOAuthLink(network: try context.parameters.require("network"), state: state,
+                                                                 code: query.get("code"), error: query.get("error"))
+                if wantsPage { return OAuthCallbackPage.linked(link) }
+                var response = try json(link, status: .ok, encoder: mode.isLive ? liveEncoder : encoder)
+                for field in OAuthCallbackPage.headers { response.headers.append(field) }
+                return response
+            } catch let error as APIError {
+                if wantsPage { return OAuthCallbackPage.failed(error) }
+                var response = try error.response(from: request, context: context)
+                for field in OAuthCallbackPage.headers { response.headers.append(field) }
+                return response
+            }
         }
 
         // The sandbox network (test mode only): every action is signed in.

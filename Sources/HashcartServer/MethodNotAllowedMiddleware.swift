@@ -18,28 +18,31 @@ public enum APIRoutes {
         ("/v1/orders", [.get]), ("/v1/orders/{id}", [.get]),
         ("/v1/orders/{id}/ship", [.post]), ("/v1/orders/{id}/cancel", [.post]), ("/v1/orders/{id}/refunds", [.post]),
         ("/v1/webhook_endpoints", [.post]), ("/v1/events", [.get]), ("/v1/events/{id}/redeliver", [.post]),
-        ("/v1/links", [.get, .post]), ("/v1/links/{id}", [.delete]),
+        ("/v1/links", [.get, .post]), ("/v1/links/oauth", [.post]), ("/v1/links/{id}", [.delete]),
         ("/v1/purchases", [.get]), ("/v1/purchases/{id}/cancel", [.post]), ("/v1/notifications", [.get]),
         ("/v1/statement_credits", [.get]),
-        ("/webhooks/{network}", [.get, .post]),
+        ("/webhooks/{network}", [.get, .post]), ("/oauth/{network}/callback", [.get]),
         ("/sandbox/accounts", [.post]), ("/sandbox/posts", [.get, .post]),
         ("/sandbox/posts/{id}/reposts", [.post]), ("/sandbox/posts/{id}", [.delete]),
     ]
 
-    /// The methods `path` answers, or nil for a path the API does not have.
+    /// The methods `path` answers, or nil for a path the API does not have. As the router does, a
+    /// route written out (`/v1/links/oauth`) wins over one with a parameter (`/v1/links/{id}`).
     public static func methods(forPath path: String) -> [HTTPRequest.Method]? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         var found: [HTTPRequest.Method] = []
-        var known = false
+        var bestLiterals = -1
         for route in table {
             let pattern = route.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
             guard pattern.count == segments.count,
                 zip(pattern, segments).allSatisfy({ $0.0.hasPrefix("{") ? !$0.1.isEmpty : $0.0 == $0.1 })
             else { continue }
-            known = true
+            let literals = pattern.filter { !$0.hasPrefix("{") }.count
+            if literals > bestLiterals { (found, bestLiterals) = ([], literals) }
+            guard literals == bestLiterals else { continue }
             for method in route.methods where !found.contains(method) { found.append(method) }
         }
-        return known ? found : nil
+        return bestLiterals >= 0 ? found : nil
     }
 }
 

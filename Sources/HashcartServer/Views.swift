@@ -490,6 +490,29 @@ public struct OfferRiskView: Codable, Sendable, Hashable {
     }
 }
 
+/// A sign-in started at a network to link its account by OAuth: send the person to
+/// `authorize_url`; the network brings them back to `/oauth/{network}/callback`, which links it.
+public struct OAuthLinkView: Codable, Sendable, Hashable {
+    public var object = "oauth_link"
+    public var livemode = Livemode()
+    public var network: String
+    public var authorizeUrl: String
+    /// After this, the sign-in is refused and must be started again.
+    public var expiresAt: Int64
+
+    public init(network: String, authorizeUrl: String, expiresAt: Int64) {
+        self.network = network
+        self.authorizeUrl = authorizeUrl
+        self.expiresAt = expiresAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case object, livemode, network
+        case authorizeUrl = "authorize_url"
+        case expiresAt = "expires_at"
+    }
+}
+
 public struct LinkCodeView: Codable, Sendable, Hashable {
     public var object = "link_code"
     /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.

@@ -227,9 +227,15 @@ struct ServeCommand: AsyncParsableCommand {
                 liveEngines.append(try await Engine(store: store, connector: try XConnector(configuration: x, clock: clock, logger: connectorLogger),
                                               clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
             }
+            // Cardholders link by OAuth sign-in on the networks whose section names an OAuth app.
+            var oauthLinks: [any OAuthLinkProvider] = []
+            if let x = networks.x, let oauth = x.oauth { oauthLinks.append(try XOAuthLink(configuration: x, oauth: oauth, clock: clock)) }
+            if let mastodon = networks.mastodon, let oauth = mastodon.oauth {
+                oauthLinks.append(try MastodonOAuthLink(configuration: mastodon, oauth: oauth, clock: clock))
+            }
             // Live webhook endpoints must be https: a test-mode trial switch never applies here.
             let service = EngineService(mode: .live, engine: liveEngines[0], store: store, sandbox: nil, adminTokenHash: tokenHash, metrics: registry,
-                                        allowPrivateWebhookHosts: false, networkEngines: Array(liveEngines.dropFirst()))
+                                        allowPrivateWebhookHosts: false, networkEngines: Array(liveEngines.dropFirst()), oauthLinks: oauthLinks)
             liveService = service
             if settleDaily {
                 services.append(SettlementScheduler(store: store, mode: .live, clock: clock, payoutDirectory: payoutDirectory,

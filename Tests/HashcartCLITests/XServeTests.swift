@@ -86,4 +86,46 @@ import Testing
         let check = try await serve.stopAndCheck()
         #expect(check.status == 0, "\(check)")
     }
+
+    /// "Sign in with X" through `serve`: the cardholder starts it over the API, X sends them back to
+    /// the callback, and the account X proved buys with its next post (the stream names the same id).
+    @Test(.timeLimit(.minutes(3)))
+    func aCardLinkedBySigningInWithXBuys() async throws {
+        let fake = FakeX()
+        let server = try await fake.start()
+        defer { server.cancel() }
+        let redirect = "http://127.0.0.1:9/oauth/x/callback"
+        fake.oauth.register(.init(id: "hashcart-app", secret: "app-secret", redirectURI: redirect, secretInBody: false))
+        let serve = try NetworkServe(label: "x-oauth-serve", config: """
+            sandbox: false
+            networks:
+              x:
+                api: \(fake.baseURL)
+                official_user_id: "999"
+                official_username: ShopBot
+                oauth_client_id: hashcart-app
+                oauth_redirect_uri: \(redirect)
+                oauth_authorize_url: \(fake.authorizeURL)
+            """, environment: [
+                "HASHCART_X_BEARER_TOKEN": FakeX.appToken, "HASHCART_X_USER_TOKEN": FakeX.shopToken, "HASHCART_X_OAUTH_CLIENT_SECRET": "app-secret",
+            ])
+        try await serve.start()
+        defer { serve.stop() }
+        let shop = try await serve.openShop(network: "x")
+        let started = try await serve.api("POST", "/v1/links/oauth", token: shop.cardholderToken, body: ["network": "x"])
+        let authorize = try #require(started["authorize_url"] as? String)
+        let back = try #require(try await FakeOAuthServer.approve(authorize, as: "222"))
+        let link = try await MultiInstanceTests.call("GET", serve.base + FakeOAuthServer.pathAndQuery(back))
+        #expect(link["user_id"] as? String == "222" && link["handle"] as? String == "@bob" && link["livemode"] as? Bool == true)
+        // The same callback again links nothing more.
+        _ = try await MultiInstanceTests.call("GET", serve.base + FakeOAuthServer.pathAndQuery(back), expect: 400..<401)
+
+        try await serve.eventually("the stream and its rules") {
+            !fake.streamConnections.withLock { $0 }.isEmpty && fake.rules.withLock { $0 }.contains { $0.value == "#buyamextee -is:retweet" }
+        }
+        let post = fake.post(as: "222", "Mine #BuyAmexTee")
+        try await serve.eventually("the confirmation request") { fake.replies(to: post).contains { $0.text.contains("Repost this within") } }
+        let check = try await serve.stopAndCheck()
+        #expect(check.status == 0, "\(check)")
+    }
 }

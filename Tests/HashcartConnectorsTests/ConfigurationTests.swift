@@ -53,6 +53,49 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("OAuth sign-in for linking: the app's id and callback in the file, its secret from the environment; every mistake named")
+    func oauth() throws {
+        let x = "networks:\n  x:\n    official_user_id: '999'\n    official_username: ShopBot\n"
+        let mastodon = "networks:\n  mastodon:\n    server: https://m.example\n    official_account: https://m.example/users/shop\n"
+        var environment = Self.environment
+        environment["HASHCART_X_OAUTH_CLIENT_SECRET"] = "x-secret"
+        environment["HASHCART_MASTODON_OAUTH_CLIENT_SECRET"] = "m-secret"
+        let configured = try HashcartConfiguration.parse(x + "    oauth_client_id: abc\n    oauth_redirect_uri: https://pay.example/oauth/x/callback\n",
+                                                         environment: environment)
+        #expect(configured.x?.oauth == OAuthClientConfiguration(clientID: "abc", clientSecret: "x-secret", redirectURI: "https://pay.example/oauth/x/callback"))
+        // X allows a public client (PKCE, no secret).
+        let publicClient = try HashcartConfiguration.parse(x + "    oauth_client_id: abc\n    oauth_redirect_uri: https://pay.example/oauth/x/callback\n",
+                                                           environment: Self.environment)
+        #expect(publicClient.x?.oauth?.clientSecret == nil)
+        let mastodonConfigured = try HashcartConfiguration.parse(
+            mastodon + "    oauth_client_id: m\n    oauth_redirect_uri: https://pay.example/oauth/mastodon/callback\n", environment: environment)
+        #expect(mastodonConfigured.mastodon?.oauth?.clientSecret == "m-secret")
+        #expect(try HashcartConfiguration.parse(x, environment: Self.environment).x?.oauth == nil)
+
+        let refused: [(String, [String: String], String)] = [
+            (x + "    oauth_client_id: abc\n", environment, "oauth_redirect_uri"),
+            (x + "    oauth_redirect_uri: https://pay.example/oauth/x/callback\n", environment, "need oauth_client_id"),
+            (x + "    oauth_client_id: abc\n    oauth_redirect_uri: http://pay.example/oauth/x/callback\n", environment, "https"),
+            (x + "    oauth_client_id: abc\n    oauth_redirect_uri: https://pay.example/oauth/mastodon/callback\n", environment, "/oauth/x/callback"),
+            (x + "    oauth_client_id: abc\n    oauth_redirect_uri: https://pay.example/oauth/x/callback?next=evil\n", environment, "query"),
+            (x + "    oauth_client_id: 'a b'\n    oauth_redirect_uri: https://pay.example/oauth/x/callback\n", environment, "client id"),
+            (x + "    oauth_client_id: abc\n    oauth_redirect_uri: https://pay.example/oauth/x/callback\n    oauth_authorize_url: javascript:alert(1)\n",
+             environment, "oauth_authorize_url"),
+            (mastodon + "    oauth_client_id: m\n    oauth_redirect_uri: https://pay.example/oauth/mastodon/callback\n", Self.environment,
+             "HASHCART_MASTODON_OAUTH_CLIENT_SECRET"),
+            (mastodon + "    oauth_client_id: m\n    oauth_redirect_uri: https://pay.example/oauth/mastodon/callback\n    oauth_authorize_url: https://m.example/a\n",
+             environment, "oauth_authorize_url"),
+        ]
+        for (text, env, message) in refused {
+            do {
+                _ = try HashcartConfiguration.parse(text, environment: env)
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.description.contains(message), "\(error.description)")
+            }
+        }
+    }
+
     @Test("a Bluesky network with defaults for the endpoints; the password from the environment")
     func bluesky() throws {
         let configuration = try HashcartConfiguration.parse("""

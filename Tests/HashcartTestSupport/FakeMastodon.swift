@@ -61,6 +61,9 @@ public final class FakeMastodon: Sendable {
     /// Raw SSE frames to send to every stream before its events (garbage tests).
     public let injectedFrames = Mutex<[String]>([])
 
+    /// The server's OAuth: `/oauth/authorize`, `/oauth/token`, `/oauth/revoke`; its tokens read verify_credentials.
+    public let oauth = FakeOAuthServer()
+
     public init() {}
 
     public var baseURL: String { "http://127.0.0.1:\(port.withLock { $0 } ?? 0)" }
@@ -224,8 +227,10 @@ public final class FakeMastodon: Sendable {
         }
         router.get("/api/v1/instance", use: instance)
         router.get("/api/v2/instance", use: instance)
+        oauth.mount(on: router, authorize: "/oauth/authorize", token: "/oauth/token", revoke: "/oauth/revoke") { Self.account(id: $0) != nil }
         router.get("/api/v1/accounts/verify_credentials") { request, _ -> Response in
-            guard let account = Self.account(token: request.headers[.authorization]) else { return Self.error("The access token is invalid", status: .unauthorized) }
+            guard let account = Self.account(token: request.headers[.authorization])
+                ?? self.oauth.user(bearer: request.headers[.authorization]).flatMap(Self.account(id:)) else { return Self.error("The access token is invalid", status: .unauthorized) }
             return Self.json(self.accountObject(account))
         }
         router.post("/api/v1/statuses") { request, _ -> Response in

@@ -59,9 +59,13 @@ public final class FakeX: Sendable {
     /// Post the next reply but lose the answer (HTTP 503), as after a crash or a timeout.
     public let loseNextPostAnswer = Mutex<Bool>(false)
 
+    /// "Sign in with X": `/i/oauth2/authorize`, `/2/oauth2/token`, `/2/oauth2/revoke`; its tokens read `/2/users/me`.
+    public let oauth = FakeOAuthServer()
+
     public init() {}
 
     public var baseURL: String { "http://127.0.0.1:\(port.withLock { $0 } ?? 0)" }
+    public var authorizeURL: String { baseURL + "/i/oauth2/authorize" }
 
     static func user(id: String) -> (id: String, username: String, token: String)? { users.first { $0.id == id } }
     static func user(token: String?) -> (id: String, username: String, token: String)? {
@@ -265,8 +269,10 @@ public final class FakeX: Sendable {
                 try await writer.finish(nil)
             })
         }
+        oauth.mount(on: router, authorize: "/i/oauth2/authorize", token: "/2/oauth2/token", revoke: "/2/oauth2/revoke") { Self.user(id: $0) != nil }
         router.get("/2/users/me") { request, _ -> Response in
-            guard let user = Self.user(token: request.headers[.authorization]) else { return Self.problem(.unauthorized, "Unauthorized", "Unauthorized") }
+            guard let user = Self.user(token: request.headers[.authorization]) ?? self.oauth.user(bearer: request.headers[.authorization]).flatMap(Self.user(id:))
+            else { return Self.problem(.unauthorized, "Unauthorized", "Unauthorized") }
             return Self.json(["data": ["id": user.id, "name": user.username.capitalized, "username": user.username]])
         }
         router.post("/2/users/{id}/retweets") { request, context -> Response in

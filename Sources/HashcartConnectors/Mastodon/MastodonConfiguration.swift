@@ -20,6 +20,9 @@ public struct MastodonConfiguration: Sendable, Hashable {
     public var requestTimeoutSeconds: Int64 = 10
     /// A stream that sends nothing, not even a heartbeat, for this long is reconnected.
     public var idleTimeoutSeconds: Int64 = 90
+    /// Linking cards by signing in on the server (authorization code); nil: by code only. Only
+    /// accounts of this server can sign in here; others link by code.
+    public var oauth: OAuthClientConfiguration?
 
     public init(serverURL: String, officialAccountURI: String, accessToken: String, streamingURL: String? = nil) {
         self.serverURL = serverURL
@@ -45,6 +48,12 @@ public struct MastodonConfiguration: Sendable, Hashable {
             (1...120).contains(requestTimeoutSeconds), (10...3_600).contains(idleTimeoutSeconds)
         else {
             throw ValidationError(field: "mastodon", message: "hashtag streams 1–500, backfill pages 0–1000, buffer 1–1000000, timeout 1–120 s, idle 10–3600 s")
+        }
+        if let oauth {
+            _ = try oauth.validated(network: .mastodon, field: "mastodon")
+            guard oauth.clientSecret != nil else {
+                throw ValidationError(field: "HASHCART_MASTODON_OAUTH_CLIENT_SECRET", message: "must be set with mastodon.oauth_client_id (Mastodon apps are confidential)")
+            }
         }
         return self
     }

@@ -22,7 +22,8 @@ struct ConnectorHTTP: Sendable {
         var headers: [(String, String)]
     }
 
-    func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], json: Data? = nil) async throws -> Response {
+    func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], json: Data? = nil,
+              form: [(String, String)]? = nil) async throws -> Response {
         try gate.check(now: clock.now())
         var request = HTTPClientRequest(url: url)
         request.method = method
@@ -32,6 +33,9 @@ struct ConnectorHTTP: Sendable {
         if let json {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: json))
+        } else if let form {
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(string: form.map { "\(Wire.percentEncoded($0))=\(Wire.percentEncoded($1))" }.joined(separator: "&")))
         }
         let response: HTTPClientResponse
         let body: ByteBuffer

@@ -25,6 +25,8 @@ public struct XConfiguration: Sendable, Hashable {
     public var idleTimeoutSeconds: Int64 = 30
     /// At most this many live hashtags get a stream rule (X's plans cap rules at 1,000).
     public var maximumHashtagRules = 900
+    /// "Sign in with X" for linking cards (OAuth 2.0 with PKCE); nil: cardholders link by code only.
+    public var oauth: OAuthClientConfiguration?
 
     public init(apiURL: String = "https://api.x.com", officialUserID: String, officialUsername: String, bearerToken: String,
                 userToken: String, consumerSecret: String? = nil) {
@@ -52,6 +54,7 @@ public struct XConfiguration: Sendable, Hashable {
         else {
             throw ValidationError(field: "x", message: "backfill 0–5 min, recovery pages 0–100, buffer 1–1000000, timeout 1–120 s, idle 10–600 s, hashtag rules 1–999")
         }
+        _ = try oauth?.validated(network: .x, field: "x")
         return self
     }
 

@@ -85,6 +85,12 @@ public protocol StoreTransaction: LedgerStorage {
     func insertLinkCode(_ code: LinkCode) throws
     func linkCode(_ code: String) throws -> LinkCode?
     func markLinkCodeUsed(_ code: String, at: Instant) throws
+    func insertOAuthAuthorization(_ authorization: OAuthAuthorization) throws
+    func oauthAuthorization(stateHash: String) throws -> OAuthAuthorization?
+    /// Marks a sign-in used; false when another caller marked it first (it is used once).
+    func markOAuthAuthorizationUsed(stateHash: String, at: Instant) throws -> Bool
+    /// Deletes the card's sign-ins expired a day or more ago, then counts its unused, unexpired ones.
+    func pendingOAuthAuthorizations(cardAccountID: CardAccountID, at now: Instant) throws -> Int
     /// The offer that owns a hashtag key now: any offer not ended.
     func offer(hashtagKey: String) throws -> Offer?
     /// The hashtag keys of offers not ended at `now`, at most `limit`, read inside the

@@ -307,6 +307,16 @@ enum StoreSchema {
             ALTER TABLE offers ADD COLUMN risk_max_purchases_per_hour {int} CHECK (risk_max_purchases_per_hour IS NULL OR risk_max_purchases_per_hour > 0);
             ALTER TABLE offers ADD COLUMN risk_min_link_age_seconds {int} CHECK (risk_min_link_age_seconds IS NULL OR risk_min_link_age_seconds >= 0);
             """),
+        Migration(id: "v15-oauth-links", sql: """
+            -- Sign-ins a cardholder started at a network to link an identity by OAuth: the state's
+            -- hash (never the state), the PKCE verifier, used once within ten minutes. Rows of a card
+            -- expired a day ago are deleted when it starts another.
+            CREATE TABLE oauth_authorizations (
+                state_hash TEXT PRIMARY KEY, card_account_id TEXT NOT NULL REFERENCES card_accounts(id),
+                network TEXT NOT NULL, code_verifier TEXT NOT NULL, created_at {int} NOT NULL, expires_at {int} NOT NULL,
+                used_at {int}){without rowid};
+            CREATE INDEX oauth_authorizations_card ON oauth_authorizations(card_account_id, expires_at);
+            """),
     ]
 
     /// A migration's statements in `dialect`.

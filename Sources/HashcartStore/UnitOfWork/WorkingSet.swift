@@ -549,6 +549,37 @@ final class WorkingSet: StoreTransaction {
         try session.execute("UPDATE link_codes SET used_at = $1 WHERE code = $2 AND used_at IS NULL", [SQLValue(at), .text(code)])
     }
 
+    func insertOAuthAuthorization(_ a: OAuthAuthorization) throws {
+        try session.execute("""
+            INSERT INTO oauth_authorizations (state_hash, card_account_id, network, code_verifier, created_at, expires_at, used_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            """, [.text(a.stateHash), .text(a.cardAccountID.rawValue), .text(a.network.rawValue), .text(a.codeVerifier), SQLValue(a.createdAt),
+                  SQLValue(a.expiresAt), SQLValue(a.usedAt)])
+    }
+
+    func oauthAuthorization(stateHash: String) throws -> OAuthAuthorization? {
+        try session.queryOne("""
+            SELECT state_hash, card_account_id, network, code_verifier, created_at, expires_at, used_at
+            FROM oauth_authorizations WHERE state_hash = $1
+            """, [.text(stateHash)]) { row in
+            OAuthAuthorization(stateHash: try row.text(0), cardAccountID: CardAccountID(try row.text(1)), network: NetworkName(rawValue: try row.text(2)),
+                               codeVerifier: try row.text(3), createdAt: try row.instant(4), expiresAt: try row.instant(5), usedAt: try row.optionalInstant(6))
+        }
+    }
+
+    func markOAuthAuthorizationUsed(stateHash: String, at: Instant) throws -> Bool {
+        try session.execute("UPDATE oauth_authorizations SET used_at = $1 WHERE state_hash = $2 AND used_at IS NULL",
+                            [SQLValue(at), .text(stateHash)]) == 1
+    }
+
+    func pendingOAuthAuthorizations(cardAccountID: CardAccountID, at now: Instant) throws -> Int {
+        try session.execute("DELETE FROM oauth_authorizations WHERE card_account_id = $1 AND expires_at < $2",
+                            [.text(cardAccountID.rawValue), SQLValue(now.adding(seconds: -86_400))])
+        return try session.queryOne("""
+            SELECT COUNT(*) FROM oauth_authorizations WHERE card_account_id = $1 AND used_at IS NULL AND expires_at > $2
+            """, [.text(cardAccountID.rawValue), SQLValue(now)]) { try Int($0.int(0)) } ?? 0
+    }
+
     func offer(hashtagKey: String) throws -> Offer? {
         if let cached = offers.live(hashtagKey: hashtagKey) { return cached }
         return try session.queryOne("SELECT \(StoreColumns.offer) FROM offers WHERE hashtag_key = $1 AND lifecycle != 'ended'",
