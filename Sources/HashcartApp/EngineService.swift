@@ -193,7 +193,8 @@ public struct EngineService: HashcartService {
             try Self.applyKind(body, to: &draft)
             if let category = body.taxCategory {
                 guard let parsed = TaxCategory(rawValue: category) else {
-                    throw APIError.invalid("`tax_category` must be general or exempt.", param: "tax_category")
+                    let names = TaxCategory.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw APIError.invalid("`tax_category` must be one of \(names).", param: "tax_category")
                 }
                 draft.taxCategory = parsed
             }
@@ -809,10 +810,13 @@ public struct EngineService: HashcartService {
         } catch let error as ValidationError {
             throw APIError.invalid(error.message, param: error.field)
         } catch let error as OAuthLinkError {
+            // No sign-in with this state: 404; one that cannot be finished any more, or an account
+            // taken: 409; the person said no at the network: 403.
             let status: HTTPResponse.Status = switch error {
-            case .identityTaken, .cardAlreadyLinked: .conflict
+            case .unknownState: .notFound
+            case .stateUsed, .stateExpired, .wrongNetwork, .identityTaken, .cardAlreadyLinked: .conflict
+            case .denied: .forbidden
             case .tooManyPending: .tooManyRequests
-            default: .badRequest
             }
             throw APIError(status: status, type: status == .tooManyRequests ? .rateLimit : .invalidRequest, code: error.code,
                            message: error.description, param: error.concernsState ? "state" : nil)

@@ -253,7 +253,7 @@ public enum HashcartRouter {
             let wantsPage = request.headers[.accept]?.contains("text/html") == true
             do {
                 guard let state = query.get("state"), let mode = OAuthState.mode(of: state), let modeService = services[mode] else {
-                    throw APIError(status: .badRequest, code: OAuthLinkError.unknownState.code, message: OAuthLinkError.unknownState.description,
+                    throw APIError(status: .notFound, code: OAuthLinkError.unknownState.code, message: OAuthLinkError.unknownState.description,
                                    param: "state")
                 }
                 let link = try await modeService.finishOAuthLink(network: try context.parameters.require("network"), state: state,

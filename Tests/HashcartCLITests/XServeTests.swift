@@ -118,7 +118,7 @@ import Testing
         let link = try await MultiInstanceTests.call("GET", serve.base + FakeOAuthServer.pathAndQuery(back))
         #expect(link["user_id"] as? String == "222" && link["handle"] as? String == "@bob" && link["livemode"] as? Bool == true)
         // The same callback again links nothing more.
-        _ = try await MultiInstanceTests.call("GET", serve.base + FakeOAuthServer.pathAndQuery(back), expect: 400..<401)
+        _ = try await MultiInstanceTests.call("GET", serve.base + FakeOAuthServer.pathAndQuery(back), expect: 409..<410)
 
         try await serve.eventually("the stream and its rules") {
             !fake.streamConnections.withLock { $0 }.isEmpty && fake.rules.withLock { $0 }.contains { $0.value == "#buyamextee -is:retweet" }

@@ -123,7 +123,7 @@ import Testing
 
             // The same callback again (a replay, a double click): used once, nothing more linked.
             let (again, problem, _) = try await callback(client, back)
-            #expect(again == .badRequest && Self.errorCode(problem) == "oauth_state_used")
+            #expect(again == .conflict && Self.errorCode(problem) == "oauth_state_used")
             // A card linked on X cannot start another X sign-in; another card cannot take alice.
             _ = try await start(client, token: token, network: "x", expect: .conflict)
             let other = try await cardholder(client, world)
@@ -159,18 +159,18 @@ import Testing
             // The person declines at X: the sign-in is over.
             let declined = try #require(try await start(client, token: first, network: "x"))
             let (deniedStatus, denied, _) = try await callback(client, try #require(try await FakeOAuthServer.approve(declined, as: "111", deny: true)))
-            #expect(deniedStatus == .badRequest && Self.errorCode(denied) == "oauth_denied")
+            #expect(deniedStatus == .forbidden && Self.errorCode(denied) == "oauth_denied")
 
             // Forged and garbage states, a missing one, one for test mode, markup: refused as unknown.
             for query in ["state=live_\(String(repeating: "A", count: 43))&code=abc", "code=abc", "state=%3Cscript%3E&code=abc",
                           "state=test_\(String(repeating: "B", count: 43))&code=abc", "state=\(String(repeating: "live_", count: 40))&code=abc",
                           "state=live_%00AAAAAAAAAAAAAAAAAAAAAAAAAAAAA&code=abc"] {
                 let (status, problem, _) = try await callback(client, "/oauth/x/callback?" + query)
-                #expect(status == .badRequest && Self.errorCode(problem) == "oauth_state_unknown", "\(query)")
+                #expect(status == .notFound && Self.errorCode(problem) == "oauth_state_unknown", "\(query)")
             }
             // A network Hashcart has no sign-in for.
             let (unknownNetwork, unknownProblem, _) = try await callback(client, "/oauth/bluesky/callback?state=live_\(String(repeating: "A", count: 43))&code=a")
-            #expect(unknownNetwork == .badRequest && Self.errorCode(unknownProblem) == "oauth_state_unknown")
+            #expect(unknownNetwork == .notFound && Self.errorCode(unknownProblem) == "oauth_state_unknown")
 
             // Swapped codes: bob's code with alice's sign-in fails PKCE at X (the verifier is the other sign-in's).
             let a = try #require(try await start(client, token: first, network: "x"))
@@ -184,7 +184,7 @@ import Testing
 
             // A state started for X, brought to Mastodon's callback.
             let (wrongNetwork, wrongProblem, _) = try await callback(client, FakeOAuthServer.pathAndQuery(backB).replacingOccurrences(of: "/oauth/x/", with: "/oauth/mastodon/"))
-            #expect(wrongNetwork == .badRequest && Self.errorCode(wrongProblem) == "oauth_wrong_network")
+            #expect(wrongNetwork == .conflict && Self.errorCode(wrongProblem) == "oauth_wrong_network")
 
             // X is down when the code is exchanged: a gateway error, and the sign-in must start again.
             world.x.oauth.failNextTokenRequest.withLock { $0 = .serviceUnavailable }
@@ -196,7 +196,7 @@ import Testing
             let backLate = try #require(try await FakeOAuthServer.approve(late, as: "222"))
             world.modes.clock.advance(seconds: OAuthAuthorization.lifetimeSeconds + 1)
             let (expired, expiredProblem, _) = try await callback(client, backLate)
-            #expect(expired == .badRequest && Self.errorCode(expiredProblem) == "oauth_state_expired")
+            #expect(expired == .conflict && Self.errorCode(expiredProblem) == "oauth_state_expired")
 
             // A code that is not one: the network sends garbage back.
             let garbage = try #require(try await start(client, token: second, network: "x"))
@@ -258,7 +258,7 @@ import Testing
             let declined = try #require(try await start(client, token: token, network: "mastodon"))
             let state = try #require(URLComponents(string: declined)?.queryItems?.first { $0.name == "state" }?.value)
             let (status, _, page) = try await callback(client, "/oauth/mastodon/callback?state=\(state)&error=%3Cimg%20src%3Dx%3E", html: true)
-            #expect(status == .badRequest)
+            #expect(status == .forbidden)
             #expect(!page.contains("<img") && page.contains("Nothing was linked"))
         }
     }
