@@ -15,7 +15,11 @@ enum EmbeddedTaxTable {
 # row for that ZIP. Alaska, Delaware, Montana, New Hampshire and Oregon levy no state sales tax.
 #
 # rate_ppm: parts per million of the pre-tax line amount (6.875 % = 68750).
-version,2025-01-01
+#
+# Version 2025-01-01.2 adds each state's treatment of clothing, groceries and digital goods (the
+# `category` rows at the end), at the state level like the rates, on 2025-01-01. A table for later
+# changes is loaded at run time: `hashcart serve --tax-table FILE` (see docs/TAX.md).
+version,2025-01-01.2
 state,zip,rate_ppm
 AL,,40000
 AK,,0
@@ -68,5 +72,82 @@ WA,,65000
 WV,,60000
 WI,,50000
 WY,,40000
+
+# Categories, state level, in effect on 2025-01-01. A state without a row taxes the category at
+# its general rate (above). Read on 2026-12-07 from, for clothing: Avalara, "How to handle sales
+# tax on clothing: a state-by-state guide" (2020-02-10, updated); TaxJar, "Sales tax on clothing"
+# (2021, updated; MA's $175); Rhode Island regulation 280-RICR-20-70-6.6 ($250, since 2012-10-01);
+# NY DTF's rule restated by NY retailers (under $110 per item, the state's 4 %; localities choose
+# for their own tax). Groceries (food for home consumption): Fox5 DC, "States that tax groceries in
+# 2025" (2025-02), GOBankingRates/Nasdaq (2025-08-08), Sales Tax Institute (2025-06-09). Digital
+# goods (specified digital products: e-books, music, video): doola Help Center, "Sales Tax
+# Applicability for Online Services" (undated), checked against the Multistate Tax Commission's
+# list of state guidance; medium confidence: verify against your state guidance. Arizona, Georgia,
+# South Carolina and West Virginia, whose digital-goods status the sources disagree on, have no
+# row (the general rate). Utah's and Virginia's grocery rates include their statewide local
+# part, as their general rates above do. Not modelled: sales-tax holidays, local food taxes (AZ,
+# CO, GA, LA, SC localities; NC's 2 %), MA/RI athletic wear, fur and formal wear.
+category,MA,clothing,exempt_up_to,17500
+category,MN,clothing,exempt
+category,NJ,clothing,exempt
+category,NY,clothing,exempt_below,11000
+category,PA,clothing,exempt
+category,RI,clothing,exempt_up_to,25000
+category,VT,clothing,exempt
+category,AL,groceries,reduced,30000
+category,AR,groceries,reduced,1250
+category,IL,groceries,reduced,10000
+category,MS,groceries,reduced,70000
+category,MO,groceries,reduced,12250
+category,TN,groceries,reduced,40000
+category,UT,groceries,reduced,30000
+category,VA,groceries,reduced,10000
+category,AZ,groceries,exempt
+category,CA,groceries,exempt
+category,CO,groceries,exempt
+category,CT,groceries,exempt
+category,DC,groceries,exempt
+category,FL,groceries,exempt
+category,GA,groceries,exempt
+category,IN,groceries,exempt
+category,IA,groceries,exempt
+category,KS,groceries,exempt
+category,KY,groceries,exempt
+category,LA,groceries,exempt
+category,ME,groceries,exempt
+category,MD,groceries,exempt
+category,MA,groceries,exempt
+category,MI,groceries,exempt
+category,MN,groceries,exempt
+category,NE,groceries,exempt
+category,NV,groceries,exempt
+category,NJ,groceries,exempt
+category,NM,groceries,exempt
+category,NY,groceries,exempt
+category,NC,groceries,exempt
+category,ND,groceries,exempt
+category,OH,groceries,exempt
+category,OK,groceries,exempt
+category,PA,groceries,exempt
+category,RI,groceries,exempt
+category,SC,groceries,exempt
+category,TX,groceries,exempt
+category,VT,groceries,exempt
+category,WA,groceries,exempt
+category,WV,groceries,exempt
+category,WI,groceries,exempt
+category,WY,groceries,exempt
+category,CA,digital_goods,exempt
+category,FL,digital_goods,exempt
+category,IL,digital_goods,exempt
+category,KS,digital_goods,exempt
+category,MA,digital_goods,exempt
+category,MI,digital_goods,exempt
+category,MO,digital_goods,exempt
+category,NV,digital_goods,exempt
+category,NY,digital_goods,exempt
+category,ND,digital_goods,exempt
+category,OK,digital_goods,exempt
+category,VA,digital_goods,exempt
 """#
 }

@@ -218,7 +218,7 @@ extension Engine {
         // `#Tag x2`: the units asked for (one unless written); an unreadable quantity declines below.
         let request = PurchaseQuantity.request(in: event.text, hashtagKey: offer.hashtag.key)
         let units = min(request.units ?? 1, PurchaseQuantity.maximumWritten)
-        let quote = taxTable.quote(unitPrice: offer.price, quantity: units, category: offer.taxCategory, state: card.billing.state,
+        let quote = taxSchedule.table(at: now).quote(unitPrice: offer.price, quantity: units, category: offer.taxCategory, state: card.billing.state,
                                    zip5: card.billing.zip5)
         let amount = try offer.price.multiplied(by: units)
         let total = try amount.adding(quote.tax)

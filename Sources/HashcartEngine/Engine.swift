@@ -14,7 +14,8 @@ public final class Engine: Sendable {
     public let connector: any NetworkConnector
     public let clock: any WallClock
     public let ids: any IDGenerator
-    public let taxTable: TaxRateTable
+    /// The tax tables purchases are priced with, each from its effective day.
+    public let taxSchedule: TaxSchedule
     public let configuration: EngineConfiguration
     /// When the connector was last told the engine's interest.
     let interestRefreshedAt = Mutex<Instant?>(nil)
@@ -22,12 +23,12 @@ public final class Engine: Sendable {
     let announcementsCheckedAt = Mutex<Instant?>(nil)
 
     public init(store: any EngineStore, connector: any NetworkConnector, clock: any WallClock, ids: any IDGenerator,
-                taxTable: TaxRateTable, configuration: EngineConfiguration = EngineConfiguration()) async throws {
+                taxTable: TaxRateTable, laterTaxTables: [TaxRateTable] = [], configuration: EngineConfiguration = EngineConfiguration()) async throws {
         self.store = store
         self.connector = connector
         self.clock = clock
         self.ids = ids
-        self.taxTable = taxTable
+        self.taxSchedule = try TaxSchedule([taxTable] + laterTaxTables)
         self.configuration = try configuration.validated()
         try await store.write { tx in
             for state in USState.allCases { try tx.ensureLedgerAccount(LedgerAccounts.salesTaxPayable(state)) }
@@ -35,6 +36,9 @@ public final class Engine: Sendable {
     }
 
     var network: NetworkName { connector.network }
+
+    /// The tax table in effect now.
+    public var taxTable: TaxRateTable { taxSchedule.table(at: clock.now()) }
 
     // MARK: Operator
 

@@ -246,7 +246,7 @@ components:
         price: {type: integer}
         currency: {type: string}
         hashtag: {type: string}
-        tax_category: {type: string, enum: [general, exempt]}
+        tax_category: {type: string, enum: [general, exempt, clothing, groceries, digital_goods]}
         quantity: {type: integer, nullable: true}
         per_cardholder_limit: {type: integer}
         starts_at: {type: integer}
@@ -742,7 +742,7 @@ paths:
                 price: {type: integer, minimum: 1, maximum: 10000000}
                 currency: {type: string, enum: [USD, usd]}
                 hashtag: {type: string, minLength: 1, maxLength: 101, pattern: "^#?[A-Za-z0-9_]{0,99}[A-Za-z][A-Za-z0-9_]{0,99}$", description: "The purchase hashtag: 1 to 100 letters, digits and _ after an optional #, at least one letter (letters of other scripts are taken too, one script per tag; the pattern shows the ASCII form), unique among open offers by its confusable skeleton."}
-                tax_category: {type: string, enum: [general, exempt]}
+                tax_category: {type: string, enum: [general, exempt, clothing, groceries, digital_goods]}
                 quantity: {type: integer, minimum: 1, maximum: 10000000}
                 per_cardholder_limit: {type: integer, minimum: 1, maximum: 100}
                 starts_at: {type: integer, minimum: 0, maximum: 32503680000, description: "Unix time in seconds."}
@@ -1059,7 +1059,7 @@ paths:
   /oauth/{network}/callback:
     get:
       operationId: finishOAuthLink
-      summary: "Where a network sends the person back from a sign-in: links the account it proves to the card that started (no credential: the state is one). JSON, or a short page with Accept: text/html."
+      summary: "Where a network sends the person back from a sign-in: links the account it proves to the card that started (no credential: the state is one). JSON, or a short page with Accept: text/html. 404: no sign-in has this state; 409: used, expired, started for another network, or the account is linked elsewhere; 403: declined at the network."
       parameters:
         - {name: network, in: path, required: true, schema: {type: string}, description: "`x` or `mastodon`."}
         - {name: state, in: query, required: false, schema: {type: string, maxLength: 128}}

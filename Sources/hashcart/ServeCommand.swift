@@ -86,6 +86,10 @@ struct ServeCommand: AsyncParsableCommand {
           help: "Settle merchants on a schedule: each UTC day, 5 minutes after it ends, closed into batches (every mode served; on every instance, once between them).")
     var settleDaily = false
 
+    @Option(name: .customLong("tax-table"),
+            help: "A later sales-tax table (CSV, with `effective,YYYY-MM-DD`): from that UTC day, purchases are priced with it instead of the bundled one. Repeat for more.")
+    var taxTableFiles: [String] = []
+
     @Option(name: .customLong("payout-dir"),
             help: "With --settle-daily: pay every batch waiting by a NACHA file in this folder (payout_YYYYMMDD_M.ach; test mode's in DIR/test). Live mode needs settlement: in hashcart.yaml.")
     var payoutDirectory: String?
@@ -94,6 +98,32 @@ struct ServeCommand: AsyncParsableCommand {
     /// Test mode's folder inside the data folder (its SQLite store and, by default, the sandbox).
     static let testModeFolder = "test"
     static let adminTokenHashFile = "admin-token.sha256"
+
+    /// The tables of `--tax-table`, each checked, with the day it takes effect; a clear error and
+    /// exit for anything wrong (nothing is started or written before).
+    static func loadTaxTables(_ paths: [String], after bundled: TaxRateTable) -> [TaxRateTable] {
+        var tables: [TaxRateTable] = []
+        for path in paths {
+            let shown = String(path.prefix(256))
+            guard path.utf8.count <= 4096, let data = FileManager.default.contents(atPath: path) else { fail("--tax-table \(shown): no such file") }
+            guard data.count <= TaxRateTable.maximumTextBytes else { fail("--tax-table \(shown): over \(TaxRateTable.maximumTextBytes >> 20) MiB") }
+            guard let text = String(data: data, encoding: .utf8) else { fail("--tax-table \(shown): not UTF-8 text") }
+            let table: TaxRateTable
+            do {
+                table = try TaxRateTable.parse(text)
+            } catch {
+                fail("--tax-table \(shown): \(error.field): \(error.message)")
+            }
+            guard table.effective != nil else { fail("--tax-table \(shown): needs an `effective,YYYY-MM-DD` line (the UTC day it takes effect)") }
+            tables.append(table)
+        }
+        do {
+            _ = try TaxSchedule([bundled] + tables)
+        } catch {
+            fail("--tax-table: \(error.message)")
+        }
+        return tables
+    }
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -144,6 +174,8 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             fail("--min-link-age: \(error.message)")
         }
+        let taxTable = try BundledTaxTable.load()
+        let laterTaxTables = Self.loadTaxTables(taxTableFiles, after: taxTable)
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
             fail("\(directory) is a file; --data needs a folder")
@@ -169,7 +201,6 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         let clock = SystemWallClock()
-        let taxTable = try BundledTaxTable.load()
         if logFormat == "json" { LoggingSystem.bootstrap { label in JSONLogHandler(label: label) } }
         var logger = Logger(label: "hashcart")
         logger.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
@@ -187,7 +218,7 @@ struct ServeCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: sandboxDirectory, withIntermediateDirectories: true)
             let sandbox = try SandboxNetwork(directory: sandboxDirectory, clock: clock)
             let engine = try await Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: RandomIDGenerator(),
-                                    taxTable: taxTable, configuration: configuration)
+                                    taxTable: taxTable, laterTaxTables: laterTaxTables, configuration: configuration)
             let service = EngineService(mode: .test, engine: engine, store: store, sandbox: sandbox, adminTokenHash: tokenHash, metrics: registry,
                                         allowPrivateWebhookHosts: allowPrivateWebhooks)
             testService = service
@@ -213,19 +244,19 @@ struct ServeCommand: AsyncParsableCommand {
                 var connectorLogger = logger
                 connectorLogger[metadataKey: "network"] = "bluesky"
                 liveEngines.append(try await Engine(store: store, connector: try BlueskyConnector(configuration: bluesky, clock: clock, logger: connectorLogger),
-                                              clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
+                                              clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, laterTaxTables: laterTaxTables, configuration: configuration))
             }
             if let mastodon = networks.mastodon {
                 var connectorLogger = logger
                 connectorLogger[metadataKey: "network"] = "mastodon"
                 liveEngines.append(try await Engine(store: store, connector: try MastodonConnector(configuration: mastodon, clock: clock, logger: connectorLogger),
-                                              clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
+                                              clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, laterTaxTables: laterTaxTables, configuration: configuration))
             }
             if let x = networks.x {
                 var connectorLogger = logger
                 connectorLogger[metadataKey: "network"] = "x"
                 liveEngines.append(try await Engine(store: store, connector: try XConnector(configuration: x, clock: clock, logger: connectorLogger),
-                                              clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, configuration: configuration))
+                                              clock: clock, ids: RandomIDGenerator(), taxTable: taxTable, laterTaxTables: laterTaxTables, configuration: configuration))
             }
             // Cardholders link by OAuth sign-in on the networks whose section names an OAuth app.
             var oauthLinks: [any OAuthLinkProvider] = []
@@ -265,6 +296,9 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: .init(address: .hostname(host, port: port), serverName: "hashcart"),
             services: loops + services,
             onServerRunning: { channel in
+                if !laterTaxTables.isEmpty {
+                    announce("hashcart: tax tables: \(taxTable.version) (bundled); " + laterTaxTables.map { "\($0.version) from \($0.effective!)" }.joined(separator: "; "))
+                }
                 announce("hashcart: serving http://\(host):\(channel.localAddress?.port ?? port) (\(summary); networks: \(networkNames))")
             },
             logger: logger)

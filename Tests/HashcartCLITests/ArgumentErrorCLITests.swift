@@ -75,7 +75,18 @@ import Testing
                    usesDataFolder: true),
         BadCommand(arguments: ["settle", "--through", "2026-11-27", "--nacha", "/dev/null"], message: "already exists: a payout file is never overwritten",
                    usesDataFolder: true),
+        BadCommand(arguments: ["serve", "--tax-table", "/nonexistent/rates.csv"], message: "--tax-table /nonexistent/rates.csv: no such file",
+                   usesDataFolder: true),
+        BadCommand(arguments: ["serve", "--tax-table", "/etc/passwd"], message: "--tax-table /etc/passwd: tax line 1", usesDataFolder: true),
+        BadCommand(arguments: ["serve", "--tax-table", "/bin/sh"], message: "not UTF-8 text", usesDataFolder: true),
+        BadCommand(arguments: ["serve", "--tax-table", bundledTaxTable], message: "needs an `effective,YYYY-MM-DD` line", usesDataFolder: true),
     ]
+
+    /// The bundled table's source: a whole table, but with no day to take effect.
+    static var bundledTaxTable: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/HashcartEngine/Resources/us-sales-tax-rates.csv").path
+    }
 
     @Test(arguments: badCommands)
     func badArgumentsAreAClearErrorAndCreateNothing(_ command: BadCommand) async throws {

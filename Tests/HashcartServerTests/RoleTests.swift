@@ -98,6 +98,8 @@ func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)",
                 (Self.offerBody.replacingOccurrences(of: "#BuyKindleFireHD", with: "no tag here"), "hashtag"),
                 (Self.offerBody.replacingOccurrences(of: "\"quantity\":5", with: "\"quantity\":0"), "quantity"),
                 (Self.offerBody.replacingOccurrences(of: "\"quantity\":5", with: "\"tax_category\":\"luxury\""), "tax_category"),
+                (Self.offerBody.replacingOccurrences(of: "\"quantity\":5", with: "\"tax_category\":\"Clothing\""), "tax_category"),
+                (Self.offerBody.replacingOccurrences(of: "\"quantity\":5", with: "\"tax_category\":\"digital goods\""), "tax_category"),
                 (Self.offerBody.replacingOccurrences(of: "\"quantity\":5", with: "\"capture_mode\":\"whenever\""), "capture_mode"),
                 (Self.offerBody.replacingOccurrences(of: "\"quantity\":5", with: "\"eligible_states\":[\"NY\",\"ZZ\"]"), "eligible_states"),
                 (Self.offerBody.replacingOccurrences(of: "\"quantity\":5", with: "\"eligible_states\":[]"), "eligible_states"),
@@ -117,6 +119,16 @@ func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)",
             try await client.execute(uri: "/v1/offers", method: .get, headers: bearer(key)) { response in
                 let data = try object(response)["data"] as? [Any]
                 #expect(data?.isEmpty == true)
+            }
+            // Each category the tax table knows is taken and shown as written.
+            for category in ["clothing", "groceries", "digital_goods"] {
+                let text = Self.offerBody.replacingOccurrences(of: "\"quantity\":5", with: "\"tax_category\":\"\(category)\"")
+                    .replacingOccurrences(of: "#BuyKindleFireHD", with: "#Buy\(category.replacingOccurrences(of: "_", with: ""))")
+                try await client.execute(uri: "/v1/offers", method: .post, headers: bearer(key), body: body(text)) { response in
+                    #expect(response.status == .created)
+                    let offer = try object(response)
+                    #expect(offer["tax_category"] as? String == category)
+                }
             }
         }
     }

@@ -6,12 +6,20 @@ public enum CaptureMode: String, Sendable, Hashable, Codable, CaseIterable {
     case onShipment = "on_shipment"
 }
 
-/// How a sales-tax rule treats an offer.
+/// What an offer sells, as sales tax sees it. Each state treats a category its own way (see
+/// ``TaxTreatment``), written in the tax table; a state the table says nothing of taxes it at the
+/// address's general rate.
 public enum TaxCategory: String, Sendable, Hashable, Codable, CaseIterable {
-    /// Taxed at the destination state's general rate.
+    /// Taxed at the destination's general rate everywhere.
     case general
-    /// Not taxed (gift cards and other stored value).
+    /// Not taxed anywhere (gift cards and other stored value).
     case exempt
+    /// Clothing and footwear (exempt in some states, below or up to a price per item in others).
+    case clothing
+    /// Food for home consumption (exempt in most states, at a reduced rate in a few).
+    case groceries
+    /// Specified digital products: e-books, music, video and apps delivered electronically.
+    case digitalGoods = "digital_goods"
 }
 
 /// Where an offer is in its life, as seen at one instant. See ``Offer/state(at:)``.
