@@ -125,7 +125,8 @@ public struct Settlement: Sendable {
             }
             let file: NACHAFile
             do throws(NACHAFile.BuildError) {
-                file = try NACHAFile(originator: originator, entries: entries, createdAt: now, fileIDModifier: modifier, effectiveDate: today.next)
+                file = try NACHAFile(originator: originator, entries: entries, createdAt: now, fileIDModifier: modifier,
+                                      effectiveDate: BankingCalendar.nextBankingDay(after: today))
             } catch {
                 throw SettlementError.payoutFile(error)
             }

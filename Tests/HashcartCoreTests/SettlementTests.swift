@@ -168,3 +168,44 @@ import HashcartCore
         }
     }
 }
+
+/// A payout file settles on the next day the Federal Reserve's ACH runs: weekends and the
+/// Reserve Banks' holidays skipped, a Sunday holiday observed on the Monday, a Saturday one not moved.
+@Suite struct BankingCalendarTests {
+    static func day(_ text: String) throws -> SettlementDay { try SettlementDay(parsing: text) }
+
+    @Test("the next banking day after a file's day", arguments: [
+        ("2026-12-07", "2026-12-08"),  // Monday → Tuesday
+        ("2026-12-04", "2026-12-07"),  // Friday → Monday
+        ("2026-12-05", "2026-12-07"),  // Saturday → Monday
+        ("2026-11-25", "2026-11-27"),  // Thanksgiving (Thursday 26th) skipped
+        ("2026-12-24", "2026-12-28"),  // Christmas on a Friday, then the weekend
+        ("2026-07-02", "2026-07-03"),  // July 4th on a Saturday: the Friday before is open
+        ("2022-12-30", "2023-01-03"),  // New Year's Day on a Sunday: Monday the 2nd closed
+        ("2022-06-17", "2022-06-21"),  // Juneteenth on a Sunday (2022): Monday the 20th closed
+        ("2021-06-18", "2021-06-21"),  // 2021: Juneteenth (a Saturday) not yet a Reserve Bank holiday
+        ("2026-01-16", "2026-01-20"),  // Martin Luther King Jr. Day, the third Monday of January
+        ("2026-02-13", "2026-02-17"),  // Washington's Birthday
+        ("2026-05-22", "2026-05-26"),  // Memorial Day, the last Monday of May
+        ("2026-09-04", "2026-09-08"),  // Labor Day
+        ("2026-10-09", "2026-10-13"),  // Columbus Day
+        ("2026-11-10", "2026-11-12"),  // Veterans Day, a Wednesday
+        ("2026-06-18", "2026-06-22"),  // Juneteenth on a Friday
+    ])
+    func nextBankingDay(_ made: String, _ settles: String) throws {
+        #expect(BankingCalendar.nextBankingDay(after: try Self.day(made)) == (try Self.day(settles)))
+    }
+
+    @Test func weekdaysAndAYearOfHolidays() throws {
+        #expect(try Self.day("2026-01-01").weekday == 4)  // a Thursday
+        #expect(try Self.day("2026-12-07").weekday == 1)
+        // 2026 has eleven Reserve Bank holidays, all on weekdays but July 4th (a Saturday).
+        var day = try Self.day("2026-01-01")
+        var closedWeekdays = 0
+        while day.components.year == 2026 {
+            if day.weekday != 0 && day.weekday != 6 && !BankingCalendar.isBankingDay(day) { closedWeekdays += 1 }
+            day = day.next
+        }
+        #expect(closedWeekdays == 10)
+    }
+}
