@@ -640,8 +640,12 @@ public struct EngineService: HashcartService {
             func isVisibleASCII(_ value: String, upTo limit: Int) -> Bool {
                 (1...limit).contains(value.utf8.count) && value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
             }
-            // The state is taken first, whatever came with it: a sign-in is used once.
-            let authorization = try await engine.claimOAuthLink(stateHash: Self.stateHash(state), callbackNetwork: provider.network)
+            // A read first: a forged or replayed state (anyone can send one) never takes the writer.
+            let stateHash = Self.stateHash(state)
+            guard let seen = try await store.read({ try $0.oauthAuthorization(stateHash: stateHash) }) else { throw OAuthLinkError.unknownState }
+            guard seen.usedAt == nil else { throw OAuthLinkError.stateUsed }
+            // Then the state is taken, whatever came with it: a sign-in is used once.
+            let authorization = try await engine.claimOAuthLink(stateHash: stateHash, callbackNetwork: provider.network)
             if let error {
                 let reason = isVisibleASCII(error, upTo: 64) ? error : "an unreadable error"
                 throw OAuthLinkError.denied(network: provider.network, reason: reason)

@@ -434,8 +434,10 @@ extension Engine {
         guard try tx.activeLink(cardAccountID: linkCode.cardAccountID, network: event.network) == nil else {
             return .linkCodeRefused("card account already linked on \(event.network)")
         }
-        try tx.insertLink(Link(id: LinkID("lnk_\(event.network)_\(event.eventID)"), cardAccountID: linkCode.cardAccountID,
-                               identity: event.author, createdAt: now))
+        let link = Link(id: LinkID("lnk_\(event.network)_\(event.eventID)"), cardAccountID: linkCode.cardAccountID, identity: event.author,
+                        createdAt: now)
+        try tx.insertLink(link)
+        try notifyLinked(link, how: "by posting your link code", tx: tx, now: now)
         try tx.markLinkCodeUsed(code, at: now)
         try enqueueReply(.linked(handle: event.author.handle), purpose: .linked, key: "linked:\(event.network):\(event.eventID)",
                          inReplyTo: event.eventID, purchase: nil, card: try tx.cardAccount(linkCode.cardAccountID), tx: tx, now: now)

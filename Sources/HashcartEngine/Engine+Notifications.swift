@@ -57,4 +57,13 @@ extension Engine {
                              message: "\(amount) was refunded to your card for \(offer.title) (ref \(order.reference)); \(order.refundedAmount) of \(order.capturedAmount) refunded in all.",
                              tx: tx, now: now)
     }
+
+    /// A new link: the cardholder hears of it whichever way it was made, so a link they did not
+    /// make (a sign-in link that reached someone else) is seen and can be ended at once.
+    func notifyLinked(_ link: Link, how: String, tx: any StoreTransaction, now: Instant) throws {
+        try tx.addCardholderNotification(CardholderNotification(
+            id: "ntf_linked_\(link.id)", cardAccountID: link.cardAccountID, purchaseID: nil, kind: "linked",
+            message: "Your card is now linked to the \(link.identity.network) account \(link.identity.handle) (\(how)). If that was not you, unlink it now: its posts can buy with your card.",
+            createdAt: now))
+    }
 }

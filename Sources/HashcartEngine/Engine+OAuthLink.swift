@@ -51,6 +51,7 @@ extension Engine {
                 throw OAuthLinkError.cardAlreadyLinked(identity.network)
             }
             try tx.insertLink(link)
+            try self.notifyLinked(link, how: "by signing in at \(identity.network)", tx: tx, now: now)
         }
         return link
     }

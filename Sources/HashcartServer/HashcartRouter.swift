@@ -251,6 +251,9 @@ public enum HashcartRouter {
         router.get("oauth/{network}/callback") { request, context in
             let query = request.uri.queryParameters
             let wantsPage = request.headers[.accept]?.contains("text/html") == true
+            // The state is the credential here: an address that keeps bringing states Hashcart never
+            // made is throttled as failed authentication is.
+            try throttle.check(address: context.clientAddress)
             do {
                 guard let state = query.get("state"), let mode = OAuthState.mode(of: state), let modeService = services[mode] else {
                     throw APIError(status: .notFound, code: OAuthLinkError.unknownState.code, message: OAuthLinkError.unknownState.description,
@@ -263,6 +266,7 @@ public enum HashcartRouter {
                 for field in OAuthCallbackPage.headers { response.headers.append(field) }
                 return response
             } catch let error as APIError {
+                if error.code == OAuthLinkError.unknownState.code { throttle.recordFailure(address: context.clientAddress) }
                 if wantsPage { return OAuthCallbackPage.failed(error) }
                 var response = try error.response(from: request, context: context)
                 for field in OAuthCallbackPage.headers { response.headers.append(field) }

@@ -32,6 +32,8 @@ struct RateLimitMiddleware: RouterMiddleware {
     /// Probes and documents are never limited.
     static var unlimitedPaths: Set<String> { ["/healthz", "/readyz", "/metrics", "/openapi.yaml"] }
 
+    static func takesNoCredential(_ path: String) -> Bool { path.hasPrefix("/oauth/") || path.hasPrefix("/webhooks/") }
+
     init(limit: RateLimit) {
         self.limit = limit
         self.start = clock.now
@@ -39,7 +41,10 @@ struct RateLimitMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard !Self.unlimitedPaths.contains(request.uri.path) else { return try await next(request, context) }
-        let credential = request.headers[.authorization] ?? "address:\(context.clientAddress)"
+        // Routes that take no Hashcart credential (a network's webhook, an OAuth callback) are
+        // limited by address: a made-up Authorization header must not buy a fresh bucket there.
+        let credential = Self.takesNoCredential(request.uri.path) ? nil : request.headers[.authorization]
+        let key = credential ?? "address:\(context.clientAddress)"
         let elapsed = start.duration(to: clock.now)
         let now = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let wait: Double? = buckets.state.withLock { buckets in
@@ -47,10 +52,10 @@ struct RateLimitMiddleware: RouterMiddleware {
                 buckets = buckets.filter { $0.value.tokens + (now - $0.value.updated) * limit.requestsPerSecond < limit.burst }
                 if buckets.count >= RateLimit.maximumTrackedCredentials { buckets.removeAll() }
             }
-            var bucket = buckets[credential] ?? Buckets.Bucket(tokens: limit.burst, updated: now)
+            var bucket = buckets[key] ?? Buckets.Bucket(tokens: limit.burst, updated: now)
             bucket.tokens = min(limit.burst, bucket.tokens + (now - bucket.updated) * limit.requestsPerSecond)
             bucket.updated = now
-            defer { buckets[credential] = bucket }
+            defer { buckets[key] = bucket }
             guard bucket.tokens >= 1 else { return (1 - bucket.tokens) / limit.requestsPerSecond }
             bucket.tokens -= 1
             return nil

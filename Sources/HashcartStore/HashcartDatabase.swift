@@ -84,6 +84,8 @@ public protocol StoreReader {
     func order(_ id: OrderID) throws -> Order?
     func links(cardAccountID: CardAccountID) throws -> [Link]
     func link(_ id: LinkID) throws -> Link?
+    /// A sign-in waiting or used, by its state's hash (the callback's read before it claims).
+    func oauthAuthorization(stateHash: String) throws -> OAuthAuthorization?
     /// A cardholder's purchases, newest first, after `startingAfter` (a purchase id), at most `limit`.
     func purchases(cardAccountID: CardAccountID, limit: Int, startingAfter: PurchaseID?) throws -> [Purchase]
     /// Every funnel counter of an offer, by metric name (`declined.<reason>` per decline reason).

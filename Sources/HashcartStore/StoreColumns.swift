@@ -20,6 +20,7 @@ enum StoreColumns {
         """
 
     static let link = StoreRows.names(StoreRows.linkColumns)
+    static let oauthAuthorization = "state_hash, card_account_id, network, code_verifier, created_at, expires_at, used_at"
     static let offer = StoreRows.names(StoreRows.offerColumns)
     static let purchase = StoreRows.names(StoreRows.purchaseColumns)
     static let order = StoreRows.names(StoreRows.orderColumns)

@@ -37,6 +37,11 @@ import Testing
         deinit { servers.forEach { $0.cancel() } }
 
         func app() throws -> some ApplicationProtocol {
+            Application(router: HashcartRouter.build(services: ModeServices(test: modes.test, live: try live()),
+                                                     authFailures: AuthFailureLimit(burstPerAddress: 1_000)))
+        }
+
+        func live() throws -> EngineService {
             var xConfiguration = XConfiguration(apiURL: x.baseURL, officialUserID: "999", officialUsername: "ShopBot", bearerToken: FakeX.appToken,
                                                 userToken: FakeX.shopToken)
             xConfiguration.requestTimeoutSeconds = 5
@@ -48,10 +53,8 @@ import Testing
                 try MastodonOAuthLink(configuration: mastodonConfiguration,
                                       oauth: .init(clientID: "m-client", clientSecret: "m-secret", redirectURI: Self.mastodonRedirect), clock: modes.clock),
             ]
-            let live = EngineService(mode: .live, engine: modes.liveEngine, store: modes.liveStore, sandbox: nil,
-                                     adminTokenHash: EngineService.hash(token: ModeWorld.adminToken), oauthLinks: links)
-            return Application(router: HashcartRouter.build(services: ModeServices(test: modes.test, live: live),
-                                                            authFailures: AuthFailureLimit(burstPerAddress: 1_000)))
+            return EngineService(mode: .live, engine: modes.liveEngine, store: modes.liveStore, sandbox: nil,
+                                 adminTokenHash: EngineService.hash(token: ModeWorld.adminToken), oauthLinks: links)
         }
 
         func links() async throws -> [Link] {
@@ -257,9 +260,40 @@ import Testing
             // An error the network sent with markup in it comes back as text.
             let declined = try #require(try await start(client, token: token, network: "mastodon"))
             let state = try #require(URLComponents(string: declined)?.queryItems?.first { $0.name == "state" }?.value)
-            let (status, _, page) = try await callback(client, "/oauth/mastodon/callback?state=\(state)&error=%3Cimg%20src%3Dx%3E", html: true)
+            let (status, _, page) = try await callback(client, "/oauth/mastodon/callback?state=\(state)&error=%3Cimg%3E", html: true)
             #expect(status == .forbidden)
-            #expect(!page.contains("<img") && page.contains("Nothing was linked"))
+            #expect(!page.contains("<img") && page.contains("&lt;img&gt;") && page.contains("Nothing was linked"), "\(page)")
+        }
+    }
+
+    @Test func twoCallbacksAtOnceLinkOnceAndTheCardholderIsTold() async throws {
+        let world = try await World()
+        try await world.app().test(.live) { client in
+            let token = try await cardholder(client, world)
+            let url = try #require(try await start(client, token: token, network: "x"))
+            let back = try #require(try await FakeOAuthServer.approve(url, as: "111"))
+            async let first = callback(client, back)
+            async let second = callback(client, back)
+            let statuses = [try await first.0, try await second.0].map(\.code).sorted()
+            #expect(statuses == [200, 409], "\(statuses)")
+            #expect(try await world.links().count == 1)
+            try await client.execute(uri: "/v1/notifications", method: .get, headers: [.authorization: "Bearer \(token)"]) { response in
+                let notifications = try object(response)["data"] as? [[String: Any]] ?? []
+                let linked = notifications.filter { $0["kind"] as? String == "linked" }
+                #expect(linked.count == 1)
+                #expect((linked.first?["message"] as? String)?.contains("x account @alice (by signing in at x)") == true, "\(linked)")
+            }
+        }
+    }
+
+    @Test func aServiceAnswersOnlyStatesOfItsOwnMode() async throws {
+        let world = try await World()
+        let live = try world.live()
+        do {
+            _ = try await live.finishOAuthLink(network: "x", state: "test_" + String(repeating: "A", count: 43), code: "c", error: nil)
+            Issue.record("a test-mode state was looked up in live mode")
+        } catch let error as APIError {
+            #expect(error.code == "oauth_state_unknown" && error.status == .notFound)
         }
     }
 }

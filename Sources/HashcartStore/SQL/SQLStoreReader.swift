@@ -56,6 +56,11 @@ struct SQLStoreReader: StoreReader {
                           [.text(cardAccountID.rawValue)], StoreRows.link)
     }
 
+    func oauthAuthorization(stateHash: String) throws -> OAuthAuthorization? {
+        try session.queryOne("SELECT \(StoreColumns.oauthAuthorization) FROM oauth_authorizations WHERE state_hash = $1", [.text(stateHash)],
+                             StoreRows.oauthAuthorization)
+    }
+
     func link(_ id: LinkID) throws -> Link? {
         try session.queryOne("SELECT \(StoreColumns.link) FROM links WHERE id = $1", [.text(id.rawValue)], StoreRows.link)
     }

@@ -50,6 +50,11 @@ enum StoreRows {
 
     // MARK: Decoders
 
+    static func oauthAuthorization(_ row: any SQLRow) throws -> OAuthAuthorization {
+        OAuthAuthorization(stateHash: try row.text(0), cardAccountID: CardAccountID(try row.text(1)), network: NetworkName(rawValue: try row.text(2)),
+                           codeVerifier: try row.text(3), createdAt: try row.instant(4), expiresAt: try row.instant(5), usedAt: try row.optionalInstant(6))
+    }
+
     static func link(_ row: any SQLRow) throws -> Link {
         Link(id: LinkID(try row.text(0)), cardAccountID: CardAccountID(try row.text(1)),
              identity: SocialIdentity(network: NetworkName(rawValue: try row.text(2)), userID: try row.text(3), handle: try row.text(4)),

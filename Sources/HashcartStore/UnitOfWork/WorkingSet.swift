@@ -558,13 +558,8 @@ final class WorkingSet: StoreTransaction {
     }
 
     func oauthAuthorization(stateHash: String) throws -> OAuthAuthorization? {
-        try session.queryOne("""
-            SELECT state_hash, card_account_id, network, code_verifier, created_at, expires_at, used_at
-            FROM oauth_authorizations WHERE state_hash = $1
-            """, [.text(stateHash)]) { row in
-            OAuthAuthorization(stateHash: try row.text(0), cardAccountID: CardAccountID(try row.text(1)), network: NetworkName(rawValue: try row.text(2)),
-                               codeVerifier: try row.text(3), createdAt: try row.instant(4), expiresAt: try row.instant(5), usedAt: try row.optionalInstant(6))
-        }
+        try session.queryOne("SELECT \(StoreColumns.oauthAuthorization) FROM oauth_authorizations WHERE state_hash = $1", [.text(stateHash)],
+                             StoreRows.oauthAuthorization)
     }
 
     func markOAuthAuthorizationUsed(stateHash: String, at: Instant) throws -> Bool {
