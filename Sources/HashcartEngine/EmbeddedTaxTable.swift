@@ -85,8 +85,12 @@ WY,,40000
 # list of state guidance; medium confidence: verify against your state guidance. Arizona, Georgia,
 # South Carolina and West Virginia, whose digital-goods status the sources disagree on, have no
 # row (the general rate). Utah's and Virginia's grocery rates include their statewide local
-# part, as their general rates above do. Not modelled: sales-tax holidays, local food taxes (AZ,
-# CO, GA, LA, SC localities; NC's 2 %), MA/RI athletic wear, fur and formal wear.
+# part, as their general rates above do. `plus_local` marks a rule that covers the state's rate
+# only, the local taxes of a ZIP row still applying on the whole price (AL, AR, MO, TN groceries:
+# reduced state rates, full local; GA groceries: exempt from the state's, not the local taxes).
+# This table has no ZIP rows, so it matters only to a table that adds them. Not modelled:
+# sales-tax holidays, local food taxes that vary by locality (AZ, CO, LA, SC) or by rate (NC's
+# 2 %), New York localities' choice on clothing, MA/RI athletic wear, fur and formal wear.
 category,MA,clothing,exempt_up_to,17500
 category,MN,clothing,exempt
 category,NJ,clothing,exempt
@@ -94,12 +98,12 @@ category,NY,clothing,exempt_below,11000
 category,PA,clothing,exempt
 category,RI,clothing,exempt_up_to,25000
 category,VT,clothing,exempt
-category,AL,groceries,reduced,30000
-category,AR,groceries,reduced,1250
+category,AL,groceries,reduced,30000,plus_local
+category,AR,groceries,reduced,1250,plus_local
 category,IL,groceries,reduced,10000
 category,MS,groceries,reduced,70000
-category,MO,groceries,reduced,12250
-category,TN,groceries,reduced,40000
+category,MO,groceries,reduced,12250,plus_local
+category,TN,groceries,reduced,40000,plus_local
 category,UT,groceries,reduced,30000
 category,VA,groceries,reduced,10000
 category,AZ,groceries,exempt
@@ -108,7 +112,7 @@ category,CO,groceries,exempt
 category,CT,groceries,exempt
 category,DC,groceries,exempt
 category,FL,groceries,exempt
-category,GA,groceries,exempt
+category,GA,groceries,exempt,,plus_local
 category,IN,groceries,exempt
 category,IA,groceries,exempt
 category,KS,groceries,exempt

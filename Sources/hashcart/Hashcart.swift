@@ -8,7 +8,7 @@ struct Hashcart: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hashcart",
         abstract: "Pay-by-post: buy an offer by posting its hashtag, confirm by reposting the reply.",
-        subcommands: [DemoCommand.self, ServeCommand.self, CheckCommand.self, SettleCommand.self, BenchCommand.self, ReplayCommand.self, SimCommand.self])
+        subcommands: [DemoCommand.self, ServeCommand.self, CheckCommand.self, SettleCommand.self, TaxTableCommand.self, BenchCommand.self, ReplayCommand.self, SimCommand.self])
 }
 
 /// Where the data folder and its encryption key come from, shared by the commands.

@@ -105,15 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
         var tables: [TaxRateTable] = []
         for path in paths {
             let shown = String(path.prefix(256))
-            guard path.utf8.count <= 4096, let data = FileManager.default.contents(atPath: path) else { fail("--tax-table \(shown): no such file") }
-            guard data.count <= TaxRateTable.maximumTextBytes else { fail("--tax-table \(shown): over \(TaxRateTable.maximumTextBytes >> 20) MiB") }
-            guard let text = String(data: data, encoding: .utf8) else { fail("--tax-table \(shown): not UTF-8 text") }
-            let table: TaxRateTable
-            do {
-                table = try TaxRateTable.parse(text)
-            } catch {
-                fail("--tax-table \(shown): \(error.field): \(error.message)")
-            }
+            let table = TaxTableFiles.table(at: path, flag: "--tax-table")
             guard table.effective != nil else { fail("--tax-table \(shown): needs an `effective,YYYY-MM-DD` line (the UTC day it takes effect)") }
             tables.append(table)
         }

@@ -80,6 +80,15 @@ import Testing
         BadCommand(arguments: ["serve", "--tax-table", "/etc/passwd"], message: "--tax-table /etc/passwd: tax line 1", usesDataFolder: true),
         BadCommand(arguments: ["serve", "--tax-table", "/bin/sh"], message: "not UTF-8 text", usesDataFolder: true),
         BadCommand(arguments: ["serve", "--tax-table", bundledTaxTable], message: "needs an `effective,YYYY-MM-DD` line", usesDataFolder: true),
+        BadCommand(arguments: ["serve", "--tax-table", "/dev/zero"], message: "--tax-table /dev/zero: not a regular file", usesDataFolder: true),
+        BadCommand(arguments: ["tax-table", "check", "/nonexistent/rates.csv"], message: "no such file", usesDataFolder: false),
+        BadCommand(arguments: ["tax-table", "check", "/etc/passwd"], message: "tax line 1", usesDataFolder: false),
+        BadCommand(arguments: ["tax-table", "import", "--version", "v", "--effective", "2026-13-01", "--output", "/nonexistent/t.csv", "/etc/passwd"],
+                   message: "--effective", usesDataFolder: false),
+        BadCommand(arguments: ["tax-table", "import", "--version", "v", "--effective", "2026-12-01", "--output", "/nonexistent/t.csv", "/etc/passwd"],
+                   message: "passwd line 1: no State, ZipCode", usesDataFolder: false),
+        BadCommand(arguments: ["tax-table", "import", "--version", "v", "--effective", "2026-12-01", "--output", "/nonexistent/t.csv"],
+                   message: "files", usesDataFolder: false),
     ]
 
     /// The bundled table's source: a whole table, but with no day to take effect.

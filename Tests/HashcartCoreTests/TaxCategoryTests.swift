@@ -44,8 +44,7 @@ import Testing
         #expect(table.quote(unitPrice: .usd(1000), category: .digitalGoods, state: .TN, zip5: nil).tax == .usd(70))
     }
 
-    @Test func theShippedTableHasEveryCategoryRowItNeeds() throws {
-        // Parsed the way the engine parses it (the text itself is in HashcartEngine; this is the format).
+    @Test func treatmentsReadAsWritten() throws {
         let table = try TaxRateTable.parse(Self.table())
         #expect(table.treatment(of: .clothing, in: .NY) == .exemptBelow(minorUnits: 11000))
         #expect(table.treatment(of: .general, in: .PA) == .general)
@@ -61,6 +60,44 @@ import Testing
     ])
     func refusals(line: String) {
         #expect(throws: ValidationError.self) { try TaxRateTable.parse(Self.table(extra: line)) }
+    }
+
+    @Test func aRuleMarkedPlusLocalLeavesTheZIPsLocalTaxOn() throws {
+        let table = try TaxRateTable.parse(Self.table(extra: """
+            TN,37201,97500
+            CA,90210,95000
+            category,TN,digital_goods,reduced,40000,plus_local
+            category,TN,clothing,exempt_below,5000,plus_local
+            """))
+        // Tennessee's groceries rule covers the whole rate: 4 % in any ZIP.
+        #expect(table.quote(unitPrice: .usd(1_000), quantity: 3, category: .groceries, state: .TN, zip5: "37201").tax == .usd(120))
+        // Its digital goods (marked plus_local): the state's 4 % and the ZIP's local 2.75 %, rounded once.
+        let both = table.quote(unitPrice: .usd(1_000), quantity: 3, category: .digitalGoods, state: .TN, zip5: "37201")
+        #expect(both.tax == .usd(203) && both.ratePartsPerMillion == 67_500)  // 6.75 % of 30.00 = 2.025
+        // Below the clothing threshold the state's part is exempt, the local part is not.
+        let local = table.quote(unitPrice: .usd(4_999), category: .clothing, state: .TN, zip5: "37201")
+        #expect(local.tax == .usd(137) && local.ratePartsPerMillion == 27_500)  // 2.75 % of 49.99 = 1.3747
+        #expect(table.quote(unitPrice: .usd(5_000), category: .clothing, state: .TN, zip5: "37201").tax == .usd(488))  // 9.75 %
+        // Without a ZIP row, no local part.
+        #expect(table.quote(unitPrice: .usd(4_999), category: .clothing, state: .TN, zip5: "37000").tax == .zero)
+        // A ZIP of another state never moves an address to that state's rate.
+        #expect(table.quote(unitPrice: .usd(10_000), category: .general, state: .NY, zip5: "90210").tax == .usd(400))
+        #expect(table.quote(unitPrice: .usd(10_000), category: .general, state: .CA, zip5: "90210").tax == .usd(950))
+        #expect(throws: ValidationError.self) { try TaxRateTable.parse(Self.table(extra: "category,TN,digital_goods,exempt,,local")) }
+    }
+
+    @Test func aTableWrittenOutReadsBackTheSame() throws {
+        let table = try TaxRateTable.parse(Self.table(version: "v9", effective: "2026-03-01", extra: """
+            TN,37201,97500
+            category,TN,digital_goods,reduced,40000,plus_local
+            category,TN,clothing,exempt,,plus_local
+            """))
+        #expect(try TaxRateTable.parse(table.csv) == table)
+    }
+
+    @Test func aWindowsFileReadsAsItsLines() throws {
+        let crlf = Self.table().replacingOccurrences(of: "\n", with: "\r\n")
+        #expect(try TaxRateTable.parse(crlf) == (try TaxRateTable.parse(Self.table())))
     }
 
     @Test func oversizeTablesAreRefusedBeforeParsing() {

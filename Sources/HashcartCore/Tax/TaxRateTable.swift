@@ -11,23 +11,30 @@ public struct TaxRateTable: Sendable, Hashable {
     /// The first UTC day the table applies to; nil: it applies from the beginning.
     public let effective: SettlementDay?
     public let stateRates: [USState: Int64]
-    public let zipRates: [String: Int64]
+    /// The combined rate in a ZIP, for addresses of the ZIP's state.
+    public let zipRates: [String: ZIPRate]
     /// Each state's treatment of a category, where it is not the general rate.
     public let categoryRules: [TaxCategory: [USState: TaxTreatment]]
+    /// The states whose rule for a category covers only the state's own rate: the address's local
+    /// part (its ZIP's combined rate less the state's rate) is still charged on the whole price, as
+    /// Tennessee's local taxes are on groceries the state taxes at 4 %. Elsewhere a rule covers the
+    /// whole rate (California's local taxes exempt groceries as the state does).
+    public let localPartStillTaxed: [TaxCategory: Set<USState>]
 
     /// The largest rate accepted (25 %), a bound against a corrupt table.
     public static let maximumRatePartsPerMillion: Int64 = 250_000
     /// The largest table text accepted (every US ZIP fits with room to spare).
     public static let maximumTextBytes = 8 << 20
 
-    public init(version: String, effective: SettlementDay? = nil, stateRates: [USState: Int64], zipRates: [String: Int64] = [:],
-                categoryRules: [TaxCategory: [USState: TaxTreatment]] = [:]) throws(ValidationError) {
+    public init(version: String, effective: SettlementDay? = nil, stateRates: [USState: Int64], zipRates: [String: ZIPRate] = [:],
+                categoryRules: [TaxCategory: [USState: TaxTreatment]] = [:],
+                localPartStillTaxed: [TaxCategory: Set<USState>] = [:]) throws(ValidationError) {
         try Validate.text(version, field: "tax.version", maxLength: 40)
         let missing = USState.allCases.filter { stateRates[$0] == nil }
         guard missing.isEmpty else {
             throw ValidationError(field: "tax", message: "no rate for \(missing.map(\.rawValue).joined(separator: ", "))")
         }
-        for rate in Array(stateRates.values) + Array(zipRates.values) where !(0...Self.maximumRatePartsPerMillion).contains(rate) {
+        for rate in Array(stateRates.values) + zipRates.values.map(\.ratePartsPerMillion) where !(0...Self.maximumRatePartsPerMillion).contains(rate) {
             throw ValidationError(field: "tax", message: "rate \(rate) ppm is outside 0…\(Self.maximumRatePartsPerMillion)")
         }
         for (category, rules) in categoryRules {
@@ -36,11 +43,15 @@ public struct TaxRateTable: Sendable, Hashable {
             }
             for treatment in rules.values { try treatment.validate() }
         }
+        for (category, states) in localPartStillTaxed where !states.isSubset(of: Set((categoryRules[category] ?? [:]).keys)) {
+            throw ValidationError(field: "tax", message: "plus_local without a rule for \(category.rawValue)")
+        }
         self.version = version
         self.effective = effective
         self.stateRates = stateRates
         self.zipRates = zipRates
         self.categoryRules = categoryRules
+        self.localPartStillTaxed = localPartStillTaxed
     }
 
     /// Parses the CSV form:
@@ -66,10 +77,12 @@ public struct TaxRateTable: Sendable, Hashable {
         var version: String?
         var effective: SettlementDay?
         var states: [USState: Int64] = [:]
-        var zips: [String: Int64] = [:]
+        var zips: [String: ZIPRate] = [:]
         var rules: [TaxCategory: [USState: TaxTreatment]] = [:]
+        var plusLocal: [TaxCategory: Set<USState>] = [:]
         var sawHeader = false
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift: split on it too, or a Windows file is one long line.
+        for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             let line = rawLine.trimmingSuffix(while: { $0 == "\r" || $0 == " " })
             if line.isEmpty || line.hasPrefix("#") { continue }
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -88,11 +101,12 @@ public struct TaxRateTable: Sendable, Hashable {
                 effective = day
                 continue
             case "category":
-                let (state, category, treatment) = try Self.categoryRow(fields, at: at)
+                let (state, category, treatment, local) = try Self.categoryRow(fields, at: at)
                 guard rules[category]?[state] == nil else {
                     throw ValidationError(field: at, message: "a second rule for \(category.rawValue) in \(state.rawValue)")
                 }
                 rules[category, default: [:]][state] = treatment
+                if local { plusLocal[category, default: []].insert(state) }
                 continue
             default:
                 break
@@ -112,11 +126,12 @@ public struct TaxRateTable: Sendable, Hashable {
                     throw ValidationError(field: at, message: "ZIP must be five digits")
                 }
                 guard zips[fields[1]] == nil else { throw ValidationError(field: at, message: "second rate for ZIP \(fields[1])") }
-                zips[fields[1]] = rate
+                zips[fields[1]] = ZIPRate(state: state, ratePartsPerMillion: rate)
             }
         }
         guard let version else { throw ValidationError(field: "tax", message: "missing `version,<version>` line") }
-        return try TaxRateTable(version: version, effective: effective, stateRates: states, zipRates: zips, categoryRules: rules)
+        return try TaxRateTable(version: version, effective: effective, stateRates: states, zipRates: zips, categoryRules: rules,
+                                localPartStillTaxed: plusLocal)
     }
 
     /// A plain non-negative decimal integer of at most 12 digits (no sign, spaces or exponent).
@@ -125,15 +140,18 @@ public struct TaxRateTable: Sendable, Hashable {
         return Int64(text)
     }
 
-    static func categoryRow(_ fields: [String], at: String) throws(ValidationError) -> (USState, TaxCategory, TaxTreatment) {
-        guard (4...5).contains(fields.count), let state = USState(rawValue: fields[1]) else {
-            throw ValidationError(field: at, message: "expected `category,STATE,CATEGORY,TREATMENT[,VALUE]`")
+    static func categoryRow(_ fields: [String], at: String) throws(ValidationError) -> (USState, TaxCategory, TaxTreatment, Bool) {
+        guard (4...6).contains(fields.count), let state = USState(rawValue: fields[1]) else {
+            throw ValidationError(field: at, message: "expected `category,STATE,CATEGORY,TREATMENT[,VALUE][,plus_local]`")
+        }
+        guard fields.count < 6 || fields[5] == "plus_local" else {
+            throw ValidationError(field: at, message: "the sixth field is `plus_local` or nothing")
         }
         guard let category = TaxCategory(rawValue: fields[2]), category != .general, category != .exempt else {
             let names = TaxCategory.allCases.filter { $0 != .general && $0 != .exempt }.map(\.rawValue).joined(separator: ", ")
             throw ValidationError(field: at, message: "category must be one of \(names)")
         }
-        let value = fields.count == 5 && !fields[4].isEmpty ? fields[4] : nil
+        let value = fields.count >= 5 && !fields[4].isEmpty ? fields[4] : nil
         let amount = value.flatMap(number)
         let treatment: TaxTreatment? = switch (fields[3], value, amount) {
         case ("exempt", nil, _): .exempt
@@ -147,12 +165,14 @@ public struct TaxRateTable: Sendable, Hashable {
             throw ValidationError(field: at, message: "treatment must be exempt, general, reduced,RATE_PPM, exempt_below,CENTS or exempt_up_to,CENTS")
         }
         try treatment.validate()
-        return (state, category, treatment)
+        return (state, category, treatment, fields.count == 6)
     }
 
-    /// The rate for an address: its ZIP's combined rate if the table has one, else its state's rate.
+    /// The rate for an address: its ZIP's combined rate if the table has one for a ZIP of the
+    /// address's state, else its state's rate (a ZIP that is not in the address's state is a typo
+    /// or a lie, and never moves an address into another state's rate).
     public func ratePartsPerMillion(state: USState, zip5: String?) -> Int64 {
-        if let zip5, let rate = zipRates[zip5] { return rate }
+        if let zip5, let row = zipRates[zip5], row.state == state { return row.ratePartsPerMillion }
         return stateRates[state]!
     }
 
@@ -167,22 +187,42 @@ public struct TaxRateTable: Sendable, Hashable {
 
     /// The tax on one order line, destination-based: rounded once per line, half up to the cent.
     /// The quote's rate is the one applied to the line's taxable part (0 when nothing was taxable).
+    /// With `plus_local`, the rule applies to the state's rate and the address's local part is
+    /// added on the whole line; the quote's rate is then the sum of the two as applied.
     public func quote(unitPrice: Money, quantity: Int64 = 1, category: TaxCategory, state: USState, zip5: String?) -> TaxQuote {
         precondition(quantity > 0 && unitPrice.minorUnits >= 0, "a tax line has a positive quantity and a price")
         let price = unitPrice.minorUnits
+        let addressRate = ratePartsPerMillion(state: state, zip5: zip5)
+        let statePartOnly = localPartStillTaxed[category]?.contains(state) == true
+        let ruleRate = statePartOnly ? stateRates[state]! : addressRate
+        let localRate = statePartOnly ? max(0, addressRate - stateRates[state]!) : 0
         let taxablePerUnit: Int64, rate: Int64
         switch treatment(of: category, in: state) {
-        case .general: (taxablePerUnit, rate) = (price, ratePartsPerMillion(state: state, zip5: zip5))
+        case .general: (taxablePerUnit, rate) = (price, ruleRate)
         case .exempt: (taxablePerUnit, rate) = (0, 0)
         case .reduced(let reduced): (taxablePerUnit, rate) = (price, reduced)
-        case .exemptBelow(let threshold): (taxablePerUnit, rate) = (price < threshold ? 0 : price, ratePartsPerMillion(state: state, zip5: zip5))
-        case .exemptUpTo(let threshold): (taxablePerUnit, rate) = (max(0, price - threshold), ratePartsPerMillion(state: state, zip5: zip5))
+        case .exemptBelow(let threshold): (taxablePerUnit, rate) = (price < threshold ? 0 : price, ruleRate)
+        case .exemptUpTo(let threshold): (taxablePerUnit, rate) = (max(0, price - threshold), ruleRate)
         }
-        let taxable = taxablePerUnit * quantity
-        let applied = taxable == 0 ? 0 : rate
-        let tax = MinorUnitMath.multiplyRoundingHalfUp(taxable, by: applied, dividedBy: 1_000_000)
-        precondition(tax >= 0 && tax <= price * quantity, "tax is never negative nor more than the line")
-        return TaxQuote(ratePartsPerMillion: applied, tax: Money(minorUnits: tax, currency: unitPrice.currency), tableVersion: version)
+        // Lines are bounded (a unit price and 999 units) far below where these products overflow.
+        let line = price.multipliedReportingOverflow(by: quantity), taxable = taxablePerUnit.multipliedReportingOverflow(by: quantity)
+        precondition(!line.overflow && !taxable.overflow && line.partialValue <= 1 << 40, "a tax line is bounded")
+        let applied = taxable.partialValue == 0 ? 0 : rate
+        let millionths = taxable.partialValue * applied + line.partialValue * localRate
+        let tax = (millionths + 500_000) / 1_000_000
+        precondition(tax >= 0 && tax <= line.partialValue, "tax is never negative nor more than the line")
+        return TaxQuote(ratePartsPerMillion: applied + localRate, tax: Money(minorUnits: tax, currency: unitPrice.currency), tableVersion: version)
+    }
+}
+
+/// A ZIP's combined state and local rate, and the state the ZIP is in.
+public struct ZIPRate: Sendable, Hashable {
+    public var state: USState
+    public var ratePartsPerMillion: Int64
+
+    public init(state: USState, ratePartsPerMillion: Int64) {
+        self.state = state
+        self.ratePartsPerMillion = ratePartsPerMillion
     }
 }
 
@@ -200,6 +240,17 @@ public enum TaxTreatment: Sendable, Hashable {
     /// The first this much of each unit is exempt; the rest is taxed (Massachusetts' clothing over
     /// $175 is taxed on the excess).
     case exemptUpTo(minorUnits: Int64)
+
+    /// The treatment as a category row writes it (after `category,STATE,CATEGORY,`).
+    public var csv: String {
+        switch self {
+        case .general: "general"
+        case .exempt: "exempt"
+        case .reduced(let rate): "reduced,\(rate)"
+        case .exemptBelow(let cents): "exempt_below,\(cents)"
+        case .exemptUpTo(let cents): "exempt_up_to,\(cents)"
+        }
+    }
 
     func validate() throws(ValidationError) {
         switch self {
