@@ -15,13 +15,14 @@ import time
 def verify(signature_header: str, body: bytes, secret: str, tolerance_seconds: int = 300, now: float | None = None) -> bool:
     """True if `body` was signed by Hashcart with `secret` less than `tolerance_seconds` ago."""
     try:
-        parts = dict(part.split("=", 1) for part in signature_header.split(","))
-        timestamp, received = parts["t"], parts["v1"]
+        pairs = [part.split("=", 1) for part in signature_header.split(",")]
+        timestamp = next(value for key, value in pairs if key == "t")
+        signatures = [value for key, value in pairs if key == "v1"]  # two while a rotated secret still signs
         age = abs((time.time() if now is None else now) - int(timestamp))
-    except (KeyError, ValueError):
+    except (StopIteration, ValueError):
         return False
     expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, received) and age <= tolerance_seconds
+    return any(hmac.compare_digest(expected, received) for received in signatures) and age <= tolerance_seconds
 
 
 if __name__ == "__main__":

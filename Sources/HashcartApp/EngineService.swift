@@ -466,6 +466,61 @@ public struct EngineService: HashcartService {
         }
     }
 
+    static func view(_ status: WebhookEndpointStatus, secret: String? = nil, now: Instant) -> WebhookEndpointView {
+        WebhookEndpointView(id: status.endpoint.id, url: status.endpoint.url, secret: secret, created: status.endpoint.createdAt.millisecondsSinceEpoch / 1000,
+                            status: status.isDisabled ? "disabled" : "enabled",
+                            previousSecretExpiresAt: status.previousSecretExpiresAt.flatMap { $0 > now ? $0.millisecondsSinceEpoch / 1000 : nil })
+    }
+
+    public func webhookEndpoints(merchantID: String) async throws -> ListView<WebhookEndpointView> {
+        try await mapped {
+            let now = engine.clock.now()
+            return ListView(data: try await store.webhookEndpoints(merchantID: MerchantID(merchantID)).map { Self.view($0, now: now) }, hasMore: false)
+        }
+    }
+
+    public func setWebhookEndpointDisabled(merchantID: String, id: String, disabled: Bool) async throws -> WebhookEndpointView {
+        try await mapped {
+            let now = engine.clock.now()
+            guard let status = try await store.setWebhookEndpointDisabled(id: id, merchantID: MerchantID(merchantID), disabled: disabled, at: now) else {
+                throw APIError.notFound("webhook endpoint \(id.prefix(64))")
+            }
+            return Self.view(status, now: now)
+        }
+    }
+
+    /// The longest an old secret may keep signing after a rotation: a week.
+    static let maximumPreviousSecretSeconds: Int64 = 7 * 86_400
+
+    public func rotateWebhookSecret(merchantID: String, id: String, _ body: RotateWebhookSecretBody) async throws -> WebhookEndpointView {
+        try await mapped {
+            let seconds = body.expirePreviousAfterSeconds ?? 86_400
+            guard (0...Self.maximumPreviousSecretSeconds).contains(seconds) else {
+                throw APIError.invalid("`expire_previous_after_seconds` must be 0 to \(Self.maximumPreviousSecretSeconds) (a week).",
+                                       param: "expire_previous_after_seconds")
+            }
+            let now = engine.clock.now()
+            let secret = Self.secret(prefix: "whsec_")
+            guard let status = try await store.rotateWebhookSecret(id: id, merchantID: MerchantID(merchantID), newSecret: secret,
+                                                                   previousExpiresAt: now.adding(seconds: seconds), at: now) else {
+                throw APIError.notFound("webhook endpoint \(id.prefix(64))")
+            }
+            return Self.view(status, secret: secret, now: now)
+        }
+    }
+
+    public func sendTestWebhook(merchantID: String, id: String) async throws -> EventView {
+        try await mapped {
+            let now = engine.clock.now()
+            let eventID = RandomIDGenerator().next(prefix: "evt_test")
+            guard try await store.addTestWebhookEvent(endpointID: id, merchantID: MerchantID(merchantID), eventID: eventID, at: now) else {
+                throw APIError.notFound("enabled webhook endpoint \(id.prefix(64))")
+            }
+            return EventView(id: eventID, type: MerchantEventType.webhookEndpointTest.rawValue, subject: id, created: now.millisecondsSinceEpoch / 1000,
+                             delivery: "pending", deliveryAttempts: 0)
+        }
+    }
+
     public func events(merchantID: String, limit: Int, startingAfter: String?) async throws -> ListView<EventView> {
         try await mapped {
             let events = try await store.merchantEvents(merchantID: MerchantID(merchantID), limit: limit + 1, startingAfter: startingAfter)
@@ -506,6 +561,11 @@ public struct EngineService: HashcartService {
             }
             guard let credit, let offer else { throw StoreError.notFound("statement credit \(event.objectID)") }
             object = try encoder.encode(Self.view(credit, title: offer.title))
+        case .webhookEndpointTest:
+            guard let endpoint = try await store.webhookEndpoints(merchantID: event.merchantID).first(where: { $0.endpoint.id == event.objectID }) else {
+                throw StoreError.notFound("webhook endpoint \(event.objectID)")
+            }
+            object = try encoder.encode(Self.view(endpoint, now: engine.clock.now()))
         }
         let head = "{\"created\":\(event.createdAt.millisecondsSinceEpoch / 1000),\"data\":{\"object\":"
         var body = Data(head.utf8)

@@ -98,7 +98,8 @@ public struct WebhookDeliverer: Service {
             let timestamp = clock.now().millisecondsSinceEpoch / 1000
             let headers = [("Content-Type", "application/json"), ("User-Agent", "Hashcart-Webhooks/1"),
                            ("Hashcart-Event-Id", delivery.event.id),
-                           ("Hashcart-Signature", Self.signature(secret: delivery.secret, timestamp: timestamp, body: body))]
+                           ("Hashcart-Signature", Self.signature(secret: delivery.secret, timestamp: timestamp, body: body,
+                                                                 previous: delivery.previousSecretExpiresAt.map { $0 > clock.now() } == true ? delivery.previousSecret : nil))]
             status = try await transport.post(url: delivery.endpoint.url, headers: headers, body: body, timeoutSeconds: Self.requestTimeoutSeconds)
         } catch {
             failure = "\(error)"
@@ -126,11 +127,15 @@ public struct WebhookDeliverer: Service {
     }
 
     /// `t=<timestamp>,v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`: what a merchant verifies.
-    public static func signature(secret: String, timestamp: Int64, body: Data) -> String {
+    /// After a rotation, while the old secret still signs, a second `v1` follows, made with it: a
+    /// receiver accepts the delivery if any `v1` matches the secret it holds.
+    public static func signature(secret: String, timestamp: Int64, body: Data, previous: String? = nil) -> String {
         var signed = Data("\(timestamp).".utf8)
         signed.append(body)
-        let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(secret.utf8)))
-        return "t=\(timestamp),v1=" + mac.map { String(format: "%02x", $0) }.joined()
+        func mac(_ key: String) -> String {
+            HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(key.utf8))).map { String(format: "%02x", $0) }.joined()
+        }
+        return "t=\(timestamp),v1=" + mac(secret) + (previous.map { ",v1=" + mac($0) } ?? "")
     }
 
     /// 10 s × 2^(attempt−1), capped at 6 h, plus up to 20 % jitter derived from the key (deterministic).

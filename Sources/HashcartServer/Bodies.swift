@@ -206,6 +206,17 @@ public struct RefundBody: StrictDecodable, Sendable {
     public static let fields: Set<String> = ["amount", "currency"]
 }
 
+public struct RotateWebhookSecretBody: StrictDecodable, Sendable {
+    /// Seconds the old secret keeps signing beside the new one (0–604800; default 86400), so the
+    /// receiver can switch without dropping a delivery.
+    public var expirePreviousAfterSeconds: Int64?
+    public static let fields: Set<String> = ["expire_previous_after_seconds"]
+
+    enum CodingKeys: String, CodingKey {
+        case expirePreviousAfterSeconds = "expire_previous_after_seconds"
+    }
+}
+
 public struct CreateWebhookEndpointBody: StrictDecodable, Sendable {
     /// Where events are POSTed: an http(s) URL of at most 2,048 characters.
     public var url: String

@@ -317,8 +317,10 @@ components:
         livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
         id: {type: string}
         url: {type: string}
-        secret: {type: string}
+        secret: {type: string, description: "Shown once: when the endpoint is created or its secret rotated."}
         created: {type: integer}
+        status: {type: string, enum: [enabled, disabled]}
+        previous_secret_expires_at: {type: integer, nullable: true, description: "Until when the secret before the last rotation also signs."}
     Event:
       type: object
       required: [object, id, type, subject, created, delivery, delivery_attempts]
@@ -899,7 +901,59 @@ paths:
               properties:
                 url: {type: string, maxLength: 2048, pattern: "^https?://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\\.[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?\\.?(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?(\\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$", description: "An https URL (live mode: https only) of a public host: names and addresses of loopback, private, link-local, unique-local, CGNAT, multicast, reserved and metadata ranges are refused, at creation and again at every delivery."}
       responses:
-        "201": {description: Created., content: {application/json: {schema: {$ref: "#/components/schemas/WebhookEndpoint"}}}}
+        "201": {description: Created., content: {application/json: {schema: {$ref: "#/components/schemas/WebhookEndpoint"}}}, links: {RotateSecret: {operationId: rotateWebhookSecret, parameters: {id: "$response.body#/id"}}, SendTest: {operationId: sendTestWebhook, parameters: {id: "$response.body#/id"}}, Disable: {operationId: disableWebhookEndpoint, parameters: {id: "$response.body#/id"}}}}
+        default: {$ref: "#/components/responses/Error"}
+    get:
+      operationId: listWebhookEndpoints
+      summary: The merchant's webhook endpoints, oldest first (never their secrets).
+      security: [{merchant: []}]
+      responses:
+        "200": {description: A list., content: {application/json: {schema: {$ref: "#/components/schemas/List"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/webhook_endpoints/{id}/disable:
+    post:
+      operationId: disableWebhookEndpoint
+      summary: Stop deliveries to an endpoint; what was waiting for it is marked failed (redeliver an event to send it again).
+      security: [{merchant: []}]
+      parameters: [{$ref: "#/components/parameters/Id"}, {$ref: "#/components/parameters/IdempotencyKey"}]
+      responses:
+        "200": {description: The endpoint., content: {application/json: {schema: {$ref: "#/components/schemas/WebhookEndpoint"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/webhook_endpoints/{id}/enable:
+    post:
+      operationId: enableWebhookEndpoint
+      summary: Resume deliveries to an endpoint, from the next event on.
+      security: [{merchant: []}]
+      parameters: [{$ref: "#/components/parameters/Id"}, {$ref: "#/components/parameters/IdempotencyKey"}]
+      responses:
+        "200": {description: The endpoint., content: {application/json: {schema: {$ref: "#/components/schemas/WebhookEndpoint"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/webhook_endpoints/{id}/rotate_secret:
+    post:
+      operationId: rotateWebhookSecret
+      summary: "A new signing secret, shown once; the old one keeps signing beside it (a second v1 in Hashcart-Signature) until it expires."
+      security: [{merchant: []}]
+      parameters: [{$ref: "#/components/parameters/Id"}, {$ref: "#/components/parameters/IdempotencyKey"}]
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              properties:
+                expire_previous_after_seconds: {type: integer, minimum: 0, maximum: 604800, description: "How long the old secret keeps signing (default 86400: a day)."}
+      responses:
+        "200": {description: The endpoint with its new secret., content: {application/json: {schema: {$ref: "#/components/schemas/WebhookEndpoint"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/webhook_endpoints/{id}/test:
+    post:
+      operationId: sendTestWebhook
+      summary: Send a webhook_endpoint.test event to this endpoint only (it must be enabled).
+      security: [{merchant: []}]
+      parameters: [{$ref: "#/components/parameters/Id"}, {$ref: "#/components/parameters/IdempotencyKey"}]
+      responses:
+        "201": {description: The event, waiting to be delivered., content: {application/json: {schema: {$ref: "#/components/schemas/Event"}}}}
         default: {$ref: "#/components/responses/Error"}
   /v1/events:
     get:

@@ -73,6 +73,14 @@ public protocol HashcartService: Sendable {
     func createWebhookEndpoint(merchantID: String, _ body: CreateWebhookEndpointBody) async throws -> WebhookEndpointView
     func events(merchantID: String, limit: Int, startingAfter: String?) async throws -> ListView<EventView>
     func redeliverEvent(merchantID: String, id: String) async throws -> EventView
+    /// The merchant's webhook endpoints (never their secrets).
+    func webhookEndpoints(merchantID: String) async throws -> ListView<WebhookEndpointView>
+    /// Stops (`disabled: true`) or resumes deliveries to an endpoint.
+    func setWebhookEndpointDisabled(merchantID: String, id: String, disabled: Bool) async throws -> WebhookEndpointView
+    /// A new signing secret, shown once; the old one signs too until it expires.
+    func rotateWebhookSecret(merchantID: String, id: String, _ body: RotateWebhookSecretBody) async throws -> WebhookEndpointView
+    /// Sends a `webhook_endpoint.test` event to one endpoint.
+    func sendTestWebhook(merchantID: String, id: String) async throws -> EventView
 
     /// The cardholder's receipts and decline reasons, newest first.
     func notifications(cardholderID: String, limit: Int) async throws -> ListView<NotificationView>

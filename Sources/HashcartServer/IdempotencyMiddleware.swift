@@ -10,7 +10,7 @@ import Hummingbird
 /// It runs *after* authentication: a key is scoped to (mode, principal), never to the raw
 /// credential, so a revoked key or a retired admin token gets 401 whatever key it sends, and a
 /// replay never outlives the credential that made it. A response that showed a secret (an API
-/// key, a cardholder or sandbox token, a webhook signing secret) is kept with the secret removed:
+/// key, a cardholder or sandbox token, a webhook signing secret, an OAuth sign-in's URL and state) is kept with the secret removed:
 /// a replay answers the same object with `"secret": null` (secrets are shown once; a lost one is
 /// revoked and made again).
 struct IdempotencyMiddleware<Service: HashcartService>: RouterMiddleware {
@@ -83,7 +83,7 @@ struct IdempotencyMiddleware<Service: HashcartService>: RouterMiddleware {
     }
 
     /// The fields of a response that hold a secret shown once.
-    static var secretFields: [String] { ["secret", "token"] }
+    static var secretFields: [String] { ["secret", "token", "authorize_url"] }
 
     /// `body` with every top-level secret field set to null (bodies that are not a JSON object
     /// are kept as they are: Hashcart's secrets are only ever top-level fields of an object).

@@ -17,4 +17,19 @@ extension Request {
             throw APIError.invalid(error.message, param: error.param, code: error.code)
         }
     }
+
+    /// As ``decodeStrict(_:)``, but no body at all reads as `{}` (for routes whose fields are all optional).
+    public mutating func decodeStrictOrEmpty<T: StrictDecodable>(_ type: T.Type) async throws -> T {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await collectBody(upTo: RequestLimits.maximumBodyBytes)
+        } catch {
+            throw APIError.bodyTooLarge
+        }
+        do {
+            return try StrictJSON.decode(type, from: buffer.readableBytes == 0 ? Data("{}".utf8) : Data(buffer.readableBytesView))
+        } catch let error as BodyError {
+            throw APIError.invalid(error.message, param: error.param, code: error.code)
+        }
+    }
 }

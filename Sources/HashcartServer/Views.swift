@@ -697,15 +697,26 @@ public struct WebhookEndpointView: Codable, Sendable, Hashable {
     public var livemode = Livemode()
     public var id: String
     public var url: String
-    /// The signing secret (`whsec_…`): shown once, when the endpoint is created.
+    /// The signing secret (`whsec_…`): shown once, when the endpoint is created or its secret rotated.
     public var secret: String?
     public var created: Int64
+    /// `enabled` or `disabled`.
+    public var status: String
+    /// Until when the secret before the last rotation also signs (unix seconds), if it still does.
+    public var previousSecretExpiresAt: Int64?
 
-    public init(id: String, url: String, secret: String?, created: Int64) {
+    public init(id: String, url: String, secret: String?, created: Int64, status: String = "enabled", previousSecretExpiresAt: Int64? = nil) {
         self.id = id
         self.url = url
         self.secret = secret
         self.created = created
+        self.status = status
+        self.previousSecretExpiresAt = previousSecretExpiresAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case object, livemode, id, url, secret, created, status
+        case previousSecretExpiresAt = "previous_secret_expires_at"
     }
 }
 

@@ -50,6 +50,15 @@ public protocol HashcartDatabase: EngineStore, WebhookDeliveryStore {
     func createWebhookEndpoint(id: String, merchantID: MerchantID, url: String, secret: String, at: Instant) async throws -> WebhookEndpoint
     /// Sends a merchant's event again to every endpoint (it was failed, or the merchant lost it).
     func redeliverWebhook(eventID: String, merchantID: MerchantID, now: Instant) async throws -> Bool
+    /// A merchant's endpoints, oldest first (never their secrets).
+    func webhookEndpoints(merchantID: MerchantID) async throws -> [WebhookEndpointStatus]
+    /// Disables (what was waiting for it is marked failed) or enables (from the next event on) one
+    /// of the merchant's endpoints; nil when it has no such endpoint.
+    func setWebhookEndpointDisabled(id: String, merchantID: MerchantID, disabled: Bool, at: Instant) async throws -> WebhookEndpointStatus?
+    /// A new signing secret; the old one also signs until `previousExpiresAt`. Nil when there is no such endpoint.
+    func rotateWebhookSecret(id: String, merchantID: MerchantID, newSecret: String, previousExpiresAt: Instant, at: Instant) async throws -> WebhookEndpointStatus?
+    /// A `webhook_endpoint.test` event for one enabled endpoint only; false when there is none.
+    func addTestWebhookEvent(endpointID: String, merchantID: MerchantID, eventID: String, at: Instant) async throws -> Bool
     /// A merchant's events, newest first, with how their deliveries stand.
     func merchantEvents(merchantID: MerchantID, limit: Int, startingAfter: String?) async throws -> [MerchantEventStatus]
 
@@ -204,6 +213,16 @@ public struct WebhookEndpoint: Sendable, Hashable {
     public var createdAt: Instant
 }
 
+/// An endpoint and how it stands.
+public struct WebhookEndpointStatus: Sendable, Hashable {
+    public var endpoint: WebhookEndpoint
+    public var disabledAt: Instant?
+    /// Until when the secret before the last rotation also signs.
+    public var previousSecretExpiresAt: Instant?
+
+    public var isDisabled: Bool { disabledAt != nil }
+}
+
 /// One event to deliver to one endpoint.
 public struct WebhookDelivery: Sendable, Hashable {
     public var event: MerchantEvent
@@ -211,6 +230,9 @@ public struct WebhookDelivery: Sendable, Hashable {
     /// The endpoint's signing secret (unsealed for signing only).
     public var secret: String
     public var attempts: Int64
+    /// The secret before the last rotation, which also signs until it expires.
+    public var previousSecret: String? = nil
+    public var previousSecretExpiresAt: Instant? = nil
 }
 
 /// A merchant event and how its deliveries stand.

@@ -15,16 +15,17 @@ import HashcartTestSupport
 import Testing
 
 /// How a merchant verifies a delivery (the README's snippet, in Swift).
+/// Any `v1` may match: after a rotation the header carries one per secret still signing.
 func verify(signature: String, body: Data, secret: String) -> Bool {
-    let parts = Dictionary(uniqueKeysWithValues: signature.split(separator: ",").compactMap { part -> (String, String)? in
+    let parts = signature.split(separator: ",").compactMap { part -> (String, String)? in
         let pair = part.split(separator: "=", maxSplits: 1)
         return pair.count == 2 ? (String(pair[0]), String(pair[1])) : nil
-    })
-    guard let t = parts["t"], let v1 = parts["v1"] else { return false }
+    }
+    guard let t = parts.first(where: { $0.0 == "t" })?.1 else { return false }
     var signed = Data("\(t).".utf8)
     signed.append(body)
     let expected = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(secret.utf8))).map { String(format: "%02x", $0) }.joined()
-    return expected == v1
+    return parts.contains { $0.0 == "v1" && $0.1 == expected }
 }
 
 /// Runs scripts/verify_webhook.py (the snippet in docs/WEBHOOKS.md) on a delivery; its exit status.

@@ -80,6 +80,8 @@ public enum MerchantEventType: String, Sendable, Hashable, Codable, CaseIterable
     case statementCreditEarned = "statement_credit.earned"
     case statementCreditReversed = "statement_credit.reversed"
     case statementCreditClawbackRefused = "statement_credit.clawback_refused"
+    /// Sent on the merchant's request to one endpoint, to try its receiver.
+    case webhookEndpointTest = "webhook_endpoint.test"
 }
 
 /// One event for a merchant, written in the same transaction as the change it reports.

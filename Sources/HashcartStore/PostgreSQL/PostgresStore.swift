@@ -248,7 +248,7 @@ public final class PostgresStore: HashcartDatabase, SQLStore {
                             SELECT event_id, endpoint_id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $1
                             ORDER BY next_attempt_at, event_id LIMIT $3 FOR UPDATE SKIP LOCKED)
                         RETURNING event_id, endpoint_id, attempts)
-                    SELECT e.id, e.merchant_id, e.type, e.object_id, e.created_at, w.id, w.url, w.secret_sealed, w.created_at, c.attempts
+                    SELECT e.id, e.merchant_id, e.type, e.object_id, e.created_at, w.id, w.url, w.secret_sealed, w.created_at, c.attempts, w.previous_secret_sealed, w.previous_secret_expires_at
                     FROM claimed c JOIN merchant_events e ON e.id = c.event_id JOIN webhook_endpoints w ON w.id = c.endpoint_id
                     ORDER BY e.seq, w.id
                     """, [now.millisecondsSinceEpoch, now.millisecondsSinceEpoch + leaseMilliseconds, limit])

@@ -126,6 +126,77 @@ extension SQLStore {
         }
     }
 
+    public func webhookEndpoints(merchantID: MerchantID) async throws -> [WebhookEndpointStatus] {
+        try await withReadSession { session in
+            try session.query("""
+                SELECT id, url, created_at, disabled_at, previous_secret_expires_at FROM webhook_endpoints WHERE merchant_id = $1
+                ORDER BY created_at, id
+                """, [.text(merchantID.rawValue)], limit: 1_000, StoreRows.webhookEndpointStatus(merchantID))
+        }
+    }
+
+    public func setWebhookEndpointDisabled(id: String, merchantID: MerchantID, disabled: Bool, at: Instant) async throws -> WebhookEndpointStatus? {
+        try await inWriteTransaction { session in
+            if session.dialect == .postgres {
+                // Serializes endpoint changes per merchant, so the limit holds under concurrency.
+                try session.execute("SELECT 1 FROM merchants WHERE id = $1 FOR UPDATE", [.text(merchantID.rawValue)])
+            }
+            guard let current = try session.queryOne("""
+                SELECT id, url, created_at, disabled_at, previous_secret_expires_at FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2
+                """, [.text(id), .text(merchantID.rawValue)], StoreRows.webhookEndpointStatus(merchantID)) else { return nil }
+            guard current.isDisabled != disabled else { return current }
+            if disabled {
+                try session.execute("UPDATE webhook_endpoints SET disabled_at = $1 WHERE id = $2", [SQLValue(at), .text(id)])
+                // What was still waiting for it is not sent; the merchant can redeliver an event later.
+                try session.execute("""
+                    UPDATE webhook_deliveries SET state = 'failed', last_error = 'endpoint disabled' WHERE endpoint_id = $1 AND state = 'pending'
+                    """, [.text(id)])
+            } else {
+                let count = try session.queryOne("SELECT COUNT(*) FROM webhook_endpoints WHERE merchant_id = $1 AND disabled_at IS NULL",
+                                                 [.text(merchantID.rawValue)]) { try $0.int(0) } ?? 0
+                guard count < StoreLimits.maximumEndpointsPerMerchant else {
+                    throw StoreError.conflict("a merchant has at most \(StoreLimits.maximumEndpointsPerMerchant) webhook endpoints enabled")
+                }
+                // Enabled again, it gets the events from now on, not those of while it was off.
+                let sequence = session.dialect.eventSequence
+                try session.execute("""
+                    UPDATE webhook_endpoints SET disabled_at = NULL, after_event_seq = (SELECT COALESCE(MAX(\(sequence)), 0) FROM merchant_events)
+                    WHERE id = $1
+                    """, [.text(id)])
+            }
+            var updated = current
+            updated.disabledAt = disabled ? at : nil
+            return updated
+        }
+    }
+
+    public func rotateWebhookSecret(id: String, merchantID: MerchantID, newSecret: String, previousExpiresAt: Instant,
+                                    at: Instant) async throws -> WebhookEndpointStatus? {
+        let sealed = try cipher.seal(Data(newSecret.utf8), context: "webhook:" + id)
+        return try await inWriteTransaction { session in
+            // The old secret, sealed under the same context, moves over as it is and signs too until it expires.
+            let changed = try session.execute("""
+                UPDATE webhook_endpoints SET previous_secret_sealed = secret_sealed, previous_secret_expires_at = $1, secret_sealed = $2
+                WHERE id = $3 AND merchant_id = $4
+                """, [SQLValue(previousExpiresAt), .blob(sealed), .text(id), .text(merchantID.rawValue)])
+            guard changed == 1 else { return nil }
+            return try session.queryOne("""
+                SELECT id, url, created_at, disabled_at, previous_secret_expires_at FROM webhook_endpoints WHERE id = $1
+                """, [.text(id)], StoreRows.webhookEndpointStatus(merchantID))
+        }
+    }
+
+    public func addTestWebhookEvent(endpointID: String, merchantID: MerchantID, eventID: String, at: Instant) async throws -> Bool {
+        try await inWriteTransaction { session in
+            guard try session.queryOne("SELECT 1 FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 AND disabled_at IS NULL",
+                                       [.text(endpointID), .text(merchantID.rawValue)], { _ in true }) != nil else { return false }
+            try session.execute("""
+                INSERT INTO merchant_events (id, merchant_id, type, object_id, created_at, only_endpoint_id) VALUES ($1, $2, $3, $4, $5, $4)
+                """, [.text(eventID), .text(merchantID.rawValue), .text(MerchantEventType.webhookEndpointTest.rawValue), .text(endpointID), SQLValue(at)])
+            return true
+        }
+    }
+
     /// Events are scheduled in commit order: an event's sequence number is drawn under the
     /// writer lock, so no event can later commit with a number below one already scheduled.
     @discardableResult
@@ -146,6 +217,7 @@ extension SQLStore {
                 INSERT INTO webhook_deliveries (event_id, endpoint_id, state, attempts, next_attempt_at, created_at)
                 SELECT e.id, w.id, 'pending', 0, $1, $1 FROM merchant_events e
                 JOIN webhook_endpoints w ON w.merchant_id = e.merchant_id AND w.disabled_at IS NULL AND w.after_event_seq < e.\(sequence)
+                    AND (e.only_endpoint_id IS NULL OR e.only_endpoint_id = w.id)
                 WHERE e.\(sequence) > $2 AND e.\(sequence) <= $3
                 ON CONFLICT DO NOTHING
                 """, [SQLValue(now), .int(cursor), .int(last)])
@@ -207,8 +279,16 @@ extension SQLStore {
 }
 
 extension StoreRows {
-    /// `e.id, e.merchant_id, e.type, e.object_id, e.created_at, w.id, w.url, w.secret_sealed, w.created_at, d.attempts`
-    /// of a claimed delivery, its endpoint's secret unsealed for signing.
+    /// `id, url, created_at, disabled_at, previous_secret_expires_at` of an endpoint of `merchantID`.
+    static func webhookEndpointStatus(_ merchantID: MerchantID) -> (any SQLRow) throws -> WebhookEndpointStatus {
+        { row in
+            WebhookEndpointStatus(endpoint: WebhookEndpoint(id: try row.text(0), merchantID: merchantID, url: try row.text(1), createdAt: try row.instant(2)),
+                                  disabledAt: try row.optionalInstant(3), previousSecretExpiresAt: try row.optionalInstant(4))
+        }
+    }
+
+    /// `e.id, e.merchant_id, e.type, e.object_id, e.created_at, w.id, w.url, w.secret_sealed, w.created_at, d.attempts,
+    /// w.previous_secret_sealed, w.previous_secret_expires_at` of a claimed delivery, its endpoint's secrets unsealed for signing.
     static func webhookDelivery(_ row: any SQLRow, cipher: AddressCipher) throws -> WebhookDelivery {
         let eventID = try row.text(0)
         guard let type = MerchantEventType(rawValue: try row.text(2)) else {
@@ -218,8 +298,9 @@ extension StoreRows {
         event.id = eventID
         let endpointID = try row.text(5)
         let secret = String(decoding: try cipher.open(try row.data(7), context: "webhook:" + endpointID), as: UTF8.self)
+        let previous = try row.optionalData(10).map { String(decoding: try cipher.open($0, context: "webhook:" + endpointID), as: UTF8.self) }
         return WebhookDelivery(event: event, endpoint: WebhookEndpoint(id: endpointID, merchantID: event.merchantID, url: try row.text(6),
                                                                        createdAt: try row.instant(8)),
-                               secret: secret, attempts: try row.int(9))
+                               secret: secret, attempts: try row.int(9), previousSecret: previous, previousSecretExpiresAt: try row.optionalInstant(11))
     }
 }

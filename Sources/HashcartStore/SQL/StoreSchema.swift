@@ -317,6 +317,12 @@ enum StoreSchema {
                 used_at {int}){without rowid};
             CREATE INDEX oauth_authorizations_card ON oauth_authorizations(card_account_id, expires_at);
             """),
+        Migration(id: "v16-webhook-endpoint-care", sql: """
+            -- A rotated secret signs beside the new one until it expires; a test event goes to one endpoint only.
+            ALTER TABLE webhook_endpoints ADD COLUMN previous_secret_sealed {blob};
+            ALTER TABLE webhook_endpoints ADD COLUMN previous_secret_expires_at {int};
+            ALTER TABLE merchant_events ADD COLUMN only_endpoint_id TEXT;
+            """),
     ]
 
     /// A migration's statements in `dialect`.

@@ -8,7 +8,7 @@ extension SQLiteStore {
         return try await pool.write { [cipher] db in
             let session = SQLiteSession(db: db)
             let due = try session.query("""
-                SELECT e.id, e.merchant_id, e.type, e.object_id, e.created_at, w.id, w.url, w.secret_sealed, w.created_at, d.attempts
+                SELECT e.id, e.merchant_id, e.type, e.object_id, e.created_at, w.id, w.url, w.secret_sealed, w.created_at, d.attempts, w.previous_secret_sealed, w.previous_secret_expires_at
                 FROM webhook_deliveries d JOIN merchant_events e ON e.id = d.event_id JOIN webhook_endpoints w ON w.id = d.endpoint_id
                 WHERE d.state = 'pending' AND d.next_attempt_at <= $1 ORDER BY d.next_attempt_at, d.event_id LIMIT $2
                 """, [SQLValue(now), SQLValue(limit)], limit: limit) { try StoreRows.webhookDelivery($0, cipher: cipher) }
