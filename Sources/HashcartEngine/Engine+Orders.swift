@@ -102,6 +102,7 @@ extension Engine {
             let refunded = try refusing { try order.applying(.refund(amount), now: now) }
             try Ledger.submit(PurchaseTransfers.refund(of: order, amount: amount, now: now), now: now, storage: tx)
             try tx.updateOrder(refunded)
+            try tx.incrementFunnel(offer: order.offerID, metric: FunnelMetric.salesRefunded.rawValue, by: amount.minorUnits, at: now)
             if let purchase = try tx.purchase(order.purchaseID), let offer = try tx.offer(order.offerID) {
                 try notifyRefunded(refunded, amount: amount, purchase: purchase, offer: offer, tx: tx, now: now)
             }

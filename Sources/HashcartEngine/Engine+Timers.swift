@@ -74,6 +74,12 @@ extension Engine {
         offer.soldUnits -= order.units
         try tx.updateOffer(offer)
         try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.unitsSold.rawValue, by: -order.units, at: now)
+        try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.ordersCancelled.rawValue, by: 1, at: now)
+        // Never captured: the whole sale is voided; captured: what is refunded now comes back.
+        let voided = order.capturedAmount.isPositive ? Money.zero : order.total
+        for (metric, value) in [(FunnelMetric.salesVoided, voided.minorUnits), (.salesRefunded, refunding.minorUnits)] where value > 0 {
+            try tx.incrementFunnel(offer: offer.id, metric: metric.rawValue, by: value, at: now)
+        }
         try tx.addMerchantEvent(MerchantEvent(merchantID: order.merchantID, type: .orderCancelled, objectID: order.id.rawValue, createdAt: now))
         try giveWaitlistTurns(offerID: offer.id, tx: tx, now: now)
     }

@@ -300,9 +300,10 @@ components:
         created: {type: integer}
     Analytics:
       type: object
-      required: [object, offer, totals, conversion, time_to_confirm_seconds, series]
+      required: [object, offer, totals, conversion, time_to_confirm_seconds, series, sales]
       properties:
         object: {type: string, enum: [offer_analytics]}
+        sales: {type: object, additionalProperties: {type: integer}, description: "Minor units, tax included: gross (every order as made), voided (cancelled before capture), refunded (every refund), net (kept)."}
         livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
         offer: {type: string}
         totals: {type: object, additionalProperties: {type: integer}}

@@ -1,3 +1,4 @@
+import HashcartCore
 import Foundation
 
 /// Response bodies: snake_case JSON, each with its `object` type and `livemode`, amounts in minor units.
@@ -765,6 +766,9 @@ public struct AnalyticsView: Codable, Sendable, Hashable {
     public var timeToConfirmSeconds: [String: Int64]
     /// One entry per minute with activity: `minute` (unix seconds) and that minute's counters.
     public var series: [[String: Int64]]
+    /// The sales in minor units, tax included: `gross` (every order as made), `voided` (cancelled
+    /// before capture), `refunded` (every refund, partial or on cancellation), `net` (kept).
+    public var sales: [String: Int64]
 
     public init(offer: String, totals: [String: Int64], conversion: [String: Double], timeToConfirmSeconds: [String: Int64],
                 series: [[String: Int64]]) {
@@ -773,10 +777,11 @@ public struct AnalyticsView: Codable, Sendable, Hashable {
         self.conversion = conversion
         self.timeToConfirmSeconds = timeToConfirmSeconds
         self.series = series
+        self.sales = NetSales(totals: totals).dictionary
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, livemode, offer, totals, conversion, series
+        case object, livemode, offer, totals, conversion, series, sales
         case timeToConfirmSeconds = "time_to_confirm_seconds"
     }
 

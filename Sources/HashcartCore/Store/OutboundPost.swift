@@ -151,6 +151,12 @@ public enum FunnelMetric: String, Sendable, Hashable, Codable, CaseIterable {
     case waitlisted
     case waitlistTurns = "waitlist_turns"
     case waitlistClosed = "waitlist_closed"
+    /// What came back out of the sales (minor units, tax included): orders cancelled, the totals of
+    /// those cancelled before capture (`sales_voided`: the hold released, nothing charged), and every
+    /// refund, partial or on cancellation (`sales_refunded`). Net sales = revenue + tax − both.
+    case ordersCancelled = "orders_cancelled"
+    case salesVoided = "sales_voided"
+    case salesRefunded = "sales_refunded"
     /// Declines are counted per reason as `declined.<reason>`.
     case declined
 }
