@@ -367,6 +367,47 @@ public struct EngineService: HashcartService {
         }
     }
 
+    /// The widest range one request sums: a year and a day.
+    static let maximumAnalyticsRangeSeconds: Int64 = 366 * 86_400
+
+    public func merchantAnalytics(merchantID: String, from: String?, to: String?) async throws -> MerchantAnalyticsView {
+        try await mapped {
+            let now = engine.clock.now().millisecondsSinceEpoch / 1000
+            func seconds(_ text: String?, _ param: String, default value: Int64) throws -> Int64 {
+                guard let text else { return value }
+                guard (1...12).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let parsed = Int64(text),
+                      parsed <= 32_503_680_000 else {
+                    throw APIError.invalid("`\(param)` must be a Unix time in seconds.", param: param)
+                }
+                return parsed
+            }
+            let end = try seconds(to, "to", default: now + 60)
+            let start = try seconds(from, "from", default: max(0, end - 86_400))
+            guard start < end else { throw APIError.invalid("`from` must be before `to`.", param: "from") }
+            guard end - start <= Self.maximumAnalyticsRangeSeconds else {
+                throw APIError.invalid("At most 366 days at once.", param: "from")
+            }
+            // Whole minutes: the counters are kept per minute.
+            let (fromMinute, toMinute) = (start / 60, (end + 59) / 60)
+            let merchant = MerchantID(merchantID)
+            let rows = try await store.read { reader in
+                try reader.funnelTotals(merchantID: merchant, fromMinute: fromMinute, toMinute: toMinute, limit: 100_000)
+            }
+            var byOffer: [OfferID: [String: Int64]] = [:]
+            for row in rows { byOffer[row.offer, default: [:]][row.metric] = row.value }
+            let ids = Array(byOffer.keys)
+            let titles: [OfferID: String] = try await store.read { reader in
+                var titles: [OfferID: String] = [:]
+                for id in ids { titles[id] = try reader.offer(id)?.title }
+                return titles
+            }
+            let offers = byOffer.keys.sorted { $0.rawValue < $1.rawValue }.map { id in
+                MerchantAnalyticsView.OfferTotals(offer: id.rawValue, title: titles[id] ?? "", totals: byOffer[id]!)
+            }
+            return MerchantAnalyticsView(from: fromMinute * 60, to: toMinute * 60, offers: offers)
+        }
+    }
+
     /// One of the merchant's offers; another merchant's is "not found".
     func ownOffer(merchantID: String, id: String) async throws -> Offer {
         guard let offerID = OfferID(validating: id), let offer = try await store.read({ try $0.offer(offerID) }),

@@ -814,6 +814,31 @@ paths:
             application/json: {schema: {$ref: "#/components/schemas/Analytics"}}
             text/csv: {schema: {type: string}}
         default: {$ref: "#/components/responses/Error"}
+  /v1/analytics:
+    get:
+      operationId: merchantAnalytics
+      summary: "The merchant's funnel across its offers over a range of time: totals, sales net of voided orders and refunds, and each offer's (whole minutes; default the last day)."
+      security: [{merchant: []}]
+      parameters:
+        - {name: from, in: query, required: false, schema: {type: string, pattern: "^[0-9]{1,11}$"}, description: "Unix seconds, included (default: a day before `to`)."}
+        - {name: to, in: query, required: false, schema: {type: string, pattern: "^[0-9]{1,11}$"}, description: "Unix seconds, excluded (default: now). At most 366 days after `from`."}
+      responses:
+        "200":
+          description: The analytics.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [object, from, to, totals, sales, offers]
+                properties:
+                  object: {type: string, enum: [merchant_analytics]}
+                  livemode: {type: boolean}
+                  from: {type: integer}
+                  to: {type: integer}
+                  totals: {type: object, additionalProperties: {type: integer}}
+                  sales: {type: object, additionalProperties: {type: integer}}
+                  offers: {type: array, items: {type: object, properties: {offer: {type: string}, title: {type: string}, totals: {type: object, additionalProperties: {type: integer}}, sales: {type: object, additionalProperties: {type: integer}}}}}
+        default: {$ref: "#/components/responses/Error"}
   /v1/orders:
     get:
       operationId: listOrders

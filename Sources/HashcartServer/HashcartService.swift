@@ -63,6 +63,8 @@ public protocol HashcartService: Sendable {
     func setOfferLifecycle(merchantID: String, id: String, to lifecycle: String) async throws -> OfferView
 
     func analytics(merchantID: String, offerID: String) async throws -> AnalyticsView
+    /// The merchant's funnel across its offers over `[from, to)` (unix seconds; text as given, checked here).
+    func merchantAnalytics(merchantID: String, from: String?, to: String?) async throws -> MerchantAnalyticsView
 
     func orders(merchantID: String, offerID: String?, status: String?, limit: Int, startingAfter: String?) async throws -> ListView<OrderView>
     func order(merchantID: String, id: String) async throws -> OrderView

@@ -14,7 +14,7 @@ public enum APIRoutes {
         ("/v1/settlements/{id}", [.get]), ("/v1/kill_switch", [.get, .post]), ("/v1/risk", [.get, .post]), ("/v1/offers/{id}/kill_switch", [.post]), ("/v1/offers/{id}/risk", [.post]),
         ("/v1/offers", [.get, .post]), ("/v1/offers/{id}", [.get]),
         ("/v1/offers/{id}/pause", [.post]), ("/v1/offers/{id}/resume", [.post]), ("/v1/offers/{id}/end", [.post]),
-        ("/v1/offers/{id}/analytics", [.get]),
+        ("/v1/offers/{id}/analytics", [.get]), ("/v1/analytics", [.get]),
         ("/v1/orders", [.get]), ("/v1/orders/{id}", [.get]),
         ("/v1/orders/{id}/ship", [.post]), ("/v1/orders/{id}/cancel", [.post]), ("/v1/orders/{id}/refunds", [.post]),
         ("/v1/webhook_endpoints", [.get, .post]), ("/v1/webhook_endpoints/{id}/disable", [.post]),

@@ -751,6 +751,44 @@ public struct EventView: Codable, Sendable, Hashable {
 
 /// An offer's conversations turned into business: funnel totals, conversion at each step,
 /// time-to-confirm, and the per-minute series.
+/// A merchant's funnel over a time range, across its offers and per offer.
+public struct MerchantAnalyticsView: Codable, Sendable, Hashable {
+    public struct OfferTotals: Codable, Sendable, Hashable {
+        public var offer: String
+        public var title: String
+        public var totals: [String: Int64]
+        public var sales: [String: Int64]
+
+        public init(offer: String, title: String, totals: [String: Int64]) {
+            self.offer = offer
+            self.title = title
+            self.totals = totals
+            self.sales = NetSales(totals: totals).dictionary
+        }
+    }
+
+    public var object = "merchant_analytics"
+    public var livemode = Livemode()
+    /// The range, unix seconds: from `from` (included) to `to` (excluded), whole minutes.
+    public var from: Int64
+    public var to: Int64
+    /// Every counter summed over the merchant's offers (`unique_authors`: first posts per offer in the range).
+    public var totals: [String: Int64]
+    public var sales: [String: Int64]
+    /// The offers with activity in the range, by id.
+    public var offers: [OfferTotals]
+
+    public init(from: Int64, to: Int64, offers: [OfferTotals]) {
+        self.from = from
+        self.to = to
+        self.offers = offers
+        var totals: [String: Int64] = [:]
+        for offer in offers { totals.merge(offer.totals, uniquingKeysWith: +) }
+        self.totals = totals
+        self.sales = NetSales(totals: totals).dictionary
+    }
+}
+
 public struct AnalyticsView: Codable, Sendable, Hashable {
     public var object = "offer_analytics"
     /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.

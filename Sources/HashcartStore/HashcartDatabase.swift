@@ -101,6 +101,9 @@ public protocol StoreReader {
     func funnel(offer: OfferID) throws -> [String: Int64]
     /// An offer's funnel per minute: (unix minute, metric, value), oldest first, at most `limit` rows.
     func funnelSeries(offer: OfferID, limit: Int) throws -> [FunnelPoint]
+    /// The funnel of every offer of a merchant summed over `[fromMinute, toMinute)` (unix minutes):
+    /// (offer, metric, value), at most `limit` rows.
+    func funnelTotals(merchantID: MerchantID, fromMinute: Int64, toMinute: Int64, limit: Int) throws -> [(offer: OfferID, metric: String, value: Int64)]
     /// Milliseconds from each purchase request to its confirmation, for an offer.
     func timesToConfirm(offer: OfferID) throws -> [Int64]
     func purchaseCounts(offer: OfferID) throws -> [PurchaseState: Int64]

@@ -84,6 +84,15 @@ struct SQLStoreReader: StoreReader {
         }
     }
 
+    func funnelTotals(merchantID: MerchantID, fromMinute: Int64, toMinute: Int64, limit: Int) throws -> [(offer: OfferID, metric: String, value: Int64)] {
+        try session.query("""
+            SELECT f.offer_id, f.metric, CAST(SUM(f.value) AS BIGINT) FROM funnel_minutes f JOIN offers o ON o.id = f.offer_id
+            WHERE o.merchant_id = $1 AND f.minute >= $2 AND f.minute < $3 GROUP BY f.offer_id, f.metric ORDER BY f.offer_id, f.metric LIMIT $4
+            """, [.text(merchantID.rawValue), .int(fromMinute), .int(toMinute), SQLValue(limit)], limit: limit) { row in
+            (offer: OfferID(try row.text(0)), metric: try row.text(1), value: try row.int(2))
+        }
+    }
+
     func timesToConfirm(offer: OfferID) throws -> [Int64] {
         try session.query("SELECT confirmed_at - requested_at FROM purchases WHERE offer_id = $1 AND confirmed_at IS NOT NULL ORDER BY 1",
                           [.text(offer.rawValue)]) { try $0.int(0) }
