@@ -550,6 +550,20 @@ public struct EngineService: HashcartService {
         }
     }
 
+    public func webhookDeliveries(merchantID: String, id: String, limit: Int) async throws -> ListView<WebhookDeliveryView> {
+        try await mapped {
+            guard let records = try await store.webhookDeliveryLog(endpointID: id, merchantID: MerchantID(merchantID), limit: limit + 1) else {
+                throw APIError.notFound("webhook endpoint \(id.prefix(64))")
+            }
+            func seconds(_ instant: Instant?) -> Int64? { instant.map { $0.millisecondsSinceEpoch / 1000 } }
+            return ListView(data: records.prefix(limit).map { record in
+                WebhookDeliveryView(event: record.eventID, type: record.type, status: record.state, attempts: record.attempts,
+                                    lastResponseStatus: record.lastStatus, lastError: record.lastError, delivered: seconds(record.deliveredAt),
+                                    created: record.createdAt.millisecondsSinceEpoch / 1000, nextAttempt: seconds(record.nextAttemptAt))
+            }, hasMore: records.count > limit)
+        }
+    }
+
     public func sendTestWebhook(merchantID: String, id: String) async throws -> EventView {
         try await mapped {
             let now = engine.clock.now()

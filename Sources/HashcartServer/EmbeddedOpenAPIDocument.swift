@@ -972,6 +972,15 @@ paths:
       responses:
         "200": {description: The endpoint with its new secret., content: {application/json: {schema: {$ref: "#/components/schemas/WebhookEndpoint"}}}}
         default: {$ref: "#/components/responses/Error"}
+  /v1/webhook_endpoints/{id}/deliveries:
+    get:
+      operationId: listWebhookDeliveries
+      summary: "An endpoint's delivery log, newest first: each event's status, attempts, the last HTTP status or error (never the body it answered), when delivered or next tried."
+      security: [{merchant: []}]
+      parameters: [{$ref: "#/components/parameters/Id"}, {$ref: "#/components/parameters/Limit"}]
+      responses:
+        "200": {description: A list., content: {application/json: {schema: {$ref: "#/components/schemas/List"}}}}
+        default: {$ref: "#/components/responses/Error"}
   /v1/webhook_endpoints/{id}/test:
     post:
       operationId: sendTestWebhook

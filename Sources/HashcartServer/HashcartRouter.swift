@@ -9,7 +9,7 @@ import Hummingbird
 /// | --- | --- | --- |
 /// | `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus), `GET /openapi.yaml` | anyone | none |
 /// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `DELETE /v1/merchants/{id}/api_keys/{key}`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `POST /v1/card_transactions`, `GET /v1/ledger/check`, `POST /v1/merchants/{id}/payout_account`, `GET /v1/reports/sales_tax` (JSON, or CSV), `GET|POST /v1/kill_switch`, `POST /v1/offers/{id}/kill_switch`, `GET|POST /v1/risk`, `POST /v1/offers/{id}/risk` | operator (admin bearer token) | `Hashcart-Mode` |
-/// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/offers/{id}/analytics` (JSON, or CSV with `Accept: text/csv`), `GET /v1/analytics?from&to`, `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds`, `POST|GET /v1/webhook_endpoints`, `POST /v1/webhook_endpoints/{id}/disable|enable|rotate_secret|test`, `GET /v1/events`, `POST /v1/events/{id}/redeliver`, `GET /v1/settlements` (JSON, or CSV with `Accept: text/csv`), `GET /v1/settlements/{id}` | merchant (API key as bearer token) | the key's |
+/// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/offers/{id}/analytics` (JSON, or CSV with `Accept: text/csv`), `GET /v1/analytics?from&to`, `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds`, `POST|GET /v1/webhook_endpoints`, `POST /v1/webhook_endpoints/{id}/disable|enable|rotate_secret|test`, `GET /v1/webhook_endpoints/{id}/deliveries`, `GET /v1/events`, `POST /v1/events/{id}/redeliver`, `GET /v1/settlements` (JSON, or CSV with `Accept: text/csv`), `GET /v1/settlements/{id}` | merchant (API key as bearer token) | the key's |
 /// | `POST /v1/links`, `POST /v1/links/oauth`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel`, `GET /v1/notifications`, `GET /v1/statement_credits` | cardholder (bearer token) | the token's |
 /// | `POST /sandbox/accounts` | operator or merchant, test mode | test |
 /// | `POST /sandbox/posts`, `POST /sandbox/posts/{id}/reposts`, `DELETE /sandbox/posts/{id}` | a sandbox account (its token), the operator, or the merchant that created the account | test |
@@ -203,6 +203,10 @@ public enum HashcartRouter {
             let body = try await request.decodeStrictOrEmpty(RotateWebhookSecretBody.self)
             return try json(try await service(context).rotateWebhookSecret(merchantID: context.merchantID!, id: context.parameters.require("id"), body),
                             context)
+        }
+        merchant.get("webhook_endpoints/{id}/deliveries") { request, context in
+            try json(try await service(context).webhookDeliveries(merchantID: context.merchantID!, id: context.parameters.require("id"),
+                                                                  limit: try pageLimit(request.uri.queryParameters.get("limit"))), context)
         }
         merchant.post("webhook_endpoints/{id}/test") { _, context in
             try json(try await service(context).sendTestWebhook(merchantID: context.merchantID!, id: context.parameters.require("id")),

@@ -81,6 +81,8 @@ public protocol HashcartService: Sendable {
     func setWebhookEndpointDisabled(merchantID: String, id: String, disabled: Bool) async throws -> WebhookEndpointView
     /// A new signing secret, shown once; the old one signs too until it expires.
     func rotateWebhookSecret(merchantID: String, id: String, _ body: RotateWebhookSecretBody) async throws -> WebhookEndpointView
+    /// An endpoint's delivery log, newest first.
+    func webhookDeliveries(merchantID: String, id: String, limit: Int) async throws -> ListView<WebhookDeliveryView>
     /// Sends a `webhook_endpoint.test` event to one endpoint.
     func sendTestWebhook(merchantID: String, id: String) async throws -> EventView
 

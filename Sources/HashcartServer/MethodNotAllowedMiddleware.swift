@@ -19,7 +19,7 @@ public enum APIRoutes {
         ("/v1/orders/{id}/ship", [.post]), ("/v1/orders/{id}/cancel", [.post]), ("/v1/orders/{id}/refunds", [.post]),
         ("/v1/webhook_endpoints", [.get, .post]), ("/v1/webhook_endpoints/{id}/disable", [.post]),
         ("/v1/webhook_endpoints/{id}/enable", [.post]), ("/v1/webhook_endpoints/{id}/rotate_secret", [.post]),
-        ("/v1/webhook_endpoints/{id}/test", [.post]), ("/v1/events", [.get]), ("/v1/events/{id}/redeliver", [.post]),
+        ("/v1/webhook_endpoints/{id}/test", [.post]), ("/v1/webhook_endpoints/{id}/deliveries", [.get]), ("/v1/events", [.get]), ("/v1/events/{id}/redeliver", [.post]),
         ("/v1/links", [.get, .post]), ("/v1/links/oauth", [.post]), ("/v1/links/{id}", [.delete]),
         ("/v1/purchases", [.get]), ("/v1/purchases/{id}/cancel", [.post]), ("/v1/notifications", [.get]),
         ("/v1/statement_credits", [.get]),

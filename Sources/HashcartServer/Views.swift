@@ -721,6 +721,44 @@ public struct WebhookEndpointView: Codable, Sendable, Hashable {
     }
 }
 
+/// One event's delivery to one endpoint (`GET /v1/webhook_endpoints/{id}/deliveries`).
+public struct WebhookDeliveryView: Codable, Sendable, Hashable {
+    public var object = "webhook_delivery"
+    public var livemode = Livemode()
+    public var event: String
+    public var type: String
+    /// `pending`, `delivered` or `failed`.
+    public var status: String
+    public var attempts: Int64
+    /// The endpoint's last HTTP status, if it answered.
+    public var lastResponseStatus: Int64?
+    /// Why the last attempt failed (never the body the endpoint answered).
+    public var lastError: String?
+    public var delivered: Int64?
+    public var created: Int64
+    public var nextAttempt: Int64?
+
+    public init(event: String, type: String, status: String, attempts: Int64, lastResponseStatus: Int64?, lastError: String?,
+                delivered: Int64?, created: Int64, nextAttempt: Int64?) {
+        self.event = event
+        self.type = type
+        self.status = status
+        self.attempts = attempts
+        self.lastResponseStatus = lastResponseStatus
+        self.lastError = lastError
+        self.delivered = delivered
+        self.created = created
+        self.nextAttempt = nextAttempt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case object, livemode, event, type, status, attempts, delivered, created
+        case lastResponseStatus = "last_response_status"
+        case lastError = "last_error"
+        case nextAttempt = "next_attempt"
+    }
+}
+
 public struct EventView: Codable, Sendable, Hashable {
     public var object = "event"
     /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.

@@ -57,6 +57,8 @@ public protocol HashcartDatabase: EngineStore, WebhookDeliveryStore {
     func setWebhookEndpointDisabled(id: String, merchantID: MerchantID, disabled: Bool, at: Instant) async throws -> WebhookEndpointStatus?
     /// A new signing secret; the old one also signs until `previousExpiresAt`. Nil when there is no such endpoint.
     func rotateWebhookSecret(id: String, merchantID: MerchantID, newSecret: String, previousExpiresAt: Instant, at: Instant) async throws -> WebhookEndpointStatus?
+    /// An endpoint's delivery log, newest first, at most `limit`; nil when the merchant has no such endpoint.
+    func webhookDeliveryLog(endpointID: String, merchantID: MerchantID, limit: Int) async throws -> [WebhookDeliveryRecord]?
     /// A `webhook_endpoint.test` event for one enabled endpoint only; false when there is none.
     func addTestWebhookEvent(endpointID: String, merchantID: MerchantID, eventID: String, at: Instant) async throws -> Bool
     /// A merchant's events, newest first, with how their deliveries stand.
@@ -214,6 +216,21 @@ public struct WebhookEndpoint: Sendable, Hashable {
     public var merchantID: MerchantID
     public var url: String
     public var createdAt: Instant
+}
+
+/// One event's delivery to one endpoint, as the log keeps it (never the body the endpoint answered).
+public struct WebhookDeliveryRecord: Sendable, Hashable {
+    public var eventID: String
+    public var type: String
+    /// `pending`, `delivered` or `failed`.
+    public var state: String
+    public var attempts: Int64
+    public var lastStatus: Int64?
+    public var lastError: String?
+    public var deliveredAt: Instant?
+    public var createdAt: Instant
+    /// When the next attempt is due (pending only).
+    public var nextAttemptAt: Instant?
 }
 
 /// An endpoint and how it stands.

@@ -114,6 +114,26 @@ import Testing
             let last = try #require(first.received.withLock { $0.last })
             #expect(verify(signature: last.signature, body: last.body, secret: newSecret))
             #expect(last.signature.components(separatedBy: ",v1=").count == 2)
+
+            // The delivery log: newest first, the receiver's status, a failure and its next try.
+            first.status.withLock { $0 = .serviceUnavailable }
+            _ = try await client.execute(uri: "/v1/webhook_endpoints/\(a)/test", method: .post, headers: bearer(key)) { $0.status }
+            #expect(try await deliverer.round() == 1)
+            try await client.execute(uri: "/v1/webhook_endpoints/\(a)/deliveries?limit=3", method: .get, headers: bearer(key)) { response in
+                let log = try object(response)
+                let entries = log["data"] as? [[String: Any]] ?? []
+                #expect(entries.count == 3 && log["has_more"] as? Bool == true)
+                #expect(entries.allSatisfy { $0["type"] as? String == "webhook_endpoint.test" && $0["object"] as? String == "webhook_delivery" })
+                let failing = entries.first { $0["status"] as? String == "pending" }
+                #expect(failing?["last_response_status"] as? Int == 503 && failing?["next_attempt"] as? Int != nil, "\(entries)")
+                #expect(entries.filter { $0["status"] as? String == "delivered" }.allSatisfy { $0["last_response_status"] as? Int == 200 && $0["delivered"] != nil })
+            }
+            try await client.execute(uri: "/v1/webhook_endpoints/\(a)/deliveries", method: .get, headers: bearer(otherKey)) {
+                try expectError($0, .notFound, code: "resource_missing")
+            }
+            try await client.execute(uri: "/v1/webhook_endpoints/\(a)/deliveries?limit=abc", method: .get, headers: bearer(key)) {
+                #expect($0.status == .badRequest)
+            }
         }
     }
 }

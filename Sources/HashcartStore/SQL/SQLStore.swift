@@ -186,6 +186,25 @@ extension SQLStore {
         }
     }
 
+    public func webhookDeliveryLog(endpointID: String, merchantID: MerchantID, limit: Int) async throws -> [WebhookDeliveryRecord]? {
+        precondition((1...1_000).contains(limit), "log pages are bounded")
+        return try await withReadSession { session in
+            guard try session.queryOne("SELECT 1 FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2",
+                                       [.text(endpointID), .text(merchantID.rawValue)], { _ in true }) != nil else { return nil }
+            return try session.query("""
+                SELECT d.event_id, e.type, d.state, d.attempts, d.last_status, d.last_error, d.delivered_at, d.created_at, d.next_attempt_at
+                FROM webhook_deliveries d JOIN merchant_events e ON e.id = d.event_id
+                WHERE d.endpoint_id = $1 ORDER BY d.created_at DESC, d.event_id DESC LIMIT $2
+                """, [.text(endpointID), SQLValue(limit)], limit: limit) { row in
+                let state = try row.text(2)
+                return WebhookDeliveryRecord(eventID: try row.text(0), type: try row.text(1), state: state, attempts: try row.int(3),
+                                             lastStatus: try row.optionalInt(4), lastError: try row.optionalText(5),
+                                             deliveredAt: try row.optionalInstant(6), createdAt: try row.instant(7),
+                                             nextAttemptAt: state == "pending" ? try row.optionalInstant(8) : nil)
+            }
+        }
+    }
+
     public func addTestWebhookEvent(endpointID: String, merchantID: MerchantID, eventID: String, at: Instant) async throws -> Bool {
         try await inWriteTransaction { session in
             guard try session.queryOne("SELECT 1 FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 AND disabled_at IS NULL",
