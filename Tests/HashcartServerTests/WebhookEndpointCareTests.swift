@@ -2,6 +2,7 @@ import Foundation
 import HashcartApp
 import HashcartCore
 import HashcartServer
+import HashcartStore
 import HashcartTestSupport
 import HTTPTypes
 import Hummingbird
@@ -133,6 +134,38 @@ import Testing
             }
             try await client.execute(uri: "/v1/webhook_endpoints/\(a)/deliveries?limit=abc", method: .get, headers: bearer(key)) {
                 #expect($0.status == .badRequest)
+            }
+        }
+    }
+
+    @Test func atMostSixteenEnabledEndpoints() async throws {
+        let world = try await ServerWorld()
+        let merchant = try await world.engine.createMerchant(name: "Gadgets")
+        let key = try await world.service.createAPIKey(merchantID: merchant.id.rawValue).secret!
+        try await world.app.test(.live) { client in
+            func create(_ index: Int) async throws -> (HTTPResponse.Status, String?) {
+                try await client.execute(uri: "/v1/webhook_endpoints", method: .post, headers: bearer(key),
+                                         body: body(#"{"url":"http://127.0.0.1:9/hook\#(index)"}"#)) {
+                    ($0.status, try object($0)["id"] as? String)
+                }
+            }
+            var ids: [String] = []
+            for index in 0..<StoreLimits.maximumEndpointsPerMerchant {
+                let (status, id) = try await create(index)
+                #expect(status == .created)
+                ids.append(try #require(id))
+            }
+            #expect(try await create(99).0 == .conflict)
+            // A disabled endpoint makes room; enabling it again would go past the limit.
+            _ = try await client.execute(uri: "/v1/webhook_endpoints/\(ids[0])/disable", method: .post, headers: bearer(key)) { $0.status }
+            #expect(try await create(100).0 == .created)
+            try await client.execute(uri: "/v1/webhook_endpoints/\(ids[0])/enable", method: .post, headers: bearer(key)) {
+                try expectError($0, .conflict, code: "resource_conflict")
+            }
+            try await client.execute(uri: "/v1/webhook_endpoints", method: .get, headers: bearer(key)) { response in
+                let listed = try object(response)["data"] as? [[String: Any]] ?? []
+                #expect(listed.count == StoreLimits.maximumEndpointsPerMerchant + 1)
+                #expect(listed.filter { $0["status"] as? String == "enabled" }.count == StoreLimits.maximumEndpointsPerMerchant)
             }
         }
     }

@@ -32,17 +32,8 @@ public struct MastodonOAuthLink: OAuthLinkProvider {
     }
 
     public func identity(code: String, codeVerifier: String) async throws -> SocialIdentity {
-        let token = try await exchange.accessToken(code: code, codeVerifier: codeVerifier)
-        let response: ConnectorHTTP.Response
-        do {
-            response = try await exchange.http.send(.GET, serverBase + "/api/v1/accounts/verify_credentials", headers: [("Authorization", "Bearer \(token)")])
-        } catch {
-            await exchange.revoke(token)
-            throw error
-        }
-        await exchange.revoke(token)
-        guard response.status == 200 else { throw exchange.http.failure("reading the signed-in account", response) }
-        guard let account = try? JSONDecoder().decode(Mastodon.Account.self, from: response.body),
+        let body = try await exchange.readAccount(code: code, codeVerifier: codeVerifier, url: serverBase + "/api/v1/accounts/verify_credentials")
+        guard let account = try? JSONDecoder().decode(Mastodon.Account.self, from: body),
               let identity = try? MastodonDecoder(officialAccountURI: "").identity(account),
               identity.userID.utf8.count <= NetworkEvent.maximumIDLength, (2...400).contains(identity.handle.utf8.count) else {
             throw ConnectorError(network: .mastodon, message: "verify_credentials answered without a readable account URI", isRetryable: false)

@@ -131,6 +131,22 @@ struct OAuthCodeExchange: Sendable {
         return token
     }
 
+    /// Exchanges `code` for a token, GETs `url` with it (the signed-in account), and revokes the
+    /// token whatever happened: Hashcart keeps none. A non-200 answer is a ``ConnectorError``.
+    func readAccount(code: String, codeVerifier: String, url: String) async throws -> Data {
+        let token = try await accessToken(code: code, codeVerifier: codeVerifier)
+        let response: ConnectorHTTP.Response
+        do {
+            response = try await http.send(.GET, url, headers: [("Authorization", "Bearer \(token)")])
+        } catch {
+            await revoke(token)
+            throw error
+        }
+        await revoke(token)
+        guard response.status == 200 else { throw http.failure("reading the signed-in account", response) }
+        return response.body
+    }
+
     /// Revokes the token, best effort: Hashcart keeps no token, and the network expires it anyway.
     func revoke(_ token: String) async {
         let auth = clientAuthentication

@@ -41,7 +41,7 @@ public struct XConfiguration: Sendable, Hashable {
     public func validated() throws(ValidationError) -> XConfiguration {
         guard Wire.isHTTPBase(apiURL) else { throw ValidationError(field: "x.api", message: "must be an http(s) URL, e.g. https://api.x.com") }
         guard XDecoder.isID(officialUserID) else { throw ValidationError(field: "x.official_user_id", message: "must be the account's numeric user id") }
-        guard (1...15).contains(officialUsername.count), officialUsername.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+        guard XDecoder.isUsername(officialUsername) else {
             throw ValidationError(field: "x.official_username", message: "must be the account's username without @ (letters, digits, _; at most 15)")
         }
         for (name, token) in [("HASHCART_X_BEARER_TOKEN", bearerToken), ("HASHCART_X_USER_TOKEN", userToken)] {

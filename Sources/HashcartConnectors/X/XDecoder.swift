@@ -28,6 +28,11 @@ public struct XDecoder: Sendable {
 
     public static let tweetIDLimit = 20
 
+    /// An X username: 1–15 ASCII letters, digits or underscores.
+    static func isUsername(_ name: String) -> Bool {
+        (1...15).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+    }
+
     static func isID(_ id: String) -> Bool { (1...Self.tweetIDLimit).contains(id.utf8.count) && id.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
 
     func refuse(_ message: String) -> WireFormatError { WireFormatError(network: .x, message: message) }

@@ -28,18 +28,8 @@ public struct XOAuthLink: OAuthLinkProvider {
     private struct Me: Decodable { var data: XAPI.User }
 
     public func identity(code: String, codeVerifier: String) async throws -> SocialIdentity {
-        let token = try await exchange.accessToken(code: code, codeVerifier: codeVerifier)
-        let response: ConnectorHTTP.Response
-        do {
-            response = try await exchange.http.send(.GET, apiBase + "/2/users/me", headers: [("Authorization", "Bearer \(token)")])
-        } catch {
-            await exchange.revoke(token)
-            throw error
-        }
-        await exchange.revoke(token)
-        guard response.status == 200 else { throw exchange.http.failure("reading the signed-in account", response) }
-        guard let user = try? JSONDecoder().decode(Me.self, from: response.body).data, XDecoder.isID(user.id),
-              (1...15).contains(user.username.count), user.username.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+        let body = try await exchange.readAccount(code: code, codeVerifier: codeVerifier, url: apiBase + "/2/users/me")
+        guard let user = try? JSONDecoder().decode(Me.self, from: body).data, XDecoder.isID(user.id), XDecoder.isUsername(user.username) else {
             throw ConnectorError(network: .x, message: "GET /2/users/me answered without a readable id and username", isRetryable: false)
         }
         return SocialIdentity(network: .x, userID: user.id, handle: "@" + user.username)

@@ -74,7 +74,7 @@ public enum OAuthLinkError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unknownState: "This sign-in link is not one Hashcart started; start linking again from your card's page."
+        case .unknownState: "This sign-in link is not one Hashcart started; start linking again."
         case .stateUsed: "This sign-in was already used; start linking again if the account is not linked."
         case .stateExpired: "This sign-in took longer than \(OAuthAuthorization.lifetimeSeconds / 60) minutes; start linking again."
         case .wrongNetwork(let started, let callback): "This sign-in was started for \(started), not \(callback)."

@@ -109,15 +109,8 @@ extension SQLStore {
         let sealed = try cipher.seal(Data(secret.utf8), context: "webhook:" + id)
         return try await inWriteTransaction { session in
             let sequence = session.dialect.eventSequence
-            if session.dialect == .postgres {
-                // Serializes endpoint creation per merchant, so the limit holds under concurrency.
-                try session.execute("SELECT 1 FROM merchants WHERE id = $1 FOR UPDATE", [.text(merchantID.rawValue)])
-            }
-            let count = try session.queryOne("SELECT COUNT(*) FROM webhook_endpoints WHERE merchant_id = $1 AND disabled_at IS NULL",
-                                             [.text(merchantID.rawValue)]) { try $0.int(0) } ?? 0
-            guard count < StoreLimits.maximumEndpointsPerMerchant else {
-                throw StoreError.conflict("a merchant has at most \(StoreLimits.maximumEndpointsPerMerchant) webhook endpoints")
-            }
+            try Self.lockEndpoints(of: merchantID, session)
+            try Self.checkRoomForAnotherEndpoint(of: merchantID, session)
             try session.execute("""
                 INSERT INTO webhook_endpoints (id, merchant_id, url, secret_sealed, created_at, after_event_seq)
                 VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(MAX(\(sequence)), 0) FROM merchant_events))
@@ -126,10 +119,27 @@ extension SQLStore {
         }
     }
 
+    /// Serializes endpoint changes per merchant (PostgreSQL; SQLite has one writer), so the limit
+    /// holds under concurrency.
+    static func lockEndpoints(of merchantID: MerchantID, _ session: any SQLSession) throws {
+        if session.dialect == .postgres {
+            try session.execute("SELECT 1 FROM merchants WHERE id = $1 FOR UPDATE", [.text(merchantID.rawValue)])
+        }
+    }
+
+    /// Refuses one more enabled endpoint past ``StoreLimits/maximumEndpointsPerMerchant``.
+    static func checkRoomForAnotherEndpoint(of merchantID: MerchantID, _ session: any SQLSession) throws {
+        let count = try session.queryOne("SELECT COUNT(*) FROM webhook_endpoints WHERE merchant_id = $1 AND disabled_at IS NULL",
+                                         [.text(merchantID.rawValue)]) { try $0.int(0) } ?? 0
+        guard count < StoreLimits.maximumEndpointsPerMerchant else {
+            throw StoreError.conflict("a merchant has at most \(StoreLimits.maximumEndpointsPerMerchant) webhook endpoints enabled")
+        }
+    }
+
     public func webhookEndpoints(merchantID: MerchantID) async throws -> [WebhookEndpointStatus] {
         try await withReadSession { session in
             try session.query("""
-                SELECT id, url, created_at, disabled_at, previous_secret_expires_at FROM webhook_endpoints WHERE merchant_id = $1
+                SELECT \(StoreColumns.webhookEndpointStatus) FROM webhook_endpoints WHERE merchant_id = $1
                 ORDER BY created_at, id
                 """, [.text(merchantID.rawValue)], limit: 1_000, StoreRows.webhookEndpointStatus(merchantID))
         }
@@ -137,12 +147,9 @@ extension SQLStore {
 
     public func setWebhookEndpointDisabled(id: String, merchantID: MerchantID, disabled: Bool, at: Instant) async throws -> WebhookEndpointStatus? {
         try await inWriteTransaction { session in
-            if session.dialect == .postgres {
-                // Serializes endpoint changes per merchant, so the limit holds under concurrency.
-                try session.execute("SELECT 1 FROM merchants WHERE id = $1 FOR UPDATE", [.text(merchantID.rawValue)])
-            }
+            try Self.lockEndpoints(of: merchantID, session)
             guard let current = try session.queryOne("""
-                SELECT id, url, created_at, disabled_at, previous_secret_expires_at FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2
+                SELECT \(StoreColumns.webhookEndpointStatus) FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2
                 """, [.text(id), .text(merchantID.rawValue)], StoreRows.webhookEndpointStatus(merchantID)) else { return nil }
             guard current.isDisabled != disabled else { return current }
             if disabled {
@@ -152,11 +159,7 @@ extension SQLStore {
                     UPDATE webhook_deliveries SET state = 'failed', last_error = 'endpoint disabled' WHERE endpoint_id = $1 AND state = 'pending'
                     """, [.text(id)])
             } else {
-                let count = try session.queryOne("SELECT COUNT(*) FROM webhook_endpoints WHERE merchant_id = $1 AND disabled_at IS NULL",
-                                                 [.text(merchantID.rawValue)]) { try $0.int(0) } ?? 0
-                guard count < StoreLimits.maximumEndpointsPerMerchant else {
-                    throw StoreError.conflict("a merchant has at most \(StoreLimits.maximumEndpointsPerMerchant) webhook endpoints enabled")
-                }
+                try Self.checkRoomForAnotherEndpoint(of: merchantID, session)
                 // Enabled again, it gets the events from now on, not those of while it was off.
                 let sequence = session.dialect.eventSequence
                 try session.execute("""
@@ -181,7 +184,7 @@ extension SQLStore {
                 """, [SQLValue(previousExpiresAt), .blob(sealed), .text(id), .text(merchantID.rawValue)])
             guard changed == 1 else { return nil }
             return try session.queryOne("""
-                SELECT id, url, created_at, disabled_at, previous_secret_expires_at FROM webhook_endpoints WHERE id = $1
+                SELECT \(StoreColumns.webhookEndpointStatus) FROM webhook_endpoints WHERE id = $1
                 """, [.text(id)], StoreRows.webhookEndpointStatus(merchantID))
         }
     }
