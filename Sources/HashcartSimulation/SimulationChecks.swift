@@ -195,6 +195,12 @@ extension Simulation {
                 FunnelMetric.unitsSold.rawValue: myOrders.filter { $0.status != .cancelled }.reduce(0) { $0 + $1.units },
                 FunnelMetric.revenue.rawValue: myOrders.reduce(0) { $0 + $1.amount.minorUnits },
                 FunnelMetric.tax.rawValue: myOrders.reduce(0) { $0 + $1.tax.minorUnits },
+                // Net sales: an order cancelled before capture voids its total; every refund (partial,
+                // or on cancelling a captured order) is counted once, as the order records it.
+                FunnelMetric.ordersCancelled.rawValue: Int64(myOrders.count { $0.status == .cancelled }),
+                FunnelMetric.salesVoided.rawValue: myOrders.filter { $0.status == .cancelled && !$0.capturedAmount.isPositive }
+                    .reduce(0) { $0 + $1.total.minorUnits },
+                FunnelMetric.salesRefunded.rawValue: myOrders.reduce(0) { $0 + $1.refundedAmount.minorUnits },
             ]
             for purchase in mine {
                 if let reason = purchase.declineReason { expected["\(FunnelMetric.declined.rawValue).\(reason.rawValue)", default: 0] += 1 }
