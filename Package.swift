@@ -42,6 +42,11 @@ let package = Package(
         // The card feed's TCP listener (ISO 8583 over length-prefixed frames). Already built under
         // Hummingbird; named here because the card feed uses NIO directly.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // The dashboard's pages, rendered on the server from Mustache templates (HTML-escaped by
+        // default): small, no dependencies of its own, Hummingbird's own template engine.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        // bcrypt for dashboard passwords (HummingbirdBcrypt: the OpenBSD C implementation, nothing else).
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         // Pure domain: money, offers, purchases, ledger, tax, risk. No I/O, no clock, no randomness.
@@ -74,9 +79,10 @@ let package = Package(
                 "HashcartCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
             // The document is compiled in (EmbeddedOpenAPIDocument.swift, scripts/embed-resources.sh).
-            exclude: ["Resources/openapi.yaml"]
+            exclude: ["Resources/openapi.yaml", "Resources/dashboard"]
         ),
         // The real networks' connectors (Bluesky, Mastodon, X): their wire formats, parsed without
         // trusting them, and their streaming and posting over HTTP and WebSocket. Depends on the core only.
@@ -120,6 +126,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // `hashcart sim`: the whole engine on a real SQLite store, a simulated network and merchant,

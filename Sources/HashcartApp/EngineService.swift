@@ -31,12 +31,14 @@ public struct EngineService: HashcartService {
     let allowPrivateWebhookHosts: Bool
     /// The networks cardholders of this mode can link by OAuth sign-in, by network.
     let oauthLinks: [NetworkName: any OAuthLinkProvider]
+    /// The dashboard's users and sessions of this mode.
+    public let dashboard: any DashboardAccountService
 
     /// `engine` serves the API and the sandbox; `networkEngines` are the engines of the other
     /// networks `hashcart serve` runs (cardholders link on any of them).
     public init(mode: Mode = .test, engine: Engine, store: any HashcartDatabase, sandbox: SandboxNetwork?, adminTokenHash: [UInt8],
                 metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), allowPrivateWebhookHosts: Bool = false,
-                networkEngines: [Engine] = [], oauthLinks: [any OAuthLinkProvider] = []) {
+                networkEngines: [Engine] = [], oauthLinks: [any OAuthLinkProvider] = [], bcryptCost: UInt8 = 12) {
         precondition(mode == .test || sandbox == nil, "live mode has no sandbox network")
         self.mode = mode
         self.engine = engine
@@ -50,6 +52,7 @@ public struct EngineService: HashcartService {
         self.metrics = metrics
         self.allowPrivateWebhookHosts = allowPrivateWebhookHosts
         self.oauthLinks = Dictionary(oauthLinks.map { ($0.network, $0) }, uniquingKeysWith: { first, _ in first })
+        self.dashboard = DashboardAccounts(mode: mode, store: store, clock: engine.clock, bcryptCost: bcryptCost)
     }
 
     /// What webhook URLs of this mode must be: live mode's https and public, always; test mode's

@@ -87,6 +87,20 @@ components:
             code: {type: string}
             message: {type: string}
             param: {type: string, nullable: true}
+    DashboardUser:
+      type: object
+      required: [object, id, email, role, created, disabled]
+      properties:
+        object: {type: string, enum: [dashboard_user]}
+        livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
+        id: {type: string}
+        email: {type: string}
+        role: {type: string, enum: [operator, merchant, cardholder]}
+        merchant: {type: string, nullable: true}
+        cardholder: {type: string, nullable: true}
+        password: {type: string, nullable: true, description: "The password Hashcart made, shown once; absent otherwise."}
+        created: {type: integer}
+        disabled: {type: boolean}
     Merchant:
       type: object
       required: [object, id, name, discount_rate_bps, created]
@@ -487,6 +501,35 @@ paths:
                 payout_account: {$ref: "#/components/schemas/PayoutAccountBody"}
       responses:
         "201": {description: Created., content: {application/json: {schema: {$ref: "#/components/schemas/Merchant"}}}, links: {CreateAPIKey: {operationId: createAPIKey, parameters: {id: "$response.body#/id"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/dashboard_users:
+    post:
+      operationId: createDashboardUser
+      summary: "Create a person who signs in to this mode's dashboard pages (operator)."
+      description: |
+        A merchant user (`merchant_id`) sees only that merchant's objects; a cardholder user
+        (`cardholder_id`) only their own; an operator everything of the mode. The email is kept in
+        one spelling (trimmed, lower case, printable ASCII); the same address in another spelling
+        is taken (409 `email_taken`). Only a bcrypt hash of the password is kept; without one,
+        Hashcart makes a password and shows it once in the answer.
+      security: [{admin: []}]
+      parameters: [{$ref: "#/components/parameters/IdempotencyKey"}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [email, role]
+              properties:
+                email: {type: string, maxLength: 254, example: ann@gadgets.example}
+                role: {type: string, enum: [operator, merchant, cardholder]}
+                merchant_id: {type: string, maxLength: 64, description: "Required for a merchant user, and only for one."}
+                cardholder_id: {type: string, maxLength: 64, description: "Required for a cardholder user, and only for one."}
+                password: {type: string, minLength: 12, maxLength: 72, description: "12 characters to 72 bytes (bcrypt reads no further)."}
+      responses:
+        "201": {description: Created., content: {application/json: {schema: {$ref: "#/components/schemas/DashboardUser"}}}}
         default: {$ref: "#/components/responses/Error"}
   /v1/merchants/{id}/payout_account:
     post:

@@ -34,6 +34,8 @@ public struct HashcartRequestContext: RequestContext {
     public var principal: Principal?
     /// The client's address (the peer of the TCP connection), for throttling.
     public var remoteAddress: SocketAddress?
+    /// Set by the dashboard's session middleware on signed-in pages; nil elsewhere.
+    public var dashboard: DashboardRequest?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

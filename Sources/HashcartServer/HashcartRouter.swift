@@ -8,7 +8,8 @@ import Hummingbird
 /// | route | who | mode |
 /// | --- | --- | --- |
 /// | `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus), `GET /openapi.yaml` | anyone | none |
-/// | `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `DELETE /v1/merchants/{id}/api_keys/{key}`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `POST /v1/card_transactions`, `GET /v1/ledger/check`, `POST /v1/merchants/{id}/payout_account`, `GET /v1/reports/sales_tax` (JSON, or CSV), `GET|POST /v1/kill_switch`, `POST /v1/offers/{id}/kill_switch`, `GET|POST /v1/risk`, `POST /v1/offers/{id}/risk` | operator (admin bearer token) | `Hashcart-Mode` |
+/// | `GET /dashboard/…` (pages; see ``DashboardRoutes``) | a signed-in dashboard user (session cookie) | the path's (`/dashboard/live`, `/dashboard/test`) |
+/// | `POST /v1/dashboard_users`, `POST /v1/merchants`, `POST /v1/merchants/{id}/api_keys`, `DELETE /v1/merchants/{id}/api_keys/{key}`, `POST /v1/cardholders`, `POST /v1/cardholders/{id}/tokens`, `POST /v1/card_transactions`, `GET /v1/ledger/check`, `POST /v1/merchants/{id}/payout_account`, `GET /v1/reports/sales_tax` (JSON, or CSV), `GET|POST /v1/kill_switch`, `POST /v1/offers/{id}/kill_switch`, `GET|POST /v1/risk`, `POST /v1/offers/{id}/risk` | operator (admin bearer token) | `Hashcart-Mode` |
 /// | `POST /v1/offers`, `GET /v1/offers`, `GET /v1/offers/{id}`, `POST /v1/offers/{id}/pause|resume|end`, `GET /v1/offers/{id}/analytics` (JSON, or CSV with `Accept: text/csv`), `GET /v1/analytics?from&to`, `GET /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/ship|cancel|refunds`, `POST|GET /v1/webhook_endpoints`, `POST /v1/webhook_endpoints/{id}/disable|enable|rotate_secret|test`, `GET /v1/webhook_endpoints/{id}/deliveries`, `GET /v1/events`, `POST /v1/events/{id}/redeliver`, `GET /v1/settlements` (JSON, or CSV with `Accept: text/csv`), `GET /v1/settlements/{id}` | merchant (API key as bearer token) | the key's |
 /// | `POST /v1/links`, `POST /v1/links/oauth`, `GET /v1/links`, `DELETE /v1/links/{id}`, `GET /v1/purchases`, `POST /v1/purchases/{id}/cancel`, `GET /v1/notifications`, `GET /v1/statement_credits` | cardholder (bearer token) | the token's |
 /// | `POST /sandbox/accounts` | operator or merchant, test mode | test |
@@ -53,8 +54,15 @@ public enum HashcartRouter {
             return try json(["status": "ready"])
         }
 
+        // The dashboard's pages (`/dashboard/<mode>/…`): sessions by cookie, not bearer tokens.
+        DashboardRoutes.add(to: router, services: services, throttle: throttle)
+
         // Operator.
         let admin = authenticated(router.group("v1"), .operator)
+        admin.post("dashboard_users") { request, context in
+            var request = request
+            return try json(try await service(context).dashboard.createUser(request.decodeStrict(CreateDashboardUserBody.self)), status: .created, context)
+        }
         admin.post("merchants") { request, context in
             var request = request
             return try json(try await service(context).createMerchant(request.decodeStrict(CreateMerchantBody.self)), status: .created, context)

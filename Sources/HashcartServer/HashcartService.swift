@@ -14,6 +14,9 @@ public protocol HashcartService: Sendable {
     /// signature (401) or a malformed body (400).
     func networkWebhook(network: String, method: String, query: [String: String], signature: String?, body: Data) async throws -> NetworkWebhookReply
 
+    /// The dashboard's users and sessions of this mode (sign-in, `POST /v1/dashboard_users`).
+    var dashboard: any DashboardAccountService { get }
+
     /// The merchant an API key acts as, or nil.
     func merchant(forAPIKey key: String) async -> String?
     /// The cardholder a token acts as, or nil.
@@ -65,6 +68,10 @@ public protocol HashcartService: Sendable {
     func analytics(merchantID: String, offerID: String) async throws -> AnalyticsView
     /// The merchant's funnel across its offers over `[from, to)` (unix seconds; text as given, checked here).
     func merchantAnalytics(merchantID: String, from: String?, to: String?) async throws -> MerchantAnalyticsView
+
+    /// The merchant's funnel (or one offer's) per bucket over `[from, to)` (unix seconds, whole
+    /// minutes), `buckets` of them at most: what the dashboard's charts draw.
+    func funnelChart(merchantID: String, offerID: String?, from: Int64, to: Int64, buckets: Int, metrics: [String]) async throws -> FunnelChartView
 
     func orders(merchantID: String, offerID: String?, status: String?, limit: Int, startingAfter: String?) async throws -> ListView<OrderView>
     func order(merchantID: String, id: String) async throws -> OrderView

@@ -64,6 +64,23 @@ public protocol HashcartDatabase: EngineStore, WebhookDeliveryStore {
     /// A merchant's events, newest first, with how their deliveries stand.
     func merchantEvents(merchantID: MerchantID, limit: Int, startingAfter: String?) async throws -> [MerchantEventStatus]
 
+    /// Adds a dashboard user; false when the email is taken already (in this mode's store).
+    func createDashboardUser(_ user: DashboardUser) async throws -> Bool
+    /// The user who signs in with `email`, disabled or not.
+    func dashboardUser(email: EmailAddress) async throws -> DashboardUser?
+    /// Dashboard users, by email, at most `limit` (a merchant's only, when given).
+    func dashboardUsers(merchantID: MerchantID?, limit: Int) async throws -> [DashboardUser]
+    /// Starts a session; the user's expired sessions go, and the oldest beyond ``DashboardSession/maximumPerUser``.
+    func createDashboardSession(_ session: DashboardSession) async throws
+    /// The unexpired session with this token hash and its enabled user, or nil.
+    func dashboardSession(tokenHash: [UInt8], now: Instant) async throws -> (session: DashboardSession, user: DashboardUser)?
+    /// Ends one session; false when there was none.
+    @discardableResult
+    func deleteDashboardSession(tokenHash: [UInt8]) async throws -> Bool
+    /// Ends every session of a user (sign-out everywhere); returns how many.
+    @discardableResult
+    func deleteDashboardSessions(userID: String) async throws -> Int
+
     /// Closes the store; it must not be used afterwards.
     ///
     /// Asynchronous: closing waits for reads and writes still in flight, and they may need
@@ -107,6 +124,11 @@ public protocol StoreReader {
     /// (offer, metric, value), at most `limit` rows.
     func funnelTotals(merchantID: MerchantID, fromMinute: Int64, toMinute: Int64, limit: Int) throws -> [(offer: OfferID, metric: String, value: Int64)]
     /// Milliseconds from each purchase request to its confirmation, for an offer.
+    /// The funnel counters `metrics` of a merchant's offers (or one offer of it) summed per bucket
+    /// of `bucketMinutes` over `[fromMinute, toMinute)`: (bucket index from `fromMinute`, metric, value).
+    /// What the dashboard's charts draw, from the per-minute rows, whatever the number of orders.
+    func funnelBuckets(merchantID: MerchantID, offer: OfferID?, fromMinute: Int64, toMinute: Int64, bucketMinutes: Int64,
+                       metrics: [String]) throws -> [(bucket: Int64, metric: String, value: Int64)]
     func timesToConfirm(offer: OfferID) throws -> [Int64]
     func purchaseCounts(offer: OfferID) throws -> [PurchaseState: Int64]
     func purchase(_ id: PurchaseID) throws -> Purchase?

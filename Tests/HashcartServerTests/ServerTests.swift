@@ -30,7 +30,7 @@ final class ServerWorld: @unchecked Sendable {
         engine = try await Engine(store: store, connector: SandboxConnector(sandbox: sandbox), clock: clock, ids: SequentialIDGenerator(),
                             taxTable: try BundledTaxTable.load(), configuration: EngineConfiguration(risk: RiskPolicy(minimumLinkAgeSeconds: 0)))
         service = EngineService(engine: engine, store: store, sandbox: sandbox, adminTokenHash: EngineService.hash(token: Self.adminToken),
-                                allowPrivateWebhookHosts: true)  // the test receivers listen on loopback
+                                allowPrivateWebhookHosts: true, bcryptCost: 4)  // loopback receivers; quick bcrypt
     }
 
     deinit { store.closeLater() }

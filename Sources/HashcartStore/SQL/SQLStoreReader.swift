@@ -93,6 +93,24 @@ struct SQLStoreReader: StoreReader {
         }
     }
 
+    func funnelBuckets(merchantID: MerchantID, offer: OfferID?, fromMinute: Int64, toMinute: Int64, bucketMinutes: Int64,
+                       metrics: [String]) throws -> [(bucket: Int64, metric: String, value: Int64)] {
+        precondition(bucketMinutes > 0 && toMinute >= fromMinute, "buckets of a range")
+        precondition(metrics.count <= 32, "a chart draws a few metrics")
+        let buckets = (toMinute - fromMinute + bucketMinutes - 1) / bucketMinutes
+        precondition(buckets <= 1_000, "a chart has at most 1,000 buckets")
+        let limit = Int(buckets) * max(metrics.count, 1)
+        return try session.query("""
+            SELECT CAST((f.minute - $2) / $4 AS BIGINT), f.metric, CAST(SUM(f.value) AS BIGINT)
+            FROM funnel_minutes f JOIN offers o ON o.id = f.offer_id
+            WHERE o.merchant_id = $1 AND f.minute >= $2 AND f.minute < $3 AND f.metric \(session.dialect.any(5)) AND ($6 = '' OR f.offer_id = $6)
+            GROUP BY 1, 2 ORDER BY 1, 2 LIMIT $7
+            """, [.text(merchantID.rawValue), .int(fromMinute), .int(toMinute), .int(bucketMinutes), .texts(metrics),
+                  .text(offer?.rawValue ?? ""), SQLValue(limit)], limit: limit) { row in
+            (bucket: try row.int(0), metric: try row.text(1), value: try row.int(2))
+        }
+    }
+
     func timesToConfirm(offer: OfferID) throws -> [Int64] {
         try session.query("SELECT confirmed_at - requested_at FROM purchases WHERE offer_id = $1 AND confirmed_at IS NOT NULL ORDER BY 1",
                           [.text(offer.rawValue)]) { try $0.int(0) }

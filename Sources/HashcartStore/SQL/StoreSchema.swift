@@ -323,6 +323,21 @@ enum StoreSchema {
             ALTER TABLE webhook_endpoints ADD COLUMN previous_secret_expires_at {int};
             ALTER TABLE merchant_events ADD COLUMN only_endpoint_id TEXT;
             """),
+        Migration(id: "v17-dashboard-users", sql: """
+            -- People who sign in to the dashboard pages of this mode: bcrypt hashes only.
+            CREATE TABLE dashboard_users (
+                id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('operator', 'merchant', 'cardholder')),
+                merchant_id TEXT REFERENCES merchants(id), card_account_id TEXT REFERENCES card_accounts(id),
+                created_at {int} NOT NULL, disabled_at {int},
+                CHECK ((role = 'merchant') = (merchant_id IS NOT NULL)), CHECK ((role = 'cardholder') = (card_account_id IS NOT NULL)));
+            CREATE INDEX dashboard_users_merchant ON dashboard_users(merchant_id);
+            -- Signed-in browsers: the SHA-256 of the cookie's token, never the token.
+            CREATE TABLE dashboard_sessions (
+                token_hash {blob} PRIMARY KEY, user_id TEXT NOT NULL REFERENCES dashboard_users(id), csrf_token TEXT NOT NULL,
+                created_at {int} NOT NULL, expires_at {int} NOT NULL, address TEXT NOT NULL);
+            CREATE INDEX dashboard_sessions_user ON dashboard_sessions(user_id, created_at);
+            """),
     ]
 
     /// A migration's statements in `dialect`.

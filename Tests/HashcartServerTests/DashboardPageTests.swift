@@ -1,0 +1,285 @@
+import Foundation
+import HashcartApp
+import HashcartCore
+import HashcartEngine
+import HashcartServer
+import HashcartTestSupport
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// The dashboard's pages on the in-memory router: sign-in, sessions and CSRF, what each role
+/// sees, and that nothing from outside is ever markup or crosses merchants.
+@Suite(.onEveryBackend) struct DashboardPageTests {
+    static let password = "correct horse battery"
+
+    /// A merchant with a dashboard user, made through the operator API.
+    static func merchantUser(_ world: ServerWorld, name: String = "Gadgets", email: String = "ann@gadgets.example") async throws -> Merchant {
+        let merchant = try await world.engine.createMerchant(name: name)
+        _ = try await world.service.dashboard.createUser(CreateDashboardUserBody(email: email, role: "merchant", merchantID: merchant.id.rawValue,
+                                                                                 password: password))
+        return merchant
+    }
+
+    @Test func signingInSetsAStrictSessionCookieAndShowsTheMode() async throws {
+        let world = try await ServerWorld()
+        _ = try await Self.merchantUser(world)
+        try await world.app.test(.router) { client in
+            let browser = PageBrowser(client)
+            // Not signed in: every page sends to the sign-in, which says the mode.
+            let home = try await browser.get("/dashboard/test")
+            #expect(home.status == .seeOther && home.location == "/dashboard/test/sign-in")
+            let form = try await browser.get("/dashboard/test/sign-in")
+            #expect(form.status == .ok && form.html.contains("Test mode") && form.csrf != nil)
+            let csp = try #require(form.headers[.contentSecurityPolicy])
+            #expect(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"))
+
+            // A wrong password, and an unknown email, get the same answer and no session.
+            for (email, password) in [("ann@gadgets.example", "wrong password!!"), ("nobody@gadgets.example", Self.password)] {
+                let refused = try await browser.signIn(email, password)
+                #expect(refused.status == .unauthorized && refused.html.contains("do not match"))
+                #expect(browser.cookies["hc_test_session"] == nil)
+            }
+            // Another spelling of the same address is the same user.
+            let signedIn = try await browser.signIn("  Ann@GADGETS.example ", Self.password)
+            #expect(signedIn.status == .seeOther && signedIn.location == "/dashboard/test")
+            let cookie = try #require(browser.lastSetCookies.first { $0.hasPrefix("hc_test_session=") })
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/dashboard/test"))
+            #expect(!cookie.contains("Secure"))  // plain HTTP here; behind TLS, below
+            let overview = try await browser.get("/dashboard/test")
+            #expect(overview.status == .ok && overview.html.contains("<h1>Overview</h1>") && overview.html.contains("<svg class=\"chart\""))
+            #expect(overview.html.contains("Test mode") && overview.html.contains("ann@gadgets.example"))
+
+            // Behind a TLS proxy the cookie is Secure.
+            let secure = PageBrowser(client)
+            let page = try await secure.get("/dashboard/test/sign-in")
+            try await secure.post("/dashboard/test/sign-in", [("csrf_token", page.csrf ?? ""), ("email", "ann@gadgets.example"), ("password", Self.password)],
+                                  headers: [HTTPField.Name("X-Forwarded-Proto")!: "https"])
+            #expect(secure.lastSetCookies.first { $0.hasPrefix("hc_test_session=") }?.contains("Secure") == true)
+        }
+    }
+
+    @Test func aFormWithoutTheSessionsTokenIsRefusedAndChangesNothing() async throws {
+        let world = try await ServerWorld()
+        let merchant = try await Self.merchantUser(world)
+        try await world.app.test(.router) { client in
+            let browser = PageBrowser(client)
+            try await browser.signIn("ann@gadgets.example", Self.password)
+            let offersPage = try await browser.get("/dashboard/test/offers")
+            let csrf = try #require(offersPage.csrf)
+            let fields = [("title", "Kindle Fire HD"), ("sku", "KFHD"), ("price", "149.99"), ("hashtag", "#BuyKindleFireHD"), ("quantity", "5")]
+            for token in [nil, "", String(csrf.dropLast()) + "x", csrf + csrf] {
+                let refused = try await browser.post("/dashboard/test/offers", (token.map { [("csrf_token", $0)] } ?? []) + fields)
+                #expect(refused.status == .forbidden && refused.html.contains("Nothing was changed"))
+            }
+            // The sign-in form needs its own token too (a page elsewhere cannot sign a browser in).
+            let forged = try await PageBrowser(client).post("/dashboard/test/sign-in", [("email", "ann@gadgets.example"), ("password", Self.password)])
+            #expect(forged.status == .forbidden)
+            #expect(try await world.store.read { try $0.offers(merchantID: merchant.id, limit: 10, startingAfter: nil) }.isEmpty)
+
+            let created = try await browser.post("/dashboard/test/offers", [("csrf_token", csrf)] + fields)
+            #expect(created.status == .seeOther && created.location?.hasSuffix("?done=created") == true)
+            let offers = try await world.store.read { try $0.offers(merchantID: merchant.id, limit: 10, startingAfter: nil) }
+            #expect(offers.map(\.title) == ["Kindle Fire HD"] && offers.first?.price == .usd(14_999) && offers.first?.quantity == 5)
+            let shown = try await browser.get(try #require(created.location))
+            #expect(shown.status == .ok && shown.html.contains("Offer created.") && shown.html.contains("#BuyKindleFireHD"))
+        }
+    }
+
+    @Test func garbageFormsGetAClearMessageAndChangeNothing() async throws {
+        let world = try await ServerWorld()
+        let merchant = try await Self.merchantUser(world)
+        try await world.app.test(.router) { client in
+            let browser = PageBrowser(client)
+            try await browser.signIn("ann@gadgets.example", Self.password)
+            let csrf = try #require(try await browser.get("/dashboard/test/offers").csrf)
+            let base = [("csrf_token", csrf), ("title", "T"), ("sku", "S"), ("hashtag", "#BuySomething")]
+            let cases: [([(String, String)], HTTPResponse.Status, String)] = [
+                (base, .badRequest, "The price is required."),
+                (base + [("price", "12.345")], .badRequest, "dollars and cents"),
+                (base + [("price", "-5")], .badRequest, "dollars and cents"),
+                (base + [("price", "1e9")], .badRequest, "dollars and cents"),
+                (base + [("price", "10"), ("quantity", "ten")], .badRequest, "whole number"),
+                (base + [("price", "10"), ("title", "again")], .badRequest, "sent twice"),
+                (base + [("price", "10"), ("tax_category", "<script>")], .badRequest, "tax_category"),
+            ]
+            for (fields, status, message) in cases {
+                let page = try await browser.post("/dashboard/test/offers", fields)
+                #expect(page.status == status && page.html.contains(message), "\(fields): \(page.status) \(page.html.prefix(2_000))")
+                #expect(!page.html.contains("<script>"))
+            }
+            // Not a form at all, and an oversize one.
+            let json = try await browser.send("/dashboard/test/offers", method: .post, headers: [.contentType: "application/json"],
+                                              body: ByteBuffer(string: #"{"csrf_token":"\#(csrf)"}"#))
+            #expect(json.status == .badRequest)
+            let huge = try await browser.post("/dashboard/test/offers", [("csrf_token", csrf), ("title", String(repeating: "a", count: 20_000))])
+            #expect(huge.status == .contentTooLarge)
+            #expect(try await world.store.read { try $0.offers(merchantID: merchant.id, limit: 10, startingAfter: nil) }.isEmpty)
+        }
+    }
+
+    @Test func aMerchantUserSeesOnlyTheirMerchant() async throws {
+        let world = try await ServerWorld()
+        _ = try await Self.merchantUser(world)
+        let other = try await world.engine.createMerchant(name: "Other")
+        let theirs = try await world.engine.createOffer(OfferDraft(merchantID: other.id, title: "Theirs", sku: "T", price: .usd(1_000),
+                                                                   hashtag: "#BuyTheirs", quantity: 5))
+        let (_, buyer, post) = try await world.linkedBuyerPosts("#BuyTheirs", handle: "bea")
+        let reply = try #require(try world.sandbox.posts(authorID: world.sandbox.official.id, inReplyTo: post.id).first)
+        try world.sandbox.repost(authorID: buyer.id, postID: reply.id)
+        try await world.settle()
+        let order = try #require(try await world.store.read { try $0.orders() }.first)
+        try await world.app.test(.router) { client in
+            let browser = PageBrowser(client)
+            try await browser.signIn("ann@gadgets.example", Self.password)
+            let csrf = try #require(try await browser.get("/dashboard/test/account").csrf)
+            for path in ["/dashboard/test/offers/\(theirs.id)", "/dashboard/test/orders/\(order.id)", "/dashboard/test/offers/\(theirs.id)/live"] {
+                let page = try await browser.get(path)
+                #expect(page.status == .notFound && !page.html.contains("Theirs"), "\(path)")
+            }
+            for (path, fields) in [("/dashboard/test/orders/\(order.id)/refund", [("amount", "1.00")]), ("/dashboard/test/orders/\(order.id)/cancel", []),
+                                   ("/dashboard/test/offers/\(theirs.id)/end", []), ("/dashboard/test/kill-switch", [("on", "true"), ("reason", "x")])] {
+                let page = try await browser.post(path, [("csrf_token", csrf)] + fields)
+                #expect(page.status == .notFound, "\(path)")
+            }
+            let after = try #require(try await world.store.read { try $0.order(order.id) })
+            #expect(after.refundedAmount == .zero && after.status == order.status)
+            #expect(try await world.store.read { try $0.offer(theirs.id) }?.lifecycle == .published)
+            #expect(try await world.store.read { try $0.issuerKillSwitch() }?.on != true)
+            let orders = try await browser.get("/dashboard/test/orders")
+            #expect(orders.status == .ok && !orders.html.contains(order.reference))
+        }
+    }
+
+    @Test func textFromOutsideIsNeverMarkup() async throws {
+        let world = try await ServerWorld()
+        let merchant = try await Self.merchantUser(world)
+        let title = #"<img src=x onerror="alert(1)">Kindle"#
+        let offer = try await world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: title, sku: "K", price: .usd(1_000),
+                                                                  hashtag: "#BuyKindle", quantity: 5))
+        _ = try await world.linkedBuyerPosts("#BuyKindle", handle: "evil")
+        try await world.app.test(.router) { client in
+            let browser = PageBrowser(client)
+            try await browser.signIn("ann@gadgets.example", Self.password)
+            for path in ["/dashboard/test", "/dashboard/test/offers", "/dashboard/test/offers/\(offer.id)"] {
+                let page = try await browser.get(path)
+                #expect(page.status == .ok, "\(path)")
+                #expect(!page.html.contains("<img") && !page.html.contains("onerror=\""), "\(path)")
+                #expect(page.html.contains("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;Kindle"), "\(path)")
+            }
+        }
+    }
+
+    @Test func signingOutEverywhereEndsEverySession() async throws {
+        let world = try await ServerWorld()
+        _ = try await Self.merchantUser(world)
+        try await world.app.test(.router) { client in
+            let laptop = PageBrowser(client), phone = PageBrowser(client)
+            try await laptop.signIn("ann@gadgets.example", Self.password)
+            try await phone.signIn("ann@gadgets.example", Self.password)
+            #expect(try await phone.get("/dashboard/test").status == .ok)
+            let csrf = try #require(try await laptop.get("/dashboard/test/account").csrf)
+            // The phone's form carries the phone's token: the laptop's is not accepted there.
+            #expect(try await phone.post("/dashboard/test/sign-out-everywhere", [("csrf_token", csrf)]).status == .forbidden)
+            let out = try await laptop.post("/dashboard/test/sign-out-everywhere", [("csrf_token", csrf)])
+            #expect(out.status == .seeOther && out.location == "/dashboard/test/sign-in" && laptop.cookies["hc_test_session"] == nil)
+            #expect(try await phone.get("/dashboard/test").location == "/dashboard/test/sign-in")
+            #expect(try await laptop.get("/dashboard/test").location == "/dashboard/test/sign-in")
+        }
+    }
+
+    @Test func signInIsThrottledPerEmail() async throws {
+        let world = try await ServerWorld()
+        _ = try await Self.merchantUser(world)
+        try await world.app.test(.router) { client in
+            let browser = PageBrowser(client)
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<6 { statuses.append(try await browser.signIn("ann@gadgets.example", "not the password").status) }
+            #expect(statuses.prefix(5).allSatisfy { $0 == .unauthorized } && statuses.last == .tooManyRequests)
+            // Throttled, even the right password waits: nothing tells a guesser it was right.
+            let right = try await browser.signIn("ANN@gadgets.example", Self.password)
+            #expect(right.status == .tooManyRequests && right.headers[.retryAfter] != nil && browser.cookies["hc_test_session"] == nil)
+        }
+    }
+
+    @Test func dashboardUsersAreCheckedWhenCreated() async throws {
+        let world = try await ServerWorld()
+        let merchant = try await world.engine.createMerchant(name: "Gadgets")
+        let admin: HTTPFields = [.authorization: "Bearer \(ServerWorld.adminToken)", .contentType: "application/json"]
+        try await world.app.test(.router) { client in
+            let bad: [(String, HTTPResponse.Status, String?)] = [
+                (#"{"email":"not an email","role":"operator","password":"long enough password"}"#, .badRequest, "email"),
+                (#"{"email":"a@b","role":"operator","password":"long enough password"}"#, .badRequest, "email"),
+                (#"{"email":"ann@gadgets.example","role":"operator","password":"short"}"#, .badRequest, "password"),
+                (#"{"email":"ann@gadgets.example","role":"operator","password":"aaaaaaaaaaaaaaaa"}"#, .badRequest, "password"),
+                (#"{"email":"ann@gadgets.example","role":"root","password":"long enough password"}"#, .badRequest, "role"),
+                (#"{"email":"ann@gadgets.example","role":"merchant","password":"long enough password"}"#, .badRequest, "merchant_id"),
+                (#"{"email":"ann@gadgets.example","role":"merchant","merchant_id":"m_nope","password":"long enough password"}"#, .notFound, nil),
+                (#"{"email":"ann@gadgets.example","role":"operator","merchant_id":"\#(merchant.id)","password":"long enough password"}"#, .badRequest, "merchant_id"),
+                (#"{"email":"ann@gadgets.example","role":"operator","password":"\#(String(repeating: "é", count: 40))"}"#, .badRequest, "password"),
+                (#"{"email":"ann@gadgets.example","role":"operator","colour":"red"}"#, .badRequest, "colour"),
+            ]
+            for (json, status, param) in bad {
+                try await client.execute(uri: "/v1/dashboard_users", method: .post, headers: admin, body: body(json)) { response in
+                    let error = try #require(try object(response)["error"] as? [String: Any], "\(json)")
+                    #expect(response.status == status && error["param"] as? String == param, "\(json): \(String(buffer: response.body))")
+                }
+            }
+            #expect(try await world.service.dashboard.users(merchantID: nil, limit: 10).data.isEmpty)
+            // Made with a generated password, shown once; the same email in another spelling is taken.
+            try await client.execute(uri: "/v1/dashboard_users", method: .post, headers: admin,
+                                     body: body(#"{"email":"Ann@Gadgets.example","role":"merchant","merchant_id":"\#(merchant.id)"}"#)) { response in
+                let user = try object(response)
+                #expect(response.status == .created && user["email"] as? String == "ann@gadgets.example")
+                #expect((user["password"] as? String)?.count == 23 && user["merchant"] as? String == merchant.id.rawValue)
+            }
+            try await client.execute(uri: "/v1/dashboard_users", method: .post, headers: admin,
+                                     body: body(#"{"email":" ANN@gadgets.EXAMPLE","role":"operator","password":"long enough password"}"#)) { response in
+                try expectError(response, .conflict, code: "email_taken", param: "email")
+            }
+            // A merchant's key cannot make users.
+            let key = try await world.service.createAPIKey(merchantID: merchant.id.rawValue).secret!
+            try await client.execute(uri: "/v1/dashboard_users", method: .post, headers: bearer(key),
+                                     body: body(#"{"email":"x@gadgets.example","role":"operator","password":"long enough password"}"#)) { response in
+                #expect(response.status == .unauthorized)
+            }
+        }
+    }
+
+    @Test func aMerchantShipsAndRefundsThroughThePages() async throws {
+        let world = try await ServerWorld()
+        let merchant = try await Self.merchantUser(world)
+        let offer = try await world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle", sku: "K", price: .usd(10_000),
+                                                                  hashtag: "#BuyKindle", quantity: 5))
+        let (_, buyer, post) = try await world.linkedBuyerPosts("#BuyKindle", handle: "ann")
+        let reply = try #require(try world.sandbox.posts(authorID: world.sandbox.official.id, inReplyTo: post.id).first)
+        try world.sandbox.repost(authorID: buyer.id, postID: reply.id)
+        try await world.settle()
+        let order = try #require(try await world.store.read { try $0.orders() }.first)
+        try await world.app.test(.router) { client in
+            let browser = PageBrowser(client)
+            try await browser.signIn("ann@gadgets.example", Self.password)
+            let overview = try await browser.get("/dashboard/test")
+            #expect(overview.html.contains(#"data-metric="orders">1<"#) && overview.html.contains(#"<polyline class="line s3""#))
+            let offerPage = try await browser.get("/dashboard/test/offers/\(offer.id)")
+            #expect(offerPage.status == .ok && offerPage.html.contains(#"data-source="/dashboard/test/offers/\#(offer.id)/live""#))
+            let page = try await browser.get("/dashboard/test/orders/\(order.id)")
+            #expect(page.status == .ok && page.html.contains("Mark shipped"))
+            let csrf = try #require(page.csrf)
+            let shipped = try await browser.post("/dashboard/test/orders/\(order.id)/ship", [("csrf_token", csrf), ("carrier", "UPS"), ("tracking", "1Z999")])
+            #expect(shipped.status == .seeOther)
+            let refunded = try await browser.post("/dashboard/test/orders/\(order.id)/refund", [("csrf_token", csrf), ("amount", "25.50")])
+            #expect(refunded.status == .seeOther)
+            let tooMuch = try await browser.post("/dashboard/test/orders/\(order.id)/refund", [("csrf_token", csrf), ("amount", "100000")])
+            #expect(tooMuch.status == .conflict && tooMuch.html.contains("exceeds"))
+            let after = try #require(try await world.store.read { try $0.order(order.id) })
+            #expect(after.status == .shipped && after.carrier == "UPS" && after.refundedAmount == .usd(2_550))
+            let shown = try await browser.get("/dashboard/test/orders/\(order.id)?done=refunded")
+            #expect(shown.html.contains("Refund made") && shown.html.contains("$25.50") && shown.html.contains("UPS 1Z999"))
+            // Search by reference, in any case.
+            let found = try await browser.get("/dashboard/test/orders?reference=\(order.reference.lowercased())")
+            #expect(found.html.contains(order.reference))
+        }
+    }
+}
