@@ -3,6 +3,16 @@ import HashcartServer
 import HashcartStore
 
 extension EngineService {
+    public func apiKeys(merchantID: String, limit: Int) async throws -> ListView<SecretView> {
+        try await mapped {
+            let keys = try await store.credentials(kind: .merchantAPIKey, ownerID: merchantID, limit: limit + 1)
+            return ListView(data: keys.prefix(limit).map {
+                SecretView(object: "api_key", id: $0.id, owner: merchantID, secret: nil, created: $0.createdAt.millisecondsSinceEpoch / 1000,
+                           revoked: $0.revokedAt != nil)
+            }, hasMore: keys.count > limit)
+        }
+    }
+
     public func funnelChart(merchantID: String, offerID: String?, from: Int64, to: Int64, buckets: Int, metrics: [String]) async throws -> FunnelChartView {
         try await mapped {
             guard from < to, to - from <= Self.maximumAnalyticsRangeSeconds, (1...500).contains(buckets), (1...16).contains(metrics.count) else {

@@ -815,11 +815,19 @@ public struct EngineService: HashcartService {
 
     public func purchases(cardholderID: String, limit: Int, startingAfter: String?) async throws -> ListView<PurchaseView> {
         try await mapped {
-            let purchases = try await store.read { reader in
-                try reader.purchases(cardAccountID: CardAccountID(cardholderID), limit: limit + 1,
-                                     startingAfter: startingAfter.map(PurchaseID.init(rawValue:)))
+            let (purchases, shipped) = try await store.read { reader in
+                let purchases = try reader.purchases(cardAccountID: CardAccountID(cardholderID), limit: limit + 1,
+                                                     startingAfter: startingAfter.map(PurchaseID.init(rawValue:)))
+                let shipped = Set(try purchases.prefix(limit).filter { $0.state == .captured || $0.state == .authorized }.compactMap { purchase in
+                    try reader.order(Order.id(for: purchase.id)).flatMap { $0.status == .shipped ? purchase.id : nil }
+                })
+                return (purchases, shipped)
             }
-            return ListView(data: purchases.prefix(limit).map(Self.view), hasMore: purchases.count > limit)
+            return ListView(data: purchases.prefix(limit).map { purchase in
+                var view = Self.view(purchase)
+                view.shipped = shipped.contains(purchase.id)
+                return view
+            }, hasMore: purchases.count > limit)
         }
     }
 

@@ -44,8 +44,8 @@ extension Engine {
         try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.loads.rawValue, by: 1, at: now)
         try tx.addCardholderNotification(CardholderNotification(
             id: "ntf_loaded_\(offer.id)_\(card.id)", cardAccountID: card.id, purchaseID: nil, kind: "credit_loaded",
-            message: "\(offer.title) is loaded on your card ending \(card.cardLast4): spend \(terms.spendThreshold) or more by "
-                + "\(offer.endsAt) and get \(terms.credit) back, once.", createdAt: now))
+            message: "\(offer.title) is loaded on your card ending \(card.cardLast4): spend \(terms.spendThreshold) or more by the end of "
+                + "\(SettlementDay(containing: offer.endsAt.adding(milliseconds: -1))) (UTC) and get \(terms.credit) back, once.", createdAt: now))
         try enqueueReply(.creditLoaded(handle: event.author.handle, title: offer.title, threshold: terms.spendThreshold, credit: terms.credit),
                          purpose: .creditLoaded, key: replyKey, inReplyTo: event.eventID, purchase: nil, card: card, tx: tx, now: now)
         return .creditLoaded(offer.id, card.id)

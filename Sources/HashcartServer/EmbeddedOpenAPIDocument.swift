@@ -381,7 +381,7 @@ components:
         active: {type: boolean}
     Purchase:
       type: object
-      required: [object, id, offer, reference, state, quantity, unit_amount, amount, tax, total, currency, created]
+      required: [object, id, offer, reference, state, quantity, unit_amount, amount, tax, total, currency, created, shipped]
       properties:
         object: {type: string, enum: [purchase]}
         livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
@@ -398,6 +398,7 @@ components:
         total: {type: integer}
         currency: {type: string}
         created: {type: integer}
+        shipped: {type: boolean, description: "Whether the merchant shipped its order (then it can no longer be cancelled)."}
     SandboxAccount:
       type: object
       required: [object, livemode, id, handle]

@@ -31,6 +31,8 @@ public protocol HashcartService: Sendable {
     func createMerchant(_ body: CreateMerchantBody) async throws -> MerchantView
     /// A new API key for a merchant, shown once.
     func createAPIKey(merchantID: String) async throws -> SecretView
+    /// A merchant's API keys, newest first (never their secrets; revoked ones marked).
+    func apiKeys(merchantID: String, limit: Int) async throws -> ListView<SecretView>
     /// Revokes one of a merchant's API keys at once.
     func revokeAPIKey(merchantID: String, keyID: String) async throws -> SecretView
     /// A new bearer token for a cardholder, shown once.

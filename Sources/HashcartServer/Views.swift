@@ -584,6 +584,8 @@ public struct PurchaseView: Codable, Sendable, Hashable {
     public var total: Int64
     public var currency: String
     public var created: Int64
+    /// Whether the merchant shipped its order (then it can no longer be cancelled).
+    public var shipped = false
 
     public init(id: String, offer: String, reference: String, state: String, declineReason: String?, declineMessage: String?,
                 quantity: Int64, unitAmount: Int64, amount: Int64, tax: Int64, total: Int64, currency: String, created: Int64) {
@@ -603,7 +605,7 @@ public struct PurchaseView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, livemode, id, offer, reference, state, quantity, amount, tax, total, currency, created
+        case object, livemode, id, offer, reference, state, quantity, amount, tax, total, currency, created, shipped
         case unitAmount = "unit_amount"
         case declineReason = "decline_reason"
         case declineMessage = "decline_message"

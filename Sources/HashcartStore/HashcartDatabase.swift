@@ -64,6 +64,9 @@ public protocol HashcartDatabase: EngineStore, WebhookDeliveryStore {
     /// A merchant's events, newest first, with how their deliveries stand.
     func merchantEvents(merchantID: MerchantID, limit: Int, startingAfter: String?) async throws -> [MerchantEventStatus]
 
+    /// The credentials of `kind` an owner has (never their secrets), newest first, revoked ones included.
+    func credentials(kind: CredentialKind, ownerID: String, limit: Int) async throws -> [CredentialRecord]
+
     /// Adds a dashboard user; false when the email is taken already (in this mode's store).
     func createDashboardUser(_ user: DashboardUser) async throws -> Bool
     /// The user who signs in with `email`, disabled or not.
@@ -185,6 +188,19 @@ extension StoreReader {
 }
 
 /// One minute of one funnel metric.
+/// A merchant API key or cardholder token as listed: its id and dates, never its secret.
+public struct CredentialRecord: Sendable, Hashable {
+    public var id: String
+    public var createdAt: Instant
+    public var revokedAt: Instant?
+
+    public init(id: String, createdAt: Instant, revokedAt: Instant?) {
+        self.id = id
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+}
+
 public struct FunnelPoint: Sendable, Hashable {
     /// Unix minutes.
     public var minute: Int64

@@ -23,11 +23,19 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Print the result as one JSON object.")
     var json = false
 
+    @Flag(help: "After the sale, keep serving the API and the dashboard on the sale's data until stopped (Ctrl-C), and print the sign-ins.")
+    var serve = false
+
+    @Option(help: "The port --serve listens on, on 127.0.0.1 (0: any free port).")
+    var port = 8080
+
     /// Black Friday 2026, 15:00 UTC: the demo's clock starts here and moves only as the sale does.
     static let start = Instant(secondsSinceEpoch: 1_795_791_600)
 
     func validate() throws {
         guard (100...20_000).contains(cardholders) else { throw ValidationError("--cardholders must be between 100 and 20000") }
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard !serve || !json else { throw ValidationError("--serve prints the dashboard's sign-ins as text: leave out --json") }
     }
 
     func run() async throws {
@@ -46,10 +54,11 @@ struct DemoCommand: AsyncParsableCommand {
         try key.write(toFile: (directory as NSString).appendingPathComponent(StoreOptions.demoKeyFile), atomically: true, encoding: .utf8)
 
         let clock = ManualClock(Self.start)
+        let demoClock = DemoClock(clock)
         let store = try SQLiteStore(directory: directory, encryptionKey: key)
-        let sandbox = try SandboxNetwork(directory: directory, clock: clock)
+        let sandbox = try SandboxNetwork(directory: directory, clock: demoClock)
         let connector = FaultyDeliveryConnector(wrapping: SandboxConnector(sandbox: sandbox), seed: seed, duplicatePercent: 10, reorderPercent: 10)
-        let engine = try await Engine(store: store, connector: connector, clock: clock, ids: SequentialIDGenerator(),
+        let engine = try await Engine(store: store, connector: connector, clock: demoClock, ids: SequentialIDGenerator(),
                                 taxTable: try BundledTaxTable.load())
         var sale = FlashSale(engine: engine, store: store, sandbox: sandbox, clock: clock, random: SplitMix64(seed: seed),
                              cardholderCount: cardholders, log: { message in
@@ -79,6 +88,15 @@ struct DemoCommand: AsyncParsableCommand {
             print(String(format: "finished in %.1f s", elapsed))
         }
         if !report.violations.isEmpty { throw ExitCode(1) }
+        if serve {
+            // Time moves on from when the day was settled (just after midnight UTC), not from the
+            // sale: a refund or cancellation now belongs to the next day's batch, as it would in
+            // production, never to the day already settled.
+            let settledAt = saleDay.end.adding(seconds: Settlement.closingGraceSeconds)
+            clock.advance(seconds: max(0, (settledAt.millisecondsSinceEpoch - clock.now().millisecondsSinceEpoch + 999) / 1000))
+            demoClock.release()
+            try await DemoServer(engine: engine, store: store, sandbox: sandbox, merchantID: outcome.offers[0].merchantID, port: port).run()
+        }
     }
 }
 

@@ -283,3 +283,129 @@ import Testing
         }
     }
 }
+
+/// The merchant's webhook, key and export pages, the operator's console and the cardholder's page.
+@Suite(.onEveryBackend) struct DashboardRolePageTests {
+    @Test func webhooksAreAddedRotatedTestedAndDisabledFromThePages() async throws {
+        let world = try await ServerWorld()
+        let merchant = try await DashboardPageTests.merchantUser(world)
+        try await world.app.test(.router) { client in
+            let browser = PageBrowser(client)
+            try await browser.signIn("ann@gadgets.example", DashboardPageTests.password)
+            let csrf = try #require(try await browser.get("/dashboard/test/webhooks").csrf)
+            let bad = try await browser.post("/dashboard/test/webhooks", [("csrf_token", csrf), ("url", "javascript:alert(1)")])
+            #expect(bad.status == .badRequest && !bad.html.contains("<script"))
+            let added = try await browser.post("/dashboard/test/webhooks", [("csrf_token", csrf), ("url", "http://127.0.0.1:9/hooks")])
+            #expect(added.status == .ok && added.html.contains("whsec_") && added.html.contains("not shown again"))
+            let endpoint = try #require(try await world.service.webhookEndpoints(merchantID: merchant.id.rawValue).data.first)
+            let list = try await browser.get("/dashboard/test/webhooks")
+            #expect(list.html.contains("http://127.0.0.1:9/hooks") && !list.html.contains("whsec_"))
+            let rotated = try await browser.post("/dashboard/test/webhooks/\(endpoint.id)/rotate", [("csrf_token", csrf)])
+            #expect(rotated.status == .ok && rotated.html.contains("whsec_") && rotated.html.contains("previous secret signs too"))
+            #expect(try await browser.post("/dashboard/test/webhooks/\(endpoint.id)/test", [("csrf_token", csrf)]).status == .seeOther)
+            try await world.store.scheduleWebhookDeliveries(now: world.clock.now())  // what the deliverer does in `serve`
+            let log = try await browser.get("/dashboard/test/webhooks/\(endpoint.id)?done=test")
+            #expect(log.status == .ok && log.html.contains("webhook_endpoint.test"))
+            #expect(try await browser.post("/dashboard/test/webhooks/\(endpoint.id)/disable", [("csrf_token", csrf)]).status == .seeOther)
+            #expect(try await world.service.webhookEndpoints(merchantID: merchant.id.rawValue).data.first?.status == "disabled")
+            // Another merchant's user cannot see or touch it.
+            _ = try await DashboardPageTests.merchantUser(world, name: "Other", email: "bo@other.example")
+            let other = PageBrowser(client)
+            try await other.signIn("bo@other.example", DashboardPageTests.password)
+            let otherCSRF = try #require(try await other.get("/dashboard/test/account").csrf)
+            #expect(try await other.get("/dashboard/test/webhooks/\(endpoint.id)").status == .notFound)
+            #expect(try await other.post("/dashboard/test/webhooks/\(endpoint.id)/enable", [("csrf_token", otherCSRF)]).status == .notFound)
+            #expect(try await other.post("/dashboard/test/webhooks/\(endpoint.id)/rotate", [("csrf_token", otherCSRF)]).status == .notFound)
+            #expect(try await world.service.webhookEndpoints(merchantID: merchant.id.rawValue).data.first?.status == "disabled")
+        }
+    }
+
+    @Test func apiKeysAreMadeOnceAndRevokedFromThePages() async throws {
+        let world = try await ServerWorld()
+        _ = try await DashboardPageTests.merchantUser(world)
+        try await world.app.test(.router) { client in
+            let browser = PageBrowser(client)
+            try await browser.signIn("ann@gadgets.example", DashboardPageTests.password)
+            let csrf = try #require(try await browser.get("/dashboard/test/api-keys").csrf)
+            let made = try await browser.post("/dashboard/test/api-keys", [("csrf_token", csrf)])
+            let secret = try #require(made.html.range(of: #"hc_test_[A-Za-z0-9_-]+"#, options: .regularExpression).map { String(made.html[$0]) })
+            // The key works on the API, is listed without its secret, and stops when revoked.
+            try await client.execute(uri: "/v1/offers", method: .get, headers: bearer(secret)) { #expect($0.status == .ok) }
+            let listed = try await browser.get("/dashboard/test/api-keys")
+            #expect(!listed.html.contains(secret) && listed.html.contains("active"))
+            let keyID = try #require(listed.html.range(of: #"key_[a-z0-9]+"#, options: .regularExpression).map { String(listed.html[$0]) })
+            #expect(try await browser.post("/dashboard/test/api-keys/\(keyID)/revoke", [("csrf_token", csrf)]).status == .seeOther)
+            try await client.execute(uri: "/v1/offers", method: .get, headers: bearer(secret)) { #expect($0.status == .unauthorized) }
+        }
+    }
+
+    @Test func exportsNeverCarryAFormulaAndTheConsoleStopsPurchases() async throws {
+        let world = try await ServerWorld()
+        let merchant = try await DashboardPageTests.merchantUser(world)
+        _ = try await world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "=HYPERLINK(\"http://evil\",\"x\"), really", sku: "K",
+                                                          price: .usd(1_000), hashtag: "#BuyKindle", quantity: 5))
+        _ = try await world.service.dashboard.createUser(CreateDashboardUserBody(email: "ops@issuer.example", role: "operator",
+                                                                                 password: DashboardPageTests.password))
+        try await world.app.test(.router) { client in
+            let browser = PageBrowser(client)
+            try await browser.signIn("ann@gadgets.example", DashboardPageTests.password)
+            let csv = try await browser.get("/dashboard/test/offers.csv")
+            #expect(csv.headers[.contentType]?.hasPrefix("text/csv") == true)
+            #expect(csv.html.contains(#""'=HYPERLINK(""http://evil"",""x""), really""#) && !csv.html.contains(",=HYPERLINK"))
+            // A merchant user has no console; the operator has.
+            let csrf = try #require(try await browser.get("/dashboard/test/account").csrf)
+            #expect(try await browser.post("/dashboard/test/kill-switch", [("csrf_token", csrf), ("on", "true"), ("reason", "x")]).status == .notFound)
+            let ops = PageBrowser(client)
+            try await ops.signIn("ops@issuer.example", DashboardPageTests.password)
+            let console = try await ops.get("/dashboard/test")
+            #expect(console.status == .ok && console.html.contains("Kill switch") && console.html.contains("Every rule holds"))
+            #expect(try await ops.get("/dashboard/test/offers").status == .notFound)
+            let opsCSRF = try #require(console.csrf)
+            let noReason = try await ops.post("/dashboard/test/kill-switch", [("csrf_token", opsCSRF), ("on", "true")])
+            #expect(noReason.status == .badRequest && noReason.html.contains("reason is required"))
+            #expect(try await world.store.read { try $0.issuerKillSwitch() }?.on != true)
+            let stopped = try await ops.post("/dashboard/test/kill-switch", [("csrf_token", opsCSRF), ("on", "true"), ("reason", "card network outage")])
+            let switchedOn = try await world.store.read { try $0.issuerKillSwitch() }?.on
+            #expect(stopped.status == .seeOther && switchedOn == true)
+            #expect(try await ops.get("/dashboard/test?done=stopped").html.contains("card network outage"))
+            #expect(try await ops.post("/dashboard/test/kill-switch", [("csrf_token", opsCSRF), ("on", "false")]).status == .badRequest)
+            let resumed = try await ops.post("/dashboard/test/kill-switch", [("csrf_token", opsCSRF), ("on", "false"), ("reason", "outage over")])
+            #expect(resumed.status == .seeOther, "\(resumed.html)")
+            #expect(try await world.store.read { try $0.issuerKillSwitch() }?.on == false)
+            #expect(try await ops.get("/dashboard/test?done=resumed").html.contains("Purchases go on."))
+        }
+    }
+
+    @Test func aCardholderSeesOnlyTheirPurchasesAndCancelsOne() async throws {
+        let world = try await ServerWorld()
+        let merchant = try await world.engine.createMerchant(name: "Gadgets")
+        _ = try await world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle", sku: "K", price: .usd(10_000),
+                                                          hashtag: "#BuyKindle", quantity: 5))
+        let (card, buyer, post) = try await world.linkedBuyerPosts("#BuyKindle", handle: "ann")
+        let reply = try #require(try world.sandbox.posts(authorID: world.sandbox.official.id, inReplyTo: post.id).first)
+        try world.sandbox.repost(authorID: buyer.id, postID: reply.id)
+        try await world.settle()
+        let (otherCard, _, _) = try await world.linkedBuyerPosts("#BuyKindle", handle: "bea")
+        let purchases = try await world.store.read { try $0.purchases() }
+        let mine = try #require(purchases.first { $0.cardAccountID == card.id })
+        let theirs = try #require(purchases.first { $0.cardAccountID == otherCard.id })
+        _ = try await world.service.dashboard.createUser(CreateDashboardUserBody(email: "ann@mail.example", role: "cardholder",
+                                                                                 cardholderID: card.id.rawValue, password: DashboardPageTests.password))
+        try await world.app.test(.router) { client in
+            let browser = PageBrowser(client)
+            try await browser.signIn("ann@mail.example", DashboardPageTests.password)
+            let home = try await browser.get("/dashboard/test")
+            #expect(home.status == .ok && home.html.contains(mine.reference) && !home.html.contains(theirs.reference))
+            #expect(home.html.contains("@ann"))
+            let csrf = try #require(home.csrf)
+            #expect(try await browser.post("/dashboard/test/purchases/\(theirs.id)/cancel", [("csrf_token", csrf)]).status == .notFound)
+            #expect(try await world.store.read { try $0.purchase(theirs.id) }?.state == theirs.state)
+            #expect(try await browser.get("/dashboard/test/orders").status == .notFound)
+            let cancelled = try await browser.post("/dashboard/test/purchases/\(mine.id)/cancel", [("csrf_token", csrf)])
+            #expect(cancelled.status == .seeOther)
+            try await world.settle()
+            #expect(try await world.store.read { try $0.order(Order.id(for: mine.id)) }?.status == .cancelled)
+            #expect(try await browser.get("/dashboard/test?done=cancelled").html.contains("Purchase cancelled"))
+        }
+    }
+}

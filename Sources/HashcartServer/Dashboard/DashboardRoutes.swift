@@ -10,7 +10,7 @@ import Hummingbird
 /// | `GET|POST /sign-in` | anyone (CSRF by double submit; throttled per address and per email) |
 /// | `POST /sign-out`, `POST /sign-out-everywhere`, `GET /account` | any signed-in user |
 /// | `GET /` | the role's home: a merchant's overview, the operator's console, a cardholder's purchases |
-/// | `GET|POST /offers`, `GET /offers/{id}`, `GET /offers/{id}/live` (server-sent events), `POST /offers/{id}/pause|resume|end`, `GET /orders`, `GET /orders/{id}`, `POST /orders/{id}/ship|cancel|refund`, `GET|POST /webhooks`, `POST /webhooks/{id}/disable|enable|rotate|test` | a merchant user (their merchant's objects only) |
+/// | `GET|POST /offers`, `GET /offers/{id}`, `GET /offers/{id}/live` (server-sent events), `POST /offers/{id}/pause|resume|end`, `GET /orders`, `GET /orders/{id}`, `POST /orders/{id}/ship|cancel|refund`, `GET|POST /webhooks`, `GET /webhooks/{id}` (delivery log), `POST /webhooks/{id}/disable|enable|rotate|test`, `POST /events/{id}/redeliver`, `GET|POST /api-keys`, `POST /api-keys/{id}/revoke`, `GET /settlements`, `GET /settlements.csv|orders.csv|offers.csv` | a merchant user (their merchant's objects only) |
 /// | `GET|POST /users`, `POST /kill-switch` | the operator |
 /// | `POST /purchases/{id}/cancel` | a cardholder (their purchases only) |
 enum DashboardRoutes {
@@ -25,11 +25,15 @@ enum DashboardRoutes {
             let service = services[mode]!
             let pages = router.group(RouterPath("dashboard/\(mode.rawValue)")).add(middleware: PageErrorMiddleware(mode: mode, modes: modes))
             SignInPages(mode: mode, modes: modes, service: service, addresses: throttle, emails: emails).add(to: pages)
+            // The second error middleware shows a signed-in page's errors with its header (who, sections).
             let signedIn = pages.group().add(middleware: DashboardSessionMiddleware(mode: mode, service: service))
+                .add(middleware: PageErrorMiddleware(mode: mode, modes: modes))
                 .group(context: DashboardContext.self)
             let shared = SharedPages(modes: modes, service: service)
             shared.add(to: signedIn)
             MerchantPages(modes: modes, service: service).add(to: signedIn)
+            WebhookPages(modes: modes, service: service).add(to: signedIn)
+            AccountPages(modes: modes, service: service).add(to: signedIn)
             OperatorPages(modes: modes, service: service).add(to: signedIn)
             CardholderPages(modes: modes, service: service).add(to: signedIn)
         }

@@ -17,6 +17,30 @@ enum EmbeddedDashboardAssets {
   <button type="submit" class="danger">Sign out everywhere</button>
 </form>
 """#,
+        "api_key_secret": #"""
+<section class="card">
+  <p>Copy the key now: it is not shown again.</p>
+  <p><label for="secret">API key <code>{{id}}</code></label><input id="secret" readonly value="{{secret}}"></p>
+  <p><a href="{{base}}/api-keys">Back to API keys</a></p>
+</section>
+"""#,
+        "api_keys": #"""
+<section class="card">
+  <p>Keys of {{mode}} mode start with <code>{{prefix}}</code>. A key acts as your merchant on the API; revoke one you no longer use.</p>
+  {{#has_keys}}
+  <table>
+    <thead><tr><th scope="col">Key</th><th scope="col">Created</th><th scope="col">Status</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+    <tbody>{{#keys}}<tr><td><code>{{id}}</code></td><td>{{created}}</td><td>{{#revoked}}revoked{{/revoked}}{{^revoked}}active{{/revoked}}</td>
+      <td>{{^revoked}}<form method="post" action="{{base}}/api-keys/{{id}}/revoke"><input type="hidden" name="csrf_token" value="{{csrf}}"><button type="submit" class="danger" aria-label="Revoke {{id}}">Revoke</button></form>{{/revoked}}</td></tr>{{/keys}}</tbody>
+  </table>
+  {{/has_keys}}
+  {{^has_keys}}<p>No keys yet.</p>{{/has_keys}}
+</section>
+<form method="post" action="{{base}}/api-keys" class="card">
+  <input type="hidden" name="csrf_token" value="{{csrf}}">
+  <button type="submit">Create a {{mode}} key</button>
+</form>
+"""#,
         "cardholder_home": #"""
 <section class="card">
   {{#has_purchases}}
@@ -29,10 +53,10 @@ enum EmbeddedDashboardAssets {
   {{^has_purchases}}<p>No purchases yet. Post an offer's hashtag from a linked account to buy.</p>{{/has_purchases}}
 </section>
 <section class="columns">
-  <div class="card"><h2>Linked accounts</h2><ul>{{#links}}<li>{{network}}: {{handle}}</li>{{/links}}</ul></div>
-  <div class="card"><h2>Statement credits</h2><ul>{{#credits}}<li>{{amount}}, {{state}}, {{created}}</li>{{/credits}}</ul></div>
+  <div class="card"><h2>Linked accounts</h2>{{#has_links}}<ul>{{#links}}<li>{{network}}: {{handle}}</li>{{/links}}</ul>{{/has_links}}{{^has_links}}<p>No account linked yet.</p>{{/has_links}}</div>
+  <div class="card"><h2>Statement credits</h2>{{#has_credits}}<ul>{{#credits}}<li>{{amount}}, {{state}}, {{created}}</li>{{/credits}}</ul>{{/has_credits}}{{^has_credits}}<p>No credit earned yet.</p>{{/has_credits}}</div>
 </section>
-<section class="card"><h2>Notifications</h2><ul class="notices">{{#notifications}}<li><span class="muted">{{created}}</span> {{message}}</li>{{/notifications}}</ul></section>
+<section class="card"><h2>Notifications</h2>{{#has_notifications}}<ul class="notices">{{#notifications}}<li><span class="muted">{{created}}</span> {{message}}</li>{{/notifications}}</ul>{{/has_notifications}}{{^has_notifications}}<p>Nothing yet.</p>{{/has_notifications}}</section>
 """#,
         "funnel": #"""
 <section class="grid" aria-label="Sales">
@@ -147,11 +171,12 @@ enum EmbeddedDashboardAssets {
 </div>
 <section class="card">
   <h2>Time to confirm</h2>
-  <dl class="facts">{{#time_to_confirm}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/time_to_confirm}}</dl>
+  {{#has_time_to_confirm}}<dl class="facts">{{#time_to_confirm}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/time_to_confirm}}</dl>{{/has_time_to_confirm}}{{^has_time_to_confirm}}<p>Nobody has confirmed yet.</p>{{/has_time_to_confirm}}
 </section>
 """#,
         "offers": #"""
 <section class="card">
+  <p><a href="{{base}}/offers.csv">Download as CSV</a></p>
   {{#has_offers}}
   <table>
     <thead><tr><th scope="col">Title</th><th scope="col">Hashtag</th><th scope="col">State</th><th scope="col" class="num">Price</th><th scope="col" class="num">Sold</th><th scope="col" class="num">Quantity</th></tr></thead>
@@ -180,7 +205,9 @@ enum EmbeddedDashboardAssets {
   <div class="card">
     <h2>Kill switch</h2>
     {{#kill_on}}<p class="error">Every purchase is stopped: {{kill_reason}} (since {{kill_changed}}).</p>
-    <form method="post" action="{{base}}/kill-switch"><input type="hidden" name="csrf_token" value="{{csrf}}"><input type="hidden" name="on" value="false"><button type="submit">Let purchases go on</button></form>{{/kill_on}}
+    <form method="post" action="{{base}}/kill-switch" class="form"><input type="hidden" name="csrf_token" value="{{csrf}}"><input type="hidden" name="on" value="false">
+      <p><label for="reason">Reason</label><input id="reason" name="reason" required maxlength="200"></p>
+      <p><button type="submit">Let purchases go on</button></p></form>{{/kill_on}}
     {{^kill_on}}<p>Purchases go on (last changed: {{kill_changed}}).</p>
     <form method="post" action="{{base}}/kill-switch" class="form"><input type="hidden" name="csrf_token" value="{{csrf}}"><input type="hidden" name="on" value="true">
       <p><label for="reason">Reason</label><input id="reason" name="reason" required maxlength="200"></p>
@@ -242,6 +269,7 @@ enum EmbeddedDashboardAssets {
   <p><button type="submit">Filter</button></p>
 </form>
 <section class="card">
+  <p><a href="{{base}}/orders.csv">Download every order as CSV</a></p>
   {{#has_orders}}
   <table>
     <thead><tr><th scope="col">Reference</th><th scope="col">Status</th><th scope="col" class="num">Units</th><th scope="col" class="num">Total</th><th scope="col" class="num">Refunded</th><th scope="col">Created</th></tr></thead>
@@ -250,6 +278,18 @@ enum EmbeddedDashboardAssets {
   {{#next}}<p><a href="{{next}}">Older orders</a></p>{{/next}}
   {{/has_orders}}
   {{^has_orders}}<p>No orders match.</p>{{/has_orders}}
+</section>
+"""#,
+        "settlements": #"""
+<section class="card">
+  <p><a href="{{base}}/settlements.csv">Download as CSV</a></p>
+  {{#has_batches}}
+  <table>
+    <thead><tr><th scope="col">Day</th><th scope="col" class="num">Sales</th><th scope="col" class="num">Fees</th><th scope="col" class="num">Refunds</th><th scope="col" class="num">Statement credits</th><th scope="col" class="num">Net</th><th scope="col" class="num">Payout</th><th scope="col">State</th></tr></thead>
+    <tbody>{{#batches}}<tr><td>{{day}}</td><td class="num">{{sales}}</td><td class="num">{{fees}}</td><td class="num">{{refunds}}</td><td class="num">{{credits}}</td><td class="num">{{net}}</td><td class="num">{{payout}}</td><td><span class="state">{{state}}</span></td></tr>{{/batches}}</tbody>
+  </table>
+  {{/has_batches}}
+  {{^has_batches}}<p>No settlement yet: a day's sales are settled after midnight UTC.</p>{{/has_batches}}
 </section>
 """#,
         "sign_in": #"""
@@ -277,6 +317,54 @@ enum EmbeddedDashboardAssets {
   <p><button type="submit">Create user</button></p>
 </form>
 """#,
+        "webhook": #"""
+{{#endpoint}}
+<dl class="card facts"><dt>URL</dt><dd><code>{{url}}</code></dd><dt>Status</dt><dd>{{status}}</dd><dt>Created</dt><dd>{{created}}</dd></dl>
+{{/endpoint}}
+<section class="card">
+  <h2>Deliveries, newest first</h2>
+  {{#has_deliveries}}
+  <table>
+    <thead><tr><th scope="col">Event</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col" class="num">Attempts</th><th scope="col">Last answer</th><th scope="col">Created</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+    <tbody>{{#deliveries}}<tr><td><code>{{event}}</code></td><td>{{type}}</td><td><span class="state">{{status}}</span></td><td class="num">{{attempts}}</td><td>{{answer}}</td><td>{{created}}</td>
+      <td><form method="post" action="{{base}}/events/{{event}}/redeliver"><input type="hidden" name="csrf_token" value="{{csrf}}"><input type="hidden" name="endpoint" value="{{endpoint.id}}"><button type="submit" aria-label="Redeliver {{event}}">Redeliver</button></form></td></tr>{{/deliveries}}</tbody>
+  </table>
+  {{/has_deliveries}}
+  {{^has_deliveries}}<p>Nothing delivered yet.</p>{{/has_deliveries}}
+</section>
+"""#,
+        "webhook_secret": #"""
+<section class="card">
+  <p>Events to <code>{{url}}</code> are signed with this secret. Copy it now: it is not shown again.</p>
+  <p><label for="secret">Signing secret</label><input id="secret" readonly value="{{secret}}"></p>
+  {{#previous_expires}}<p>The previous secret signs too until {{previous_expires}}, so you can switch without missing an event.</p>{{/previous_expires}}
+  <p><a href="{{base}}/webhooks">Back to webhooks</a></p>
+</section>
+"""#,
+        "webhooks": #"""
+<section class="card">
+  {{#has_endpoints}}
+  <table>
+    <thead><tr><th scope="col">URL</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+    <tbody>{{#endpoints}}<tr><td><a href="{{base}}/webhooks/{{id}}"><code>{{url}}</code></a>{{#previous_expires}}<br><span class="muted">The previous secret signs too until {{previous_expires}}.</span>{{/previous_expires}}</td>
+      <td><span class="state">{{status}}</span></td><td>{{created}}</td>
+      <td class="row-actions">
+        {{#enabled}}<form method="post" action="{{base}}/webhooks/{{id}}/disable"><input type="hidden" name="csrf_token" value="{{csrf}}"><button type="submit" aria-label="Disable {{url}}">Disable</button></form>{{/enabled}}
+        {{^enabled}}<form method="post" action="{{base}}/webhooks/{{id}}/enable"><input type="hidden" name="csrf_token" value="{{csrf}}"><button type="submit" aria-label="Enable {{url}}">Enable</button></form>{{/enabled}}
+        <form method="post" action="{{base}}/webhooks/{{id}}/rotate"><input type="hidden" name="csrf_token" value="{{csrf}}"><button type="submit" aria-label="Rotate the secret of {{url}}">Rotate secret</button></form>
+        <form method="post" action="{{base}}/webhooks/{{id}}/test"><input type="hidden" name="csrf_token" value="{{csrf}}"><button type="submit" aria-label="Send a test event to {{url}}">Send test event</button></form>
+      </td></tr>{{/endpoints}}</tbody>
+  </table>
+  {{/has_endpoints}}
+  {{^has_endpoints}}<p>No endpoints yet: add one to hear of every order as it happens.</p>{{/has_endpoints}}
+</section>
+<form method="post" action="{{base}}/webhooks" class="card form">
+  <h2>Add an endpoint</h2>
+  <input type="hidden" name="csrf_token" value="{{csrf}}">
+  <p><label for="url">URL</label><input id="url" name="url" type="url" required maxlength="2048" placeholder="https://shop.example/hashcart-events"></p>
+  <p><button type="submit">Add endpoint</button></p>
+</form>
+"""#,
     ]
     static let css = #"""
 /* Hashcart dashboard: plain CSS, no build step. Colours meet WCAG AA contrast on white. */
@@ -297,7 +385,8 @@ nav a[aria-current] { color: var(--accent); font-weight: 600; border-bottom: 2px
 a { color: var(--accent); }
 a:focus, button:focus, input:focus, select:focus { outline: 3px solid #8f86f0; outline-offset: 1px; }
 .switch { font-size: 14px; }
-.sign-out { margin-left: auto; display: flex; align-items: center; gap: 8px; }
+header.top nav { flex: 1 1 auto; }
+.sign-out { margin-left: auto; display: flex; align-items: center; gap: 8px; flex: 0 0 auto; }
 .who { color: var(--muted); font-size: 14px; }
 main { max-width: 1100px; margin: 0 auto; padding: 16px 24px 48px; }
 h1 { font-size: 24px; margin: 8px 0 16px; } h2 { font-size: 17px; margin: 0 0 10px; }
@@ -329,6 +418,7 @@ svg .line { fill: none; stroke-width: 2; } svg .s1 { stroke: var(--s1); } svg .s
 .legend { font-size: 13px; color: var(--muted); } .key::before { content: ""; display: inline-block; width: 12px; height: 3px; margin-right: 4px; vertical-align: middle; }
 .key.s1::before { background: var(--s1); } .key.s2::before { background: var(--s2); } .key.s3::before { background: var(--s3); }
 .notices { list-style: none; padding: 0; } .notices li { padding: 4px 0; border-bottom: 1px solid var(--line); }
+.row-actions form { display: inline-block; margin: 2px 4px 2px 0; }
 """#
     static let liveScript = #"""
 // Live updates for an offer's page: the funnel's numbers from server-sent events. The page works

@@ -189,8 +189,11 @@ extension MerchantPages {
         data["can_resume"] = offer.state == "paused"
         data["can_end"] = offer.state != "ended"
         data["live_url"] = "\(base(context))/offers/\(offer.id.urlPathSegment)/live"
-        data["time_to_confirm"] = ["p50", "p90"].compactMap { key in
-            analytics.timeToConfirmSeconds[key].map { ["label": key, "value": "\($0) s"] }
+        data["has_time_to_confirm"] = (analytics.timeToConfirmSeconds["count"] ?? 0) > 0
+        if (analytics.timeToConfirmSeconds["count"] ?? 0) > 0 {
+            data["time_to_confirm"] = [("p50", "Half confirmed within"), ("p90", "Nine in ten within")].compactMap { key, label in
+                analytics.timeToConfirmSeconds[key].map { ["label": label, "value": "\($0) s"] }
+            }
         }
         if let credit = offer.statementCredit {
             data["statement_credit"] = ["threshold": PageFormat.money(credit.spendThreshold), "credit": PageFormat.money(credit.creditAmount)]

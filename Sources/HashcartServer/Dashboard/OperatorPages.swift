@@ -12,7 +12,7 @@ struct OperatorPages<Service: HashcartService> {
             try context.requireOperator()
             let on = context.form["on"] == "true"
             let reason = context.form.text("reason")
-            guard !on || reason != nil else { throw PageError.badForm("Say why purchases are stopped: the reason is required.") }
+            guard reason != nil else { throw PageError.badForm("Say why purchases are stopped or let go on: the reason is required.") }
             _ = try await service.setKillSwitch(KillSwitchBody(on: on, reason: reason))
             return PageRenderer.redirect("/dashboard/\(context.mode.rawValue)?done=\(on ? "stopped" : "resumed")")
         }
@@ -85,9 +85,9 @@ struct CardholderPages<Service: HashcartService> {
         return PageRenderer.shared.page("cardholder_home", title: "Your purchases", data: [
             "purchases": purchases.data.map { purchase -> [String: Any] in
                 var row: [String: Any] = [
-                    "id": purchase.id, "reference": purchase.reference, "state": purchase.state.replacingOccurrences(of: "_", with: " "),
+                    "id": purchase.id, "reference": purchase.reference, "state": purchase.shipped ? "shipped" : purchase.state.replacingOccurrences(of: "_", with: " "),
                     "total": PageFormat.money(purchase.total, purchase.currency), "created": PageFormat.time(purchase.created),
-                    "can_cancel": cancellable.contains(purchase.state),
+                    "can_cancel": cancellable.contains(purchase.state) && !purchase.shipped,
                 ]
                 if let decline = purchase.declineMessage { row["decline"] = decline }
                 return row
@@ -96,6 +96,7 @@ struct CardholderPages<Service: HashcartService> {
             "notifications": notifications.data.map { ["message": $0.message, "created": PageFormat.time($0.created)] },
             "credits": credits.data.map { ["amount": PageFormat.money($0.amount, $0.currency), "state": $0.state, "created": PageFormat.time($0.created)] },
             "links": links.data.map { ["network": $0.network, "handle": $0.handle] },
+            "has_links": !links.data.isEmpty, "has_credits": !credits.data.isEmpty, "has_notifications": !notifications.data.isEmpty,
         ], frame: PageFrame(mode: context.mode, otherModes: modes, principal: context.principal, section: "overview",
                             notice: request.uri.queryParameters.get("done") == "cancelled" ? "Purchase cancelled; any hold on your card is released." : nil))
     }

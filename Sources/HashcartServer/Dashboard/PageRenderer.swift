@@ -108,7 +108,8 @@ struct PageFrame {
         switch role {
         case .merchant:
             [("overview", "", "Overview"), ("offers", "/offers", "Offers"), ("orders", "/orders", "Orders"),
-             ("webhooks", "/webhooks", "Webhooks"), ("account", "/account", "Account")]
+             ("webhooks", "/webhooks", "Webhooks"), ("api-keys", "/api-keys", "API keys"), ("settlements", "/settlements", "Settlements"),
+             ("account", "/account", "Account")]
         case .operator:
             [("overview", "", "Console"), ("users", "/users", "Users"), ("account", "/account", "Account")]
         case .cardholder:

@@ -64,6 +64,16 @@ extension SQLStore {
         }
     }
 
+    public func credentials(kind: CredentialKind, ownerID: String, limit: Int) async throws -> [CredentialRecord] {
+        try await withReadSession { session in
+            try session.query("""
+                SELECT id, created_at, revoked_at FROM credentials WHERE owner_id = $1 AND kind = $2 ORDER BY created_at DESC, id LIMIT $3
+                """, [.text(ownerID), .text(kind.rawValue), SQLValue(limit)], limit: limit) {
+                CredentialRecord(id: try $0.text(0), createdAt: try $0.instant(1), revokedAt: try $0.optionalInstant(2))
+            }
+        }
+    }
+
     // MARK: Idempotency keys
 
     public func claimIdempotency(scope: [UInt8], key: String, requestHash: [UInt8], now: Instant) async throws -> IdempotencyKeyClaim {
