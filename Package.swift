@@ -152,6 +152,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                // `bench pages` fetches the pages over loopback (already built for HashcartApp).
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // Fresh databases for tests on each backend (SQLite files, a PostgreSQL schema per test).

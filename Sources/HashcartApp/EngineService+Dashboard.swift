@@ -13,6 +13,13 @@ extension EngineService {
         }
     }
 
+    public func offerFunnel(merchantID: String, offerID: String) async throws -> [String: Int64] {
+        try await mapped {
+            let offer = try await ownOffer(merchantID: merchantID, id: offerID)
+            return try await store.read { try $0.funnel(offer: offer.id) }
+        }
+    }
+
     public func funnelChart(merchantID: String, offerID: String?, from: Int64, to: Int64, buckets: Int, metrics: [String]) async throws -> FunnelChartView {
         try await mapped {
             guard from < to, to - from <= Self.maximumAnalyticsRangeSeconds, (1...500).contains(buckets), (1...16).contains(metrics.count) else {

@@ -471,6 +471,19 @@ public struct EngineService: HashcartService {
         try await mapped { try await view(try await ownOrder(merchantID: merchantID, id: id)) }
     }
 
+    public func order(merchantID: String, reference: String) async throws -> OrderView? {
+        try await mapped {
+            // References are upper-case letters and digits: another spelling of one is the same.
+            let spelled = reference.trimmingCharacters(in: .whitespaces).uppercased()
+            guard (1...32).contains(spelled.utf8.count), spelled.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) }) else {
+                return nil
+            }
+            let merchant = MerchantID(merchantID)
+            guard let order = try await store.read({ try $0.order(merchantID: merchant, reference: spelled) }) else { return nil }
+            return try await view(order)
+        }
+    }
+
     public func shipOrder(merchantID: String, id: String, _ body: ShipOrderBody) async throws -> OrderView {
         try await mapped {
             let order = try await ownOrder(merchantID: merchantID, id: id)

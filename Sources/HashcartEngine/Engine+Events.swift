@@ -337,6 +337,10 @@ extension Engine {
         }
         var confirmed = try purchase.applying(.confirm(repostedAt: repostedAt), now: now)
         try tx.incrementFunnel(offer: offer.id, metric: FunnelMetric.confirmed.rawValue, by: 1, at: now)
+        if let confirmedAt = confirmed.confirmedAt {
+            let took = confirmedAt.millisecondsSinceEpoch - purchase.requestedAt.millisecondsSinceEpoch
+            try tx.incrementFunnel(offer: offer.id, metric: ConfirmationTime.metric(milliseconds: took), by: 1, at: now)
+        }
         precondition(offer.reservedUnits >= purchase.units, "a purchase awaiting confirmation holds its reserved units")
         offer.reservedUnits -= purchase.units
 

@@ -68,6 +68,8 @@ public protocol HashcartService: Sendable {
     func setOfferLifecycle(merchantID: String, id: String, to lifecycle: String) async throws -> OfferView
 
     func analytics(merchantID: String, offerID: String) async throws -> AnalyticsView
+    /// One of the merchant's offers' funnel counters (totals only: what a page shows at once).
+    func offerFunnel(merchantID: String, offerID: String) async throws -> [String: Int64]
     /// The merchant's funnel across its offers over `[from, to)` (unix seconds; text as given, checked here).
     func merchantAnalytics(merchantID: String, from: String?, to: String?) async throws -> MerchantAnalyticsView
 
@@ -77,6 +79,8 @@ public protocol HashcartService: Sendable {
 
     func orders(merchantID: String, offerID: String?, status: String?, limit: Int, startingAfter: String?) async throws -> ListView<OrderView>
     func order(merchantID: String, id: String) async throws -> OrderView
+    /// The merchant's order with this reference (any case, surrounding spaces ignored), or nil.
+    func order(merchantID: String, reference: String) async throws -> OrderView?
     func shipOrder(merchantID: String, id: String, _ body: ShipOrderBody) async throws -> OrderView
     func cancelOrder(merchantID: String, id: String) async throws -> OrderView
     func refundOrder(merchantID: String, id: String, _ body: RefundBody) async throws -> OrderView

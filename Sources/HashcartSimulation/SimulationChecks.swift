@@ -204,6 +204,11 @@ extension Simulation {
             ]
             for purchase in mine {
                 if let reason = purchase.declineReason { expected["\(FunnelMetric.declined.rawValue).\(reason.rawValue)", default: 0] += 1 }
+                // How long each confirmation took, counted in its bucket.
+                if let confirmedAt = purchase.confirmedAt {
+                    expected[ConfirmationTime.metric(milliseconds: confirmedAt.millisecondsSinceEpoch - purchase.requestedAt.millisecondsSinceEpoch),
+                             default: 0] += 1
+                }
             }
             let told: [String: Int64]
             do {

@@ -113,6 +113,8 @@ public protocol StoreReader {
     /// A merchant's orders, newest first, optionally of one offer and one status.
     func orders(merchantID: MerchantID, offerID: OfferID?, status: OrderStatus?, limit: Int, startingAfter: OrderID?) throws -> [Order]
     func order(_ id: OrderID) throws -> Order?
+    /// A merchant's order by its reference (as printed on receipts; exact spelling), or nil.
+    func order(merchantID: MerchantID, reference: String) throws -> Order?
     func links(cardAccountID: CardAccountID) throws -> [Link]
     func link(_ id: LinkID) throws -> Link?
     /// A sign-in waiting or used, by its state's hash (the callback's read before it claims).

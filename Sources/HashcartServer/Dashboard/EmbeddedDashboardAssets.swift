@@ -171,7 +171,7 @@ enum EmbeddedDashboardAssets {
 </div>
 <section class="card">
   <h2>Time to confirm</h2>
-  {{#has_time_to_confirm}}<dl class="facts">{{#time_to_confirm}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/time_to_confirm}}</dl>{{/has_time_to_confirm}}{{^has_time_to_confirm}}<p>Nobody has confirmed yet.</p>{{/has_time_to_confirm}}
+  {{#has_time_to_confirm}}<dl class="facts">{{#time_to_confirm}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/time_to_confirm}}</dl>{{{time_to_confirm_chart}}}{{/has_time_to_confirm}}{{^has_time_to_confirm}}<p>Nobody has confirmed yet.</p>{{/has_time_to_confirm}}
 </section>
 """#,
         "offers": #"""
@@ -419,6 +419,7 @@ svg .line { fill: none; stroke-width: 2; } svg .s1 { stroke: var(--s1); } svg .s
 .key.s1::before { background: var(--s1); } .key.s2::before { background: var(--s2); } .key.s3::before { background: var(--s3); }
 .notices { list-style: none; padding: 0; } .notices li { padding: 4px 0; border-bottom: 1px solid var(--line); }
 .row-actions form { display: inline-block; margin: 2px 4px 2px 0; }
+svg .bar { fill: var(--s1); }
 """#
     static let liveScript = #"""
 // Live updates for an offer's page: the funnel's numbers from server-sent events. The page works

@@ -178,10 +178,10 @@ extension MerchantPages {
         let merchant = try context.merchantID()
         let id = try context.parameters.require("id")
         let offer = try await service.offer(merchantID: merchant, id: id)
-        let analytics = try await service.analytics(merchantID: merchant, offerID: id)
+        let totals = try await service.offerFunnel(merchantID: merchant, offerID: id)
         let (key, from, to) = range(request, now: service.dashboard.now())
         let chart = try await service.funnelChart(merchantID: merchant, offerID: id, from: from, to: to, buckets: 60, metrics: ["posts", "confirmed", "orders"])
-        var data = funnelData(totals: analytics.totals, sales: analytics.sales)
+        var data = funnelData(totals: totals, sales: NetSales(totals: totals).dictionary)
         data["offer"] = offerRow(offer)
         data["chart"] = chartSVG(chart, summary: "Posts, confirmations and orders of this offer")
         data["ranges"] = Self.ranges.map { ["key": $0.key, "label": $0.label, "current": $0.key == key] as [String: Any] }
@@ -189,11 +189,13 @@ extension MerchantPages {
         data["can_resume"] = offer.state == "paused"
         data["can_end"] = offer.state != "ended"
         data["live_url"] = "\(base(context))/offers/\(offer.id.urlPathSegment)/live"
-        data["has_time_to_confirm"] = (analytics.timeToConfirmSeconds["count"] ?? 0) > 0
-        if (analytics.timeToConfirmSeconds["count"] ?? 0) > 0 {
-            data["time_to_confirm"] = [("p50", "Half confirmed within"), ("p90", "Nine in ten within")].compactMap { key, label in
-                analytics.timeToConfirmSeconds[key].map { ["label": label, "value": "\($0) s"] }
-            }
+        // Time to confirm, from the per-bucket counters (never by reading each purchase).
+        if let half = ConfirmationTime.percentileBucket(50, of: totals), let most = ConfirmationTime.percentileBucket(90, of: totals) {
+            data["has_time_to_confirm"] = true
+            data["time_to_confirm"] = [["label": "Half confirmed within", "value": ConfirmationTime.label(half)],
+                                       ["label": "Nine in ten within", "value": ConfirmationTime.label(most)]]
+            data["time_to_confirm_chart"] = SVGBarChart(bars: ConfirmationTime.metrics.map { (ConfirmationTime.label($0), totals[$0] ?? 0) },
+                                                        summary: "How long cardholders took to confirm").render()
         }
         if let credit = offer.statementCredit {
             data["statement_credit"] = ["threshold": PageFormat.money(credit.spendThreshold), "credit": PageFormat.money(credit.creditAmount)]
@@ -228,13 +230,12 @@ extension MerchantPages {
         let query = request.uri.queryParameters
         let status = query.get("status").flatMap { $0.isEmpty ? nil : String($0) }
         let offer = query.get("offer").flatMap { $0.isEmpty ? nil : String($0) }
-        let reference = query.get("reference").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }.flatMap { $0.isEmpty ? nil : $0 }
+        let reference = query.get("reference").map { String($0.prefix(64)).trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
         var rows: [OrderView]
         var next: String?
         if let reference {
-            // A reference names one order: search the newest orders of the filter for it.
-            rows = try await service.orders(merchantID: merchant, offerID: offer, status: status, limit: 100, startingAfter: nil).data
-                .filter { $0.reference.uppercased() == reference }
+            // A reference names one order, among all of the merchant's.
+            rows = try await service.order(merchantID: merchant, reference: reference).map { [$0] } ?? []
         } else {
             let list = try await service.orders(merchantID: merchant, offerID: offer, status: status, limit: 50,
                                                 startingAfter: query.get("after").map { String($0) })

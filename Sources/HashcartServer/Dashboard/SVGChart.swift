@@ -54,3 +54,35 @@ struct SVGChart {
 }
 
 import Foundation
+
+/// A bar chart drawn on the server: one bar per bucket, its count above it. Labels are the page's
+/// own constants; values are numbers.
+struct SVGBarChart {
+    var bars: [(label: String, value: Int64)]
+    var summary: String
+    var width = 720
+    var height = 180
+
+    func render() -> String {
+        let top = max(bars.map(\.value).max() ?? 0, 1)
+        let (left, bottom, upper) = (8, 24, 18)
+        let slot = (width - 2 * left) / max(bars.count, 1)
+        let plot = height - bottom - upper
+        var svg = "<svg class=\"chart bars\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(SVGChart.escapeText(summary))\" xmlns=\"http://www.w3.org/2000/svg\">"
+        for (index, bar) in bars.enumerated() {
+            let barHeight = Int(bar.value * Int64(plot) / top)
+            let x = left + index * slot + slot / 8
+            svg += "<rect class=\"bar\" x=\"\(x)\" y=\"\(upper + plot - barHeight)\" width=\"\(slot * 3 / 4)\" height=\"\(max(barHeight, 1))\"><title>\(SVGChart.escapeText(bar.label)): \(bar.value)</title></rect>"
+            svg += "<text class=\"tick\" x=\"\(x + slot * 3 / 8)\" y=\"\(upper + plot - barHeight - 4)\" text-anchor=\"middle\">\(PageFormat.count(bar.value))</text>"
+            svg += "<text class=\"tick\" x=\"\(x + slot * 3 / 8)\" y=\"\(height - 6)\" text-anchor=\"middle\">\(SVGChart.escapeText(bar.label))</text>"
+        }
+        return svg + "</svg>"
+    }
+}
+
+extension SVGChart {
+    static func escapeText(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}

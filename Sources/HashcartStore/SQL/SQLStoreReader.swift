@@ -51,6 +51,11 @@ struct SQLStoreReader: StoreReader {
         try session.queryOne("SELECT \(StoreColumns.order) FROM orders WHERE id = $1", [.text(id.rawValue)], StoreRows.order)
     }
 
+    func order(merchantID: MerchantID, reference: String) throws -> Order? {
+        try session.queryOne("SELECT \(StoreColumns.order) FROM orders WHERE reference = $1 AND merchant_id = $2",
+                             [.text(reference), .text(merchantID.rawValue)], StoreRows.order)
+    }
+
     func links(cardAccountID: CardAccountID) throws -> [Link] {
         try session.query("SELECT \(StoreColumns.link) FROM links WHERE card_account_id = $1 AND unlinked_at IS NULL ORDER BY created_at, id",
                           [.text(cardAccountID.rawValue)], StoreRows.link)
