@@ -43,7 +43,12 @@ public struct DashboardAccounts: DashboardAccountService {
         let now = clock.now()
         let session = DashboardSession(tokenHash: EngineService.hash(token: token), userID: user.id, csrfToken: Self.randomToken(),
                                        createdAt: now, expiresAt: now.adding(milliseconds: DashboardSession.lifetimeMilliseconds), address: address)
-        try await store.createDashboardSession(session)
+        // Signing in is recorded as the user's own action, from where they signed in.
+        try await AuditActor.$current.withValue(AuditActor(name: "\(user.email) (dashboard, \(user.role.rawValue))", address: address)) {
+            try await AuditAction.recording("session.sign_in", objectID: user.id, merchantID: user.merchantID, at: now) {
+                try await store.createDashboardSession(session)
+            }
+        }
         return DashboardSignIn(token: token, principal: Self.principal(user, session: session),
                                lifetimeSeconds: Int(DashboardSession.lifetimeMilliseconds / 1000))
     }
@@ -63,7 +68,9 @@ public struct DashboardAccounts: DashboardAccountService {
     }
 
     public func signOutEverywhere(userID: String) async throws -> Int {
-        try await store.deleteDashboardSessions(userID: userID)
+        try await AuditAction.recording("session.sign_out_everywhere", objectID: userID, at: clock.now()) {
+            try await store.deleteDashboardSessions(userID: userID)
+        }
     }
 
     public func createUser(_ body: CreateDashboardUserBody) async throws -> DashboardUserView {
@@ -102,7 +109,9 @@ public struct DashboardAccounts: DashboardAccountService {
         do { try DashboardPassword.check(password, email: email) } catch { throw APIError.invalid("`password` \(error.message).", param: "password") }
         let user = DashboardUser(id: RandomIDGenerator().next(prefix: "du"), email: email, role: role, merchantID: merchantID,
                                  cardAccountID: cardAccountID, passwordHash: try await Self.hash(password, cost: bcryptCost), createdAt: clock.now())
-        guard try await store.createDashboardUser(user) else {
+        guard try await AuditAction.recording("dashboard_user.create", objectID: user.id, merchantID: merchantID,
+                                              detail: "\(user.email) as \(role.rawValue)", at: user.createdAt, { try await store.createDashboardUser(user) })
+        else {
             throw APIError(status: .conflict, code: "email_taken", message: "A dashboard user with the email \(email) exists already in \(mode) mode.",
                            param: "email")
         }

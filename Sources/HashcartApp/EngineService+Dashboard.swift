@@ -13,6 +13,16 @@ extension EngineService {
         }
     }
 
+    public func auditLog(merchantID: String?, limit: Int, before: Int64?) async throws -> [AuditLineView] {
+        try await mapped {
+            let merchant = merchantID.map { MerchantID($0) }
+            return try await store.read { try $0.auditLog(merchantID: merchant, limit: min(max(limit, 1), 500), before: before) }.map { line in
+                AuditLineView(number: line.seq, at: line.entry.at.millisecondsSinceEpoch / 1000, actor: line.entry.actor, address: line.entry.address,
+                              action: line.entry.action, object: line.entry.objectID, merchant: line.entry.merchantID?.rawValue, detail: line.entry.detail)
+            }
+        }
+    }
+
     public func offerFunnel(merchantID: String, offerID: String) async throws -> [String: Int64] {
         try await mapped {
             let offer = try await ownOffer(merchantID: merchantID, id: offerID)

@@ -158,7 +158,9 @@ public struct EngineService: HashcartService {
             let secret = Self.secret(prefix: mode.apiKeyPrefix)
             let keyID = RandomIDGenerator().next(prefix: "key")
             let now = engine.clock.now()
-            try await store.saveCredential(id: keyID, kind: .merchantAPIKey, ownerID: id.rawValue, secretHash: Self.hash(token: secret), at: now)
+            try await AuditAction.recording("api_key.create", objectID: keyID, merchantID: id, at: now) {
+                try await store.saveCredential(id: keyID, kind: .merchantAPIKey, ownerID: id.rawValue, secretHash: Self.hash(token: secret), at: now)
+            }
             return SecretView(object: "api_key", id: keyID, owner: id.rawValue, secret: secret, created: now.millisecondsSinceEpoch / 1000)
         }
     }
@@ -166,7 +168,9 @@ public struct EngineService: HashcartService {
     public func revokeAPIKey(merchantID: String, keyID: String) async throws -> SecretView {
         try await mapped {
             let now = engine.clock.now()
-            guard try await store.revokeCredential(id: keyID, kind: .merchantAPIKey, ownerID: merchantID, at: now) else {
+            guard try await AuditAction.recording("api_key.revoke", objectID: keyID, merchantID: MerchantID(merchantID), at: now, {
+                try await store.revokeCredential(id: keyID, kind: .merchantAPIKey, ownerID: merchantID, at: now)
+            }) else {
                 throw APIError.notFound("API key \(keyID.prefix(64)) of merchant \(merchantID.prefix(64))")
             }
             return SecretView(object: "api_key", id: keyID, owner: merchantID, secret: nil, created: now.millisecondsSinceEpoch / 1000, revoked: true)
@@ -181,7 +185,9 @@ public struct EngineService: HashcartService {
             let secret = Self.secret(prefix: mode.cardholderTokenPrefix)
             let tokenID = RandomIDGenerator().next(prefix: "tok")
             let now = engine.clock.now()
-            try await store.saveCredential(id: tokenID, kind: .cardholderToken, ownerID: id.rawValue, secretHash: Self.hash(token: secret), at: now)
+            try await AuditAction.recording("cardholder_token.create", objectID: tokenID, at: now) {
+                try await store.saveCredential(id: tokenID, kind: .cardholderToken, ownerID: id.rawValue, secretHash: Self.hash(token: secret), at: now)
+            }
             return SecretView(object: "cardholder_token", id: tokenID, owner: id.rawValue, secret: secret, created: now.millisecondsSinceEpoch / 1000)
         }
     }
@@ -517,8 +523,11 @@ public struct EngineService: HashcartService {
                 throw APIError.invalid(error.message, param: "url")
             }
             let secret = Self.secret(prefix: "whsec_")
-            let endpoint = try await store.createWebhookEndpoint(id: RandomIDGenerator().next(prefix: "we"), merchantID: MerchantID(merchantID),
-                                                           url: body.url, secret: secret, at: engine.clock.now())
+            let (endpointID, now) = (RandomIDGenerator().next(prefix: "we"), engine.clock.now())
+            let endpoint = try await AuditAction.recording("webhook_endpoint.create", objectID: endpointID, merchantID: MerchantID(merchantID),
+                                                           detail: String(body.url.prefix(200)), at: now) {
+                try await store.createWebhookEndpoint(id: endpointID, merchantID: MerchantID(merchantID), url: body.url, secret: secret, at: now)
+            }
             return WebhookEndpointView(id: endpoint.id, url: endpoint.url, secret: secret, created: endpoint.createdAt.millisecondsSinceEpoch / 1000)
         }
     }
@@ -539,7 +548,10 @@ public struct EngineService: HashcartService {
     public func setWebhookEndpointDisabled(merchantID: String, id: String, disabled: Bool) async throws -> WebhookEndpointView {
         try await mapped {
             let now = engine.clock.now()
-            guard let status = try await store.setWebhookEndpointDisabled(id: id, merchantID: MerchantID(merchantID), disabled: disabled, at: now) else {
+            guard let status = try await AuditAction.recording(disabled ? "webhook_endpoint.disable" : "webhook_endpoint.enable", objectID: id,
+                                                               merchantID: MerchantID(merchantID), at: now, {
+                try await store.setWebhookEndpointDisabled(id: id, merchantID: MerchantID(merchantID), disabled: disabled, at: now)
+            }) else {
                 throw APIError.notFound("webhook endpoint \(id.prefix(64))")
             }
             return Self.view(status, now: now)
@@ -558,8 +570,11 @@ public struct EngineService: HashcartService {
             }
             let now = engine.clock.now()
             let secret = Self.secret(prefix: "whsec_")
-            guard let status = try await store.rotateWebhookSecret(id: id, merchantID: MerchantID(merchantID), newSecret: secret,
-                                                                   previousExpiresAt: now.adding(seconds: seconds), at: now) else {
+            guard let status = try await AuditAction.recording("webhook_endpoint.rotate_secret", objectID: id, merchantID: MerchantID(merchantID),
+                                                               detail: "previous secret signs for \(seconds) s", at: now, {
+                try await store.rotateWebhookSecret(id: id, merchantID: MerchantID(merchantID), newSecret: secret,
+                                                    previousExpiresAt: now.adding(seconds: seconds), at: now)
+            }) else {
                 throw APIError.notFound("webhook endpoint \(id.prefix(64))")
             }
             return Self.view(status, secret: secret, now: now)

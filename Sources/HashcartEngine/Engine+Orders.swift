@@ -8,12 +8,13 @@ extension Engine {
             try Validate.text(carrier, field: "carrier", maxLength: 64)
             try Validate.text(tracking, field: "tracking", maxLength: 128)
         }
-        let now = clock.now()
+        let (now, actor) = (clock.now(), AuditActor.current)
         return try await store.write { [self] tx in
             guard var order = try tx.order(orderID), var purchase = try tx.purchase(order.purchaseID) else {
                 throw EngineError.notFound("order \(orderID)")
             }
             if order.status == .shipped { return order }  // a retried call
+            try audit(actor, "order.ship", orderID.rawValue, merchant: order.merchantID, detail: "\(carrier) \(tracking)", tx: tx, now: now)
             guard order.status == .created else { throw EngineError.refused("order \(orderID) is \(order.status.rawValue) and cannot ship") }
             if purchase.state == .authorized {
                 guard let holdExpiresAt = purchase.holdExpiresAt, now < holdExpiresAt else {
@@ -37,13 +38,14 @@ extension Engine {
     @discardableResult
     public func cancel(orderID: OrderID, by reason: CancellationReason) async throws -> Order {
         precondition(reason == .merchantCancelled || reason == .cardholderCancelled, "orders are cancelled by a merchant or cardholder")
-        let now = clock.now()
+        let (now, actor) = (clock.now(), AuditActor.current)
         return try await store.write { [self] tx in
             guard let order = try tx.order(orderID), let purchase = try tx.purchase(order.purchaseID) else {
                 throw EngineError.notFound("order \(orderID)")
             }
             if order.status == .cancelled { return order }
             try cancelConfirmed(purchase, order: order, reason: reason, tx: tx, now: now)
+            try audit(actor, "order.cancel", orderID.rawValue, merchant: order.merchantID, detail: reason.rawValue, tx: tx, now: now)
             return try tx.order(orderID)!
         }
     }
@@ -92,7 +94,7 @@ extension Engine {
     /// Refunds part or all of what was captured. Refunds never exceed the captured amount.
     @discardableResult
     public func refund(orderID: OrderID, amount: Money) async throws -> Order {
-        let now = clock.now()
+        let (now, actor) = (clock.now(), AuditActor.current)
         return try await store.write { [self] tx in
             guard let order = try tx.order(orderID) else { throw EngineError.notFound("order \(orderID)") }
             guard amount.isPositive else { throw EngineError.invalid(ValidationError(field: "amount", message: "must be positive")) }
@@ -100,6 +102,7 @@ extension Engine {
                 throw EngineError.refused("a refund of \(amount) exceeds the \(order.refundableAmount) refundable on order \(orderID)")
             }
             let refunded = try refusing { try order.applying(.refund(amount), now: now) }
+            try audit(actor, "order.refund", orderID.rawValue, merchant: order.merchantID, detail: "\(amount)", tx: tx, now: now)
             try Ledger.submit(PurchaseTransfers.refund(of: order, amount: amount, now: now), now: now, storage: tx)
             try tx.updateOrder(refunded)
             try tx.incrementFunnel(offer: order.offerID, metric: FunnelMetric.salesRefunded.rawValue, by: amount.minorUnits, at: now)

@@ -42,6 +42,15 @@ public final class Engine: Sendable {
 
     // MARK: Operator
 
+    /// Writes the audit line of `action` in `tx` when a person asked for it: `actor` is the
+    /// task's ``AuditActor``, read before the transaction (whose closure runs on the store's own
+    /// threads, where task-local values are not seen). Timers and network events have none.
+    func audit(_ actor: AuditActor?, _ action: String, _ objectID: String, merchant: MerchantID?, detail: String = "",
+               tx: any StoreTransaction, now: Instant) throws {
+        guard let actor else { return }
+        try tx.addAuditEntry(AuditEntry(actor: actor, action: action, objectID: objectID, merchantID: merchant, detail: detail, at: now))
+    }
+
     /// Creates a merchant (and its payable account).
     @discardableResult
     public func createMerchant(name: String, discountRateBasisPoints: Int64 = 250, payoutAccount: PayoutAccount? = nil) async throws -> Merchant {
@@ -49,8 +58,10 @@ public final class Engine: Sendable {
             try Merchant(id: MerchantID(ids.next(prefix: "mer")), name: name, discountRateBasisPoints: discountRateBasisPoints,
                          createdAt: clock.now()).validated()
         }
-        try await store.write { tx in
+        let actor = AuditActor.current
+        try await store.write { [self] tx in
             try tx.insertMerchant(merchant)
+            try audit(actor, "merchant.create", merchant.id.rawValue, merchant: merchant.id, detail: merchant.name, tx: tx, now: merchant.createdAt)
             if let payoutAccount {
                 let set = try tx.setPayoutAccount(payoutAccount, merchant: merchant.id)
                 precondition(set, "the merchant was just inserted")
@@ -62,7 +73,13 @@ public final class Engine: Sendable {
     /// Sets the bank account a merchant's settlement batches are paid to (nil removes it: its
     /// batches then wait in clearing until one is set).
     public func setPayoutAccount(merchantID: MerchantID, account: PayoutAccount?) async throws {
-        guard try await store.write({ tx in try tx.setPayoutAccount(account, merchant: merchantID) }) else {
+        let (actor, now) = (AuditActor.current, clock.now())
+        guard try await store.write({ [self] tx in
+            guard try tx.setPayoutAccount(account, merchant: merchantID) else { return false }
+            try audit(actor, "merchant.payout_account", merchantID.rawValue, merchant: merchantID,
+                      detail: account.map { "account ending \($0.last4)" } ?? "removed", tx: tx, now: now)
+            return true
+        }) else {
             throw EngineError.notFound("merchant \(merchantID)")
         }
     }
@@ -92,12 +109,14 @@ public final class Engine: Sendable {
             throw EngineError.conflict("two card accounts in one call have the same card number")
         }
         let newFingerprints = fingerprints
-        try await store.write { tx in
+        let actor = AuditActor.current
+        try await store.write { [self] tx in
             for fingerprint in newFingerprints where try tx.cardAccount(fingerprint: fingerprint) != nil {
                 throw EngineError.conflict("a card account with this card number already exists")
             }
             for account in accounts {
                 try tx.insertCardAccount(account)
+                try audit(actor, "cardholder.create", account.id.rawValue, merchant: nil, detail: "credit limit \(account.creditLimit)", tx: tx, now: now)
                 try tx.ensureLedgerAccount(LedgerAccounts.creditLine(account.id))
                 if account.creditLimit.isPositive {
                     try Ledger.submit([PurchaseTransfers.creditLimit(card: account.id, amount: account.creditLimit, sequence: 1, now: now)],
@@ -121,8 +140,10 @@ public final class Engine: Sendable {
                       confirmationWindowSeconds: draft.confirmationWindowSeconds, lifecycle: draft.publish ? .published : .draft,
                       createdAt: now, type: draft.type, statementCredit: draft.statementCredit, announce: draft.announce).validated()
         }
-        try await store.write { tx in
+        let actor = AuditActor.current
+        try await store.write { [self] tx in
             guard try tx.merchant(offer.merchantID) != nil else { throw EngineError.notFound("merchant \(offer.merchantID)") }
+            try audit(actor, "offer.create", offer.id.rawValue, merchant: offer.merchantID, detail: "\(offer.hashtag) at \(offer.price)", tx: tx, now: now)
             // An offer whose time is up gives its hashtag back.
             if var previous = try tx.offer(hashtagKey: offer.hashtag.key), previous.state(at: now) == .ended {
                 previous.lifecycle = .ended
@@ -147,10 +168,11 @@ public final class Engine: Sendable {
     /// Pauses, resumes (publishes) or ends an offer.
     @discardableResult
     public func setLifecycle(of offerID: OfferID, to lifecycle: OfferLifecycle) async throws -> Offer {
-        let now = clock.now()
+        let (now, actor) = (clock.now(), AuditActor.current)
         return try await store.write { [self] tx in
             guard var offer = try tx.offer(offerID) else { throw EngineError.notFound("offer \(offerID)") }
             guard offer.lifecycle != .ended else { throw EngineError.refused("offer \(offerID) has ended and cannot change") }
+            try audit(actor, "offer.\(lifecycle.rawValue)", offerID.rawValue, merchant: offer.merchantID, tx: tx, now: now)
             offer.lifecycle = lifecycle
             if lifecycle == .published { announcementsCheckedAt.withLock { $0 = nil } }  // look again at once
             try tx.updateOffer(offer)
@@ -169,8 +191,10 @@ public final class Engine: Sendable {
     @discardableResult
     public func setRisk(of offerID: OfferID, to overrides: RiskOverrides) async throws -> Offer {
         let overrides = try validate { try overrides.validated() }
-        return try await store.write { tx in
+        let (now, actor) = (clock.now(), AuditActor.current)
+        return try await store.write { [self] tx in
             guard var offer = try tx.offer(offerID) else { throw EngineError.notFound("offer \(offerID)") }
+            try audit(actor, "offer.risk", offerID.rawValue, merchant: offer.merchantID, detail: "\(overrides)", tx: tx, now: now)
             offer.risk = overrides
             try tx.updateOffer(offer)
             return offer
@@ -179,9 +203,10 @@ public final class Engine: Sendable {
 
     /// The issuer's per-offer kill switch: while on, every purchase and confirmation is declined.
     public func setKillSwitch(of offerID: OfferID, on: Bool) async throws {
-        let now = clock.now()
+        let (now, actor) = (clock.now(), AuditActor.current)
         try await store.write { [self] tx in
             guard var offer = try tx.offer(offerID) else { throw EngineError.notFound("offer \(offerID)") }
+            try audit(actor, on ? "offer.kill_switch.on" : "offer.kill_switch.off", offerID.rawValue, merchant: offer.merchantID, tx: tx, now: now)
             offer.killSwitch = on
             try tx.updateOffer(offer)
             if !on { try giveWaitlistTurns(offerID: offerID, tx: tx, now: now) }
@@ -196,16 +221,22 @@ public final class Engine: Sendable {
             try Validate.text(reason, field: "reason", maxLength: 200)
             return reason
         }
-        let now = clock.now()
-        try await store.write { tx in try tx.setIssuerKillSwitch(on, reason: reason, at: now) }
+        let (now, actor) = (clock.now(), AuditActor.current)
+        try await store.write { [self] tx in
+            try tx.setIssuerKillSwitch(on, reason: reason, at: now)
+            try audit(actor, on ? "kill_switch.on" : "kill_switch.off", "issuer", merchant: nil, detail: reason, tx: tx, now: now)
+        }
     }
 
     /// The issuer's risk limits for every purchase in this mode from now on (validated; they
     /// replace the configured defaults, and stay across restarts).
     public func setIssuerRiskPolicy(_ policy: RiskPolicy) async throws {
         let policy = try validate { try policy.validated() }
-        let now = clock.now()
-        try await store.write { tx in try tx.setIssuerRiskPolicy(policy, at: now) }
+        let (now, actor) = (clock.now(), AuditActor.current)
+        try await store.write { [self] tx in
+            try tx.setIssuerRiskPolicy(policy, at: now)
+            try audit(actor, "risk.set", "issuer", merchant: nil, detail: "\(policy)", tx: tx, now: now)
+        }
     }
 
     // MARK: Linking

@@ -45,7 +45,15 @@ struct AuthenticationMiddleware<Service: HashcartService>: RouterMiddleware {
             throw APIError(status: .forbidden, type: .invalidRequest, code: "test_mode_only",
                            message: "The sandbox network exists only in test mode: use a test-mode credential (hc_test_…, hc_ch_test_…, hc_sbx_…, or the admin token with Hashcart-Mode: test).")
         }
-        return try await next(request, context)
+        // Who the audit log names for whatever this request changes.
+        let actor: String? = switch principal {
+        case .operator: "operator (admin token)"
+        case .merchant(let id): "merchant \(id) (API key)"
+        case .cardholder(let id): "cardholder \(id) (token)"
+        case .sandboxAccount: nil
+        }
+        guard let actor else { return try await next(request, context) }
+        return try await AuditActor.$current.withValue(AuditActor(name: actor, address: address)) { try await next(request, context) }
     }
 
     /// The mode and principal a token authenticates, or nil.

@@ -73,6 +73,9 @@ public protocol HashcartService: Sendable {
     /// The merchant's funnel across its offers over `[from, to)` (unix seconds; text as given, checked here).
     func merchantAnalytics(merchantID: String, from: String?, to: String?) async throws -> MerchantAnalyticsView
 
+    /// The audit log, newest first: everything (the operator) or one merchant's lines; `before` a line's number.
+    func auditLog(merchantID: String?, limit: Int, before: Int64?) async throws -> [AuditLineView]
+
     /// The merchant's funnel (or one offer's) per bucket over `[from, to)` (unix seconds, whole
     /// minutes), `buckets` of them at most: what the dashboard's charts draw.
     func funnelChart(merchantID: String, offerID: String?, from: Int64, to: Int64, buckets: Int, metrics: [String]) async throws -> FunnelChartView

@@ -135,6 +135,8 @@ public protocol StoreReader {
     func funnelBuckets(merchantID: MerchantID, offer: OfferID?, fromMinute: Int64, toMinute: Int64, bucketMinutes: Int64,
                        metrics: [String]) throws -> [(bucket: Int64, metric: String, value: Int64)]
     func timesToConfirm(offer: OfferID) throws -> [Int64]
+    /// The audit log, newest first: every line, or a merchant's only; `before` a line's number to page.
+    func auditLog(merchantID: MerchantID?, limit: Int, before: Int64?) throws -> [(seq: Int64, entry: AuditEntry)]
     func purchaseCounts(offer: OfferID) throws -> [PurchaseState: Int64]
     func purchase(_ id: PurchaseID) throws -> Purchase?
     /// Every purchase, oldest first, at most `limit`.

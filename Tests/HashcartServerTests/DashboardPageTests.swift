@@ -409,3 +409,57 @@ import Testing
         }
     }
 }
+
+/// The audit log: who did what, when and from where, written in the transaction of the change.
+@Suite(.onEveryBackend) struct AuditLogTests {
+    @Test func everyChangeByAPersonIsLoggedWithItsChangeAndOnlyThen() async throws {
+        let world = try await ServerWorld()
+        let merchant = try await DashboardPageTests.merchantUser(world)
+        let other = try await world.engine.createMerchant(name: "Other")
+        _ = try await world.engine.createOffer(OfferDraft(merchantID: other.id, title: "Theirs", sku: "T", price: .usd(1_000), hashtag: "#BuyTheirs", quantity: 5))
+        _ = try await world.service.dashboard.createUser(CreateDashboardUserBody(email: "ops@issuer.example", role: "operator",
+                                                                                 password: DashboardPageTests.password))
+        let key = try await world.service.createAPIKey(merchantID: merchant.id.rawValue).secret!
+        let admin: HTTPFields = [.authorization: "Bearer \(ServerWorld.adminToken)", .contentType: "application/json"]
+        // What Hashcart does by itself (the setup above, made without a request) is not a person's action.
+        #expect(try await world.service.auditLog(merchantID: nil, limit: 100, before: nil).isEmpty)
+        try await world.app.test(.router) { client in
+            let browser = PageBrowser(client)
+            try await browser.signIn("ann@gadgets.example", DashboardPageTests.password)
+            let csrf = try #require(try await browser.get("/dashboard/test/offers").csrf)
+            let created = try await browser.post("/dashboard/test/offers", [("csrf_token", csrf), ("title", "Kindle"), ("sku", "K"), ("price", "10"),
+                                                                             ("hashtag", "#BuyKindle")])
+            #expect(created.status == .seeOther)
+            // Refused in the same transaction as its line (a look-alike of an open offer's tag): neither is kept.
+            let refused = try await browser.post("/dashboard/test/offers", [("csrf_token", csrf), ("title", "Again"), ("sku", "K2"), ("price", "10"),
+                                                                             ("hashtag", "#buytheirs")])
+            #expect(refused.status == .conflict)
+            try await client.execute(uri: "/v1/webhook_endpoints", method: .post, headers: bearer(key), body: body(#"{"url":"http://127.0.0.1:9/x"}"#)) {
+                #expect($0.status == .created)
+            }
+            try await client.execute(uri: "/v1/kill_switch", method: .post, headers: admin, body: body(#"{"on":true,"reason":"drill"}"#)) {
+                #expect($0.status == .ok)
+            }
+            let lines = try await world.service.auditLog(merchantID: nil, limit: 100, before: nil)
+            let actions = lines.map(\.action)
+            #expect(actions.contains("session.sign_in") && actions.contains("offer.create") && actions.contains("webhook_endpoint.create")
+                    && actions.contains("kill_switch.on"), "\(actions)")
+            #expect(actions.filter { $0 == "offer.create" }.count == 1, "the refused offer left a line: \(actions)")
+            let offerLine = try #require(lines.first { $0.action == "offer.create" })
+            #expect(offerLine.actor == "ann@gadgets.example (dashboard, merchant)" && offerLine.merchant == merchant.id.rawValue
+                    && offerLine.detail.contains("#BuyKindle"))
+            #expect(lines.first { $0.action == "webhook_endpoint.create" }?.actor == "merchant \(merchant.id) (API key)")
+            #expect(lines.first { $0.action == "kill_switch.on" }?.actor == "operator (admin token)")
+            #expect(lines.first { $0.action == "kill_switch.on" }?.detail == "drill")
+
+            // The merchant sees its own lines only; the operator sees all; others get 404.
+            let activity = try await browser.get("/dashboard/test/activity")
+            #expect(activity.status == .ok && activity.html.contains("offer.create") && !activity.html.contains("kill_switch.on"))
+            #expect(try await browser.get("/dashboard/test/audit").status == .notFound)
+            let ops = PageBrowser(client)
+            try await ops.signIn("ops@issuer.example", DashboardPageTests.password)
+            let audit = try await ops.get("/dashboard/test/audit")
+            #expect(audit.status == .ok && audit.html.contains("kill_switch.on") && audit.html.contains("ann@gadgets.example (dashboard, merchant)"))
+        }
+    }
+}

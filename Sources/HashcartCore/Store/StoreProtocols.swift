@@ -192,6 +192,8 @@ public protocol StoreTransaction: LedgerStorage {
     func updateOutbound(_ post: OutboundPost) throws
     func addMerchantEvent(_ event: MerchantEvent) throws
     func addCardholderNotification(_ notification: CardholderNotification) throws
+    /// A line of the audit log, committed with the rest of this transaction.
+    func addAuditEntry(_ entry: AuditEntry) throws
     func ensureLedgerAccount(_ account: LedgerAccount) throws
 
     // The funnel.

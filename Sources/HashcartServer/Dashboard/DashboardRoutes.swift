@@ -11,7 +11,8 @@ import Hummingbird
 /// | `POST /sign-out`, `POST /sign-out-everywhere`, `GET /account` | any signed-in user |
 /// | `GET /` | the role's home: a merchant's overview, the operator's console, a cardholder's purchases |
 /// | `GET|POST /offers`, `GET /offers/{id}`, `GET /offers/{id}/live` (server-sent events), `POST /offers/{id}/pause|resume|end`, `GET /orders`, `GET /orders/{id}`, `POST /orders/{id}/ship|cancel|refund`, `GET|POST /webhooks`, `GET /webhooks/{id}` (delivery log), `POST /webhooks/{id}/disable|enable|rotate|test`, `POST /events/{id}/redeliver`, `GET|POST /api-keys`, `POST /api-keys/{id}/revoke`, `GET /settlements`, `GET /settlements.csv|orders.csv|offers.csv` | a merchant user (their merchant's objects only) |
-/// | `GET|POST /users`, `POST /kill-switch` | the operator |
+/// | `GET /activity` (the merchant's lines of the audit log) | a merchant user |
+/// | `GET|POST /users`, `POST /kill-switch`, `GET /audit` (the audit log) | the operator |
 /// | `POST /purchases/{id}/cancel` | a cardholder (their purchases only) |
 enum DashboardRoutes {
     static func add<Service: HashcartService>(to router: Router<HashcartRequestContext>, services: ModeServices<Service>,
@@ -34,6 +35,7 @@ enum DashboardRoutes {
             MerchantPages(modes: modes, service: service).add(to: signedIn)
             WebhookPages(modes: modes, service: service).add(to: signedIn)
             AccountPages(modes: modes, service: service).add(to: signedIn)
+            AuditPages(modes: modes, service: service).add(to: signedIn)
             OperatorPages(modes: modes, service: service).add(to: signedIn)
             CardholderPages(modes: modes, service: service).add(to: signedIn)
         }

@@ -29,7 +29,8 @@ struct DashboardSessionMiddleware<Service: HashcartService>: RouterMiddleware {
         var context = context
         context.mode = mode
         context.dashboard = DashboardRequest(principal: principal, sessionToken: token, form: form)
-        return try await next(request, context)
+        let actor = AuditActor(name: "\(principal.email) (dashboard, \(principal.role.rawValue))", address: context.clientAddress)
+        return try await AuditActor.$current.withValue(actor) { try await next(request, context) }
     }
 }
 

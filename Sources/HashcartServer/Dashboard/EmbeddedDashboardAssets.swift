@@ -41,6 +41,19 @@ enum EmbeddedDashboardAssets {
   <button type="submit">Create a {{mode}} key</button>
 </form>
 """#,
+        "audit": #"""
+<section class="card">
+  <p>Every change an operator, a merchant user or an API credential made in {{mode}} mode, written with the change itself.</p>
+  {{#has_lines}}
+  <table>
+    <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">From</th><th scope="col">What</th><th scope="col">Object</th><th scope="col">Detail</th></tr></thead>
+    <tbody>{{#lines}}<tr><td>{{at}}</td><td>{{actor}}</td><td><code>{{address}}</code></td><td><code>{{action}}</code></td><td><code>{{object}}</code></td><td>{{detail}}</td></tr>{{/lines}}</tbody>
+  </table>
+  {{#next}}<p><a href="{{next}}">Older</a></p>{{/next}}
+  {{/has_lines}}
+  {{^has_lines}}<p>Nothing recorded yet.</p>{{/has_lines}}
+</section>
+"""#,
         "cardholder_home": #"""
 <section class="card">
   {{#has_purchases}}

@@ -109,9 +109,9 @@ struct PageFrame {
         case .merchant:
             [("overview", "", "Overview"), ("offers", "/offers", "Offers"), ("orders", "/orders", "Orders"),
              ("webhooks", "/webhooks", "Webhooks"), ("api-keys", "/api-keys", "API keys"), ("settlements", "/settlements", "Settlements"),
-             ("account", "/account", "Account")]
+             ("activity", "/activity", "Activity"), ("account", "/account", "Account")]
         case .operator:
-            [("overview", "", "Console"), ("users", "/users", "Users"), ("account", "/account", "Account")]
+            [("overview", "", "Console"), ("users", "/users", "Users"), ("audit", "/audit", "Audit log"), ("account", "/account", "Account")]
         case .cardholder:
             [("overview", "", "Purchases"), ("account", "/account", "Account")]
         }

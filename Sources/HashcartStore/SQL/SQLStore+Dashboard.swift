@@ -22,11 +22,15 @@ extension SQLStore {
     }
 
     public func createDashboardUser(_ user: DashboardUser) async throws -> Bool {
-        try await withWriteSession { session in
-            try session.execute("""
+        let audit = AuditAction.entry()
+        return try await inWriteTransaction { session in
+            guard try session.execute("""
                 INSERT INTO dashboard_users (\(Self.dashboardUserColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING
                 """, [.text(user.id), .text(user.email.rawValue), .text(user.role.rawValue), SQLValue(user.merchantID?.rawValue),
                       SQLValue(user.cardAccountID?.rawValue), .text(user.passwordHash), SQLValue(user.createdAt), SQLValue(user.disabledAt)]) == 1
+            else { return false }
+            try Self.insertAudit(audit, session)
+            return true
         }
     }
 
@@ -50,7 +54,9 @@ extension SQLStore {
     }
 
     public func createDashboardSession(_ session: DashboardSession) async throws {
+        let audit = AuditAction.entry()
         try await inWriteTransaction { sql in
+            try Self.insertAudit(audit, sql)
             try sql.execute("DELETE FROM dashboard_sessions WHERE user_id = $1 AND expires_at <= $2", [.text(session.userID), SQLValue(session.createdAt)])
             // The oldest sessions beyond the limit (this one included in the count) end.
             try sql.execute("""
@@ -87,8 +93,11 @@ extension SQLStore {
     }
 
     public func deleteDashboardSessions(userID: String) async throws -> Int {
-        try await withWriteSession { sql in
-            try sql.execute("DELETE FROM dashboard_sessions WHERE user_id = $1", [.text(userID)])
+        let audit = AuditAction.entry()
+        return try await inWriteTransaction { sql in
+            let ended = try sql.execute("DELETE FROM dashboard_sessions WHERE user_id = $1", [.text(userID)])
+            try Self.insertAudit(audit, sql)
+            return ended
         }
     }
 }

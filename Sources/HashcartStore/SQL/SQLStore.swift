@@ -44,17 +44,28 @@ extension SQLStore {
     // MARK: Credentials
 
     public func saveCredential(id: String, kind: CredentialKind, ownerID: String, secretHash: [UInt8], at: Instant) async throws {
-        _ = try await withWriteSession { session in
+        let audit = AuditAction.entry()
+        _ = try await inWriteTransaction { session in
             try session.execute("INSERT INTO credentials (id, kind, owner_id, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
                                 [.text(id), .text(kind.rawValue), .text(ownerID), .blob(Data(secretHash)), SQLValue(at)])
+            try Self.insertAudit(audit, session)
         }
     }
 
     public func revokeCredential(id: String, kind: CredentialKind, ownerID: String, at: Instant) async throws -> Bool {
-        try await withWriteSession { session in
-            try session.execute("UPDATE credentials SET revoked_at = $1 WHERE id = $2 AND kind = $3 AND owner_id = $4 AND revoked_at IS NULL",
-                                [SQLValue(at), .text(id), .text(kind.rawValue), .text(ownerID)]) == 1
+        let audit = AuditAction.entry()
+        return try await inWriteTransaction { session in
+            guard try session.execute("UPDATE credentials SET revoked_at = $1 WHERE id = $2 AND kind = $3 AND owner_id = $4 AND revoked_at IS NULL",
+                                      [SQLValue(at), .text(id), .text(kind.rawValue), .text(ownerID)]) == 1 else { return false }
+            try Self.insertAudit(audit, session)
+            return true
         }
+    }
+
+    /// Writes the audit line of a write (see ``AuditAction``) in its transaction; nothing without one.
+    static func insertAudit(_ entry: AuditEntry?, _ session: any SQLSession) throws {
+        guard let entry else { return }
+        _ = try session.insertMany(into: "audit_log", columns: StoreRows.auditColumns, rows: [StoreRows.values(of: entry)])
     }
 
     public func credentialOwner(kind: CredentialKind, secretHash: [UInt8]) async throws -> String? {
@@ -117,10 +128,12 @@ extension SQLStore {
 
     public func createWebhookEndpoint(id: String, merchantID: MerchantID, url: String, secret: String, at: Instant) async throws -> WebhookEndpoint {
         let sealed = try cipher.seal(Data(secret.utf8), context: "webhook:" + id)
+        let audit = AuditAction.entry()
         return try await inWriteTransaction { session in
             let sequence = session.dialect.eventSequence
             try Self.lockEndpoints(of: merchantID, session)
             try Self.checkRoomForAnotherEndpoint(of: merchantID, session)
+            try Self.insertAudit(audit, session)
             try session.execute("""
                 INSERT INTO webhook_endpoints (id, merchant_id, url, secret_sealed, created_at, after_event_seq)
                 VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(MAX(\(sequence)), 0) FROM merchant_events))
@@ -156,12 +169,14 @@ extension SQLStore {
     }
 
     public func setWebhookEndpointDisabled(id: String, merchantID: MerchantID, disabled: Bool, at: Instant) async throws -> WebhookEndpointStatus? {
-        try await inWriteTransaction { session in
+        let audit = AuditAction.entry()
+        return try await inWriteTransaction { session in
             try Self.lockEndpoints(of: merchantID, session)
             guard let current = try session.queryOne("""
                 SELECT \(StoreColumns.webhookEndpointStatus) FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2
                 """, [.text(id), .text(merchantID.rawValue)], StoreRows.webhookEndpointStatus(merchantID)) else { return nil }
             guard current.isDisabled != disabled else { return current }
+            try Self.insertAudit(audit, session)
             if disabled {
                 try session.execute("UPDATE webhook_endpoints SET disabled_at = $1 WHERE id = $2", [SQLValue(at), .text(id)])
                 // What was still waiting for it is not sent; the merchant can redeliver an event later.
@@ -186,6 +201,7 @@ extension SQLStore {
     public func rotateWebhookSecret(id: String, merchantID: MerchantID, newSecret: String, previousExpiresAt: Instant,
                                     at: Instant) async throws -> WebhookEndpointStatus? {
         let sealed = try cipher.seal(Data(newSecret.utf8), context: "webhook:" + id)
+        let audit = AuditAction.entry()
         return try await inWriteTransaction { session in
             // The old secret, sealed under the same context, moves over as it is and signs too until it expires.
             let changed = try session.execute("""
@@ -193,6 +209,7 @@ extension SQLStore {
                 WHERE id = $3 AND merchant_id = $4
                 """, [SQLValue(previousExpiresAt), .blob(sealed), .text(id), .text(merchantID.rawValue)])
             guard changed == 1 else { return nil }
+            try Self.insertAudit(audit, session)
             return try session.queryOne("""
                 SELECT \(StoreColumns.webhookEndpointStatus) FROM webhook_endpoints WHERE id = $1
                 """, [.text(id)], StoreRows.webhookEndpointStatus(merchantID))

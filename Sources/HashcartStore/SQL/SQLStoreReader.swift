@@ -116,6 +116,16 @@ struct SQLStoreReader: StoreReader {
         }
     }
 
+    func auditLog(merchantID: MerchantID?, limit: Int, before: Int64?) throws -> [(seq: Int64, entry: AuditEntry)] {
+        try session.query("""
+            SELECT seq, at, actor, address, action, object_id, merchant_id, detail FROM audit_log
+            WHERE ($1 = '' OR merchant_id = $1) AND seq < $2 ORDER BY seq DESC LIMIT $3
+            """, [.text(merchantID?.rawValue ?? ""), .int(before ?? Int64.max), SQLValue(limit)], limit: limit) { row in
+            (seq: try row.int(0), entry: AuditEntry(actor: try row.text(2), address: try row.text(3), action: try row.text(4), objectID: try row.text(5),
+                                                    merchantID: try row.optionalText(6).map { MerchantID($0) }, detail: try row.text(7), at: try row.instant(1)))
+        }
+    }
+
     func timesToConfirm(offer: OfferID) throws -> [Int64] {
         try session.query("SELECT confirmed_at - requested_at FROM purchases WHERE offer_id = $1 AND confirmed_at IS NOT NULL ORDER BY 1",
                           [.text(offer.rawValue)]) { try $0.int(0) }

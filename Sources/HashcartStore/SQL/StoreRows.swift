@@ -43,6 +43,7 @@ enum StoreRows {
     static let ledgerAccountColumns = SQLColumn.list("id, code, flags:int, debits_pending:int, debits_posted:int, credits_pending:int, credits_posted:int")
     static let merchantEventColumns = SQLColumn.list("id, merchant_id, type, object_id, created_at:int")
     static let notificationColumns = SQLColumn.list("id, card_account_id, purchase_id, kind, message, created_at:int")
+    static let auditColumns = SQLColumn.list("at:int, actor, address, action, object_id, merchant_id, detail")
     static let merchantColumns = SQLColumn.list("id, name, discount_bps:int, created_at:int")
 
     /// `a, b, c` for a SELECT or INSERT.
@@ -294,6 +295,10 @@ enum StoreRows {
 
     static func values(of e: MerchantEvent) -> [SQLValue] {
         [.text(e.id), .text(e.merchantID.rawValue), .text(e.type.rawValue), .text(e.objectID), SQLValue(e.createdAt)]
+    }
+
+    static func values(of a: AuditEntry) -> [SQLValue] {
+        [SQLValue(a.at), .text(a.actor), .text(a.address), .text(a.action), .text(a.objectID), SQLValue(a.merchantID?.rawValue), .text(a.detail)]
     }
 
     static func values(of n: CardholderNotification) -> [SQLValue] {

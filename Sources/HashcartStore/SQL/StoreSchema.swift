@@ -349,6 +349,13 @@ enum StoreSchema {
             DROP INDEX IF EXISTS orders_offer;
             CREATE INDEX orders_offer ON orders(offer_id, created_at, id);
             """),
+        Migration(id: "v19-audit-log", sql: """
+            -- Who did what, when and from where: each line written in the transaction of its action.
+            CREATE TABLE audit_log (
+                seq {serial} PRIMARY KEY, at {int} NOT NULL, actor TEXT NOT NULL, address TEXT NOT NULL, action TEXT NOT NULL,
+                object_id TEXT NOT NULL, merchant_id TEXT, detail TEXT NOT NULL);
+            CREATE INDEX audit_log_merchant ON audit_log(merchant_id, seq);
+            """),
     ]
 
     /// A migration's statements in `dialect`.

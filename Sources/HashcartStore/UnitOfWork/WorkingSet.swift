@@ -61,6 +61,7 @@ final class WorkingSet: StoreTransaction {
     private var changedOutboundOrder: [String] = []
     private var newMerchantEvents: [MerchantEvent] = []
     private var newNotifications: [CardholderNotification] = []
+    private var newAuditEntries: [AuditEntry] = []
     private var network: NetworkName = .sandbox
     /// Cards with purchases or orders still in the buffers.
     private var bufferedCards: Set<CardAccountID> = []
@@ -298,6 +299,10 @@ final class WorkingSet: StoreTransaction {
             try session.insertMany(into: "cardholder_notifications", columns: StoreRows.notificationColumns,
                                    rows: newNotifications.map(StoreRows.values(of:)), suffix: "ON CONFLICT DO NOTHING")
             newNotifications = []
+        }
+        if !newAuditEntries.isEmpty {
+            try session.insertMany(into: "audit_log", columns: StoreRows.auditColumns, rows: newAuditEntries.map(StoreRows.values(of:)))
+            newAuditEntries = []
         }
     }
 
@@ -817,6 +822,10 @@ final class WorkingSet: StoreTransaction {
 
     func addCardholderNotification(_ notification: CardholderNotification) throws {
         newNotifications.append(notification)
+    }
+
+    func addAuditEntry(_ entry: AuditEntry) throws {
+        newAuditEntries.append(entry)
     }
 
     // MARK: Ledger storage
