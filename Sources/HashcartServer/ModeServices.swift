@@ -27,9 +27,4 @@ public struct ModeServices<Service: HashcartService>: Sendable {
     /// The modes this Hashcart runs.
     public var modes: [Mode] { Mode.allCases.filter { self[$0] != nil } }
 
-    /// The service of an authenticated request's mode (the middlewares checked it runs).
-    func of(_ context: HashcartRequestContext) throws -> Service {
-        guard let service = self[context.mode] else { throw APIError.unauthorized }
-        return service
-    }
 }
