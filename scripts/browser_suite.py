@@ -248,7 +248,8 @@ def main():
         check(second.startswith("whsec_") and second != first and "previous secret signs too" in driver.page_source, "the secret is rotated")
         driver.get(base + "/dashboard/test/webhooks")
         page_checks(driver, "merchant-webhooks")
-        for name, path in [("merchant-api-keys", "/api-keys"), ("merchant-settlements", "/settlements"), ("merchant-account", "/account")]:
+        for name, path in [("merchant-api-keys", "/api-keys"), ("merchant-settlements", "/settlements"), ("merchant-activity", "/activity"),
+                           ("merchant-account", "/account")]:
             driver.get(base + "/dashboard/test" + path)
             page_checks(driver, name)
 
@@ -291,8 +292,12 @@ def main():
         driver.find_element(By.ID, "reason").send_keys("maintenance over")
         submit(driver, driver.find_element(By.XPATH, "//button[text()='Let purchases go on']"))
         check("Purchases go on" in driver.page_source, "and lets them go on")
-        driver.get(base + "/dashboard/test/users")
-        page_checks(driver, "operator-users")
+        for name, path in [("operator-users", "/users"), ("operator-merchants", "/merchants"), ("operator-cardholders", "/cardholders"),
+                           ("operator-audit-log", "/audit")]:
+            driver.get(base + "/dashboard/test" + path)
+            page_checks(driver, name)
+        check("order.ship" in driver.page_source and "order.refund" in driver.page_source and "webhook_endpoint.rotate_secret" in driver.page_source,
+              "the audit log shows the merchant's shipment, refund and secret rotation")
     finally:
         driver.quit()
 

@@ -73,6 +73,13 @@ public protocol HashcartService: Sendable {
     /// The merchant's funnel across its offers over `[from, to)` (unix seconds; text as given, checked here).
     func merchantAnalytics(merchantID: String, from: String?, to: String?) async throws -> MerchantAnalyticsView
 
+    /// Merchants (operator): those whose name or id holds `search`, by id, after `after`.
+    func merchants(search: String?, limit: Int, after: String?) async throws -> ListView<MerchantView>
+    /// One merchant (operator).
+    func merchant(id: String) async throws -> MerchantView
+    /// Cardholders (operator): those whose card account id holds `search`, by id, after `after`.
+    func cardholders(search: String?, limit: Int, after: String?) async throws -> ListView<CardholderView>
+
     /// The audit log, newest first: everything (the operator) or one merchant's lines; `before` a line's number.
     func auditLog(merchantID: String?, limit: Int, before: Int64?) async throws -> [AuditLineView]
 

@@ -108,6 +108,10 @@ public protocol StoreReader {
     func offer(_ id: OfferID) throws -> Offer?
     /// One merchant, from a snapshot (no writer lock).
     func merchant(_ id: MerchantID) throws -> Merchant?
+    /// Merchants by name, at most `limit`: those whose name or id holds `search` (any case), or all.
+    func merchants(search: String?, limit: Int, after: MerchantID?) throws -> [Merchant]
+    /// Card accounts by id, at most `limit`: those whose id holds `search` (any case), or all.
+    func cardAccounts(search: String?, limit: Int, after: CardAccountID?) throws -> [CardAccount]
     /// A merchant's offers, newest first, after `startingAfter` (an offer id), at most `limit`.
     func offers(merchantID: MerchantID, limit: Int, startingAfter: OfferID?) throws -> [Offer]
     /// A merchant's orders, newest first, optionally of one offer and one status.

@@ -406,6 +406,28 @@ import Testing
             try await world.settle()
             #expect(try await world.store.read { try $0.order(Order.id(for: mine.id)) }?.status == .cancelled)
             #expect(try await browser.get("/dashboard/test?done=cancelled").html.contains("Purchase cancelled"))
+
+            // Another card's link cannot be removed from here; the cardholder's own can (one link per network).
+            let theirLink = try #require(try await world.service.links(cardholderID: otherCard.id.rawValue).data.first)
+            #expect(try await browser.post("/dashboard/test/links/\(theirLink.id)/delete", [("csrf_token", csrf)]).status == .notFound)
+            #expect(try await world.service.links(cardholderID: otherCard.id.rawValue).data.contains { $0.id == theirLink.id && $0.active })
+            let own = try #require(try await world.service.links(cardholderID: card.id.rawValue).data.first { $0.active })
+            #expect(try await browser.post("/dashboard/test/links/\(own.id)/delete", [("csrf_token", csrf)]).status == .seeOther)
+            #expect(try await world.service.links(cardholderID: card.id.rawValue).data.first { $0.id == own.id }?.active != true)
+
+            // Linking another account by code, from the page: the code is shown, and posting it links.
+            let codePage = try await browser.post("/dashboard/test/links", [("csrf_token", csrf), ("network", "sandbox"), ("how", "code")])
+            let code = try #require(codePage.html.range(of: #"id="code" readonly value="([^"]+)""#, options: .regularExpression)
+                .map { String(codePage.html[$0].split(separator: "\"")[3]) })
+            let second = try world.sandbox.createAccount(handle: "ann_alt")
+            _ = try world.sandbox.post(authorID: second.id, text: "linking \(code)")
+            try await world.settle()
+            let linked = try await world.service.links(cardholderID: card.id.rawValue).data
+            #expect(linked.contains { $0.handle.contains("ann_alt") && $0.active }, "\(linked)")
+            #expect(try await browser.get("/dashboard/test").html.contains("ann_alt"))
+            // Without an OAuth app for the network, the sign-in way is refused with a message.
+            let noApp = try await browser.post("/dashboard/test/links", [("csrf_token", csrf), ("network", "sandbox"), ("how", "sign_in")])
+            #expect(noApp.status.code >= 400 && noApp.html.contains("Not done"))
         }
     }
 }
@@ -460,6 +482,53 @@ import Testing
             try await ops.signIn("ops@issuer.example", DashboardPageTests.password)
             let audit = try await ops.get("/dashboard/test/audit")
             #expect(audit.status == .ok && audit.html.contains("kill_switch.on") && audit.html.contains("ann@gadgets.example (dashboard, merchant)"))
+        }
+    }
+}
+
+/// The operator's merchants and cardholders: search, each one's page, and nobody else's.
+@Suite(.onEveryBackend) struct OperatorScreenTests {
+    @Test func theOperatorFindsMerchantsAndCardholders() async throws {
+        let world = try await ServerWorld()
+        let gadgets = try await DashboardPageTests.merchantUser(world, name: "Gadgets & <Co>")
+        let books = try await world.engine.createMerchant(name: "100% Books_Shop")
+        _ = try await world.engine.createOffer(OfferDraft(merchantID: gadgets.id, title: "Kindle", sku: "K", price: .usd(1_000), hashtag: "#BuyKindle",
+                                                          quantity: 5))
+        let (card, _, _) = try await world.linkedBuyerPosts("#BuyKindle", handle: "ann")
+        _ = try await world.service.dashboard.createUser(CreateDashboardUserBody(email: "ops@issuer.example", role: "operator",
+                                                                                 password: DashboardPageTests.password))
+        try await world.app.test(.router) { client in
+            let ops = PageBrowser(client)
+            try await ops.signIn("ops@issuer.example", DashboardPageTests.password)
+            let all = try await ops.get("/dashboard/test/merchants")
+            #expect(all.status == .ok && all.html.contains("Gadgets &amp; &lt;Co&gt;") && all.html.contains("100% Books_Shop"))
+            // Search in any case; LIKE's own characters match only themselves.
+            let found = try await ops.get("/dashboard/test/merchants?q=GADGETS")
+            #expect(found.html.contains("Gadgets &amp;") && !found.html.contains("Books"))
+            let percent = try await ops.get("/dashboard/test/merchants?q=%25")
+            #expect(percent.html.contains("100% Books") && !percent.html.contains("Gadgets"))
+            let underscore = try await ops.get("/dashboard/test/merchants?q=s_s")
+            #expect(underscore.html.contains("Books_Shop") && !underscore.html.contains("Gadgets"))
+            let none = try await ops.get("/dashboard/test/merchants?q=nothing%20like%20it")
+            #expect(none.html.contains("No merchant matches."))
+            let detail = try await ops.get("/dashboard/test/merchants/\(gadgets.id)")
+            #expect(detail.status == .ok && detail.html.contains("#BuyKindle") && detail.html.contains("ann@gadgets.example"))
+            #expect(try await ops.get("/dashboard/test/merchants/mer_nope").status == .notFound)
+            #expect(try await ops.get("/dashboard/test/merchants/\(books.id)").status == .ok)
+
+            let cards = try await ops.get("/dashboard/test/cardholders?q=\(card.id.rawValue.uppercased())")
+            #expect(cards.status == .ok && cards.html.contains(card.id.rawValue))
+            let cardPage = try await ops.get("/dashboard/test/cardholders/\(card.id)")
+            #expect(cardPage.status == .ok && cardPage.html.contains("@ann") && cardPage.html.contains("$5,000.00"))
+            #expect(try await ops.get("/dashboard/test/cardholders/card_nope").status == .notFound)
+
+            // A merchant user reaches none of it.
+            let merchant = PageBrowser(client)
+            try await merchant.signIn("ann@gadgets.example", DashboardPageTests.password)
+            for path in ["/dashboard/test/merchants", "/dashboard/test/merchants/\(books.id)", "/dashboard/test/cardholders",
+                         "/dashboard/test/cardholders/\(card.id)"] {
+                #expect(try await merchant.get(path).status == .notFound, "\(path)")
+            }
         }
     }
 }

@@ -12,7 +12,8 @@ import Hummingbird
 /// | `GET /` | the role's home: a merchant's overview, the operator's console, a cardholder's purchases |
 /// | `GET|POST /offers`, `GET /offers/{id}`, `GET /offers/{id}/live` (server-sent events), `POST /offers/{id}/pause|resume|end`, `GET /orders`, `GET /orders/{id}`, `POST /orders/{id}/ship|cancel|refund`, `GET|POST /webhooks`, `GET /webhooks/{id}` (delivery log), `POST /webhooks/{id}/disable|enable|rotate|test`, `POST /events/{id}/redeliver`, `GET|POST /api-keys`, `POST /api-keys/{id}/revoke`, `GET /settlements`, `GET /settlements.csv|orders.csv|offers.csv` | a merchant user (their merchant's objects only) |
 /// | `GET /activity` (the merchant's lines of the audit log) | a merchant user |
-/// | `GET|POST /users`, `POST /kill-switch`, `GET /audit` (the audit log) | the operator |
+/// | `GET /merchants` (search), `GET /merchants/{id}`, `GET /cardholders` (search), `GET /cardholders/{id}`, `GET|POST /users`, `POST /kill-switch`, `GET /audit` (the audit log) | the operator |
+/// | `POST /links` (a code, or the network's sign-in), `POST /links/{id}/delete` | a cardholder (their links only) |
 /// | `POST /purchases/{id}/cancel` | a cardholder (their purchases only) |
 enum DashboardRoutes {
     static func add<Service: HashcartService>(to router: Router<HashcartRequestContext>, services: ModeServices<Service>,

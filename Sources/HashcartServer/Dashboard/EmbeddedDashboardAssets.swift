@@ -54,6 +54,14 @@ enum EmbeddedDashboardAssets {
   {{^has_lines}}<p>Nothing recorded yet.</p>{{/has_lines}}
 </section>
 """#,
+        "cardholder": #"""
+<dl class="card facts"><dt>Credit limit</dt><dd>{{limit}}</dd><dt>Billing state</dt><dd>{{state}}</dd><dt>Created</dt><dd>{{created}}</dd></dl>
+<section class="columns">
+  <div class="card"><h2>Links</h2>{{#has_links}}<ul>{{#links}}<li>{{network}}: {{handle}} ({{active}})</li>{{/links}}</ul>{{/has_links}}{{^has_links}}<p>No account linked.</p>{{/has_links}}</div>
+  <div class="card"><h2>Purchases</h2>{{#has_purchases}}<table><thead><tr><th scope="col">Reference</th><th scope="col">State</th><th scope="col" class="num">Total</th><th scope="col">When</th></tr></thead>
+    <tbody>{{#purchases}}<tr><td>{{reference}}</td><td><span class="state">{{state}}</span></td><td class="num">{{total}}</td><td>{{created}}</td></tr>{{/purchases}}</tbody></table>{{/has_purchases}}{{^has_purchases}}<p>No purchases.</p>{{/has_purchases}}</div>
+</section>
+"""#,
         "cardholder_home": #"""
 <section class="card">
   {{#has_purchases}}
@@ -66,10 +74,33 @@ enum EmbeddedDashboardAssets {
   {{^has_purchases}}<p>No purchases yet. Post an offer's hashtag from a linked account to buy.</p>{{/has_purchases}}
 </section>
 <section class="columns">
-  <div class="card"><h2>Linked accounts</h2>{{#has_links}}<ul>{{#links}}<li>{{network}}: {{handle}}</li>{{/links}}</ul>{{/has_links}}{{^has_links}}<p>No account linked yet.</p>{{/has_links}}</div>
+  <div class="card"><h2>Linked accounts</h2>{{#has_links}}<ul>{{#links}}<li>{{network}}: {{handle}}
+    <form method="post" action="{{base}}/links/{{id}}/delete" class="inline-form"><input type="hidden" name="csrf_token" value="{{csrf}}"><button type="submit" class="danger" aria-label="Unlink {{handle}} on {{network}}">Unlink</button></form></li>{{/links}}</ul>{{/has_links}}{{^has_links}}<p>No account linked yet.</p>{{/has_links}}
+    <form method="post" action="{{base}}/links" class="form">
+      <input type="hidden" name="csrf_token" value="{{csrf}}">
+      <p><label for="network">Link an account on</label><select id="network" name="network"><option value="sandbox">sandbox</option><option value="x">X</option><option value="mastodon">Mastodon</option><option value="bluesky">Bluesky</option></select></p>
+      <p><label for="how">How</label><select id="how" name="how"><option value="code">post a code from it</option><option value="sign_in">sign in at the network</option></select></p>
+      <p><button type="submit">Link</button></p>
+    </form></div>
   <div class="card"><h2>Statement credits</h2>{{#has_credits}}<ul>{{#credits}}<li>{{amount}}, {{state}}, {{created}}</li>{{/credits}}</ul>{{/has_credits}}{{^has_credits}}<p>No credit earned yet.</p>{{/has_credits}}</div>
 </section>
 <section class="card"><h2>Notifications</h2>{{#has_notifications}}<ul class="notices">{{#notifications}}<li><span class="muted">{{created}}</span> {{message}}</li>{{/notifications}}</ul>{{/has_notifications}}{{^has_notifications}}<p>Nothing yet.</p>{{/has_notifications}}</section>
+"""#,
+        "cardholders": #"""
+<form method="get" action="{{base}}/cardholders" class="card filters">
+  <p><label for="q">Card account id</label><input id="q" name="q" value="{{q}}" maxlength="64"></p>
+  <p><button type="submit">Search</button></p>
+</form>
+<section class="card">
+  {{#has_cardholders}}
+  <table>
+    <thead><tr><th scope="col">Card account</th><th scope="col" class="num">Credit limit</th><th scope="col">State</th><th scope="col">Card number</th><th scope="col">Created</th></tr></thead>
+    <tbody>{{#cardholders}}<tr><td><a href="{{base}}/cardholders/{{id}}"><code>{{id}}</code></a></td><td class="num">{{limit}}</td><td>{{state}}</td><td>{{pan}}</td><td>{{created}}</td></tr>{{/cardholders}}</tbody>
+  </table>
+  {{#next}}<p><a href="{{next}}">More</a></p>{{/next}}
+  {{/has_cardholders}}
+  {{^has_cardholders}}<p>No cardholder matches.</p>{{/has_cardholders}}
+</section>
 """#,
         "funnel": #"""
 <section class="grid" aria-label="Sales">
@@ -132,6 +163,34 @@ enum EmbeddedDashboardAssets {
 </body>
 </html>
 """#,
+        "link_code": #"""
+<section class="card">
+  <p>Post this from the {{network}} account you want to link, within the time shown: Hashcart links it to your card and replies without any card detail.</p>
+  <p><label for="code">Code</label><input id="code" readonly value="{{code}}"></p>
+  <p>{{instructions}}</p>
+  <p class="muted">Valid until {{expires}}.</p>
+  <p><a href="{{base}}">Back to your purchases</a></p>
+</section>
+"""#,
+        "link_sign_in": #"""
+<section class="card">
+  <p>Sign in at {{network}} to prove the account is yours; you come back here when it is linked. The sign-in is valid until {{expires}}, once.</p>
+  <p><a class="button" href="{{authorize_url}}" rel="noreferrer">Continue to {{network}}</a></p>
+  <p><a href="{{base}}">Back to your purchases</a></p>
+</section>
+"""#,
+        "merchant": #"""
+<dl class="card facts">
+  <dt>Id</dt><dd><code>{{id}}</code></dd><dt>Fee</dt><dd>{{fee}}</dd><dt>Payout account</dt><dd>{{payout}}</dd><dt>Created</dt><dd>{{created}}</dd>
+</dl>
+<section class="columns">
+  <div class="card"><h2>Offers</h2>{{#has_offers}}<table><thead><tr><th scope="col">Title</th><th scope="col">Hashtag</th><th scope="col">State</th><th scope="col" class="num">Sold</th></tr></thead>
+    <tbody>{{#offers}}<tr><td>{{title}}</td><td><code>{{hashtag}}</code></td><td><span class="state">{{state}}</span></td><td class="num">{{sold}}</td></tr>{{/offers}}</tbody></table>{{/has_offers}}{{^has_offers}}<p>No offers.</p>{{/has_offers}}</div>
+  <div class="card"><h2>Dashboard users</h2>{{#has_users}}<ul>{{#users}}<li>{{email}}</li>{{/users}}</ul>{{/has_users}}{{^has_users}}<p>None: add one on the Users page.</p>{{/has_users}}</div>
+</section>
+<section class="card"><h2>Latest changes</h2>{{#has_lines}}<table><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Object</th></tr></thead>
+  <tbody>{{#lines}}<tr><td>{{at}}</td><td>{{actor}}</td><td><code>{{action}}</code></td><td><code>{{object}}</code></td></tr>{{/lines}}</tbody></table>{{/has_lines}}{{^has_lines}}<p>Nothing recorded.</p>{{/has_lines}}</section>
+"""#,
         "merchant_overview": #"""
 <nav class="ranges" aria-label="Time range"><ul>{{#ranges}}<li><a href="{{base}}?range={{key}}"{{#current}} aria-current="true"{{/current}}>{{label}}</a></li>{{/ranges}}</ul></nav>
 <section class="card">
@@ -149,6 +208,22 @@ enum EmbeddedDashboardAssets {
   </table>
   {{/has_offers}}
   {{^has_offers}}<p>Nothing happened on your offers in this range. <a href="{{base}}/offers">Create an offer</a>.</p>{{/has_offers}}
+</section>
+"""#,
+        "merchants": #"""
+<form method="get" action="{{base}}/merchants" class="card filters">
+  <p><label for="q">Name or id</label><input id="q" name="q" value="{{q}}" maxlength="64"></p>
+  <p><button type="submit">Search</button></p>
+</form>
+<section class="card">
+  {{#has_merchants}}
+  <table>
+    <thead><tr><th scope="col">Merchant</th><th scope="col">Id</th><th scope="col" class="num">Fee</th><th scope="col">Payout account</th><th scope="col">Created</th></tr></thead>
+    <tbody>{{#merchants}}<tr><td><a href="{{base}}/merchants/{{id}}">{{name}}</a></td><td><code>{{id}}</code></td><td class="num">{{fee}}</td><td>{{payout}}</td><td>{{created}}</td></tr>{{/merchants}}</tbody>
+  </table>
+  {{#next}}<p><a href="{{next}}">More</a></p>{{/next}}
+  {{/has_merchants}}
+  {{^has_merchants}}<p>No merchant matches.</p>{{/has_merchants}}
 </section>
 """#,
         "message": #"""
@@ -433,6 +508,7 @@ svg .line { fill: none; stroke-width: 2; } svg .s1 { stroke: var(--s1); } svg .s
 .notices { list-style: none; padding: 0; } .notices li { padding: 4px 0; border-bottom: 1px solid var(--line); }
 .row-actions form { display: inline-block; margin: 2px 4px 2px 0; }
 svg .bar { fill: var(--s1); }
+.inline-form { display: inline; margin-left: 8px; } a.button { display: inline-block; padding: 6px 14px; border-radius: 6px; background: var(--accent); color: #fff; text-decoration: none; }
 """#
     static let liveScript = #"""
 // Live updates for an offer's page: the funnel's numbers from server-sent events. The page works

@@ -16,6 +16,73 @@ struct OperatorPages<Service: HashcartService> {
             _ = try await service.setKillSwitch(KillSwitchBody(on: on, reason: reason))
             return PageRenderer.redirect("/dashboard/\(context.mode.rawValue)?done=\(on ? "stopped" : "resumed")")
         }
+        group.get("merchants") { request, context in
+            try context.requireOperator()
+            let query = request.uri.queryParameters
+            let search = query.get("q").map { String($0.prefix(64)).trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+            let list = try await service.merchants(search: search, limit: 50, after: query.get("after").map { String($0) })
+            var data: [String: Any] = [
+                "q": search ?? "", "has_merchants": !list.data.isEmpty,
+                "merchants": list.data.map { merchant -> [String: Any] in
+                    ["id": merchant.id, "name": merchant.name, "fee": "\(merchant.discountRateBps / 100).\(PageFormat.two(merchant.discountRateBps % 100))%",
+                     "payout": merchant.payoutAccount.map { "account ending \($0.last4)" } ?? "none yet", "created": PageFormat.time(merchant.created)]
+                },
+            ]
+            if list.hasMore, let last = list.data.last {
+                data["next"] = "/dashboard/\(context.mode.rawValue)/merchants?q=\((search ?? "").urlQueryValue)&after=\(last.id.urlQueryValue)"
+            }
+            return page("merchants", "Merchants", data: data, context, section: "merchants")
+        }
+        group.get("merchants/{id}") { _, context in
+            try context.requireOperator()
+            let merchant = try await service.merchant(id: try context.parameters.require("id"))
+            let offers = try await service.offers(merchantID: merchant.id, limit: 50, startingAfter: nil)
+            let users = try await service.dashboard.users(merchantID: merchant.id, limit: 50)
+            let lines = try await service.auditLog(merchantID: merchant.id, limit: 20, before: nil)
+            return page("merchant", merchant.name, data: [
+                "id": merchant.id, "fee": "\(merchant.discountRateBps) bps", "created": PageFormat.time(merchant.created),
+                "payout": merchant.payoutAccount.map { "routing \($0.routingNumber), \($0.accountType) account ending \($0.last4)" } ?? "none yet",
+                "offers": offers.data.map { ["title": $0.title, "hashtag": $0.hashtag, "state": $0.state, "sold": PageFormat.count($0.unitsSold)] },
+                "has_offers": !offers.data.isEmpty,
+                "users": users.data.map { ["email": $0.email] }, "has_users": !users.data.isEmpty,
+                "lines": lines.map { ["at": PageFormat.time($0.at), "actor": $0.actor, "action": $0.action, "object": $0.object] },
+                "has_lines": !lines.isEmpty,
+            ], context, section: "merchants")
+        }
+        group.get("cardholders") { request, context in
+            try context.requireOperator()
+            let query = request.uri.queryParameters
+            let search = query.get("q").map { String($0.prefix(64)).trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+            let list = try await service.cardholders(search: search, limit: 50, after: query.get("after").map { String($0) })
+            var data: [String: Any] = [
+                "q": search ?? "", "has_cardholders": !list.data.isEmpty,
+                "cardholders": list.data.map { card -> [String: Any] in
+                    ["id": card.id, "limit": PageFormat.money(card.creditLimit, card.currency), "state": card.billingState,
+                     "pan": card.panOnFile ? "on file (fingerprint)" : "last four only", "created": PageFormat.time(card.created)]
+                },
+            ]
+            if list.hasMore, let last = list.data.last {
+                data["next"] = "/dashboard/\(context.mode.rawValue)/cardholders?q=\((search ?? "").urlQueryValue)&after=\(last.id.urlQueryValue)"
+            }
+            return page("cardholders", "Cardholders", data: data, context, section: "cardholders")
+        }
+        group.get("cardholders/{id}") { _, context in
+            try context.requireOperator()
+            let id = try context.parameters.require("id")
+            guard let card = try await service.cardholders(search: id, limit: 50, after: nil).data.first(where: { $0.id == id }) else {
+                throw PageError.notFound
+            }
+            let links = try await service.links(cardholderID: card.id)
+            let purchases = try await service.purchases(cardholderID: card.id, limit: 50, startingAfter: nil)
+            return page("cardholder", card.id, data: [
+                "limit": PageFormat.money(card.creditLimit, card.currency), "state": card.billingState, "created": PageFormat.time(card.created),
+                "links": links.data.map { ["network": $0.network, "handle": $0.handle, "active": $0.active ? "active" : "unlinked"] },
+                "has_links": !links.data.isEmpty,
+                "purchases": purchases.data.map { ["reference": $0.reference, "state": $0.state.replacingOccurrences(of: "_", with: " "),
+                                                   "total": PageFormat.money($0.total, $0.currency), "created": PageFormat.time($0.created)] },
+                "has_purchases": !purchases.data.isEmpty,
+            ], context, section: "cardholders")
+        }
         group.get("users") { request, context in
             try context.requireOperator()
             let users = try await service.dashboard.users(merchantID: nil, limit: 200)
@@ -73,6 +140,25 @@ struct CardholderPages<Service: HashcartService> {
             _ = try await service.cancelPurchase(cardholderID: try context.cardholderID(), id: try context.parameters.require("id"))
             return PageRenderer.redirect("/dashboard/\(context.mode.rawValue)?done=cancelled")
         }
+        // Linking an account: a code to post from it, or the network's own sign-in. The sign-in
+        // is a link the person follows (a form may not redirect to another site under this CSP).
+        group.post("links") { _, context in
+            let network = try context.form.required("network", label: "The network")
+            if context.form["how"] == "sign_in" {
+                let started = try await service.startOAuthLink(cardholderID: try context.cardholderID(), CreateOAuthLinkBody(network: network))
+                return PageRenderer.shared.page("link_sign_in", title: "Sign in at \(started.network)", data: [
+                    "network": started.network, "authorize_url": started.authorizeUrl, "expires": PageFormat.time(started.expiresAt),
+                ], frame: PageFrame(mode: context.mode, otherModes: modes, principal: context.principal, section: "overview"))
+            }
+            let code = try await service.createLinkCode(cardholderID: try context.cardholderID(), CreateLinkBody(network: network))
+            return PageRenderer.shared.page("link_code", title: "Your link code", data: [
+                "network": code.network, "code": code.code, "instructions": code.instructions, "expires": PageFormat.time(code.expiresAt),
+            ], frame: PageFrame(mode: context.mode, otherModes: modes, principal: context.principal, section: "overview"))
+        }
+        group.post("links/{id}/delete") { _, context in
+            _ = try await service.deleteLink(cardholderID: try context.cardholderID(), id: try context.parameters.require("id"))
+            return PageRenderer.redirect("/dashboard/\(context.mode.rawValue)?done=unlinked")
+        }
     }
 
     func home(_ request: Request, _ context: DashboardContext) async throws -> Response {
@@ -95,9 +181,17 @@ struct CardholderPages<Service: HashcartService> {
             "has_purchases": !purchases.data.isEmpty,
             "notifications": notifications.data.map { ["message": $0.message, "created": PageFormat.time($0.created)] },
             "credits": credits.data.map { ["amount": PageFormat.money($0.amount, $0.currency), "state": $0.state, "created": PageFormat.time($0.created)] },
-            "links": links.data.map { ["network": $0.network, "handle": $0.handle] },
+            "links": links.data.map { ["id": $0.id, "network": $0.network, "handle": $0.handle] },
             "has_links": !links.data.isEmpty, "has_credits": !credits.data.isEmpty, "has_notifications": !notifications.data.isEmpty,
         ], frame: PageFrame(mode: context.mode, otherModes: modes, principal: context.principal, section: "overview",
-                            notice: request.uri.queryParameters.get("done") == "cancelled" ? "Purchase cancelled; any hold on your card is released." : nil))
+                            notice: Self.notice(request)))
+    }
+
+    static func notice(_ request: Request) -> String? {
+        switch request.uri.queryParameters.get("done") {
+        case "cancelled": "Purchase cancelled; any hold on your card is released."
+        case "unlinked": "Account unlinked: its posts no longer buy with your card."
+        default: nil
+        }
     }
 }

@@ -111,7 +111,8 @@ struct PageFrame {
              ("webhooks", "/webhooks", "Webhooks"), ("api-keys", "/api-keys", "API keys"), ("settlements", "/settlements", "Settlements"),
              ("activity", "/activity", "Activity"), ("account", "/account", "Account")]
         case .operator:
-            [("overview", "", "Console"), ("users", "/users", "Users"), ("audit", "/audit", "Audit log"), ("account", "/account", "Account")]
+            [("overview", "", "Console"), ("merchants", "/merchants", "Merchants"), ("cardholders", "/cardholders", "Cardholders"),
+             ("users", "/users", "Users"), ("audit", "/audit", "Audit log"), ("account", "/account", "Account")]
         case .cardholder:
             [("overview", "", "Purchases"), ("account", "/account", "Account")]
         }

@@ -162,6 +162,29 @@ struct SQLStoreReader: StoreReader {
                              StoreRows.ledgerAccount)
     }
 
+    /// `%text%` for LIKE, with LIKE's own characters written as themselves (`\` escapes).
+    static func likePattern(_ text: String) -> String {
+        "%" + text.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_") + "%"
+    }
+
+    func merchants(search: String?, limit: Int, after: MerchantID?) throws -> [Merchant] {
+        try session.query("""
+            SELECT \(StoreRows.names(StoreRows.merchantColumns)) FROM merchants
+            WHERE ($1 = '' OR LOWER(name) LIKE $2 ESCAPE '\\' OR LOWER(id) LIKE $2 ESCAPE '\\') AND id > $3 ORDER BY id LIMIT $4
+            """, [.text(search ?? ""), .text(Self.likePattern(search ?? "")), .text(after?.rawValue ?? ""), SQLValue(limit)], limit: limit,
+            StoreRows.merchant)
+    }
+
+    func cardAccounts(search: String?, limit: Int, after: CardAccountID?) throws -> [CardAccount] {
+        let cipher = cipher
+        return try session.query("""
+            SELECT \(StoreRows.cardAccountColumns) FROM card_accounts WHERE ($1 = '' OR LOWER(id) LIKE $2 ESCAPE '\\') AND id > $3 ORDER BY id LIMIT $4
+            """, [.text(search ?? ""), .text(Self.likePattern(search ?? "")), .text(after?.rawValue ?? ""), SQLValue(limit)], limit: limit) {
+            try StoreRows.cardAccount($0, cipher: cipher)
+        }
+    }
+
     func cardAccount(_ id: CardAccountID) throws -> CardAccount? {
         let cipher = cipher
         return try session.queryOne("SELECT \(StoreRows.cardAccountColumns) FROM card_accounts WHERE id = $1", [.text(id.rawValue)]) {
