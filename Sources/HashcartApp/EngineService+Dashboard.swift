@@ -13,6 +13,8 @@ extension EngineService {
         }
     }
 
+    public var networkNames: [String] { engines.keys.map(\.rawValue).sorted() }
+
     public func merchants(search: String?, limit: Int, after: String?) async throws -> ListView<MerchantView> {
         try await mapped {
             let search = search.map { String($0.prefix(64)) }

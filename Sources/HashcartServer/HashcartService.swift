@@ -80,6 +80,9 @@ public protocol HashcartService: Sendable {
     /// Cardholders (operator): those whose card account id holds `search`, by id, after `after`.
     func cardholders(search: String?, limit: Int, after: String?) async throws -> ListView<CardholderView>
 
+    /// The networks this mode runs, which cardholders can link accounts on (by name, sorted).
+    var networkNames: [String] { get }
+
     /// The audit log, newest first: everything (the operator) or one merchant's lines; `before` a line's number.
     func auditLog(merchantID: String?, limit: Int, before: Int64?) async throws -> [AuditLineView]
 

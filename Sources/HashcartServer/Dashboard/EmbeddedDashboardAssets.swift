@@ -78,7 +78,7 @@ enum EmbeddedDashboardAssets {
     <form method="post" action="{{base}}/links/{{id}}/delete" class="inline-form"><input type="hidden" name="csrf_token" value="{{csrf}}"><button type="submit" class="danger" aria-label="Unlink {{handle}} on {{network}}">Unlink</button></form></li>{{/links}}</ul>{{/has_links}}{{^has_links}}<p>No account linked yet.</p>{{/has_links}}
     <form method="post" action="{{base}}/links" class="form">
       <input type="hidden" name="csrf_token" value="{{csrf}}">
-      <p><label for="network">Link an account on</label><select id="network" name="network"><option value="sandbox">sandbox</option><option value="x">X</option><option value="mastodon">Mastodon</option><option value="bluesky">Bluesky</option></select></p>
+      <p><label for="network">Link an account on</label><select id="network" name="network">{{#networks}}<option value="{{.}}">{{.}}</option>{{/networks}}</select></p>
       <p><label for="how">How</label><select id="how" name="how"><option value="code">post a code from it</option><option value="sign_in">sign in at the network</option></select></p>
       <p><button type="submit">Link</button></p>
     </form></div>

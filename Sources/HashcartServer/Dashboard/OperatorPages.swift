@@ -183,6 +183,7 @@ struct CardholderPages<Service: HashcartService> {
             "credits": credits.data.map { ["amount": PageFormat.money($0.amount, $0.currency), "state": $0.state, "created": PageFormat.time($0.created)] },
             "links": links.data.map { ["id": $0.id, "network": $0.network, "handle": $0.handle] },
             "has_links": !links.data.isEmpty, "has_credits": !credits.data.isEmpty, "has_notifications": !notifications.data.isEmpty,
+            "networks": service.networkNames,
         ], frame: PageFrame(mode: context.mode, otherModes: modes, principal: context.principal, section: "overview",
                             notice: Self.notice(request)))
     }
