@@ -211,6 +211,10 @@ import Testing
             let bad: [(String, HTTPResponse.Status, String?)] = [
                 (#"{"email":"not an email","role":"operator","password":"long enough password"}"#, .badRequest, "email"),
                 (#"{"email":"a@b","role":"operator","password":"long enough password"}"#, .badRequest, "email"),
+                // Look-alikes and invisible characters: a Cyrillic а, a zero-width space, a full-width @.
+                ("{\"email\":\"\u{0430}nn@gadgets.example\",\"role\":\"operator\",\"password\":\"long enough password\"}", .badRequest, "email"),
+                ("{\"email\":\"ann\u{200B}@gadgets.example\",\"role\":\"operator\",\"password\":\"long enough password\"}", .badRequest, "email"),
+                ("{\"email\":\"ann\u{FF20}gadgets.example\",\"role\":\"operator\",\"password\":\"long enough password\"}", .badRequest, "email"),
                 (#"{"email":"ann@gadgets.example","role":"operator","password":"short"}"#, .badRequest, "password"),
                 (#"{"email":"ann@gadgets.example","role":"operator","password":"aaaaaaaaaaaaaaaa"}"#, .badRequest, "password"),
                 (#"{"email":"ann@gadgets.example","role":"root","password":"long enough password"}"#, .badRequest, "role"),

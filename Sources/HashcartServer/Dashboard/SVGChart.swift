@@ -24,7 +24,7 @@ struct SVGChart {
         let plotWidth = width - left - right, plotHeight = height - upper - lower
         func x(_ index: Int) -> Int { left + (count <= 1 ? plotWidth / 2 : index * plotWidth / (count - 1)) }
         func y(_ value: Int64) -> Int { upper + plotHeight - Int(value * Int64(plotHeight) / top) }
-        var svg = "<svg class=\"chart\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(escape(summary))\" xmlns=\"http://www.w3.org/2000/svg\">"
+        var svg = "<svg class=\"chart\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(HTMLText.escape(summary))\" xmlns=\"http://www.w3.org/2000/svg\">"
         // Axes and the top value.
         svg += "<line class=\"axis\" x1=\"\(left)\" y1=\"\(upper + plotHeight)\" x2=\"\(width - right)\" y2=\"\(upper + plotHeight)\"/>"
         svg += "<line class=\"axis\" x1=\"\(left)\" y1=\"\(upper)\" x2=\"\(left)\" y2=\"\(upper + plotHeight)\"/>"
@@ -41,16 +41,12 @@ struct SVGChart {
         }
         for line in series where !line.values.isEmpty {
             let points = line.values.enumerated().map { "\(x($0.offset)),\(y($0.element))" }.joined(separator: " ")
-            svg += "<polyline class=\"line \(escape(line.cssClass))\" points=\"\(points)\"><title>\(escape(line.name))</title></polyline>"
+            svg += "<polyline class=\"line \(HTMLText.escape(line.cssClass))\" points=\"\(points)\"><title>\(HTMLText.escape(line.name))</title></polyline>"
         }
         svg += "</svg>"
         return svg
     }
 
-    func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
 }
 
 import Foundation
@@ -68,21 +64,15 @@ struct SVGBarChart {
         let (left, bottom, upper) = (8, 24, 18)
         let slot = (width - 2 * left) / max(bars.count, 1)
         let plot = height - bottom - upper
-        var svg = "<svg class=\"chart bars\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(SVGChart.escapeText(summary))\" xmlns=\"http://www.w3.org/2000/svg\">"
+        var svg = "<svg class=\"chart bars\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(HTMLText.escape(summary))\" xmlns=\"http://www.w3.org/2000/svg\">"
         for (index, bar) in bars.enumerated() {
             let barHeight = Int(bar.value * Int64(plot) / top)
             let x = left + index * slot + slot / 8
-            svg += "<rect class=\"bar\" x=\"\(x)\" y=\"\(upper + plot - barHeight)\" width=\"\(slot * 3 / 4)\" height=\"\(max(barHeight, 1))\"><title>\(SVGChart.escapeText(bar.label)): \(bar.value)</title></rect>"
+            svg += "<rect class=\"bar\" x=\"\(x)\" y=\"\(upper + plot - barHeight)\" width=\"\(slot * 3 / 4)\" height=\"\(max(barHeight, 1))\"><title>\(HTMLText.escape(bar.label)): \(bar.value)</title></rect>"
             svg += "<text class=\"tick\" x=\"\(x + slot * 3 / 8)\" y=\"\(upper + plot - barHeight - 4)\" text-anchor=\"middle\">\(PageFormat.count(bar.value))</text>"
-            svg += "<text class=\"tick\" x=\"\(x + slot * 3 / 8)\" y=\"\(height - 6)\" text-anchor=\"middle\">\(SVGChart.escapeText(bar.label))</text>"
+            svg += "<text class=\"tick\" x=\"\(x + slot * 3 / 8)\" y=\"\(height - 6)\" text-anchor=\"middle\">\(HTMLText.escape(bar.label))</text>"
         }
         return svg + "</svg>"
     }
 }
 
-extension SVGChart {
-    static func escapeText(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
-}
