@@ -15,35 +15,6 @@ extension EngineService {
 
     public var networkNames: [String] { engines.keys.map(\.rawValue).sorted() }
 
-    public func merchants(search: String?, limit: Int, after: String?) async throws -> ListView<MerchantView> {
-        try await mapped {
-            let search = search.map { String($0.prefix(64)) }
-            let found = try await store.read { try $0.merchants(search: search, limit: limit + 1, after: after.map { MerchantID($0) }) }
-            var views: [MerchantView] = []
-            for merchant in found.prefix(limit) { views.append(try await merchantView(merchant.id)) }
-            return ListView(data: views, hasMore: found.count > limit)
-        }
-    }
-
-    public func merchant(id: String) async throws -> MerchantView {
-        try await mapped {
-            guard let merchantID = MerchantID(validating: id) else { throw APIError.notFound("merchant \(id.prefix(64))") }
-            return try await merchantView(merchantID)
-        }
-    }
-
-    public func cardholders(search: String?, limit: Int, after: String?) async throws -> ListView<CardholderView> {
-        try await mapped {
-            let search = search.map { String($0.prefix(64)) }
-            let found = try await store.read { try $0.cardAccounts(search: search, limit: limit + 1, after: after.map { CardAccountID($0) }) }
-            return ListView(data: found.prefix(limit).map { card in
-                CardholderView(id: card.id.rawValue, creditLimit: card.creditLimit.minorUnits, currency: card.creditLimit.currency.rawValue,
-                               billingState: card.billing.state.rawValue, panOnFile: card.panFingerprint != nil,
-                               created: card.createdAt.millisecondsSinceEpoch / 1000)
-            }, hasMore: found.count > limit)
-        }
-    }
-
     public func auditLog(merchantID: String?, limit: Int, before: Int64?) async throws -> [AuditLineView] {
         try await mapped {
             let merchant = merchantID.map { MerchantID($0) }

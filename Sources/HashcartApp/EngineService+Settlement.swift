@@ -36,7 +36,7 @@ extension EngineService {
         guard let merchant else { throw APIError.notFound("merchant \(id.rawValue.prefix(64))") }
         return MerchantView(id: merchant.id.rawValue, name: merchant.name, discountRateBps: merchant.discountRateBasisPoints,
                             created: merchant.createdAt.millisecondsSinceEpoch / 1000,
-                            payoutAccount: payout.map(Self.view))
+                            payoutAccount: payout.map(Self.view), closed: merchant.closedAt.map { $0.millisecondsSinceEpoch / 1000 })
     }
 
     static func view(_ account: PayoutAccountSummary) -> PayoutAccountView {

@@ -93,39 +93,6 @@ public struct EngineService: HashcartService {
         try await store.finishIdempotency(scope: Self.hash(token: scope), key: key, status: status, body: body)
     }
 
-    public func createMerchant(_ body: CreateMerchantBody) async throws -> MerchantView {
-        try await mapped {
-            let account = try body.payoutAccount.map { try Self.payoutAccount($0, param: "payout_account.") }
-            let merchant = try await engine.createMerchant(name: body.name, discountRateBasisPoints: body.discountRateBps ?? 250,
-                                                           payoutAccount: account)
-            return MerchantView(id: merchant.id.rawValue, name: merchant.name, discountRateBps: merchant.discountRateBasisPoints,
-                                created: merchant.createdAt.millisecondsSinceEpoch / 1000,
-                                payoutAccount: account.map { Self.view(PayoutAccountSummary($0)) })
-        }
-    }
-
-    public func createCardholder(_ body: CreateCardholderBody) async throws -> CardholderView {
-        try await mapped {
-            guard body.currency == nil || body.currency?.uppercased() == Currency.usd.rawValue else {
-                throw APIError.invalid("Only USD credit lines are supported.", param: "currency")
-            }
-            guard let state = USState(code: body.address.state) else {
-                throw APIError.invalid("`address.state` must be a two-letter US state code (50 states and DC).", param: "address.state")
-            }
-            let address = BillingAddress(name: body.billingName, line1: body.address.line1, line2: body.address.line2,
-                                         city: body.address.city, state: state, postalCode: body.address.postalCode)
-            let pan = try body.pan.map { try PrimaryAccountNumber($0) }
-            guard let last4 = body.cardLast4 ?? pan?.last4 else {
-                throw APIError.invalid("`card_last4` is required when `pan` is not given.", param: "card_last4", code: "parameter_missing")
-            }
-            let card = try await engine.createCardAccounts([CardAccountDraft(creditLimit: .usd(body.creditLimit), billing: address,
-                                                                             cardLast4: last4, pan: pan)])[0]
-            return CardholderView(id: card.id.rawValue, creditLimit: card.creditLimit.minorUnits, currency: card.creditLimit.currency.rawValue,
-                                  billingState: card.billing.state.rawValue, panOnFile: card.panFingerprint != nil,
-                                  created: card.createdAt.millisecondsSinceEpoch / 1000)
-        }
-    }
-
     public func ledgerCheck() async throws -> LedgerCheckView {
         try await mapped {
             LedgerCheckView(violations: try await store.read { try $0.audit() }.map {

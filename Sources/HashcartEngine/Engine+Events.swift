@@ -263,6 +263,9 @@ extension Engine {
     func declineReason(offer: Offer, card: CardAccount, link: Link, request: PurchaseQuantity.Request, total: Money,
                        waiting: Purchase? = nil, tx: any StoreTransaction, now: Instant) throws -> DeclineReason? {
         if try tx.issuerKillSwitchIsOn() { return .issuerKillSwitch }
+        // Read fresh from the ledger (card accounts are cached): the issuer may have closed it.
+        let line = try tx.ledgerAccount(LedgerAccounts.creditLine(card.id).id)
+        if line?.flags.contains(.closed) == true { return .cardClosed }
         switch offer.state(at: now) {
         case .ended: return .offerEnded
         case .draft, .scheduled, .paused: return .offerNotLive
@@ -278,7 +281,6 @@ extension Engine {
                                   perCardholderLimit: offer.perCardholderLimit, attemptTotal: total)
         // The issuer's limits as set over the API, else the configured defaults; then the offer's own.
         if let reason = (try tx.issuerRiskPolicy() ?? configuration.risk).applying(offer.risk).evaluate(context) { return reason }
-        let line = try tx.ledgerAccount(LedgerAccounts.creditLine(card.id).id)
         guard let line, line.availableCredit >= total.minorUnits else { return .insufficientCredit }
         if let available = offer.availableUnits, available < units { return available <= 0 ? .soldOut : .notEnoughLeft }
         return nil
@@ -364,6 +366,8 @@ extension Engine {
                                   now: now, storage: tx, knownNew: true)
             } catch LedgerError.exceedsCredits {
                 decline = .insufficientCredit
+            } catch LedgerError.accountClosed {
+                decline = .cardClosed
             }
         }
         if let decline {
@@ -432,6 +436,7 @@ extension Engine {
         guard linkCode.usedAt == nil else { return .linkCodeRefused("code already used") }
         guard now < linkCode.expiresAt else { return .linkCodeRefused("code expired") }
         guard linkCode.network == event.network else { return .linkCodeRefused("code is for \(linkCode.network)") }
+        guard try !isCardClosed(linkCode.cardAccountID, tx: tx) else { return .linkCodeRefused("card account closed") }
         guard try tx.activeLink(network: event.network, userID: event.author.userID) == nil else {
             return .linkCodeRefused("identity already linked")
         }

@@ -14,6 +14,7 @@ extension Engine {
                                                createdAt: now, expiresAt: now.adding(seconds: OAuthAuthorization.lifetimeSeconds))
         try await store.write { tx in
             guard try tx.cardAccount(cardAccountID) != nil else { throw EngineError.notFound("card account \(cardAccountID)") }
+            try self.refuseIfClosed(cardAccountID, tx: tx)
             guard try tx.activeLink(cardAccountID: cardAccountID, network: network) == nil else { throw OAuthLinkError.cardAlreadyLinked(network) }
             guard try tx.pendingOAuthAuthorizations(cardAccountID: cardAccountID, at: now) < OAuthAuthorization.maximumPendingPerCard else {
                 throw OAuthLinkError.tooManyPending
@@ -46,6 +47,7 @@ extension Engine {
         let link = Link(id: LinkID(ids.next(prefix: "lnk")), cardAccountID: authorization.cardAccountID, identity: identity, createdAt: now)
         try await store.write { tx in
             guard try tx.cardAccount(authorization.cardAccountID) != nil else { throw EngineError.notFound("card account \(authorization.cardAccountID)") }
+            try self.refuseIfClosed(authorization.cardAccountID, tx: tx)
             guard try tx.activeLink(network: identity.network, userID: identity.userID) == nil else { throw OAuthLinkError.identityTaken(identity.network) }
             guard try tx.activeLink(cardAccountID: authorization.cardAccountID, network: identity.network) == nil else {
                 throw OAuthLinkError.cardAlreadyLinked(identity.network)

@@ -142,7 +142,8 @@ public final class Engine: Sendable {
         }
         let actor = AuditActor.current
         try await store.write { [self] tx in
-            guard try tx.merchant(offer.merchantID) != nil else { throw EngineError.notFound("merchant \(offer.merchantID)") }
+            guard let merchant = try tx.merchant(offer.merchantID) else { throw EngineError.notFound("merchant \(offer.merchantID)") }
+            guard merchant.closedAt == nil else { throw EngineError.refused("merchant \(offer.merchantID) is closed and can start no offers") }
             try audit(actor, "offer.create", offer.id.rawValue, merchant: offer.merchantID, detail: "\(offer.hashtag) at \(offer.price)", tx: tx, now: now)
             // An offer whose time is up gives its hashtag back.
             if var previous = try tx.offer(hashtagKey: offer.hashtag.key), previous.state(at: now) == .ended {
@@ -177,13 +178,18 @@ public final class Engine: Sendable {
             if lifecycle == .published { announcementsCheckedAt.withLock { $0 = nil } }  // look again at once
             try tx.updateOffer(offer)
             if lifecycle == .ended {
-                try tx.addMerchantEvent(MerchantEvent(merchantID: offer.merchantID, type: .offerEnded, objectID: offer.id.rawValue, createdAt: now))
-                try closeWaitlist(try tx.waitlist(offer: offer.id, limit: 10_000), offer: offer, tx: tx, now: now)
+                try endedOffer(offer, tx: tx, now: now)
             } else {
                 try giveWaitlistTurns(offerID: offer.id, tx: tx, now: now)  // resumed: units may be free
             }
             return try tx.offer(offer.id) ?? offer
         }
+    }
+
+    /// What follows an offer's end: the merchant hears of it, and its waitlist is told no.
+    func endedOffer(_ offer: Offer, tx: any StoreTransaction, now: Instant) throws {
+        try tx.addMerchantEvent(MerchantEvent(merchantID: offer.merchantID, type: .offerEnded, objectID: offer.id.rawValue, createdAt: now))
+        try closeWaitlist(try tx.waitlist(offer: offer.id, limit: 10_000), offer: offer, tx: tx, now: now)
     }
 
     /// The issuer's risk limits for one offer: each one set replaces the issuer-wide limit for
@@ -246,8 +252,9 @@ public final class Engine: Sendable {
         let now = clock.now()
         let code = LinkCode(code: "HC-" + ids.next(prefix: "").dropFirst().uppercased(), cardAccountID: cardAccountID,
                             network: network, expiresAt: now.adding(seconds: configuration.linkCodeLifetimeSeconds))
-        try await store.write { tx in
+        try await store.write { [self] tx in
             guard try tx.cardAccount(cardAccountID) != nil else { throw EngineError.notFound("card account \(cardAccountID)") }
+            try refuseIfClosed(cardAccountID, tx: tx)
             try tx.insertLinkCode(code)
         }
         return code
@@ -272,6 +279,7 @@ public final class Engine: Sendable {
             try tx.prefetch(keys)
             for link in links {
                 guard try tx.cardAccount(link.cardAccountID) != nil else { throw EngineError.notFound("card account \(link.cardAccountID)") }
+                try refuseIfClosed(link.cardAccountID, tx: tx)
                 try tx.insertLink(link)
             }
         }
@@ -285,12 +293,17 @@ public final class Engine: Sendable {
             guard let link = try tx.activeLink(cardAccountID: cardAccountID, network: network) else {
                 throw EngineError.notFound("link of \(cardAccountID) on \(network)")
             }
-            try tx.endLink(link.id, at: now)
-            for listed in try tx.pendingPurchases(cardAccountID: cardAccountID, network: network) {
-                // Read again: cancelling one may already have ended another (a waitlist turn finds the link gone).
-                guard let purchase = try tx.purchase(listed.id), purchase.state.holdsReservation || purchase.state == .waitlisted else { continue }
-                try cancelUnconfirmed(purchase, reason: .unlinked, tx: tx, now: now)
-            }
+            try endLink(link, tx: tx, now: now)
+        }
+    }
+
+    /// Ends `link` and cancels the purchases it was still waiting to confirm.
+    func endLink(_ link: Link, tx: any StoreTransaction, now: Instant) throws {
+        try tx.endLink(link.id, at: now)
+        for listed in try tx.pendingPurchases(cardAccountID: link.cardAccountID, network: link.identity.network) {
+            // Read again: cancelling one may already have ended another (a waitlist turn finds the link gone).
+            guard let purchase = try tx.purchase(listed.id), purchase.state.holdsReservation || purchase.state == .waitlisted else { continue }
+            try cancelUnconfirmed(purchase, reason: .unlinked, tx: tx, now: now)
         }
     }
 

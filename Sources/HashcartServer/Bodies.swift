@@ -23,6 +23,29 @@ public struct KillSwitchBody: StrictDecodable, Sendable {
     public static let fields: Set<String> = ["on", "reason"]
 }
 
+/// `POST /v1/cardholders/{id}`: the operator moves a card account's credit limit.
+public struct UpdateCardholderBody: StrictDecodable, Sendable {
+    public var creditLimit: Int64
+    public static let fields: Set<String> = ["credit_limit"]
+    enum CodingKeys: String, CodingKey {
+        case creditLimit = "credit_limit"
+    }
+
+    public init(creditLimit: Int64) {
+        self.creditLimit = creditLimit
+    }
+}
+
+/// `POST /v1/merchants/{id}/close` and `POST /v1/cardholders/{id}/close`: why (kept in the audit log).
+public struct CloseAccountBody: StrictDecodable, Sendable {
+    public var reason: String
+    public static let fields: Set<String> = ["reason"]
+
+    public init(reason: String) {
+        self.reason = reason
+    }
+}
+
 /// `POST /v1/risk`: the issuer's risk limits; a field left out keeps its current value.
 public struct RiskSettingsBody: StrictDecodable, Sendable {
     public var dailySpendCap: Int64?

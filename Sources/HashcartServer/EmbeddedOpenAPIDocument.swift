@@ -103,7 +103,7 @@ components:
         disabled: {type: boolean}
     Merchant:
       type: object
-      required: [object, id, name, discount_rate_bps, created]
+      required: [object, id, name, discount_rate_bps, created, closed]
       properties:
         object: {type: string, enum: [merchant]}
         livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
@@ -111,6 +111,7 @@ components:
         name: {type: string}
         discount_rate_bps: {type: integer}
         created: {type: integer}
+        closed: {type: integer, nullable: true, description: "When the issuer closed the merchant (Unix seconds); null while open."}
         payout_account:
           nullable: true
           description: Where settlement pays the merchant; null until set. Never the account number.
@@ -205,7 +206,7 @@ components:
         revoked: {type: boolean}
     Cardholder:
       type: object
-      required: [object, id, credit_limit, currency, billing_state, pan_on_file, created]
+      required: [object, id, credit_limit, currency, billing_state, pan_on_file, created, available_credit, closed]
       properties:
         object: {type: string, enum: [cardholder]}
         livemode: {type: boolean, description: "true for live mode's objects, false for test mode's."}
@@ -215,6 +216,8 @@ components:
         billing_state: {type: string}
         pan_on_file: {type: boolean, description: "Whether the card number's keyed fingerprint is on file; the number itself is never kept or returned."}
         created: {type: integer}
+        available_credit: {type: integer, description: "What can still be authorized: the limit less purchases and holds, plus refunds and statement credits."}
+        closed: {type: integer, nullable: true, description: "When the issuer closed the card account (Unix seconds); null while open."}
     LedgerCheck:
       type: object
       required: [object, ok, violations]
@@ -501,7 +504,48 @@ paths:
                 discount_rate_bps: {type: integer, minimum: 0, maximum: 2000}
                 payout_account: {$ref: "#/components/schemas/PayoutAccountBody"}
       responses:
-        "201": {description: Created., content: {application/json: {schema: {$ref: "#/components/schemas/Merchant"}}}, links: {CreateAPIKey: {operationId: createAPIKey, parameters: {id: "$response.body#/id"}}}}
+        "201": {description: Created., content: {application/json: {schema: {$ref: "#/components/schemas/Merchant"}}}, links: {CreateAPIKey: {operationId: createAPIKey, parameters: {id: "$response.body#/id"}}, GetMerchant: {operationId: getMerchant, parameters: {id: "$response.body#/id"}}}}
+        default: {$ref: "#/components/responses/Error"}
+    get:
+      operationId: listMerchants
+      summary: The mode's merchants by id, optionally those whose id or name contains `q` (operator).
+      security: [{admin: []}]
+      parameters: [{name: q, in: query, required: false, schema: {type: string, maxLength: 64, pattern: "^[^\\x00-\\x1F\\x7F-\\x9F]*$"}, description: "Part of the id (or the merchant's name), any case."}, {$ref: "#/components/parameters/Limit"}, {$ref: "#/components/parameters/StartingAfter"}]
+      responses:
+        "200": {description: A page., content: {application/json: {schema: {$ref: "#/components/schemas/List"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/merchants/{id}:
+    get:
+      operationId: getMerchant
+      summary: One merchant (operator).
+      security: [{admin: []}]
+      parameters: [{$ref: "#/components/parameters/Id"}]
+      responses:
+        "200": {description: The merchant., content: {application/json: {schema: {$ref: "#/components/schemas/Merchant"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/merchants/{id}/close:
+    post:
+      operationId: closeMerchant
+      summary: Close a merchant (operator).
+      description: |
+        Every offer it has not ended ends now (its hashtag is free, its waitlist is told no, and a
+        purchase still in its confirmation window is declined when confirmed), and it can start no
+        new offers (409). Its orders can still be shipped, cancelled and refunded, and settlement
+        still pays what it is owed. Closing a closed merchant changes nothing.
+      security: [{admin: []}]
+      parameters: [{$ref: "#/components/parameters/Id"}, {$ref: "#/components/parameters/IdempotencyKey"}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [reason]
+              properties:
+                reason: {type: string, minLength: 1, maxLength: 200, pattern: "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", description: "Why; kept in the audit log."}
+      responses:
+        "200": {description: The merchant., content: {application/json: {schema: {$ref: "#/components/schemas/Merchant"}}}}
         default: {$ref: "#/components/responses/Error"}
   /v1/dashboard_users:
     post:
@@ -613,7 +657,69 @@ paths:
                 card_last4: {type: string, pattern: "^[0-9]{4}$"}
                 pan: {type: string, pattern: "^[0-9]{12,19}$", description: "The card number (Luhn-checked): only its last four digits and a keyed fingerprint are kept, so card-linked offers can match the issuer's card transactions. Never stored, logged or returned."}
       responses:
-        "201": {description: Created., content: {application/json: {schema: {$ref: "#/components/schemas/Cardholder"}}}, links: {CreateCardholderToken: {operationId: createCardholderToken, parameters: {id: "$response.body#/id"}}}}
+        "201": {description: Created., content: {application/json: {schema: {$ref: "#/components/schemas/Cardholder"}}}, links: {CreateCardholderToken: {operationId: createCardholderToken, parameters: {id: "$response.body#/id"}}, GetCardholder: {operationId: getCardholder, parameters: {id: "$response.body#/id"}}, UpdateCardholder: {operationId: updateCardholder, parameters: {id: "$response.body#/id"}}}}
+        default: {$ref: "#/components/responses/Error"}
+    get:
+      operationId: listCardholders
+      summary: The mode's card accounts by id, optionally those whose id contains `q` (operator).
+      security: [{admin: []}]
+      parameters: [{name: q, in: query, required: false, schema: {type: string, maxLength: 64, pattern: "^[^\\x00-\\x1F\\x7F-\\x9F]*$"}, description: "Part of the id (or the merchant's name), any case."}, {$ref: "#/components/parameters/Limit"}, {$ref: "#/components/parameters/StartingAfter"}]
+      responses:
+        "200": {description: A page., content: {application/json: {schema: {$ref: "#/components/schemas/List"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/cardholders/{id}:
+    get:
+      operationId: getCardholder
+      summary: One card account (operator).
+      security: [{admin: []}]
+      parameters: [{$ref: "#/components/parameters/Id"}]
+      responses:
+        "200": {description: The card account., content: {application/json: {schema: {$ref: "#/components/schemas/Cardholder"}}}}
+        default: {$ref: "#/components/responses/Error"}
+    post:
+      operationId: updateCardholder
+      summary: Move a card account's credit limit (operator).
+      description: |
+        A raise is available at once. A cut is refused (409, nothing changes) when the cardholder
+        has used or holds more than the new limit leaves; so is any change to a closed account.
+        The cardholder is notified; the change is in the audit log.
+      security: [{admin: []}]
+      parameters: [{$ref: "#/components/parameters/Id"}, {$ref: "#/components/parameters/IdempotencyKey"}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [credit_limit]
+              properties:
+                credit_limit: {type: integer, minimum: 0, maximum: 100000000}
+      responses:
+        "200": {description: The card account., content: {application/json: {schema: {$ref: "#/components/schemas/Cardholder"}}}}
+        default: {$ref: "#/components/responses/Error"}
+  /v1/cardholders/{id}/close:
+    post:
+      operationId: closeCardholder
+      summary: Close a card account (operator).
+      description: |
+        Its credit line takes no new holds (purchases are declined `card_closed`), its links end
+        and the purchases they were still waiting to confirm are cancelled. Refunds and statement
+        credits still reach it. Closing a closed account changes nothing.
+      security: [{admin: []}]
+      parameters: [{$ref: "#/components/parameters/Id"}, {$ref: "#/components/parameters/IdempotencyKey"}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [reason]
+              properties:
+                reason: {type: string, minLength: 1, maxLength: 200, pattern: "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", description: "Why; kept in the audit log."}
+      responses:
+        "200": {description: The card account., content: {application/json: {schema: {$ref: "#/components/schemas/Cardholder"}}}}
         default: {$ref: "#/components/responses/Error"}
   /v1/cardholders/{id}/tokens:
     post:

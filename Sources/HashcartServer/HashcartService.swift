@@ -8,6 +8,10 @@ public protocol HashcartService: Sendable {
     func isReady() async -> Bool
     /// The process's metrics in Prometheus' text format (for `/metrics`).
     func metricsText() async -> String
+    /// The health of this mode's network connectors, one per network it runs, by network.
+    func connectorHealth() async -> [ConnectorHealthView]
+    /// Sets this mode's connector gauges in the metrics registry (before `/metrics` is read).
+    func recordConnectorHealth() async
 
     /// A network's webhook (X's Account Activity API): `GET` answers its challenge (`crc_token`),
     /// `POST` takes a signed delivery. Throws ``APIError`` for a network without one, a bad
@@ -79,6 +83,14 @@ public protocol HashcartService: Sendable {
     func merchant(id: String) async throws -> MerchantView
     /// Cardholders (operator): those whose card account id holds `search`, by id, after `after`.
     func cardholders(search: String?, limit: Int, after: String?) async throws -> ListView<CardholderView>
+    /// One card account of this mode (operator).
+    func cardholder(id: String) async throws -> CardholderView
+    /// Moves a card account's credit limit (operator); a cut below what it has used is refused.
+    func updateCardholder(id: String, _ body: UpdateCardholderBody) async throws -> CardholderView
+    /// Closes a card account (operator): no new purchases, its links end; refunds still reach it.
+    func closeCardholder(id: String, _ body: CloseAccountBody) async throws -> CardholderView
+    /// Closes a merchant (operator): its offers end and it starts no new ones; orders and payouts go on.
+    func closeMerchant(id: String, _ body: CloseAccountBody) async throws -> MerchantView
 
     /// The networks this mode runs, which cardholders can link accounts on (by name, sorted).
     var networkNames: [String] { get }

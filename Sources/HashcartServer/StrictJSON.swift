@@ -69,11 +69,41 @@ public enum StrictJSON {
             guard let items = value as? [Any] else { throw BodyError("Field `\(field)` must be an array.", param: field) }
             for (index, item) in items.enumerated() { try checkNested(item, at: "\(field).\(index)", accepts: accepted) }
         }
+        // No field of the API is fractional (amounts are minor units): name the first one sent so,
+        // where the decoder would only say the data was not valid.
+        if let path = firstFractionalNumber(in: fields, at: "") {
+            throw BodyError("Field `\(path)` must be a whole number (amounts are in minor units: 1999 for $19.99).", param: path)
+        }
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             throw describe(error)
         }
+    }
+
+    /// The path of the first number (by sorted key, then index) that is not a whole number an
+    /// Int64 holds, or nil. Nesting is bounded by JSONSerialization's own depth limit.
+    static func firstFractionalNumber(in value: Any, at path: String) -> String? {
+        func join(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+        switch value {
+        case let object as [String: Any]:
+            for key in object.keys.sorted() {
+                if let found = firstFractionalNumber(in: object[key]!, at: join(String(key.prefix(64)))) { return found }
+            }
+        case let array as [Any]:
+            for (index, item) in array.enumerated() {
+                if let found = firstFractionalNumber(in: item, at: join(String(index))) { return found }
+            }
+        case let number as NSNumber where !(value is String):
+            let double = number.doubleValue
+            // Whole and inside Int64 (compared as doubles: 2^63 itself is out of range).
+            if double != double.rounded(.towardZero) || double >= 9.223372036854775807e18 || double < -9.223372036854775808e18 {
+                return path
+            }
+        default:
+            break
+        }
+        return nil
     }
 
     /// A nested object at `path` (`address`, `transactions.3`): an object, only known fields, no nulls.

@@ -35,17 +35,20 @@ public struct MerchantView: Codable, Sendable, Hashable {
     public var created: Int64
     /// The payout account as far as it may be shown (never the account number), or null.
     public var payoutAccount: PayoutAccountView?
+    /// When the issuer closed the merchant (Unix seconds), or null while it is open.
+    public var closed: Int64?
 
-    public init(id: String, name: String, discountRateBps: Int64, created: Int64, payoutAccount: PayoutAccountView? = nil) {
+    public init(id: String, name: String, discountRateBps: Int64, created: Int64, payoutAccount: PayoutAccountView? = nil, closed: Int64? = nil) {
         self.id = id
         self.name = name
         self.discountRateBps = discountRateBps
         self.created = created
         self.payoutAccount = payoutAccount
+        self.closed = closed
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, livemode, id, name, created
+        case object, livemode, id, name, created, closed
         case discountRateBps = "discount_rate_bps"
         case payoutAccount = "payout_account"
     }
@@ -59,6 +62,7 @@ public struct MerchantView: Codable, Sendable, Hashable {
         try container.encode(discountRateBps, forKey: .discountRateBps)
         try container.encode(created, forKey: .created)
         try container.encode(payoutAccount, forKey: .payoutAccount)  // null when none: the merchant is not paid yet
+        try container.encode(closed, forKey: .closed)  // null while open
     }
 }
 
@@ -256,21 +260,43 @@ public struct CardholderView: Codable, Sendable, Hashable {
     /// number itself is never kept or returned.
     public var panOnFile: Bool
     public var created: Int64
+    /// What can still be authorized: the limit, less purchases and holds, plus refunds and credits.
+    public var availableCredit: Int64
+    /// When the issuer closed the card account (Unix seconds), or null while it is open.
+    public var closed: Int64?
 
-    public init(id: String, creditLimit: Int64, currency: String, billingState: String, panOnFile: Bool, created: Int64) {
+    public init(id: String, creditLimit: Int64, currency: String, billingState: String, panOnFile: Bool, created: Int64,
+                availableCredit: Int64, closed: Int64? = nil) {
         self.id = id
         self.creditLimit = creditLimit
         self.currency = currency
         self.billingState = billingState
         self.panOnFile = panOnFile
         self.created = created
+        self.availableCredit = availableCredit
+        self.closed = closed
     }
 
     enum CodingKeys: String, CodingKey {
-        case object, livemode, id, currency, created
+        case object, livemode, id, currency, created, closed
         case creditLimit = "credit_limit"
         case billingState = "billing_state"
         case panOnFile = "pan_on_file"
+        case availableCredit = "available_credit"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(object, forKey: .object)
+        try container.encode(livemode, forKey: .livemode)
+        try container.encode(id, forKey: .id)
+        try container.encode(creditLimit, forKey: .creditLimit)
+        try container.encode(currency, forKey: .currency)
+        try container.encode(billingState, forKey: .billingState)
+        try container.encode(panOnFile, forKey: .panOnFile)
+        try container.encode(created, forKey: .created)
+        try container.encode(availableCredit, forKey: .availableCredit)
+        try container.encode(closed, forKey: .closed)  // null while open
     }
 }
 
@@ -975,5 +1001,32 @@ public struct StatementCreditView: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case object, livemode, id, offer, merchant, title, amount, currency, state, created
         case reversedAt = "reversed_at"
+    }
+}
+
+/// One network connector's link, as the operator's console and `/metrics` show it.
+public struct ConnectorHealthView: Codable, Sendable, Hashable {
+    public var network: String
+    public var connected: Bool
+    public var streamsOpen: Int
+    public var streamsWanted: Int
+    public var reconnects: Int
+    public var refused: Int
+    public var events: Int
+    /// Unix seconds, or nil before any event.
+    public var lastEvent: Int64?
+    public var lagMilliseconds: Int64?
+
+    public init(network: String, connected: Bool, streamsOpen: Int, streamsWanted: Int, reconnects: Int, refused: Int, events: Int,
+                lastEvent: Int64?, lagMilliseconds: Int64?) {
+        self.network = network
+        self.connected = connected
+        self.streamsOpen = streamsOpen
+        self.streamsWanted = streamsWanted
+        self.reconnects = reconnects
+        self.refused = refused
+        self.events = events
+        self.lastEvent = lastEvent
+        self.lagMilliseconds = lagMilliseconds
     }
 }

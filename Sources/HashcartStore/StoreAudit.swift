@@ -76,19 +76,32 @@ struct StoreAudit {
             found.append(.init(rule: "ledger.totals_match_transfers", subject: row[0].text,
                                detail: "stored totals differ from the sum of its transfers"))
         }
-        // Each credit line holds exactly its card account's limit, plus what refunds and
-        // statement credits gave back.
+        // Each credit line holds exactly its card account's limit (raises credited, cuts
+        // debited), plus what refunds and statement credits gave back.
         for row in try rows("""
             WITH refunds AS (
                 SELECT credit_account_id AS account, SUM(amount) AS total FROM ledger_transfers
-                WHERE code IN ('refund_principal', 'refund_tax', 'refund_fee', 'statement_credit') GROUP BY credit_account_id)
-            SELECT c.id, c.credit_limit, a.credits_posted FROM card_accounts c
+                WHERE code IN ('refund_principal', 'refund_tax', 'refund_fee', 'statement_credit') GROUP BY credit_account_id),
+            cuts AS (
+                SELECT debit_account_id AS account, SUM(amount) AS total FROM ledger_transfers
+                WHERE code = 'credit_limit_decrease' GROUP BY debit_account_id)
+            SELECT c.id, c.credit_limit, a.credits_posted - COALESCE(k.total, 0) FROM card_accounts c
             LEFT JOIN ledger_accounts a ON a.id = 'card:' || c.id || ':credit_line'
             LEFT JOIN refunds r ON r.account = a.id
-            WHERE a.credits_posted IS NULL OR a.credits_posted != c.credit_limit + COALESCE(r.total, 0)
+            LEFT JOIN cuts k ON k.account = a.id
+            WHERE a.credits_posted IS NULL OR a.credits_posted - COALESCE(k.total, 0) != c.credit_limit + COALESCE(r.total, 0)
             """) {
             found.append(.init(rule: "ledger.credit_line_matches_limit", subject: row[0].text,
                                detail: "limit \(row[1].int), credit line \(row[2].optionalInt ?? -1)"))
+        }
+        // A closed card account's credit line is closed too (so it takes no new holds), and
+        // an open one's is open.
+        for row in try rows("""
+            SELECT c.id FROM card_accounts c JOIN ledger_accounts a ON a.id = 'card:' || c.id || ':credit_line'
+            WHERE (c.closed_at IS NULL) = ((a.flags & 4) != 0)
+            """) {
+            found.append(.init(rule: "ledger.closed_card_line_closed", subject: row[0].text,
+                               detail: "the card account and its credit line disagree on whether it is closed"))
         }
         // No unit sold twice or oversold; counters match the units of the purchases and orders behind them.
         for row in try rows("""

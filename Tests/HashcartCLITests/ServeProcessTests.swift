@@ -40,6 +40,9 @@ import Testing
         let metrics = String(decoding: metricsData, as: UTF8.self)
         #expect(metrics.contains("hashcart_replies_sent_total"), "\(metrics.prefix(2000))")
         #expect(metrics.contains("hb_requests"), "\(metrics.prefix(2000))")
+        // Each connector's health, by mode and network (the sandbox has no stream to be down).
+        #expect(metrics.contains(#"hashcart_connector_connected{mode="test",network="sandbox"} 1"#), "\(metrics.prefix(4000))")
+        #expect(metrics.contains(#"hashcart_connector_refused{mode="test",network="sandbox"} 0"#), "\(metrics.prefix(4000))")
 
         kill(process.processIdentifier, SIGTERM)
         for _ in 0..<100 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }

@@ -180,6 +180,11 @@ struct BlueskyConnectorTests {
         let statistics = bluesky.statistics
         #expect(statistics.refused == 4, "\(statistics)")
         #expect(statistics.connections == 1, "no reconnect was needed: \(statistics)")
+        // What the operator's console and /metrics show.
+        let health = bluesky.health()
+        #expect(health.network == .bluesky && health.connected && health.streamsOpen == 1 && health.streamsWanted == 1, "\(health)")
+        #expect(health.refused == 4 && health.reconnects == 0 && health.events == 1, "\(health)")
+        #expect(health.lastEventAt != nil && (health.lagMilliseconds ?? -1) >= 0, "\(health)")
     }
 
     @Test("replies: the same idempotency key never posts twice; a wrong password and a rate limit fail clearly")

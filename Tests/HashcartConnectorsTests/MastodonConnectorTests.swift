@@ -149,6 +149,8 @@ struct MastodonConnectorTests {
         }
         #expect(again.statistics.refused >= 3, "\(again.statistics)")
         #expect(again.statistics.connections >= 3, "the ended stream was reopened: \(again.statistics)")
+        let health = again.health()
+        #expect(health.streamsWanted == 2 && health.reconnects >= 1 && health.refused >= 3 && health.events >= 2, "\(health)")
         #expect(Set(events.map(\.eventID)).count == events.count, "nothing handed over twice")
     }
 

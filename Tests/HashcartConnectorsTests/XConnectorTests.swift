@@ -142,6 +142,11 @@ struct XConnectorTests {
         }
         #expect(x.statistics.refused == 4, "not JSON, a non-numeric id, an array, an oversize line: \(x.statistics)")
         #expect(x.statistics.keepAlives >= 1, "\(x.statistics)")
+        let health = x.health()
+        #expect(health.refused == 4 && health.reconnects >= 1 && health.events >= 1 && health.streamsWanted == 1, "\(health)")
+        #expect(health.lagMilliseconds != nil, "\(health)")
+        x.stop()
+        try await eventually("the stopped stream closes") { x.health().streamsWanted == 0 && x.health().streamsOpen == 0 }
     }
 
     @Test("a connection cut in the middle of a line: the half line is never read as a post, the post comes whole after the reconnect")

@@ -272,6 +272,39 @@ private func expectRefusal(_ expected: LedgerError, _ group: [Transfer], now: In
         #expect(ledger[card].availableCredit == 0)
     }
 
+    /// A closed account takes no new hold, but what was held before posts, and credits and posted
+    /// debits (refunds, limit cuts, clawbacks) still move.
+    @Test func aClosedAccountTakesNoNewHoldButSettlesTheRest() throws {
+        let closedLine = LedgerAccount(id: "card:closed:credit_line", code: .cardholderCreditLine, flags: [.debitsMustNotExceedCredits, .closed])
+        let ledger = newLedger([closedLine])
+        try grant(10_000, to: closedLine, in: ledger)
+        expectRefusal(.accountClosed(closedLine.id), [hold("auth:1", closedLine, merchant, 1)], in: ledger)
+        try Ledger.submit([single("refund:1", merchant, closedLine, 500, code: .refundPrincipal)], now: t0, storage: ledger)
+        try Ledger.submit([single("cut:1", closedLine, issuer, 2_000, code: .creditLimitDecrease)], now: t0, storage: ledger)
+        #expect(ledger[closedLine].availableCredit == 8_500)
+
+        // A hold placed while the account was open still posts after it closes.
+        let open = LedgerAccount(id: "card:open:credit_line", code: .cardholderCreditLine, flags: .debitsMustNotExceedCredits)
+        let other = newLedger([open])
+        try grant(10_000, to: open, in: other)
+        let held = hold("auth:2", open, merchant, 3_000)
+        try Ledger.submit([held], now: t0, storage: other)
+        var closing = other[open]
+        closing.flags.insert(.closed)
+        try other.saveLedgerChanges(accounts: [closing], transfers: [], pendingStatuses: [])
+        try Ledger.submit([resolve("capture:2", .postPending, held)], now: t0, storage: other)
+        #expect(other[open].debitsPosted == 3_000 && other[open].debitsPending == 0)
+    }
+
+    @Test func aLimitChangeMovesTheDifferenceEitherWay() throws {
+        let raise = try #require(PurchaseTransfers.creditLimitChange(card: "acct_000001", from: .usd(500), to: .usd(800), changeID: "a", now: t0))
+        #expect(raise.debitAccountID == issuer.id && raise.creditAccountID == card.id && raise.amount == 300 && raise.code == .creditLimit)
+        let cut = try #require(PurchaseTransfers.creditLimitChange(card: "acct_000001", from: .usd(800), to: .usd(100), changeID: "b", now: t0))
+        #expect(cut.debitAccountID == card.id && cut.creditAccountID == issuer.id && cut.amount == 700 && cut.code == .creditLimitDecrease)
+        #expect(PurchaseTransfers.creditLimitChange(card: "acct_000001", from: .usd(100), to: .usd(100), changeID: "c", now: t0) == nil)
+        #expect(raise.id != cut.id)
+    }
+
     @Test func ungrantedCreditLineRefusesEveryPurchase() {
         let ledger = newLedger()
         expectRefusal(.exceedsCredits(card.id), [single("sale:1", card, merchant, 1)], in: ledger)

@@ -535,4 +535,61 @@ import Testing
             }
         }
     }
+
+    /// The operator moves a limit, closes a card account and a merchant from the pages; bad and
+    /// forged forms change nothing, and a merchant user can post none of them.
+    @Test func theOperatorChangesAccountsFromThePages() async throws {
+        let world = try await ServerWorld()
+        let gadgets = try await DashboardPageTests.merchantUser(world, name: "Gadgets")
+        let offer = try await world.engine.createOffer(OfferDraft(merchantID: gadgets.id, title: "Kindle", sku: "K", price: .usd(1_000),
+                                                                  hashtag: "#BuyKindle", quantity: 5))
+        let (card, _, _) = try await world.linkedBuyerPosts("#BuyKindle", handle: "ann")
+        _ = try await world.service.dashboard.createUser(CreateDashboardUserBody(email: "ops@issuer.example", role: "operator",
+                                                                                 password: DashboardPageTests.password))
+        try await world.app.test(.router) { client in
+            let merchant = PageBrowser(client)
+            try await merchant.signIn("ann@gadgets.example", DashboardPageTests.password)
+            let merchantCSRF = try #require(try await merchant.get("/dashboard/test").csrf)
+            for (path, fields) in [("/dashboard/test/cardholders/\(card.id)/limit", [("limit", "1.00")]),
+                                   ("/dashboard/test/cardholders/\(card.id)/close", [("reason", "mine")]),
+                                   ("/dashboard/test/merchants/\(gadgets.id)/close", [("reason", "mine")])] {
+                #expect(try await merchant.post(path, [("csrf_token", merchantCSRF)] + fields).status == .notFound, "\(path)")
+            }
+
+            let ops = PageBrowser(client)
+            try await ops.signIn("ops@issuer.example", DashboardPageTests.password)
+            let console = try await ops.get("/dashboard/test")
+            #expect(console.html.contains("<h2>Networks</h2>") && console.html.contains("<td>sandbox</td>") && console.html.contains("none needed"))
+            let page = try await ops.get("/dashboard/test/cardholders/\(card.id)")
+            #expect(page.html.contains(#"value="5000.00""#) && page.html.contains("Close the card account"))
+            let csrf = try #require(page.csrf)
+            // Forged, garbage and refused forms: a clear message, nothing changed.
+            #expect(try await ops.post("/dashboard/test/cardholders/\(card.id)/limit", [("limit", "6000")]).status == .forbidden)
+            for garbage in ["", "-5", "12.345", "lots", "$1,000,000.01", String(repeating: "9", count: 40)] {
+                let refused = try await ops.post("/dashboard/test/cardholders/\(card.id)/limit", [("csrf_token", csrf), ("limit", garbage)])
+                #expect(refused.status == .badRequest, "\(garbage.debugDescription): \(refused.status)")
+            }
+            #expect(try await ops.post("/dashboard/test/cardholders/\(card.id)/close", [("csrf_token", csrf), ("reason", "  ")]).status == .badRequest)
+            #expect(try await world.store.read { try $0.cardAccount(card.id) }?.creditLimit == .usd(500_000))
+
+            let raised = try await ops.post("/dashboard/test/cardholders/\(card.id)/limit", [("csrf_token", csrf), ("limit", "$6,000.50")])
+            #expect(raised.status == .seeOther || raised.status == .found)
+            let after = try await ops.get(try #require(raised.location))
+            #expect(after.html.contains("Credit limit changed.") && after.html.contains("$6,000.50"))
+            let closed = try await ops.post("/dashboard/test/cardholders/\(card.id)/close", [("csrf_token", csrf), ("reason", "reported <stolen>")])
+            let closedPage = try await ops.get(try #require(closed.location))
+            #expect(closedPage.html.contains("Card account closed") && !closedPage.html.contains("Close the card account"))
+            #expect(closedPage.html.contains("No account linked."), "its links ended")
+
+            let merchantPage = try await ops.get("/dashboard/test/merchants/\(gadgets.id)")
+            let closing = try await ops.post("/dashboard/test/merchants/\(gadgets.id)/close", [("csrf_token", try #require(merchantPage.csrf)),
+                                                                                             ("reason", "stopped trading")])
+            let closedMerchant = try await ops.get(try #require(closing.location))
+            #expect(closedMerchant.html.contains("Merchant closed") && closedMerchant.html.contains("ended"))
+            #expect(try await world.store.read { try $0.offer(offer.id) }?.lifecycle == .ended)
+            let audit = try await ops.get("/dashboard/test/audit")
+            #expect(audit.html.contains("cardholder.credit_limit") && audit.html.contains("cardholder.close") && audit.html.contains("merchant.close"))
+            #expect(audit.html.contains("reported &lt;stolen&gt;") || !audit.html.contains("<stolen>"))
+        }
+    }
 }

@@ -57,6 +57,7 @@ public final class BlueskyConnector: NetworkConnector {
         var reader: Task<Void, Never>?
         var session: Session?
         var statistics = Statistics()
+        var health = StreamHealthCounters()
         /// Newest cursor seen (µs), for reconnects.
         var cursor: Int64?
         /// CIDs and thread roots of posts seen on the stream, for replies.
@@ -85,6 +86,10 @@ public final class BlueskyConnector: NetworkConnector {
     }
 
     public var statistics: Statistics { state.withLock { $0.statistics } }
+
+    public func health() -> ConnectorHealth {
+        state.withLock { $0.health.health(network: .bluesky, wanted: $0.reader == nil ? 0 : 1) }
+    }
 
     /// Stops the stream reader (the buffer keeps what it holds).
     public func stop() {
@@ -153,6 +158,8 @@ public final class BlueskyConnector: NetworkConnector {
         logger.info("connecting to Jetstream", metadata: ["url": "\(url)"])
         try await WebSocketClient.connect(url: url, configuration: wsConfiguration, tlsConfiguration: tls, logger: logger) {
             [self] inbound, _, _ in
+            state.withLock { $0.health.opened(first: $0.health.connections == 0) }
+            defer { state.withLock { $0.health.closed() } }
             var ingest = JetstreamIngest(filter: currentFilter())
             var version = interestVersion.load(ordering: .acquiring)
             var message: [UInt8] = []
@@ -219,13 +226,15 @@ public final class BlueskyConnector: NetworkConnector {
         state.withLock {
             $0.statistics.messages += 1
             $0.statistics.refused += 1
+            $0.health.refused += 1
         }
         logger.warning("Jetstream message refused; the stream goes on", metadata: ["error": "\(error.description)"])
     }
 
     /// Remembers a kept event (and its post's CID); false when it was handed over recently.
     private func remember(_ decoded: JetstreamDecoder.Decoded, cursor: Int64?) -> Bool {
-        state.withLock { state in
+        let now = clock.now()
+        return state.withLock { state in
             state.statistics.messages += 1
             state.cursor = cursor
             guard state.recent.insert(decoded.event.eventID) else {
@@ -233,6 +242,7 @@ public final class BlueskyConnector: NetworkConnector {
                 return false
             }
             state.statistics.kept += 1
+            state.health.handed(createdAt: decoded.event.createdAt, at: now)
             if let cid = decoded.cid, decoded.event.kind != .repost, decoded.event.kind != .delete {
                 state.references.remember(decoded.event.eventID, (cid, decoded.replyRoot))
             }

@@ -60,6 +60,9 @@ public final class MastodonConnector: NetworkConnector {
         var positions: [String: String] = [:]
         var officialLocalID: String?
         var statistics = Statistics()
+        var health = StreamHealthCounters()
+        /// Streams that have connected at least once (bounded by the streams there are).
+        var connectedOnce: Set<String> = []
         var recent = RecentlySeen<Void>(capacity: MastodonConnector.maximumRemembered)
         /// Authors of statuses handed over, for deletes (which name only the status id).
         var authors = RecentlySeen<SocialIdentity>(capacity: MastodonConnector.maximumRemembered)
@@ -83,6 +86,10 @@ public final class MastodonConnector: NetworkConnector {
     deinit { stop() }
 
     public var statistics: Statistics { state.withLock { $0.statistics } }
+
+    public func health() -> ConnectorHealth {
+        state.withLock { $0.health.health(network: .mastodon, wanted: $0.streams.count) }
+    }
 
     public func stop() {
         state.withLock { state in
@@ -227,7 +234,11 @@ public final class MastodonConnector: NetworkConnector {
             throw ConnectorError(network: network, message: "stream \(key.cursorKey): HTTP \(response.status.code) \(body.map { String(buffer: $0) }.map { String($0.prefix(200)) } ?? "")",
                                  isRetryable: true)
         }
-        state.withLock { $0.statistics.connections += 1 }
+        state.withLock { state in
+            state.statistics.connections += 1
+            state.health.opened(first: state.connectedOnce.insert(key.cursorKey).inserted)
+        }
+        defer { state.withLock { $0.health.closed() } }
         try await backfill(key)
         let lastActivity = LastActivity(clock.now().millisecondsSinceEpoch)
         let idleLimit = configuration.idleTimeoutSeconds * 1_000
@@ -308,7 +319,10 @@ public final class MastodonConnector: NetworkConnector {
     }
 
     func refused(_ error: WireFormatError) {
-        state.withLock { $0.statistics.refused += 1 }
+        state.withLock {
+            $0.statistics.refused += 1
+            $0.health.refused += 1
+        }
         logger.warning("Mastodon payload refused; the stream goes on", metadata: ["error": "\(error.description)"])
     }
 
@@ -351,13 +365,15 @@ public final class MastodonConnector: NetworkConnector {
 
     /// Remembers an event; false when it was handed over recently (a backfill overlapping the stream).
     private func remember(_ event: NetworkEvent) -> Bool {
-        state.withLock { state in
+        let now = clock.now()
+        return state.withLock { state in
             guard state.recent.insert(event.eventID) else {
                 state.statistics.duplicates += 1
                 return false
             }
             if event.kind == .post || event.kind == .reply || event.kind == .quote { state.authors.remember(event.eventID, event.author) }
             state.statistics.events += 1
+            state.health.handed(createdAt: event.createdAt, at: now)
             return true
         }
     }

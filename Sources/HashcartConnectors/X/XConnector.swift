@@ -52,6 +52,7 @@ public final class XConnector: NetworkConnector {
         var cursor: String?
         var newest: String?
         var statistics = Statistics()
+        var health = StreamHealthCounters()
         var recent = RecentlySeen<Void>(capacity: XConnector.maximumRecent)
         var syncedRules: [XAPI.Rule]?
         var rulesDirty = true
@@ -75,6 +76,10 @@ public final class XConnector: NetworkConnector {
     deinit { state.withLock { $0.reader?.cancel() } }
 
     public var statistics: Statistics { state.withLock { $0.statistics } }
+
+    public func health() -> ConnectorHealth {
+        state.withLock { $0.health.health(network: .x, wanted: $0.reader == nil ? 0 : 1) }
+    }
 
     public func stop() {
         state.withLock {
@@ -198,7 +203,11 @@ public final class XConnector: NetworkConnector {
             let body = (try? await response.body.collect(upTo: 4_096)).map { String(buffer: $0) } ?? ""
             throw StreamFailure(kind: response.status.code == 429 ? .rateLimited : .http, message: "HTTP \(response.status.code) \(body.prefix(300))")
         }
-        state.withLock { $0.statistics.connections += 1 }
+        state.withLock {
+            $0.statistics.connections += 1
+            $0.health.opened(first: $0.health.connections == 0)
+        }
+        defer { state.withLock { $0.health.closed() } }
         try await recover()
         let lastActivity = LastActivity(clock.now().millisecondsSinceEpoch)
         let idleLimit = configuration.idleTimeoutSeconds * 1_000
@@ -260,12 +269,14 @@ public final class XConnector: NetworkConnector {
     }
 
     private func hand(_ event: NetworkEvent) async {
+        let now = clock.now()
         let cursor = state.withLock { state -> String? in
             guard state.recent.insert(event.eventID) else {
                 state.statistics.duplicates += 1
                 return nil
             }
             state.statistics.events += 1
+            state.health.handed(createdAt: event.createdAt, at: now)
             if state.newest.map({ Wire.isNewer(event.eventID, than: $0) }) ?? true { state.newest = event.eventID }
             return state.newest
         }
@@ -274,7 +285,10 @@ public final class XConnector: NetworkConnector {
     }
 
     func refused(_ error: WireFormatError) {
-        state.withLock { $0.statistics.refused += 1 }
+        state.withLock {
+            $0.statistics.refused += 1
+            $0.health.refused += 1
+        }
         logger.warning("X payload refused; the stream goes on", metadata: ["error": "\(error.description)"])
     }
 
@@ -337,7 +351,14 @@ public final class XConnector: NetworkConnector {
         guard let secret = configuration.consumerSecret,
             XWebhookSecurity.isValidSignature(signature, body: body, consumerSecret: secret)
         else { return false }
-        for event in try decoder.activity(body, receivedAt: clock.now()) { await hand(event) }
+        let events: [NetworkEvent]
+        do {
+            events = try decoder.activity(body, receivedAt: clock.now())
+        } catch {
+            state.withLock { $0.health.refused += 1 }
+            throw error
+        }
+        for event in events { await hand(event) }
         return true
     }
 

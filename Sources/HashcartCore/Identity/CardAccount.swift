@@ -10,15 +10,18 @@ public struct CardAccount: Sendable, Hashable, Codable {
     /// The card number's keyed fingerprint, when the issuer gave the PAN (card-linked offers find
     /// the account by it); the PAN itself is never kept.
     public var panFingerprint: CardFingerprint?
+    /// When the issuer closed the account: it buys nothing more, and its links have ended.
+    public var closedAt: Instant?
 
     public init(id: CardAccountID, creditLimit: Money, billing: BillingAddress, cardLast4: String, createdAt: Instant,
-                panFingerprint: CardFingerprint? = nil) {
+                panFingerprint: CardFingerprint? = nil, closedAt: Instant? = nil) {
         self.id = id
         self.creditLimit = creditLimit
         self.billing = billing
         self.cardLast4 = cardLast4
         self.createdAt = createdAt
         self.panFingerprint = panFingerprint
+        self.closedAt = closedAt
     }
 
     /// The largest credit line Hashcart accepts ($1,000,000.00); bounds every ledger amount.

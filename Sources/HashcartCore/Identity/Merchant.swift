@@ -5,12 +5,16 @@ public struct Merchant: Sendable, Hashable, Codable {
     /// The issuer's merchant discount rate in basis points (250 = 2.50 % of the pre-tax price).
     public var discountRateBasisPoints: Int64
     public var createdAt: Instant
+    /// When the issuer closed the merchant: its offers ended and it can start no new ones; its
+    /// orders can still be shipped, cancelled and refunded, and settlement still pays it.
+    public var closedAt: Instant?
 
-    public init(id: MerchantID, name: String, discountRateBasisPoints: Int64, createdAt: Instant) {
+    public init(id: MerchantID, name: String, discountRateBasisPoints: Int64, createdAt: Instant, closedAt: Instant? = nil) {
         self.id = id
         self.name = name
         self.discountRateBasisPoints = discountRateBasisPoints
         self.createdAt = createdAt
+        self.closedAt = closedAt
     }
 
     public func validated() throws(ValidationError) -> Merchant {

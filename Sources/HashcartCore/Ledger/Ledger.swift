@@ -15,6 +15,8 @@ public enum LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
     case overflow(LedgerAccountID)
     case groupTooLarge(Int)
     case duplicateTransferInGroup(TransferID)
+    /// A hold on a closed account (``LedgerAccountFlags/closed``).
+    case accountClosed(LedgerAccountID)
 
     public var description: String {
         switch self {
@@ -33,6 +35,7 @@ public enum LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         case .overflow(let id): "account \(id) totals would overflow"
         case .groupTooLarge(let count): "a linked group holds at most \(Ledger.maximumGroupSize) transfers, not \(count)"
         case .duplicateTransferInGroup(let id): "transfer \(id) appears twice in one linked group"
+        case .accountClosed(let id): "account \(id) is closed and takes no new holds"
         }
     }
 }
@@ -125,6 +128,7 @@ public enum Ledger {
                 var debit = try account(transfer.debitAccountID)
                 var credit = try account(transfer.creditAccountID)
                 if transfer.type == .pending {
+                    guard !debit.flags.contains(.closed) else { throw LedgerError.accountClosed(debit.id) }
                     guard let timeout = transfer.timeoutAt, timeout > now else { throw LedgerError.timeoutRequired(transfer.id) }
                     debit.debitsPending = try add(debit.debitsPending, transfer.amount, debit.id)
                     credit.creditsPending = try add(credit.creditsPending, transfer.amount, credit.id)

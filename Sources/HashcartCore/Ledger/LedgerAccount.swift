@@ -15,6 +15,10 @@ public struct LedgerAccountFlags: OptionSet, Sendable, Hashable, Codable {
     public static let debitsMustNotExceedCredits = LedgerAccountFlags(rawValue: 1)
     /// `credits_pending + credits_posted ≤ debits_posted`.
     public static let creditsMustNotExceedDebits = LedgerAccountFlags(rawValue: 2)
+    /// Closed (a closed card's credit line): takes no new holds. Unlike TigerBeetle's closed
+    /// accounts it still takes credits and posted debits, so refunds, statement credits and
+    /// their clawbacks, and holds placed before the close, settle as usual.
+    public static let closed = LedgerAccountFlags(rawValue: 4)
 }
 
 /// What an account is for. The chart of accounts in PRODUCT.md §4.

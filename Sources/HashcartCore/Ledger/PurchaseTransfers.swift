@@ -83,4 +83,20 @@ public enum PurchaseTransfers {
         Transfer(id: TransferID("limit:\(card.rawValue):\(sequence)"), debit: LedgerAccounts.issuerCreditLines.id,
                  credit: LedgerAccounts.creditLine(card).id, amount: amount.minorUnits, code: .creditLimit, createdAt: now)
     }
+
+    /// Moves a credit line from `old` to `new` limit: a raise is credited to the line, a cut
+    /// debited from it (refused by the line's bound if the cardholder has used more than the
+    /// new limit leaves). `changeID` names the change, so a replay of it is recognised.
+    public static func creditLimitChange(card: CardAccountID, from old: Money, to new: Money, changeID: String, now: Instant) -> Transfer? {
+        precondition(old.currency == new.currency, "a credit line keeps its currency")
+        let id = TransferID("limit:\(card.rawValue):\(changeID)")
+        let (line, issuer) = (LedgerAccounts.creditLine(card).id, LedgerAccounts.issuerCreditLines.id)
+        if new > old {
+            return Transfer(id: id, debit: issuer, credit: line, amount: new.minorUnits - old.minorUnits, code: .creditLimit, createdAt: now)
+        }
+        if new < old {
+            return Transfer(id: id, debit: line, credit: issuer, amount: old.minorUnits - new.minorUnits, code: .creditLimitDecrease, createdAt: now)
+        }
+        return nil
+    }
 }

@@ -15,6 +15,8 @@ public enum TransferType: String, Sendable, Hashable, Codable {
 /// Why a transfer was made.
 public enum TransferCode: String, Sendable, Hashable, Codable, CaseIterable {
     case creditLimit = "credit_limit"
+    /// The issuer lowered a credit limit: the credit line gives the difference back.
+    case creditLimitDecrease = "credit_limit_decrease"
     case purchasePrincipal = "purchase_principal"
     case purchaseTax = "purchase_tax"
     case purchaseFee = "purchase_fee"

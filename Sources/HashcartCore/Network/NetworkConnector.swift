@@ -53,8 +53,12 @@ public protocol NetworkConnector: Sendable {
     /// What the engine wants now; a connector filters its stream and keeps its subscriptions by it.
     /// Called before every poll; connectors that deliver everything (the sandbox) ignore it.
     func updateInterest(_ interest: ConnectorInterest) async
+    /// The state of its link to the network, now (cheap: counters under a lock).
+    func health() -> ConnectorHealth
 }
 
 extension NetworkConnector {
     public func updateInterest(_ interest: ConnectorInterest) async {}
+    /// A connector that only answers calls has no stream to be down.
+    public func health() -> ConnectorHealth { ConnectorHealth(network: network) }
 }

@@ -19,6 +19,8 @@ public enum DeclineReason: String, Sendable, Hashable, Codable, CaseIterable {
     /// The issuer stopped every pay-by-post purchase (its kill switch for everything).
     case issuerKillSwitch = "issuer_kill_switch"
     case insufficientCredit = "insufficient_credit"
+    /// The issuer closed the card account.
+    case cardClosed = "card_closed"
 
     /// What may be said in public about this decline.
     public var publicReason: PublicDeclineReason {
@@ -48,6 +50,7 @@ public enum DeclineReason: String, Sendable, Hashable, Codable, CaseIterable {
         case .offerKillSwitch: "The issuer has stopped purchases of this offer."
         case .issuerKillSwitch: "The issuer has paused all social purchases for now; nothing was charged."
         case .insufficientCredit: "Your available credit is not enough for this purchase."
+        case .cardClosed: "This card account is closed; nothing was charged."
         }
     }
 }

@@ -78,6 +78,14 @@ public protocol StoreTransaction: LedgerStorage {
     func insertMerchant(_ merchant: Merchant) throws
     func cardAccount(_ id: CardAccountID) throws -> CardAccount?
     func insertCardAccount(_ account: CardAccount) throws
+    /// Writes a card account's limit and closing (the rest of it never changes).
+    func updateCardAccount(_ account: CardAccount) throws
+    /// Writes a merchant's name, rate and closing.
+    func updateMerchant(_ merchant: Merchant) throws
+    /// The card account's links that have not ended (at most 64).
+    func activeLinks(cardAccountID: CardAccountID) throws -> [Link]
+    /// Replaces a ledger account's flags (its totals change only through transfers).
+    func setLedgerAccountFlags(_ id: LedgerAccountID, _ flags: LedgerAccountFlags) throws
     func activeLink(network: NetworkName, userID: String) throws -> Link?
     func activeLink(cardAccountID: CardAccountID, network: NetworkName) throws -> Link?
     func insertLink(_ link: Link) throws
@@ -97,6 +105,8 @@ public protocol StoreTransaction: LedgerStorage {
     /// transaction (so an offer created concurrently is seen once its write commits).
     func openHashtagKeys(now: Instant, limit: Int) throws -> [String]
     func offer(_ id: OfferID) throws -> Offer?
+    /// A merchant's offers that have not been ended (drafts, scheduled, live, paused), by id.
+    func unendedOffers(merchant: MerchantID, limit: Int) throws -> [OfferID]
     func insertOffer(_ offer: Offer) throws
     func updateOffer(_ offer: Offer) throws
     /// Offers live at `now` (published, started, not ended, not sold out) that want announcing and

@@ -6,7 +6,9 @@ public enum APIRoutes {
     /// Path patterns (`{name}` matches one segment) and their methods.
     public static let table: [(path: String, methods: [HTTPRequest.Method])] = [
         ("/healthz", [.get]), ("/readyz", [.get]), ("/metrics", [.get]), ("/openapi.yaml", [.get]),
-        ("/v1/merchants", [.post]), ("/v1/dashboard_users", [.post]), ("/v1/cardholders", [.post]), ("/v1/ledger/check", [.get]),
+        ("/v1/merchants", [.get, .post]), ("/v1/merchants/{id}", [.get]), ("/v1/merchants/{id}/close", [.post]),
+        ("/v1/dashboard_users", [.post]), ("/v1/cardholders", [.get, .post]), ("/v1/cardholders/{id}", [.get, .post]),
+        ("/v1/cardholders/{id}/close", [.post]), ("/v1/ledger/check", [.get]),
         ("/v1/merchants/{id}/api_keys", [.post]), ("/v1/merchants/{id}/api_keys/{key}", [.delete]),
         ("/v1/cardholders/{id}/tokens", [.post]), ("/v1/card_transactions", [.post]),
         ("/v1/merchants/{id}/payout_account", [.post]), ("/v1/reports/sales_tax", [.get]), ("/v1/settlements", [.get]),

@@ -23,6 +23,37 @@ struct OperatorRoutes<Service: HashcartService> {
             var request = request
             return try json(try await services.of(context).createCardholder(request.decodeStrict(CreateCardholderBody.self)), status: .created, context)
         }
+        routes.get("merchants") { request, context in
+            let query = request.uri.queryParameters
+            return try json(try await services.of(context).merchants(search: try searchText(query.get("q")), limit: try pageLimit(query.get("limit")),
+                                                                 after: query.get("starting_after")), context)
+        }
+        routes.get("merchants/{id}") { _, context in
+            try json(try await services.of(context).merchant(id: context.parameters.require("id")), context)
+        }
+        routes.post("merchants/{id}/close") { request, context in
+            var request = request
+            return try json(try await services.of(context).closeMerchant(id: context.parameters.require("id"),
+                                                                     request.decodeStrict(CloseAccountBody.self)), context)
+        }
+        routes.get("cardholders") { request, context in
+            let query = request.uri.queryParameters
+            return try json(try await services.of(context).cardholders(search: try searchText(query.get("q")), limit: try pageLimit(query.get("limit")),
+                                                                   after: query.get("starting_after")), context)
+        }
+        routes.get("cardholders/{id}") { _, context in
+            try json(try await services.of(context).cardholder(id: context.parameters.require("id")), context)
+        }
+        routes.post("cardholders/{id}") { request, context in
+            var request = request
+            return try json(try await services.of(context).updateCardholder(id: context.parameters.require("id"),
+                                                                        request.decodeStrict(UpdateCardholderBody.self)), context)
+        }
+        routes.post("cardholders/{id}/close") { request, context in
+            var request = request
+            return try json(try await services.of(context).closeCardholder(id: context.parameters.require("id"),
+                                                                       request.decodeStrict(CloseAccountBody.self)), context)
+        }
         routes.post("card_transactions") { request, context in
             var request = request
             return try json(try await services.of(context).ingestCardTransactions(request.decodeStrict(CardTransactionsBody.self)), context)

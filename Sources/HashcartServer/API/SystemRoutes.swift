@@ -13,7 +13,11 @@ struct SystemRoutes<Service: HashcartService> {
         router.get("/healthz") { _, _ in try json(["status": "ok"]) }
         let openAPI = HashcartRouter.openAPIDocument
         router.get("/openapi.yaml") { _, _ in text(openAPI, contentType: "application/yaml; charset=utf-8") }
-        router.get("/metrics") { _, _ in text(await services.any.metricsText(), contentType: "text/plain; version=0.0.4; charset=utf-8") }
+        router.get("/metrics") { _, _ in
+            // Each mode sets its connectors' gauges (in the shared registry) before it is read.
+            for mode in services.modes { await services[mode]?.recordConnectorHealth() }
+            return text(await services.any.metricsText(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        }
         router.get("/readyz") { _, _ in
             for mode in services.modes {
                 guard await services[mode]!.isReady() else {

@@ -55,12 +55,25 @@ enum EmbeddedDashboardAssets {
 </section>
 """#,
         "cardholder": #"""
-<dl class="card facts"><dt>Credit limit</dt><dd>{{limit}}</dd><dt>Billing state</dt><dd>{{state}}</dd><dt>Created</dt><dd>{{created}}</dd></dl>
+<dl class="card facts"><dt>Credit limit</dt><dd>{{limit}}</dd><dt>Available</dt><dd>{{available}}</dd><dt>Billing state</dt><dd>{{state}}</dd><dt>Created</dt><dd>{{created}}</dd>
+  <dt>Status</dt><dd>{{#closed}}<span class="state">closed</span> {{closed}}{{/closed}}{{#open}}open{{/open}}</dd></dl>
 <section class="columns">
   <div class="card"><h2>Links</h2>{{#has_links}}<ul>{{#links}}<li>{{network}}: {{handle}} ({{active}})</li>{{/links}}</ul>{{/has_links}}{{^has_links}}<p>No account linked.</p>{{/has_links}}</div>
   <div class="card"><h2>Purchases</h2>{{#has_purchases}}<table><thead><tr><th scope="col">Reference</th><th scope="col">State</th><th scope="col" class="num">Total</th><th scope="col">When</th></tr></thead>
     <tbody>{{#purchases}}<tr><td>{{reference}}</td><td><span class="state">{{state}}</span></td><td class="num">{{total}}</td><td>{{created}}</td></tr>{{/purchases}}</tbody></table>{{/has_purchases}}{{^has_purchases}}<p>No purchases.</p>{{/has_purchases}}</div>
 </section>
+{{#open}}<section class="columns">
+  <div class="card"><h2>Credit limit</h2>
+    <form method="post" action="{{base}}/cardholders/{{id}}/limit" class="form"><input type="hidden" name="csrf_token" value="{{csrf}}">
+      <p><label for="limit">New limit in dollars</label><input id="limit" name="limit" required inputmode="decimal" maxlength="14" value="{{limit_dollars}}"></p>
+      <p class="hint">A cut cannot go below what the cardholder has used or holds.</p>
+      <p><button type="submit">Change the limit</button></p></form></div>
+  <div class="card"><h2>Close the card account</h2>
+    <form method="post" action="{{base}}/cardholders/{{id}}/close" class="form"><input type="hidden" name="csrf_token" value="{{csrf}}">
+      <p><label for="close-reason">Reason</label><input id="close-reason" name="reason" required maxlength="200"></p>
+      <p class="hint">It buys nothing more and its links end; refunds still reach it.</p>
+      <p><button type="submit" class="danger">Close the card account</button></p></form></div>
+</section>{{/open}}
 """#,
         "cardholder_home": #"""
 <section class="card">
@@ -94,8 +107,8 @@ enum EmbeddedDashboardAssets {
 <section class="card">
   {{#has_cardholders}}
   <table>
-    <thead><tr><th scope="col">Card account</th><th scope="col" class="num">Credit limit</th><th scope="col">State</th><th scope="col">Card number</th><th scope="col">Created</th></tr></thead>
-    <tbody>{{#cardholders}}<tr><td><a href="{{base}}/cardholders/{{id}}"><code>{{id}}</code></a></td><td class="num">{{limit}}</td><td>{{state}}</td><td>{{pan}}</td><td>{{created}}</td></tr>{{/cardholders}}</tbody>
+    <thead><tr><th scope="col">Card account</th><th scope="col" class="num">Credit limit</th><th scope="col">State</th><th scope="col">Card number</th><th scope="col">Status</th><th scope="col">Created</th></tr></thead>
+    <tbody>{{#cardholders}}<tr><td><a href="{{base}}/cardholders/{{id}}"><code>{{id}}</code></a></td><td class="num">{{limit}}</td><td>{{state}}</td><td>{{pan}}</td><td>{{status}}</td><td>{{created}}</td></tr>{{/cardholders}}</tbody>
   </table>
   {{#next}}<p><a href="{{next}}">More</a></p>{{/next}}
   {{/has_cardholders}}
@@ -182,6 +195,7 @@ enum EmbeddedDashboardAssets {
         "merchant": #"""
 <dl class="card facts">
   <dt>Id</dt><dd><code>{{id}}</code></dd><dt>Fee</dt><dd>{{fee}}</dd><dt>Payout account</dt><dd>{{payout}}</dd><dt>Created</dt><dd>{{created}}</dd>
+  <dt>Status</dt><dd>{{#closed}}<span class="state">closed</span> {{closed}}{{/closed}}{{#open}}open{{/open}}</dd>
 </dl>
 <section class="columns">
   <div class="card"><h2>Offers</h2>{{#has_offers}}<table><thead><tr><th scope="col">Title</th><th scope="col">Hashtag</th><th scope="col">State</th><th scope="col" class="num">Sold</th></tr></thead>
@@ -190,6 +204,11 @@ enum EmbeddedDashboardAssets {
 </section>
 <section class="card"><h2>Latest changes</h2>{{#has_lines}}<table><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Object</th></tr></thead>
   <tbody>{{#lines}}<tr><td>{{at}}</td><td>{{actor}}</td><td><code>{{action}}</code></td><td><code>{{object}}</code></td></tr>{{/lines}}</tbody></table>{{/has_lines}}{{^has_lines}}<p>Nothing recorded.</p>{{/has_lines}}</section>
+{{#open}}<section class="card"><h2>Close the merchant</h2>
+  <form method="post" action="{{base}}/merchants/{{id}}/close" class="form"><input type="hidden" name="csrf_token" value="{{csrf}}">
+    <p><label for="close-reason">Reason</label><input id="close-reason" name="reason" required maxlength="200"></p>
+    <p class="hint">Its offers end now and it can start no new ones; its orders can still be shipped and refunded, and settlement still pays it.</p>
+    <p><button type="submit" class="danger">Close the merchant</button></p></form></section>{{/open}}
 """#,
         "merchant_overview": #"""
 <nav class="ranges" aria-label="Time range"><ul>{{#ranges}}<li><a href="{{base}}?range={{key}}"{{#current}} aria-current="true"{{/current}}>{{label}}</a></li>{{/ranges}}</ul></nav>
@@ -218,8 +237,8 @@ enum EmbeddedDashboardAssets {
 <section class="card">
   {{#has_merchants}}
   <table>
-    <thead><tr><th scope="col">Merchant</th><th scope="col">Id</th><th scope="col" class="num">Fee</th><th scope="col">Payout account</th><th scope="col">Created</th></tr></thead>
-    <tbody>{{#merchants}}<tr><td><a href="{{base}}/merchants/{{id}}">{{name}}</a></td><td><code>{{id}}</code></td><td class="num">{{fee}}</td><td>{{payout}}</td><td>{{created}}</td></tr>{{/merchants}}</tbody>
+    <thead><tr><th scope="col">Merchant</th><th scope="col">Id</th><th scope="col" class="num">Fee</th><th scope="col">Payout account</th><th scope="col">Status</th><th scope="col">Created</th></tr></thead>
+    <tbody>{{#merchants}}<tr><td><a href="{{base}}/merchants/{{id}}">{{name}}</a></td><td><code>{{id}}</code></td><td class="num">{{fee}}</td><td>{{payout}}</td><td>{{status}}</td><td>{{created}}</td></tr>{{/merchants}}</tbody>
   </table>
   {{#next}}<p><a href="{{next}}">More</a></p>{{/next}}
   {{/has_merchants}}
@@ -306,6 +325,14 @@ enum EmbeddedDashboardAssets {
     <dl class="facts"><dt>Daily spend per card</dt><dd>{{daily_cap}}</dd><dt>Purchases per hour per card</dt><dd>{{per_hour}}</dd>
       <dt>Minimum link age</dt><dd>{{link_age}}</dd><dt>Set by</dt><dd>{{risk_source}}</dd></dl>
   </div>
+</section>
+<section class="card">
+  <h2>Networks</h2>
+  <table><thead><tr><th scope="col">Network</th><th scope="col">Link</th><th scope="col">Streams open</th><th scope="col" class="num">Lag</th>
+    <th scope="col" class="num">Reconnects</th><th scope="col" class="num">Refused payloads</th><th scope="col" class="num">Events</th><th scope="col">Last event</th></tr></thead>
+  <tbody>{{#connectors}}<tr><td>{{network}}</td><td>{{#down}}<span class="error">down</span>{{/down}}{{^down}}<span class="ok">connected</span>{{/down}}</td><td>{{streams}}</td><td class="num">{{lag}}</td>
+    <td class="num">{{reconnects}}</td><td class="num">{{refused}}</td><td class="num">{{events}}</td><td>{{last}}</td></tr>{{/connectors}}</tbody></table>
+  <p class="hint">Also in <code>/metrics</code> as <code>hashcart_connector_*</code>, labelled by mode and network.</p>
 </section>
 <section class="card">
   <h2>Ledger check</h2>
@@ -509,6 +536,7 @@ svg .line { fill: none; stroke-width: 2; } svg .s1 { stroke: var(--s1); } svg .s
 .row-actions form { display: inline-block; margin: 2px 4px 2px 0; }
 svg .bar { fill: var(--s1); }
 .inline-form { display: inline; margin-left: 8px; } a.button { display: inline-block; padding: 6px 14px; border-radius: 6px; background: var(--accent); color: #fff; text-decoration: none; }
+.hint { color: var(--muted); font-size: 14px; }
 """#
     static let liveScript = #"""
 // Live updates for an offer's page: the funnel's numbers from server-sent events. The page works

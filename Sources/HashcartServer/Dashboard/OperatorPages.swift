@@ -25,7 +25,8 @@ struct OperatorPages<Service: HashcartService> {
                 "q": search ?? "", "has_merchants": !list.data.isEmpty,
                 "merchants": list.data.map { merchant -> [String: Any] in
                     ["id": merchant.id, "name": merchant.name, "fee": "\(merchant.discountRateBps / 100).\(PageFormat.two(merchant.discountRateBps % 100))%",
-                     "payout": merchant.payoutAccount.map { "account ending \($0.last4)" } ?? "none yet", "created": PageFormat.time(merchant.created)]
+                     "payout": merchant.payoutAccount.map { "account ending \($0.last4)" } ?? "none yet", "status": merchant.closed == nil ? "open" : "closed",
+                     "created": PageFormat.time(merchant.created)]
                 },
             ]
             if list.hasMore, let last = list.data.last {
@@ -33,13 +34,13 @@ struct OperatorPages<Service: HashcartService> {
             }
             return page("merchants", "Merchants", data: data, context, section: "merchants")
         }
-        group.get("merchants/{id}") { _, context in
+        group.get("merchants/{id}") { request, context in
             try context.requireOperator()
             let merchant = try await service.merchant(id: try context.parameters.require("id"))
             let offers = try await service.offers(merchantID: merchant.id, limit: 50, startingAfter: nil)
             let users = try await service.dashboard.users(merchantID: merchant.id, limit: 50)
             let lines = try await service.auditLog(merchantID: merchant.id, limit: 20, before: nil)
-            return page("merchant", merchant.name, data: [
+            var data: [String: Any] = [
                 "id": merchant.id, "fee": "\(merchant.discountRateBps) bps", "created": PageFormat.time(merchant.created),
                 "payout": merchant.payoutAccount.map { "routing \($0.routingNumber), \($0.accountType) account ending \($0.last4)" } ?? "none yet",
                 "offers": offers.data.map { ["title": $0.title, "hashtag": $0.hashtag, "state": $0.state, "sold": PageFormat.count($0.unitsSold)] },
@@ -47,7 +48,17 @@ struct OperatorPages<Service: HashcartService> {
                 "users": users.data.map { ["email": $0.email] }, "has_users": !users.data.isEmpty,
                 "lines": lines.map { ["at": PageFormat.time($0.at), "actor": $0.actor, "action": $0.action, "object": $0.object] },
                 "has_lines": !lines.isEmpty,
-            ], context, section: "merchants")
+            ]
+            if let closed = merchant.closed { data["closed"] = PageFormat.time(closed) } else { data["open"] = true }
+            return page("merchant", merchant.name, data: data, context, section: "merchants",
+                        notice: request.uri.queryParameters.get("done") == "closed" ? "Merchant closed: its offers have ended." : nil)
+        }
+        group.post("merchants/{id}/close") { _, context in
+            try context.requireOperator()
+            let id = try context.parameters.require("id")
+            guard let reason = context.form.text("reason") else { throw PageError.badForm("Say why the merchant is closed: the reason is required.") }
+            let merchant = try await service.closeMerchant(id: id, CloseAccountBody(reason: reason))
+            return PageRenderer.redirect("/dashboard/\(context.mode.rawValue)/merchants/\(merchant.id.urlQueryValue)?done=closed")
         }
         group.get("cardholders") { request, context in
             try context.requireOperator()
@@ -58,6 +69,7 @@ struct OperatorPages<Service: HashcartService> {
                 "q": search ?? "", "has_cardholders": !list.data.isEmpty,
                 "cardholders": list.data.map { card -> [String: Any] in
                     ["id": card.id, "limit": PageFormat.money(card.creditLimit, card.currency), "state": card.billingState,
+                     "status": card.closed == nil ? "open" : "closed",
                      "pan": card.panOnFile ? "on file (fingerprint)" : "last four only", "created": PageFormat.time(card.created)]
                 },
             ]
@@ -66,22 +78,43 @@ struct OperatorPages<Service: HashcartService> {
             }
             return page("cardholders", "Cardholders", data: data, context, section: "cardholders")
         }
-        group.get("cardholders/{id}") { _, context in
+        group.get("cardholders/{id}") { request, context in
             try context.requireOperator()
-            let id = try context.parameters.require("id")
-            guard let card = try await service.cardholders(search: id, limit: 50, after: nil).data.first(where: { $0.id == id }) else {
-                throw PageError.notFound
-            }
+            let card = try await service.cardholder(id: try context.parameters.require("id"))
             let links = try await service.links(cardholderID: card.id)
             let purchases = try await service.purchases(cardholderID: card.id, limit: 50, startingAfter: nil)
-            return page("cardholder", card.id, data: [
-                "limit": PageFormat.money(card.creditLimit, card.currency), "state": card.billingState, "created": PageFormat.time(card.created),
+            var data: [String: Any] = [
+                "id": card.id, "limit": PageFormat.money(card.creditLimit, card.currency), "limit_dollars": PageFormat.plainAmount(card.creditLimit),
+                "available": PageFormat.money(card.availableCredit, card.currency), "state": card.billingState, "created": PageFormat.time(card.created),
                 "links": links.data.map { ["network": $0.network, "handle": $0.handle, "active": $0.active ? "active" : "unlinked"] },
                 "has_links": !links.data.isEmpty,
                 "purchases": purchases.data.map { ["reference": $0.reference, "state": $0.state.replacingOccurrences(of: "_", with: " "),
                                                    "total": PageFormat.money($0.total, $0.currency), "created": PageFormat.time($0.created)] },
                 "has_purchases": !purchases.data.isEmpty,
-            ], context, section: "cardholders")
+            ]
+            if let closed = card.closed { data["closed"] = PageFormat.time(closed) } else { data["open"] = true }
+            let notice: String? = switch request.uri.queryParameters.get("done") {
+            case "limit": "Credit limit changed."
+            case "closed": "Card account closed: its links have ended."
+            default: nil
+            }
+            return page("cardholder", card.id, data: data, context, section: "cardholders", notice: notice)
+        }
+        group.post("cardholders/{id}/limit") { _, context in
+            try context.requireOperator()
+            let id = try context.parameters.require("id")
+            guard let limit = PageFormat.parseAmount(try context.form.required("limit", label: "The credit limit")) else {
+                throw PageError.badForm("The credit limit must be in dollars and cents, as 2500.00.")
+            }
+            let card = try await service.updateCardholder(id: id, UpdateCardholderBody(creditLimit: limit))
+            return PageRenderer.redirect("/dashboard/\(context.mode.rawValue)/cardholders/\(card.id.urlQueryValue)?done=limit")
+        }
+        group.post("cardholders/{id}/close") { _, context in
+            try context.requireOperator()
+            let id = try context.parameters.require("id")
+            guard let reason = context.form.text("reason") else { throw PageError.badForm("Say why the card account is closed: the reason is required.") }
+            let card = try await service.closeCardholder(id: id, CloseAccountBody(reason: reason))
+            return PageRenderer.redirect("/dashboard/\(context.mode.rawValue)/cardholders/\(card.id.urlQueryValue)?done=closed")
         }
         group.get("users") { request, context in
             try context.requireOperator()
@@ -116,6 +149,7 @@ struct OperatorPages<Service: HashcartService> {
         let killSwitch = try await service.killSwitch()
         let risk = try await service.riskSettings()
         let check = try await service.ledgerCheck()
+        let connectors = await service.connectorHealth()
         let notice: String? = switch request.uri.queryParameters.get("done") {
         case "stopped": "Every purchase in \(context.mode) mode is stopped."
         case "resumed": "Purchases go on."
@@ -126,6 +160,13 @@ struct OperatorPages<Service: HashcartService> {
             "daily_cap": PageFormat.money(risk.dailySpendCap), "per_hour": PageFormat.count(risk.maxPurchasesPerHour),
             "link_age": "\(risk.minLinkAgeSeconds / 60) min", "risk_source": risk.source,
             "ledger_ok": check.ok, "violations": check.violations.map { ["rule": $0.rule, "subject": $0.subject, "detail": $0.detail] },
+            "connectors": connectors.map { connector -> [String: Any] in
+                ["network": connector.network, "status": connector.connected ? "connected" : "down", "down": !connector.connected,
+                 "streams": connector.streamsWanted == 0 ? "none needed" : "\(connector.streamsOpen) of \(connector.streamsWanted)",
+                 "lag": connector.lagMilliseconds.map(PageFormat.seconds) ?? "—", "reconnects": PageFormat.count(Int64(connector.reconnects)),
+                 "refused": PageFormat.count(Int64(connector.refused)), "events": PageFormat.count(Int64(connector.events)),
+                 "last": connector.lastEvent.map(PageFormat.time) ?? "none yet"]
+            },
         ], context, section: "overview", notice: notice)
     }
 }

@@ -11,6 +11,20 @@ enum PageFormat {
         return currency.uppercased() == "USD" ? "\(sign)$\(amount)" : "\(sign)\(amount) \(currency.uppercased().prefix(3))"
     }
 
+    /// `2500.00`: an amount as a form takes it back (no sign, symbol or grouping).
+    static func plainAmount(_ minor: Int64) -> String {
+        let magnitude = minor.magnitude
+        return "\(magnitude / 100).\(two(Int64(magnitude % 100)))"
+    }
+
+    /// `0.42 s`, `12.3 s`, `4 min`: a duration given in milliseconds, rounded for reading.
+    static func seconds(_ milliseconds: Int64) -> String {
+        let ms = max(0, milliseconds)
+        if ms < 10_000 { return "\(ms / 1000).\(two((ms % 1000) / 10)) s" }
+        if ms < 120_000 { return "\(ms / 1000) s" }
+        return "\(count(ms / 60_000)) min"
+    }
+
     /// `12,345`.
     static func count(_ value: Int64) -> String {
         (value < 0 ? "−" : "") + grouped(String(value.magnitude))

@@ -44,7 +44,7 @@ enum StoreRows {
     static let merchantEventColumns = SQLColumn.list("id, merchant_id, type, object_id, created_at:int")
     static let notificationColumns = SQLColumn.list("id, card_account_id, purchase_id, kind, message, created_at:int")
     static let auditColumns = SQLColumn.list("at:int, actor, address, action, object_id, merchant_id, detail")
-    static let merchantColumns = SQLColumn.list("id, name, discount_bps:int, created_at:int")
+    static let merchantColumns = SQLColumn.list("id, name, discount_bps:int, created_at:int, closed_at:int")
 
     /// `a, b, c` for a SELECT or INSERT.
     static func names(_ columns: [SQLColumn]) -> String { columns.map(\.name).joined(separator: ", ") }
@@ -63,7 +63,8 @@ enum StoreRows {
     }
 
     static func merchant(_ row: any SQLRow) throws -> Merchant {
-        Merchant(id: MerchantID(try row.text(0)), name: try row.text(1), discountRateBasisPoints: try row.int(2), createdAt: try row.instant(3))
+        Merchant(id: MerchantID(try row.text(0)), name: try row.text(1), discountRateBasisPoints: try row.int(2), createdAt: try row.instant(3),
+                 closedAt: try row.optionalInstant(4))
     }
 
     static func offer(_ row: any SQLRow) throws -> Offer {
@@ -199,10 +200,10 @@ enum StoreRows {
             fingerprint = parsed
         }
         return CardAccount(id: id, creditLimit: .usd(try row.int(1)), billing: billing, cardLast4: last4, createdAt: try row.instant(3),
-                           panFingerprint: fingerprint)
+                           panFingerprint: fingerprint, closedAt: try row.optionalInstant(5))
     }
 
-    static let cardAccountColumns = "id, credit_limit, billing_sealed, created_at, pan_fingerprint"
+    static let cardAccountColumns = "id, credit_limit, billing_sealed, created_at, pan_fingerprint, closed_at"
 
     // MARK: Values, in column order
 
@@ -212,7 +213,7 @@ enum StoreRows {
     }
 
     static func values(of m: Merchant) -> [SQLValue] {
-        [.text(m.id.rawValue), .text(m.name), .int(m.discountRateBasisPoints), SQLValue(m.createdAt)]
+        [.text(m.id.rawValue), .text(m.name), .int(m.discountRateBasisPoints), SQLValue(m.createdAt), SQLValue(m.closedAt)]
     }
 
     static func values(of o: Offer) -> [SQLValue] {

@@ -356,6 +356,11 @@ enum StoreSchema {
                 object_id TEXT NOT NULL, merchant_id TEXT, detail TEXT NOT NULL);
             CREATE INDEX audit_log_merchant ON audit_log(merchant_id, seq);
             """),
+        Migration(id: "v20-closing", sql: """
+            -- The issuer closes merchants and card accounts; both stay, for their history.
+            ALTER TABLE merchants ADD COLUMN closed_at {int};
+            ALTER TABLE card_accounts ADD COLUMN closed_at {int};
+            """),
     ]
 
     /// A migration's statements in `dialect`.

@@ -164,7 +164,7 @@ final class WorkingSet: StoreTransaction {
         }
     }
 
-    private static let accountTotals = SQLColumn.list("id, debits_pending:int, debits_posted:int, credits_pending:int, credits_posted:int")
+    private static let accountTotals = SQLColumn.list("id, flags:int, debits_pending:int, debits_posted:int, credits_pending:int, credits_posted:int")
     private static let funnelMinuteColumns = SQLColumn.list("offer_id, metric, minute:int, value:int")
     private static let funnelColumns = SQLColumn.list("offer_id, metric, value:int")
 
@@ -173,7 +173,8 @@ final class WorkingSet: StoreTransaction {
             let changed = dirtyAccounts.sorted().map { accounts[$0]! }
             for account in changed { precondition(account.isWithinBounds, "ledger account \(account.id) out of bounds at commit") }
             let updated = try session.updateMany("ledger_accounts", columns: Self.accountTotals, rows: changed.map { a in
-                [.text(a.id.rawValue), .int(a.debitsPending), .int(a.debitsPosted), .int(a.creditsPending), .int(a.creditsPosted)]
+                [.text(a.id.rawValue), .int(a.flags.rawValue), .int(a.debitsPending), .int(a.debitsPosted), .int(a.creditsPending),
+                 .int(a.creditsPosted)]
             })
             precondition(updated == changed.count, "a ledger account vanished")
         }
@@ -483,15 +484,16 @@ final class WorkingSet: StoreTransaction {
     }
 
     func insertMerchant(_ merchant: Merchant) throws {
-        try session.execute("INSERT INTO merchants (\(StoreRows.names(StoreRows.merchantColumns))) VALUES ($1, $2, $3, $4)",
+        try session.execute("INSERT INTO merchants (\(StoreRows.names(StoreRows.merchantColumns))) VALUES ($1, $2, $3, $4, $5)",
                             StoreRows.values(of: merchant))
         merchants[merchant.id] = merchant
         try createLedgerAccount(LedgerAccounts.merchantPayable(merchant.id))
     }
 
     func cardAccount(_ id: CardAccountID) throws -> CardAccount? {
-        if let cached = cardCache.get(id) { return cached }
+        // Read or changed here first: a card changed in this transaction replaces the cached one.
         if let fetched = cardsToCache[id] { return fetched }
+        if let cached = cardCache.get(id) { return cached }
         if let created = newCardsByID[id] { return created }
         let cipher = cipher
         guard let account = try session.queryOne("SELECT \(StoreRows.cardAccountColumns) FROM card_accounts WHERE id = $1",
@@ -511,6 +513,36 @@ final class WorkingSet: StoreTransaction {
         cardsWithoutPurchases.insert(account.id)
         // A new card's credit line is new too: created here, without asking the database.
         try createLedgerAccount(LedgerAccounts.creditLine(account.id))
+    }
+
+    func updateCardAccount(_ account: CardAccount) throws {
+        precondition(!newCardIDs.contains(account.id), "a card account is changed after the transaction that opened it")
+        let updated = try session.execute("UPDATE card_accounts SET credit_limit = $2, closed_at = $3 WHERE id = $1",
+                                          [.text(account.id.rawValue), .int(account.creditLimit.minorUnits), SQLValue(account.closedAt)])
+        precondition(updated == 1, "card account \(account.id) vanished")
+        cardsToCache[account.id] = account
+    }
+
+    func updateMerchant(_ merchant: Merchant) throws {
+        let updated = try session.execute("UPDATE merchants SET name = $2, discount_bps = $3, closed_at = $4 WHERE id = $1",
+                                          [.text(merchant.id.rawValue), .text(merchant.name), .int(merchant.discountRateBasisPoints),
+                                           SQLValue(merchant.closedAt)])
+        precondition(updated == 1, "merchant \(merchant.id) vanished")
+        merchants[merchant.id] = merchant
+    }
+
+    func activeLinks(cardAccountID: CardAccountID) throws -> [Link] {
+        try flushLinks()
+        return try session.query("""
+            SELECT \(StoreColumns.link) FROM links WHERE card_account_id = $1 AND unlinked_at IS NULL ORDER BY network LIMIT 64
+            """, [.text(cardAccountID.rawValue)], limit: 64, StoreRows.link)
+    }
+
+    func setLedgerAccountFlags(_ id: LedgerAccountID, _ flags: LedgerAccountFlags) throws {
+        guard var account = try ledgerAccount(id) else { throw LedgerError.accountNotFound(id) }
+        account.flags = flags
+        accounts[id] = account
+        if !newAccounts.contains(id) { dirtyAccounts.insert(id) }
     }
 
     func activeLink(network: NetworkName, userID: String) throws -> Link? {
@@ -675,6 +707,11 @@ final class WorkingSet: StoreTransaction {
         }
         updatedPurchases.insert(purchase.id)
         bufferedCards.insert(purchase.cardAccountID)
+    }
+
+    func unendedOffers(merchant: MerchantID, limit: Int) throws -> [OfferID] {
+        try session.query("SELECT id FROM offers WHERE merchant_id = $1 AND lifecycle != 'ended' ORDER BY id LIMIT $2",
+                          [.text(merchant.rawValue), SQLValue(limit)], limit: limit) { OfferID(try $0.text(0)) }
     }
 
     func openHashtagKeys(now: Instant, limit: Int) throws -> [String] {
