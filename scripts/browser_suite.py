@@ -201,6 +201,7 @@ def main():
         check(text(driver, "h1") == "Browser Sale Hoodie", "the new offer's page opens")
         before = text(driver, 'td[data-metric="posts"]')
         check(before == "0", f"the new offer starts with no posts ({before})")
+        flat = driver.find_element(By.CSS_SELECTOR, "#chart polyline.s1").get_attribute("points")
         fans = [api(base, admin, "POST", "/sandbox/accounts", {"handle": f"browserfan{i}"}) for i in range(3)]
         for fan in fans:
             api(base, fan["token"], "POST", "/sandbox/posts", {"author_id": fan["id"], "text": "I want one #BuyBrowserHoodie"})
@@ -211,6 +212,14 @@ def main():
                 break
             time.sleep(0.5)
         check(moved == "3", f"the funnel moves live, without a reload, as posts arrive ({before} → {moved})")
+        # The chart is redrawn from the server's SVG (every ten seconds) without a reload.
+        redrawn = flat
+        for _ in range(50):
+            redrawn = driver.find_element(By.CSS_SELECTOR, "#chart polyline.s1").get_attribute("points")
+            if redrawn != flat:
+                break
+            time.sleep(0.5)
+        check(redrawn != flat, "the chart is redrawn live as posts arrive")
         page_checks(driver, "merchant-offer")
 
         # Ship an order, refund part of another.

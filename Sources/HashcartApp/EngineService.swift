@@ -727,7 +727,7 @@ public struct EngineService: HashcartService {
         }
     }
 
-    public func startOAuthLink(cardholderID: String, _ body: CreateOAuthLinkBody) async throws -> OAuthLinkView {
+    public func startOAuthLink(cardholderID: String, _ body: CreateOAuthLinkBody, browserNonce: String?) async throws -> OAuthLinkView {
         try await mapped {
             let network = NetworkName(rawValue: body.network)
             guard let provider = oauthLinks[network] else {
@@ -739,13 +739,14 @@ public struct EngineService: HashcartService {
             let state = OAuthState.make(mode: mode, random: PKCE.randomToken())
             let verifier = PKCE.randomToken() + PKCE.randomToken()
             let authorization = try await engine.beginOAuthLink(cardAccountID: CardAccountID(cardholderID), network: network,
-                                                                stateHash: Self.stateHash(state), codeVerifier: verifier)
+                                                                stateHash: Self.stateHash(state), codeVerifier: verifier,
+                                                                browserBindingHash: browserNonce.map(Self.stateHash))
             return OAuthLinkView(network: network.rawValue, authorizeUrl: provider.authorizationURL(state: state, codeVerifier: verifier),
                                  expiresAt: authorization.expiresAt.millisecondsSinceEpoch / 1000)
         }
     }
 
-    public func finishOAuthLink(network: String, state: String, code: String?, error: String?) async throws -> LinkView {
+    public func finishOAuthLink(network: String, state: String, code: String?, error: String?, browserNonce: String?) async throws -> LinkView {
         try await mapped {
             // No sign-in can have started here for a network this mode has no OAuth app on.
             guard let provider = oauthLinks[NetworkName(rawValue: network)] else { throw OAuthLinkError.unknownState }
@@ -757,6 +758,14 @@ public struct EngineService: HashcartService {
             let stateHash = Self.stateHash(state)
             guard let seen = try await store.read({ try $0.oauthAuthorization(stateHash: stateHash) }) else { throw OAuthLinkError.unknownState }
             guard seen.usedAt == nil else { throw OAuthLinkError.stateUsed }
+            // Started from a page: only the browser holding its cookie finishes it (checked before
+            // the state is taken, so a link sent to someone else does not spend it either).
+            if let binding = seen.browserBindingHash {
+                let presented = browserNonce.map(Self.stateHash) ?? ""
+                guard presented.utf8.count == binding.utf8.count,
+                      zip(presented.utf8, binding.utf8).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0
+                else { throw OAuthLinkError.otherBrowser }
+            }
             // Then the state is taken, whatever came with it: a sign-in is used once.
             let authorization = try await engine.claimOAuthLink(stateHash: stateHash, callbackNetwork: provider.network)
             if let error {
@@ -940,7 +949,7 @@ public struct EngineService: HashcartService {
             let status: HTTPResponse.Status = switch error {
             case .unknownState: .notFound
             case .stateUsed, .stateExpired, .wrongNetwork, .identityTaken, .cardAlreadyLinked: .conflict
-            case .denied: .forbidden
+            case .denied, .otherBrowser: .forbidden
             case .tooManyPending: .tooManyRequests
             }
             throw APIError(status: status, type: status == .tooManyRequests ? .rateLimit : .invalidRequest, code: error.code,

@@ -8,10 +8,11 @@ extension Engine {
     /// Records a sign-in the cardholder is starting at `network`. Refused when the card is unknown,
     /// already linked on that network, or has ``OAuthAuthorization/maximumPendingPerCard`` waiting.
     public func beginOAuthLink(cardAccountID: CardAccountID, network: NetworkName, stateHash: String,
-                               codeVerifier: String) async throws -> OAuthAuthorization {
+                               codeVerifier: String, browserBindingHash: String? = nil) async throws -> OAuthAuthorization {
         let now = clock.now()
         let authorization = OAuthAuthorization(stateHash: stateHash, cardAccountID: cardAccountID, network: network, codeVerifier: codeVerifier,
-                                               createdAt: now, expiresAt: now.adding(seconds: OAuthAuthorization.lifetimeSeconds))
+                                               createdAt: now, expiresAt: now.adding(seconds: OAuthAuthorization.lifetimeSeconds),
+                                               browserBindingHash: browserBindingHash)
         try await store.write { tx in
             guard try tx.cardAccount(cardAccountID) != nil else { throw EngineError.notFound("card account \(cardAccountID)") }
             try self.refuseIfClosed(cardAccountID, tx: tx)

@@ -135,10 +135,13 @@ public protocol HashcartService: Sendable {
 
     func createLinkCode(cardholderID: String, _ body: CreateLinkBody) async throws -> LinkCodeView
     /// Starts linking by OAuth: a sign-in at the network, used once within ten minutes.
-    func startOAuthLink(cardholderID: String, _ body: CreateOAuthLinkBody) async throws -> OAuthLinkView
+    /// `browserNonce`: the random value of the starting browser's cookie when a page starts it
+    /// (only that browser can then finish it); nil over the API.
+    func startOAuthLink(cardholderID: String, _ body: CreateOAuthLinkBody, browserNonce: String?) async throws -> OAuthLinkView
     /// The network sent the person back (`code` and `state`, or `error`): links the account it
     /// proves to the card that started the sign-in. Unauthenticated: the state is the credential.
-    func finishOAuthLink(network: String, state: String, code: String?, error: String?) async throws -> LinkView
+    /// `browserNonce` is the callback browser's cookie, if it sent one.
+    func finishOAuthLink(network: String, state: String, code: String?, error: String?, browserNonce: String?) async throws -> LinkView
     func links(cardholderID: String) async throws -> ListView<LinkView>
     func deleteLink(cardholderID: String, id: String) async throws -> LinkView
     func purchases(cardholderID: String, limit: Int, startingAfter: String?) async throws -> ListView<PurchaseView>

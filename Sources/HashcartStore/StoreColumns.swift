@@ -21,7 +21,7 @@ enum StoreColumns {
 
     static let link = StoreRows.names(StoreRows.linkColumns)
     static let webhookEndpointStatus = "id, url, created_at, disabled_at, previous_secret_expires_at"
-    static let oauthAuthorization = "state_hash, card_account_id, network, code_verifier, created_at, expires_at, used_at"
+    static let oauthAuthorization = "state_hash, card_account_id, network, code_verifier, created_at, expires_at, used_at, browser_binding"
     static let offer = StoreRows.names(StoreRows.offerColumns)
     static let purchase = StoreRows.names(StoreRows.purchaseColumns)
     static let order = StoreRows.names(StoreRows.orderColumns)

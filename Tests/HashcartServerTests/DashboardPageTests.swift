@@ -267,7 +267,7 @@ import Testing
             let overview = try await browser.get("/dashboard/test")
             #expect(overview.html.contains(#"data-metric="orders">1<"#) && overview.html.contains(#"<polyline class="line s3""#))
             let offerPage = try await browser.get("/dashboard/test/offers/\(offer.id)")
-            #expect(offerPage.status == .ok && offerPage.html.contains(#"data-source="/dashboard/test/offers/\#(offer.id)/live""#))
+            #expect(offerPage.status == .ok && offerPage.html.contains(#"data-source="/dashboard/test/offers/\#(offer.id)/live?range=24h""#))
             let page = try await browser.get("/dashboard/test/orders/\(order.id)")
             #expect(page.status == .ok && page.html.contains("Mark shipped"))
             let csrf = try #require(page.csrf)

@@ -137,6 +137,44 @@ import Testing
         }
     }
 
+    /// A sign-in started from the cardholder's page is bound to that browser by a cookie: the same
+    /// callback from anywhere else (a link sent to someone, a forged cookie) is refused and links
+    /// nothing, without spending the sign-in; the browser that started it then finishes it.
+    @Test func aSignInStartedOnAPageFinishesOnlyInThatBrowser() async throws {
+        let world = try await World()
+        let live = try world.live()
+        try await world.app().test(.live) { client in
+            _ = try await cardholder(client, world)
+            let cardID = try #require(world.cards.withLock { $0.last })
+            _ = try await live.dashboard.createUser(CreateDashboardUserBody(email: "ada@example.com", role: "cardholder",
+                                                                            cardholderID: cardID.rawValue, password: DashboardPageTests.password))
+            let browser = PageBrowser(client)
+            try await browser.signIn("ada@example.com", DashboardPageTests.password, mode: "live")
+            let home = try await browser.get("/dashboard/live")
+            let started = try await browser.post("/dashboard/live/links", [("csrf_token", try #require(home.csrf)), ("network", "x"), ("how", "sign_in")])
+            #expect(started.status == .ok, "\(started.html.prefix(500))")
+            let cookie = try #require(browser.lastSetCookies.first { $0.hasPrefix("hc_live_oauth=") })
+            for attribute in ["Path=/oauth", "HttpOnly", "SameSite=Lax", "Max-Age=600"] { #expect(cookie.contains(attribute), "\(cookie)") }
+            let href = try #require(started.html.range(of: #"href="http[^"]*""#, options: .regularExpression).map { String(started.html[$0]) })
+            let url = String(href.dropFirst(6).dropLast()).replacingOccurrences(of: "&amp;", with: "&")
+            let back = try #require(try await FakeOAuthServer.approve(url, as: "111"))
+
+            // Someone else's browser, with no cookie or a forged one: refused, nothing linked.
+            let (elsewhere, problem, _) = try await callback(client, back)
+            #expect(elsewhere == .forbidden && Self.errorCode(problem) == "oauth_other_browser", "\(problem)")
+            let forged = try await client.execute(uri: FakeOAuthServer.pathAndQuery(back), method: .get,
+                                                  headers: [.cookie: "hc_live_oauth=" + String(repeating: "a", count: 48)]) { $0.status }
+            #expect(forged == .forbidden)
+            #expect(try await world.links().isEmpty)
+
+            // The browser that started it finishes it (the sign-in was not spent by the refusals).
+            let finished = try await browser.get(FakeOAuthServer.pathAndQuery(back), headers: [.accept: "text/html"])
+            #expect(finished.status == .ok, "\(finished.html.prefix(300))")
+            #expect(try await world.links().map(\.identity.userID) == ["111"])
+            #expect(browser.lastSetCookies.contains { $0.hasPrefix("hc_live_oauth=") && $0.contains("Max-Age=0") }, "the cookie is cleared")
+        }
+    }
+
     @Test func aMastodonAccountLinksAsItsURISoItsPostsMatch() async throws {
         let world = try await World()
         try await world.app().test(.live) { client in
@@ -290,7 +328,7 @@ import Testing
         let world = try await World()
         let live = try world.live()
         do {
-            _ = try await live.finishOAuthLink(network: "x", state: "test_" + String(repeating: "A", count: 43), code: "c", error: nil)
+            _ = try await live.finishOAuthLink(network: "x", state: "test_" + String(repeating: "A", count: 43), code: "c", error: nil, browserNonce: nil)
             Issue.record("a test-mode state was looked up in live mode")
         } catch let error as APIError {
             #expect(error.code == "oauth_state_unknown" && error.status == .notFound)

@@ -173,7 +173,7 @@ import Testing
         #expect(StoreError.schemaTooNew("v99-from-the-future").description.contains("newer Hashcart"))
         // The store was not migrated or rewritten: the unknown id is still there, the data intact.
         #expect(try fixture.database.query(list).map { $0[0] ?? "" }
-                == ["v1-core", "v10-issuer-switches", "v11-purchase-units", "v12-waitlists", "v13-announcements", "v14-offer-risk", "v15-oauth-links", "v16-webhook-endpoint-care", "v17-dashboard-users", "v18-order-pages", "v19-audit-log", "v2-credentials", "v20-closing", "v3-idempotency", "v4-webhooks", "v5-funnel-minutes", "v6-webhook-endpoint-order", "v7-shared-indexes", "v8-card-linked-offers",
+                == ["v1-core", "v10-issuer-switches", "v11-purchase-units", "v12-waitlists", "v13-announcements", "v14-offer-risk", "v15-oauth-links", "v16-webhook-endpoint-care", "v17-dashboard-users", "v18-order-pages", "v19-audit-log", "v2-credentials", "v20-closing", "v21-oauth-browser-binding", "v3-idempotency", "v4-webhooks", "v5-funnel-minutes", "v6-webhook-endpoint-order", "v7-shared-indexes", "v8-card-linked-offers",
                    "v9-settlement", "v99-from-the-future"])
         #expect(try fixture.database.query("SELECT COUNT(*) FROM card_accounts") == [["2"]])
     }

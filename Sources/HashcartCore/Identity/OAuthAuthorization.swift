@@ -13,6 +13,10 @@ public struct OAuthAuthorization: Sendable, Hashable, Codable {
     public var createdAt: Instant
     public var expiresAt: Instant
     public var usedAt: Instant?
+    /// Hex SHA-256 of the nonce in the cookie of the browser that started the sign-in from a
+    /// Hashcart page, or nil (started over the API: the cardholder's app binds it itself). When
+    /// set, only that browser can finish it: a sign-in link sent to someone else links nothing.
+    public var browserBindingHash: String?
 
     /// How long a person has to sign in at the network and come back (10 minutes).
     public static let lifetimeSeconds: Int64 = 600
@@ -20,7 +24,7 @@ public struct OAuthAuthorization: Sendable, Hashable, Codable {
     public static let maximumPendingPerCard = 5
 
     public init(stateHash: String, cardAccountID: CardAccountID, network: NetworkName, codeVerifier: String, createdAt: Instant,
-                expiresAt: Instant, usedAt: Instant? = nil) {
+                expiresAt: Instant, usedAt: Instant? = nil, browserBindingHash: String? = nil) {
         self.stateHash = stateHash
         self.cardAccountID = cardAccountID
         self.network = network
@@ -28,6 +32,7 @@ public struct OAuthAuthorization: Sendable, Hashable, Codable {
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.usedAt = usedAt
+        self.browserBindingHash = browserBindingHash
     }
 }
 
@@ -50,6 +55,8 @@ public enum OAuthLinkError: Error, Sendable, Hashable, CustomStringConvertible {
     case cardAlreadyLinked(NetworkName)
     /// Too many sign-ins are waiting for this card.
     case tooManyPending
+    /// The sign-in was started from a page in another browser (its cookie is missing or differs).
+    case otherBrowser
 
     public var code: String {
         switch self {
@@ -61,6 +68,7 @@ public enum OAuthLinkError: Error, Sendable, Hashable, CustomStringConvertible {
         case .identityTaken: "identity_already_linked"
         case .cardAlreadyLinked: "card_already_linked"
         case .tooManyPending: "oauth_too_many_pending"
+        case .otherBrowser: "oauth_other_browser"
         }
     }
 
@@ -82,6 +90,7 @@ public enum OAuthLinkError: Error, Sendable, Hashable, CustomStringConvertible {
         case .identityTaken(let network): "That \(network) account is already linked to another card; unlink it there first."
         case .cardAlreadyLinked(let network): "This card is already linked to a \(network) account; unlink it first."
         case .tooManyPending: "Too many sign-ins are waiting for this card; finish one or wait \(OAuthAuthorization.lifetimeSeconds / 60) minutes."
+        case .otherBrowser: "This sign-in was started in another browser; open your Hashcart page in this one and start linking again. Nothing was linked."
         }
     }
 }

@@ -18,7 +18,7 @@ struct CardholderRoutes<Service: HashcartService> {
         routes.post("links/oauth") { request, context in
             var request = request
             return try json(try await services.of(context).startOAuthLink(cardholderID: context.cardholderID,
-                                                                      request.decodeStrict(CreateOAuthLinkBody.self)),
+                                                                      request.decodeStrict(CreateOAuthLinkBody.self), browserNonce: nil),
                             status: .created, context)
         }
         routes.get("links") { _, context in try json(try await services.of(context).links(cardholderID: context.cardholderID), context) }

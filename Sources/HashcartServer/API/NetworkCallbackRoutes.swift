@@ -47,8 +47,13 @@ struct NetworkCallbackRoutes<Service: HashcartService> {
                                    param: "state")
                 }
                 let link = try await modeService.finishOAuthLink(network: try context.parameters.require("network"), state: state,
-                                                                 code: query.get("code"), error: query.get("error"))
-                if wantsPage { return OAuthCallbackPage.linked(link) }
+                                                                 code: query.get("code"), error: query.get("error"),
+                                                                 browserNonce: request.cookies[OAuthBrowserCookie.name(mode)]?.value)
+                if wantsPage {
+                    var page = OAuthCallbackPage.linked(link)
+                    page.setCookie(OAuthBrowserCookie.cookie(mode: mode, value: "", maxAge: 0, request: request))
+                    return page
+                }
                 var response = try HashcartRouter.json(link, status: .ok, encoder: mode.isLive ? HashcartRouter.liveEncoder : HashcartRouter.encoder)
                 for field in OAuthCallbackPage.headers { response.headers.append(field) }
                 return response

@@ -64,6 +64,23 @@ enum DashboardCookies {
     }
 }
 
+/// The cookie that binds an OAuth sign-in started from a page to the browser that started it. The
+/// network sends the person back with a top-level GET from its own site, on which `SameSite=Strict`
+/// cookies are not sent: this one is `Lax`, `HttpOnly`, and only for `/oauth`.
+enum OAuthBrowserCookie {
+    static func name(_ mode: Mode) -> String { "hc_\(mode.rawValue)_oauth" }
+
+    static func cookie(mode: Mode, value: String, maxAge: Int, request: Request) -> Cookie {
+        Cookie(name: name(mode), value: value, maxAge: maxAge, path: "/oauth", secure: DashboardCookies.isSecure(request), httpOnly: true,
+               sameSite: .lax)
+    }
+
+    /// 48 lower-case hex digits, as ``randomFormToken()`` makes them.
+    static func isWellFormed(_ value: String) -> Bool {
+        value.utf8.count == 48 && value.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+}
+
 /// Compares two secrets in time that depends only on their lengths.
 func constantTimeEquals(_ a: String, _ b: String) -> Bool {
     let x = Array(a.utf8), y = Array(b.utf8)

@@ -270,7 +270,7 @@ enum EmbeddedDashboardAssets {
 <nav class="ranges" aria-label="Time range"><ul>{{#ranges}}<li><a href="{{base}}/offers/{{offer.id}}?range={{key}}"{{#current}} aria-current="true"{{/current}}>{{label}}</a></li>{{/ranges}}</ul></nav>
 <section class="card">
   <h2>Activity</h2>
-  {{{chart}}}
+  <div id="chart">{{{chart}}}</div>
   <p class="legend"><span class="key s1">Posts</span> <span class="key s2">Confirmed</span> <span class="key s3">Orders</span> (UTC)</p>
 </section>
 <div id="live" data-source="{{live_url}}">
@@ -539,8 +539,9 @@ svg .bar { fill: var(--s1); }
 .hint { color: var(--muted); font-size: 14px; }
 """#
     static let liveScript = #"""
-// Live updates for an offer's page: the funnel's numbers from server-sent events. The page works
-// without this script; it only refreshes the numbers while a sale runs. Values are set as text.
+// Live updates for an offer's page from server-sent events: the funnel's numbers (set as text)
+// and the chart (an SVG the server drew, parsed as SVG and put in place of the old one; never
+// written as HTML). The page works without this script; it only refreshes while a sale runs.
 (function () {
   var box = document.getElementById("live");
   if (!box || !window.EventSource) return;
@@ -553,6 +554,16 @@ svg .bar { fill: var(--s1); }
         cell.textContent = String(values[metric]);
       });
     });
+  });
+  source.addEventListener("chart", function (event) {
+    var holder = document.getElementById("chart");
+    var data;
+    try { data = JSON.parse(event.data); } catch (e) { return; }
+    if (!holder || typeof data.svg !== "string" || !window.DOMParser) return;
+    var parsed = new DOMParser().parseFromString(data.svg, "image/svg+xml");
+    var svg = parsed.documentElement;
+    if (!svg || svg.namespaceURI !== "http://www.w3.org/2000/svg" || parsed.getElementsByTagName("parsererror").length) return;
+    holder.replaceChildren(document.importNode(svg, true));
   });
 })();
 """#

@@ -33,7 +33,7 @@ extension MerchantPages {
         group.get("offers") { request, context in try await offers(request, context) }
         group.post("offers") { _, context in try await createOffer(context) }
         group.get("offers/{id}") { request, context in try await offer(request, context) }
-        group.get("offers/{id}/live") { _, context in try await live(context) }
+        group.get("offers/{id}/live") { request, context in try await live(request, context) }
         for (action, lifecycle) in [("pause", "paused"), ("resume", "published"), ("end", "ended")] {
             group.post("offers/{id}/\(action)") { _, context in
                 let id = try context.parameters.require("id")
@@ -188,7 +188,7 @@ extension MerchantPages {
         data["can_pause"] = ["live", "scheduled", "sold_out"].contains(offer.state)
         data["can_resume"] = offer.state == "paused"
         data["can_end"] = offer.state != "ended"
-        data["live_url"] = "\(base(context))/offers/\(offer.id.urlPathSegment)/live"
+        data["live_url"] = "\(base(context))/offers/\(offer.id.urlPathSegment)/live?range=\(key)"
         // Time to confirm, from the per-bucket counters (never by reading each purchase).
         if let half = ConfirmationTime.percentileBucket(50, of: totals), let most = ConfirmationTime.percentileBucket(90, of: totals) {
             data["has_time_to_confirm"] = true
@@ -203,21 +203,32 @@ extension MerchantPages {
         return PageRenderer.shared.page("offer", title: offer.title, data: data, frame: frame(context, section: "offers", notice: notice(request), live: true))
     }
 
-    /// `GET /offers/{id}/live`: the offer's funnel as server-sent events, one `funnel` event every
-    /// two seconds for at most ten minutes (the page's script reconnects).
-    func live(_ context: DashboardContext) async throws -> Response {
+    /// `GET /offers/{id}/live?range=…`: the offer's funnel as server-sent events, one `funnel` event
+    /// every two seconds, and its chart over the page's range redrawn (a `chart` event holding the
+    /// SVG) at once and every ten seconds, for at most ten minutes (the page's script reconnects).
+    func live(_ request: Request, _ context: DashboardContext) async throws -> Response {
         let merchant = try context.merchantID()
         let id = try context.parameters.require("id")
         _ = try await service.offer(merchantID: merchant, id: id)
         var headers = PageRenderer.securityHeaders
         headers[.contentType] = "text/event-stream"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            for _ in 0..<300 {
+            for tick in 0..<300 {
                 // The counters only (one small read), whatever the number of orders.
                 guard let totals = try? await service.offerFunnel(merchantID: merchant, offerID: id) else { break }
                 var fields = Self.steps.map { "\"\($0.metric)\":\"\(PageFormat.count(totals[$0.metric] ?? 0))\"" }
                 fields.append("\"net\":\"\(PageFormat.money(NetSales(totals: totals).net))\"")
                 try await writer.write(ByteBuffer(string: "event: funnel\ndata: {\(fields.joined(separator: ","))}\n\n"))
+                if tick % 5 == 0 {
+                    // The window slides with the clock, as a reload of the page would draw it.
+                    let (_, from, to) = range(request, now: service.dashboard.now())
+                    if let chart = try? await service.funnelChart(merchantID: merchant, offerID: id, from: from, to: to, buckets: 60,
+                                                                  metrics: ["posts", "confirmed", "orders"]),
+                       let json = try? JSONEncoder().encode(["svg": chartSVG(chart, summary: "Posts, confirmations and orders of this offer")])
+                    {
+                        try await writer.write(ByteBuffer(string: "event: chart\ndata: \(String(decoding: json, as: UTF8.self))\n\n"))
+                    }
+                }
                 try await Task.sleep(for: .seconds(2))
             }
             try await writer.finish(nil)

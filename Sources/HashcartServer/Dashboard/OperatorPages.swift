@@ -183,13 +183,21 @@ struct CardholderPages<Service: HashcartService> {
         }
         // Linking an account: a code to post from it, or the network's own sign-in. The sign-in
         // is a link the person follows (a form may not redirect to another site under this CSP).
-        group.post("links") { _, context in
+        group.post("links") { request, context in
             let network = try context.form.required("network", label: "The network")
             if context.form["how"] == "sign_in" {
-                let started = try await service.startOAuthLink(cardholderID: try context.cardholderID(), CreateOAuthLinkBody(network: network))
-                return PageRenderer.shared.page("link_sign_in", title: "Sign in at \(started.network)", data: [
+                // Bound to this browser: the callback must bring back the cookie set here (one
+                // nonce per browser and mode, reused while it lasts, so two sign-ins can be open).
+                let existing = request.cookies[OAuthBrowserCookie.name(context.mode)]?.value
+                let nonce = existing.flatMap { OAuthBrowserCookie.isWellFormed($0) ? $0 : nil } ?? randomFormToken()
+                let started = try await service.startOAuthLink(cardholderID: try context.cardholderID(), CreateOAuthLinkBody(network: network),
+                                                               browserNonce: nonce)
+                var response = PageRenderer.shared.page("link_sign_in", title: "Sign in at \(started.network)", data: [
                     "network": started.network, "authorize_url": started.authorizeUrl, "expires": PageFormat.time(started.expiresAt),
                 ], frame: PageFrame(mode: context.mode, otherModes: modes, principal: context.principal, section: "overview"))
+                response.setCookie(OAuthBrowserCookie.cookie(mode: context.mode, value: nonce, maxAge: Int(OAuthAuthorization.lifetimeSeconds),
+                                                             request: request))
+                return response
             }
             let code = try await service.createLinkCode(cardholderID: try context.cardholderID(), CreateLinkBody(network: network))
             return PageRenderer.shared.page("link_code", title: "Your link code", data: [

@@ -53,7 +53,8 @@ enum StoreRows {
 
     static func oauthAuthorization(_ row: any SQLRow) throws -> OAuthAuthorization {
         OAuthAuthorization(stateHash: try row.text(0), cardAccountID: CardAccountID(try row.text(1)), network: NetworkName(rawValue: try row.text(2)),
-                           codeVerifier: try row.text(3), createdAt: try row.instant(4), expiresAt: try row.instant(5), usedAt: try row.optionalInstant(6))
+                           codeVerifier: try row.text(3), createdAt: try row.instant(4), expiresAt: try row.instant(5), usedAt: try row.optionalInstant(6),
+                           browserBindingHash: try row.optionalText(7))
     }
 
     static func link(_ row: any SQLRow) throws -> Link {

@@ -361,6 +361,10 @@ enum StoreSchema {
             ALTER TABLE merchants ADD COLUMN closed_at {int};
             ALTER TABLE card_accounts ADD COLUMN closed_at {int};
             """),
+        Migration(id: "v21-oauth-browser-binding", sql: """
+            -- A sign-in started from a page finishes only in the browser that started it.
+            ALTER TABLE oauth_authorizations ADD COLUMN browser_binding TEXT;
+            """),
     ]
 
     /// A migration's statements in `dialect`.

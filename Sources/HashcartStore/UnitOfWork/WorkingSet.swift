@@ -588,10 +588,10 @@ final class WorkingSet: StoreTransaction {
 
     func insertOAuthAuthorization(_ a: OAuthAuthorization) throws {
         try session.execute("""
-            INSERT INTO oauth_authorizations (state_hash, card_account_id, network, code_verifier, created_at, expires_at, used_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            INSERT INTO oauth_authorizations (state_hash, card_account_id, network, code_verifier, created_at, expires_at, used_at, browser_binding)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
             """, [.text(a.stateHash), .text(a.cardAccountID.rawValue), .text(a.network.rawValue), .text(a.codeVerifier), SQLValue(a.createdAt),
-                  SQLValue(a.expiresAt), SQLValue(a.usedAt)])
+                  SQLValue(a.expiresAt), SQLValue(a.usedAt), SQLValue(a.browserBindingHash)])
     }
 
     func oauthAuthorization(stateHash: String) throws -> OAuthAuthorization? {

@@ -1,5 +1,6 @@
-// Live updates for an offer's page: the funnel's numbers from server-sent events. The page works
-// without this script; it only refreshes the numbers while a sale runs. Values are set as text.
+// Live updates for an offer's page from server-sent events: the funnel's numbers (set as text)
+// and the chart (an SVG the server drew, parsed as SVG and put in place of the old one; never
+// written as HTML). The page works without this script; it only refreshes while a sale runs.
 (function () {
   var box = document.getElementById("live");
   if (!box || !window.EventSource) return;
@@ -12,5 +13,15 @@
         cell.textContent = String(values[metric]);
       });
     });
+  });
+  source.addEventListener("chart", function (event) {
+    var holder = document.getElementById("chart");
+    var data;
+    try { data = JSON.parse(event.data); } catch (e) { return; }
+    if (!holder || typeof data.svg !== "string" || !window.DOMParser) return;
+    var parsed = new DOMParser().parseFromString(data.svg, "image/svg+xml");
+    var svg = parsed.documentElement;
+    if (!svg || svg.namespaceURI !== "http://www.w3.org/2000/svg" || parsed.getElementsByTagName("parsererror").length) return;
+    holder.replaceChildren(document.importNode(svg, true));
   });
 })();
