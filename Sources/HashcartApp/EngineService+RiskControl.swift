@@ -2,9 +2,17 @@ import HashcartCore
 import HashcartEngine
 import HashcartServer
 
-/// The issuer's kill switches over the API (operator, in the mode the admin token names): one for
-/// every purchase in the mode, one per offer.
+/// The issuer's controls over the API (operator, in the mode the admin token names): the kill
+/// switches (one for every purchase in the mode, one per offer), risk limits, and the ledger check.
 extension EngineService {
+    public func ledgerCheck() async throws -> LedgerCheckView {
+        try await mapped {
+            LedgerCheckView(violations: try await store.read { try $0.audit() }.map {
+                ViolationView(rule: $0.rule, subject: $0.subject, detail: $0.detail)
+            })
+        }
+    }
+
     public func killSwitch() async throws -> KillSwitchView {
         try await mapped {
             let stored = try await store.read { try $0.issuerKillSwitch() }
