@@ -135,12 +135,7 @@ public struct DashboardAccounts: DashboardAccountService {
     }
 
     /// 32 random bytes, base64url without padding (43 characters).
-    static func randomToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    static func randomToken() -> String { SecretText.randomBase64URL(bytes: 32) }
 
     /// A password of four groups of five letters and digits (about 100 bits), read aloud without
     /// ambiguity (no 0/o, 1/l/i).

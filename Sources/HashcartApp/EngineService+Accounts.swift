@@ -38,8 +38,8 @@ extension EngineService {
 
     public func merchants(search: String?, limit: Int, after: String?) async throws -> ListView<MerchantView> {
         try await mapped {
-            let search = search.map { String($0.prefix(64)) }
-            let found = try await store.read { try $0.merchants(search: search, limit: limit + 1, after: after.map { MerchantID($0) }) }
+            let (search, after): (String?, MerchantID?) = (try searchQuery(search), try queryID(after, param: "starting_after"))
+            let found = try await store.read { try $0.merchants(search: search, limit: limit + 1, after: after) }
             var views: [MerchantView] = []
             for merchant in found.prefix(limit) { views.append(try await merchantView(merchant.id)) }
             return ListView(data: views, hasMore: found.count > limit)
@@ -55,8 +55,8 @@ extension EngineService {
 
     public func cardholders(search: String?, limit: Int, after: String?) async throws -> ListView<CardholderView> {
         try await mapped {
-            let search = search.map { String($0.prefix(64)) }
-            let found = try await store.read { try $0.cardAccounts(search: search, limit: limit + 1, after: after.map { CardAccountID($0) }) }
+            let (search, after): (String?, CardAccountID?) = (try searchQuery(search), try queryID(after, param: "starting_after"))
+            let found = try await store.read { try $0.cardAccounts(search: search, limit: limit + 1, after: after) }
             return ListView(data: try await cardholderViews(Array(found.prefix(limit))), hasMore: found.count > limit)
         }
     }

@@ -102,10 +102,7 @@ extension EngineService {
             // Started from a page: only the browser holding its cookie finishes it (checked before
             // the state is taken, so a link sent to someone else does not spend it either).
             if let binding = seen.browserBindingHash {
-                let presented = browserNonce.map(Self.stateHash) ?? ""
-                guard presented.utf8.count == binding.utf8.count,
-                      zip(presented.utf8, binding.utf8).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0
-                else { throw OAuthLinkError.otherBrowser }
+                guard SecretText.equal(browserNonce.map(Self.stateHash) ?? "", binding) else { throw OAuthLinkError.otherBrowser }
             }
             // Then the state is taken, whatever came with it: a sign-in is used once.
             let authorization = try await engine.claimOAuthLink(stateHash: stateHash, callbackNetwork: provider.network)
@@ -160,9 +157,10 @@ extension EngineService {
 
     public func purchases(cardholderID: String, limit: Int, startingAfter: String?) async throws -> ListView<PurchaseView> {
         try await mapped {
+            let after: PurchaseID? = try queryID(startingAfter, param: "starting_after")
             let (purchases, shipped) = try await store.read { reader in
                 let purchases = try reader.purchases(cardAccountID: CardAccountID(cardholderID), limit: limit + 1,
-                                                     startingAfter: startingAfter.map(PurchaseID.init(rawValue:)))
+                                                     startingAfter: after)
                 let shipped = Set(try purchases.prefix(limit).filter { $0.state == .captured || $0.state == .authorized }.compactMap { purchase in
                     try reader.order(Order.id(for: purchase.id)).flatMap { $0.status == .shipped ? purchase.id : nil }
                 })

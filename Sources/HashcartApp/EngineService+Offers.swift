@@ -63,8 +63,9 @@ extension EngineService {
 
     public func offers(merchantID: String, limit: Int, startingAfter: String?) async throws -> ListView<OfferView> {
         try await mapped {
+            let after: OfferID? = try queryID(startingAfter, param: "starting_after")
             let offers = try await store.read { reader in
-                try reader.offers(merchantID: MerchantID(merchantID), limit: limit + 1, startingAfter: startingAfter.map(OfferID.init(rawValue:)))
+                try reader.offers(merchantID: MerchantID(merchantID), limit: limit + 1, startingAfter: after)
             }
             return ListView(data: offers.prefix(limit).map(view), hasMore: offers.count > limit)
         }

@@ -40,10 +40,12 @@ extension EngineService {
                 }
                 statusFilter = parsed
             }
+            let offer: OfferID? = try queryID(offerID, param: "offer")
+            let after: OrderID? = try queryID(startingAfter, param: "starting_after")
             // The page and its shipping addresses from one snapshot.
             let (orders, cards) = try await store.read { [statusFilter] reader in
-                let orders = try reader.orders(merchantID: MerchantID(merchantID), offerID: offerID.map(OfferID.init(rawValue:)), status: statusFilter,
-                                               limit: limit + 1, startingAfter: startingAfter.map(OrderID.init(rawValue:)))
+                let orders = try reader.orders(merchantID: MerchantID(merchantID), offerID: offer, status: statusFilter,
+                                               limit: limit + 1, startingAfter: after)
                 var cards: [CardAccountID: CardAccount] = [:]
                 for order in orders.prefix(limit) where cards[order.cardAccountID] == nil {
                     cards[order.cardAccountID] = try reader.cardAccount(order.cardAccountID)

@@ -102,7 +102,8 @@ extension EngineService {
 
     public func events(merchantID: String, limit: Int, startingAfter: String?) async throws -> ListView<EventView> {
         try await mapped {
-            let events = try await store.merchantEvents(merchantID: MerchantID(merchantID), limit: limit + 1, startingAfter: startingAfter)
+            let after: Identifier<MerchantEvent>? = try queryID(startingAfter, param: "starting_after")
+            let events = try await store.merchantEvents(merchantID: MerchantID(merchantID), limit: limit + 1, startingAfter: after?.rawValue)
             return ListView(data: events.prefix(limit).map(Self.view), hasMore: events.count > limit)
         }
     }

@@ -70,8 +70,7 @@ public struct EngineService: HashcartService {
 
     public func isAdminToken(_ token: String) async -> Bool {
         let presented = Array(SHA256.hash(data: Data(token.utf8)))
-        // Constant time: every byte is compared whatever the first difference.
-        return presented.count == adminTokenHash.count && zip(presented, adminTokenHash).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        return SecretText.equal(presented, adminTokenHash)
     }
 
     public func isReady() async -> Bool {
@@ -112,6 +111,27 @@ public struct EngineService: HashcartService {
             throw APIError.invalid(error.description)
         }
         return NetworkWebhookReply(body: Data("{}".utf8))
+    }
+
+    /// An id a caller sent to page or filter by (`starting_after`, `offer`): well formed (printable
+    /// ASCII, bounded) or a 400 naming `param`, before any store sees it (PostgreSQL refuses a NUL
+    /// in text, and nothing else should reach SQL unchecked either).
+    func queryID<Kind>(_ text: String?, param: String) throws -> Identifier<Kind>? {
+        guard let text else { return nil }
+        guard let id = Identifier<Kind>(validating: text) else {
+            throw APIError.invalid("`\(param)` must be an id this API gave (printable ASCII, at most \(Identifier<Kind>.maximumLength) characters).",
+                                   param: param)
+        }
+        return id
+    }
+
+    /// A search text: at most 64 characters, no control characters (a 400 naming `q` otherwise).
+    func searchQuery(_ text: String?) throws -> String? {
+        guard let text else { return nil }
+        guard text.count <= 64, !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw APIError.invalid("`q` is at most 64 characters, without control characters.", param: "q")
+        }
+        return text
     }
 
     /// Runs `body`, turning domain errors into ``APIError``s a caller can act on.

@@ -614,6 +614,14 @@ paths:
       responses:
         "201": {description: Created., content: {application/json: {schema: {$ref: "#/components/schemas/Secret"}}}, links: {RevokeAPIKey: {operationId: revokeAPIKey, parameters: {id: "$request.path.id", key: "$response.body#/id"}}}}
         default: {$ref: "#/components/responses/Error"}
+    get:
+      operationId: listAPIKeys
+      summary: "A merchant's API keys, newest first (operator): never their secrets; revoked ones marked."
+      security: [{admin: []}]
+      parameters: [{$ref: "#/components/parameters/Id"}, {$ref: "#/components/parameters/Limit"}]
+      responses:
+        "200": {description: A page., content: {application/json: {schema: {$ref: "#/components/schemas/List"}}}}
+        default: {$ref: "#/components/responses/Error"}
   /v1/merchants/{id}/api_keys/{key}:
     delete:
       operationId: revokeAPIKey

@@ -92,6 +92,12 @@ import Testing
                                                    body: body(##"{"title":"Kindle","sku":"K1","price":14999,"hashtag":"#BuyKindle","quantity":5}"##)) {
                 try #require(try object($0)["id"] as? String)
             }
+            try await client.execute(uri: "/v1/merchants/\(merchantID)/api_keys", method: .get, headers: admin) { response in
+                let keys = try object(response)["data"] as? [[String: Any]]
+                #expect(keys?.count == 1 && (keys?.first?["secret"] == nil || keys?.first?["secret"] is NSNull) && keys?.first?["revoked"] as? Bool == false, "\(String(buffer: response.body))")
+                #expect(!String(buffer: response.body).contains(key), "a secret is never listed")
+            }
+            try await client.execute(uri: "/v1/merchants/mer_nobody/api_keys", method: .get, headers: admin) { #expect($0.status == .notFound) }
             try await client.execute(uri: "/v1/merchants?q=SHOP", method: .get, headers: admin) { response in
                 let found = try object(response)["data"] as? [[String: Any]]
                 #expect(found?.map { $0["id"] as? String } == [merchantID])

@@ -536,6 +536,43 @@ import Testing
         }
     }
 
+    /// Garbage in every query parameter a page or list reads (search, paging, filters, ranges):
+    /// a page or a clear 400, never a server error, never markup from the query.
+    @Test func garbageQueryParametersGetAPageOrAClearError() async throws {
+        let world = try await ServerWorld()
+        let gadgets = try await DashboardPageTests.merchantUser(world, name: "Gadgets")
+        _ = try await world.service.dashboard.createUser(CreateDashboardUserBody(email: "ops@issuer.example", role: "operator",
+                                                                                 password: DashboardPageTests.password))
+        let garbage = ["%00", "%FF%FE", "%3Cscript%3Ealert(1)%3C%2Fscript%3E", "'%20OR%201=1%20--", "%E2%80%AE", "-1", "99999999999999999999999",
+                       String(repeating: "x", count: 5_000), "%25%5F%5C", "1e309", "%F0%9F%92%A9"]
+        try await world.app.test(.router) { client in
+            let ops = PageBrowser(client)
+            try await ops.signIn("ops@issuer.example", DashboardPageTests.password)
+            let merchant = PageBrowser(client)
+            try await merchant.signIn("ann@gadgets.example", DashboardPageTests.password)
+            for value in garbage {
+                for (browser, path) in [(ops, "/dashboard/test/merchants?q=\(value)&after=\(value)"), (ops, "/dashboard/test/cardholders?q=\(value)&after=\(value)"),
+                                        (ops, "/dashboard/test/audit?before=\(value)"), (merchant, "/dashboard/test?range=\(value)"),
+                                        (merchant, "/dashboard/test/orders?reference=\(value)&after=\(value)&status=\(value)&offer=\(value)"),
+                                        (merchant, "/dashboard/test/activity?before=\(value)"), (merchant, "/dashboard/test/offers?after=\(value)")] {
+                    let page = try await browser.get(path)
+                    #expect([.ok, .badRequest, .notFound].contains(page.status), "\(path.prefix(120)): \(page.status)")
+                    #expect(!page.html.contains("<script>alert"), "\(path.prefix(120))")
+                }
+                for path in ["/v1/merchants?q=\(value)&starting_after=\(value)", "/v1/cardholders?q=\(value)&starting_after=\(value)&limit=\(value)"] {
+                    try await client.execute(uri: path, method: .get, headers: admin) { response in
+                        #expect([.ok, .badRequest].contains(response.status), "\(path.prefix(120)): \(response.status)")
+                        if response.status == .badRequest {
+                            let error = try object(response)["error"] as? [String: Any]
+                            #expect(error?["param"] is String, "\(path.prefix(120)): \(String(buffer: response.body))")
+                        }
+                    }
+                }
+            }
+            #expect(try await world.store.read { try $0.merchant(gadgets.id) }?.closedAt == nil)
+        }
+    }
+
     /// The operator moves a limit, closes a card account and a merchant from the pages; bad and
     /// forged forms change nothing, and a merchant user can post none of them.
     @Test func theOperatorChangesAccountsFromThePages() async throws {

@@ -295,4 +295,36 @@ func operatorHeaders(_ mode: Mode?, token: String = ModeWorld.adminToken) -> HTT
         #expect(throws: (any Error).self) { try throttle.check(address: "10.0.0.2") }
         try throttle.check(address: "192.0.2.7")
     }
+
+    /// The pages keep the modes apart as the API does: a test-mode session, under its own cookie
+    /// or renamed as the live one, opens no live page and posts no live form.
+    @Test func aTestSessionNeverOpensALivePage() async throws {
+        let world = try await ModeWorld()
+        _ = try await world.test.dashboard.createUser(CreateDashboardUserBody(email: "ops@issuer.example", role: "operator",
+                                                                              password: DashboardPageTests.password))
+        try await world.app().test(.router) { client in
+            let browser = PageBrowser(client)
+            try await browser.signIn("ops@issuer.example", DashboardPageTests.password, mode: "test")
+            let console = try await browser.get("/dashboard/test")
+            #expect(console.status == .ok && console.html.contains("Kill switch"))
+            let csrf = try #require(console.csrf)
+            let token = try #require(browser.cookies["hc_test_session"])
+
+            for path in ["/dashboard/live", "/dashboard/live/merchants", "/dashboard/live/audit"] {
+                let page = try await browser.get(path)
+                #expect(page.status == .seeOther && page.location == "/dashboard/live/sign-in", "\(path): \(page.status)")
+            }
+            let forged = PageBrowser(client)
+            forged.cookies["hc_live_session"] = token
+            let renamed = try await forged.get("/dashboard/live/merchants")
+            #expect(renamed.status == .seeOther && renamed.location == "/dashboard/live/sign-in", "\(renamed.status)")
+            let stop = try await forged.post("/dashboard/live/kill-switch", [("csrf_token", csrf), ("on", "true"), ("reason", "from test mode")])
+            #expect(stop.status == .seeOther && stop.location == "/dashboard/live/sign-in", "\(stop.status)")
+            #expect(try await world.liveStore.read { try $0.issuerKillSwitch() } == nil, "the live switch was never touched")
+            // And the test user cannot sign in to live mode: users are kept per mode.
+            let live = PageBrowser(client)
+            let refused = try await live.signIn("ops@issuer.example", DashboardPageTests.password, mode: "live")
+            #expect(refused.status != .seeOther && live.cookies["hc_live_session"] == nil, "\(refused.status)")
+        }
+    }
 }

@@ -9,7 +9,7 @@ public enum APIRoutes {
         ("/v1/merchants", [.get, .post]), ("/v1/merchants/{id}", [.get]), ("/v1/merchants/{id}/close", [.post]),
         ("/v1/dashboard_users", [.post]), ("/v1/cardholders", [.get, .post]), ("/v1/cardholders/{id}", [.get, .post]),
         ("/v1/cardholders/{id}/close", [.post]), ("/v1/ledger/check", [.get]),
-        ("/v1/merchants/{id}/api_keys", [.post]), ("/v1/merchants/{id}/api_keys/{key}", [.delete]),
+        ("/v1/merchants/{id}/api_keys", [.get, .post]), ("/v1/merchants/{id}/api_keys/{key}", [.delete]),
         ("/v1/cardholders/{id}/tokens", [.post]), ("/v1/card_transactions", [.post]),
         ("/v1/merchants/{id}/payout_account", [.post]), ("/v1/reports/sales_tax", [.get]), ("/v1/settlements", [.get]),
         ("/v1/settlements/{id}", [.get]), ("/v1/kill_switch", [.get, .post]), ("/v1/risk", [.get, .post]), ("/v1/offers/{id}/kill_switch", [.post]), ("/v1/offers/{id}/risk", [.post]),

@@ -93,6 +93,11 @@ struct OperatorRoutes<Service: HashcartService> {
         routes.post("merchants/{id}/api_keys") { _, context in
             try json(try await services.of(context).createAPIKey(merchantID: context.parameters.require("id")), status: .created, context)
         }
+        routes.get("merchants/{id}/api_keys") { request, context in
+            let service = try services.of(context)
+            let merchant = try await service.merchant(id: context.parameters.require("id"))  // 404 for none
+            return try json(try await service.apiKeys(merchantID: merchant.id, limit: try pageLimit(request.uri.queryParameters.get("limit"))), context)
+        }
         routes.delete("merchants/{id}/api_keys/{key}") { _, context in
             try json(try await services.of(context).revokeAPIKey(merchantID: context.parameters.require("id"), keyID: context.parameters.require("key")),
                      context)

@@ -31,7 +31,7 @@ struct AccountPages<Service: HashcartService> {
                 "batches": list.data.map { batch -> [String: Any] in
                     ["day": batch.day, "sales": PageFormat.money(batch.sales), "fees": PageFormat.money(batch.fees), "refunds": PageFormat.money(batch.refunds),
                      "credits": PageFormat.money(batch.statementCredits), "net": PageFormat.money(batch.net), "payout": PageFormat.money(batch.payout),
-                     "state": batch.state]
+                     "state": batch.state.replacingOccurrences(of: "_", with: " ")]
                 },
                 "has_batches": !list.data.isEmpty,
             ], frame: frame(context, "settlements"))

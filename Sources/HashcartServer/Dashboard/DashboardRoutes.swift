@@ -117,7 +117,7 @@ struct SignInPages<Service: HashcartService> {
             try addresses.check(address: address)
             let fields = try await DashboardCookies.readForm(request, context: context)
             guard let presented = fields["csrf_token"], let cookie = request.cookies[DashboardCookies.signInName(mode)]?.value,
-                  constantTimeEquals(presented, cookie) else { throw PageError.forgedForm }
+                  SecretText.equal(presented, cookie) else { throw PageError.forgedForm }
             let email = String((fields["email"] ?? "").prefix(320))
             let key = "\(mode.rawValue):\(email.trimmingCharacters(in: .whitespaces).lowercased())"
             try emails.check(address: key)
@@ -144,13 +144,7 @@ struct SignInPages<Service: HashcartService> {
 }
 
 /// 24 random bytes as hex (48 characters): the sign-in form's token.
-func randomFormToken() -> String {
-    var generator = SystemRandomNumberGenerator()
-    return (0..<24).map { _ in
-        let byte = UInt8.random(in: .min ... .max, using: &generator)
-        return String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
-    }.joined()
-}
+func randomFormToken() -> String { SecretText.randomHex(bytes: 24) }
 
 /// Pages every signed-in user has: the home page of their role, their account, signing out.
 struct SharedPages<Service: HashcartService> {

@@ -24,7 +24,7 @@ struct DashboardSessionMiddleware<Service: HashcartService>: RouterMiddleware {
         var form = PageForm()
         if request.method == .post {
             form = try await DashboardCookies.readForm(request, context: context)
-            guard let presented = form["csrf_token"], constantTimeEquals(presented, principal.csrfToken) else { throw PageError.forgedForm }
+            guard let presented = form["csrf_token"], SecretText.equal(presented, principal.csrfToken) else { throw PageError.forgedForm }
         }
         var context = context
         context.mode = mode
@@ -75,15 +75,9 @@ enum OAuthBrowserCookie {
                sameSite: .lax)
     }
 
-    /// 48 lower-case hex digits, as ``randomFormToken()`` makes them.
+    /// 48 lower-case hex digits, as ``randomFormToken()`` makes them (24 random bytes).
     static func isWellFormed(_ value: String) -> Bool {
         value.utf8.count == 48 && value.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 }
 
-/// Compares two secrets in time that depends only on their lengths.
-func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
-    guard x.count == y.count else { return false }
-    return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
-}

@@ -45,7 +45,7 @@ enum EmbeddedDashboardAssets {
 <section class="card">
   <p>Every change an operator, a merchant user or an API credential made in {{mode}} mode, written with the change itself.</p>
   {{#has_lines}}
-  <table>
+  <table class="audit">
     <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">From</th><th scope="col">What</th><th scope="col">Object</th><th scope="col">Detail</th></tr></thead>
     <tbody>{{#lines}}<tr><td>{{at}}</td><td>{{actor}}</td><td><code>{{address}}</code></td><td><code>{{action}}</code></td><td><code>{{object}}</code></td><td>{{detail}}</td></tr>{{/lines}}</tbody>
   </table>
@@ -489,20 +489,20 @@ enum EmbeddedDashboardAssets {
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: var(--bg); }
 .skip { position: absolute; left: -999px; } .skip:focus { left: 8px; top: 8px; background: #fff; padding: 4px 8px; z-index: 10; }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
-header.top { display: flex; flex-wrap: wrap; align-items: center; gap: 12px 20px; padding: 10px 24px; background: #fff; border-bottom: 1px solid var(--line); }
+header.top { display: flex; flex-wrap: wrap; align-items: center; gap: 10px 16px; padding: 10px 24px; background: #fff; border-bottom: 1px solid var(--line); }
 .brand { font-weight: 700; font-size: 18px; }
 .mode-badge { padding: 2px 10px; border-radius: 12px; font-size: 13px; font-weight: 600; background: #e6f4ea; color: var(--ok); }
 .mode-test .mode-badge { background: var(--test-bg); color: var(--test); }
 .test-banner { margin: 0; padding: 6px 24px; background: var(--test-bg); color: var(--test); font-size: 14px; border-bottom: 1px solid #f1c27d; }
-nav ul { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 4px 14px; }
-nav a { color: var(--muted); text-decoration: none; padding: 4px 2px; }
+nav ul { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 4px 12px; }
+nav a { color: var(--muted); text-decoration: none; padding: 4px 2px; font-size: 14px; white-space: nowrap; }
 nav a[aria-current] { color: var(--accent); font-weight: 600; border-bottom: 2px solid var(--accent); }
 a { color: var(--accent); }
 a:focus, button:focus, input:focus, select:focus { outline: 3px solid #8f86f0; outline-offset: 1px; }
 .switch { font-size: 14px; }
 header.top nav { flex: 1 1 auto; }
 .sign-out { margin-left: auto; display: flex; align-items: center; gap: 8px; flex: 0 0 auto; }
-.who { color: var(--muted); font-size: 14px; }
+.who { color: var(--muted); font-size: 14px; max-width: 200px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 main { max-width: 1100px; margin: 0 auto; padding: 16px 24px 48px; }
 h1 { font-size: 24px; margin: 8px 0 16px; } h2 { font-size: 17px; margin: 0 0 10px; }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px; margin: 0 0 16px; }
@@ -527,6 +527,9 @@ button.danger { background: #fff; color: var(--danger); border-color: var(--dang
 .ok { color: var(--ok); } .muted { color: var(--muted); font-size: 13px; }
 .state { display: inline-block; padding: 0 8px; border-radius: 10px; background: #eef0f4; font-size: 13px; }
 code { font-size: 13px; background: #eef0f4; padding: 1px 4px; border-radius: 4px; word-break: break-all; }
+td code { word-break: normal; white-space: nowrap; }
+.card { overflow-x: auto; } table.audit td:first-child { white-space: nowrap; }
+table.audit td code { white-space: normal; overflow-wrap: anywhere; }
 svg.chart { width: 100%; height: auto; display: block; }
 svg .axis { stroke: #8a94a6; stroke-width: 1; } svg .tick { fill: var(--muted); font-size: 11px; }
 svg .line { fill: none; stroke-width: 2; } svg .s1 { stroke: var(--s1); } svg .s2 { stroke: var(--s2); } svg .s3 { stroke: var(--s3); }

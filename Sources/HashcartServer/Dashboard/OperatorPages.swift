@@ -164,8 +164,10 @@ struct OperatorPages<Service: HashcartService> {
                 ["network": connector.network, "status": connector.connected ? "connected" : "down", "down": !connector.connected,
                  "streams": connector.streamsWanted == 0 ? "none needed" : "\(connector.streamsOpen) of \(connector.streamsWanted)",
                  "lag": connector.lagMilliseconds.map(PageFormat.seconds) ?? "—", "reconnects": PageFormat.count(Int64(connector.reconnects)),
-                 "refused": PageFormat.count(Int64(connector.refused)), "events": PageFormat.count(Int64(connector.events)),
-                 "last": connector.lastEvent.map(PageFormat.time) ?? "none yet"]
+                 "refused": PageFormat.count(Int64(connector.refused)),
+                 // A connector without a stream (the sandbox) counts nothing here: say so rather than 0.
+                 "events": connector.streamsWanted == 0 && connector.events == 0 ? "not counted" : PageFormat.count(Int64(connector.events)),
+                 "last": connector.lastEvent.map(PageFormat.time) ?? (connector.streamsWanted == 0 ? "—" : "none yet")]
             },
         ], context, section: "overview", notice: notice)
     }
