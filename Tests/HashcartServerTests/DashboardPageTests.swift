@@ -251,6 +251,26 @@ import Testing
         }
     }
 
+    /// A card-linked offer's page shows its terms, loads, qualifying transactions, credits and the
+    /// budget left, from the same counters the API's analytics read.
+    @Test func aCardLinkedOffersPageShowsLoadsCreditsAndBudget() async throws {
+        let world = try await ServerWorld()
+        let merchant = try await Self.merchantUser(world)
+        var draft = OfferDraft(merchantID: merchant.id, title: "Spend $75 at Zappos", sku: "ZAP-CREDIT", price: .usd(2_000), hashtag: "#ZapposCredit",
+                               quantity: nil)
+        draft.type = .statementCredit
+        draft.statementCredit = StatementCreditTerms(spendThreshold: .usd(7_500), credit: .usd(2_000), acceptorIDs: ["ZAPPOS-0001"], budget: .usd(100_000))
+        let offer = try await world.engine.createOffer(draft)
+        try await world.store.write { tx in try tx.incrementFunnel(offer: offer.id, metric: "loads", by: 3, at: Instant(secondsSinceEpoch: 1_790_000_000)) }
+        try await world.app.test(.router) { client in
+            let browser = PageBrowser(client)
+            try await browser.signIn("ann@gadgets.example", Self.password)
+            let page = try await browser.get("/dashboard/test/offers/\(offer.id)")
+            #expect(page.status == .ok && page.html.contains("Card-linked offer") && page.html.contains("Spend $75.00 at ZAPPOS-0001, get $20.00 back"))
+            #expect(page.html.contains(#"data-metric="loads">3<"#) && page.html.contains("$1,000.00 of $1,000.00"), "\(page.html)")
+        }
+    }
+
     @Test func aMerchantShipsAndRefundsThroughThePages() async throws {
         let world = try await ServerWorld()
         let merchant = try await Self.merchantUser(world)

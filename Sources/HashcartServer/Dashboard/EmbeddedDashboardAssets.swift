@@ -260,7 +260,10 @@ enum EmbeddedDashboardAssets {
   <dt>Id</dt><dd><code>{{id}}</code></dd>
 </dl>
 {{/offer}}
-{{#statement_credit}}<p class="card">Statement credit: spend {{threshold}}, get {{credit}} back.</p>{{/statement_credit}}
+{{#statement_credit}}<section class="card"><h2>Card-linked offer</h2><p>Spend {{threshold}} at {{acceptors}}, get {{credit}} back, once per card.</p>
+  <dl class="facts"><dt>Loaded onto cards</dt><dd data-metric="loads">{{loads}}</dd><dt>Qualifying card transactions</dt><dd data-metric="qualifying_transactions">{{qualifying}}</dd>
+    <dt>Credits earned</dt><dd data-metric="credits_earned">{{earned}}</dd><dt>Credits clawed back</dt><dd>{{reversed}}</dd>
+    <dt>Credited, net</dt><dd>{{credited}}</dd><dt>Budget left</dt><dd>{{budget_left}} of {{budget}}</dd></dl></section>{{/statement_credit}}
 <div class="actions">
   {{#can_pause}}<form method="post" action="{{base}}/offers/{{offer.id}}/pause"><input type="hidden" name="csrf_token" value="{{csrf}}"><button type="submit">Pause</button></form>{{/can_pause}}
   {{#can_resume}}<form method="post" action="{{base}}/offers/{{offer.id}}/resume"><input type="hidden" name="csrf_token" value="{{csrf}}"><button type="submit">Resume</button></form>{{/can_resume}}
@@ -302,6 +305,7 @@ enum EmbeddedDashboardAssets {
   <p><label for="hashtag">Hashtag</label><input id="hashtag" name="hashtag" required maxlength="100" placeholder="#BuyMyThing"></p>
   <p><label for="quantity">Quantity (empty: unlimited)</label><input id="quantity" name="quantity" inputmode="numeric"></p>
   <p><label for="per_cardholder_limit">Units per cardholder</label><input id="per_cardholder_limit" name="per_cardholder_limit" inputmode="numeric" placeholder="1"></p>
+  <p class="check"><input type="checkbox" id="announce" name="announce" value="yes" checked> <label for="announce">Announce it from the issuer's accounts when it goes live</label></p>
   <p><label for="tax_category">Tax category</label><select id="tax_category" name="tax_category">{{#tax_categories}}<option value="{{value}}">{{label}}</option>{{/tax_categories}}</select></p>
   <p><label for="hours">Runs for (hours, from now)</label><input id="hours" name="hours" inputmode="numeric" value="24"></p>
   <p><button type="submit">Create and publish</button></p>
@@ -540,6 +544,7 @@ svg .line { fill: none; stroke-width: 2; } svg .s1 { stroke: var(--s1); } svg .s
 svg .bar { fill: var(--s1); }
 .inline-form { display: inline; margin-left: 8px; } a.button { display: inline-block; padding: 6px 14px; border-radius: 6px; background: var(--accent); color: #fff; text-decoration: none; }
 .hint { color: var(--muted); font-size: 14px; }
+.check label { display: inline; color: var(--ink); }
 """#
     static let liveScript = #"""
 // Live updates for an offer's page from server-sent events: the funnel's numbers (set as text)

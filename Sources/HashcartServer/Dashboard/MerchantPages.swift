@@ -169,7 +169,8 @@ extension MerchantPages {
         let body = CreateOfferBody(kind: nil, title: try form.required("title", label: "The title"), sku: try form.required("sku", label: "The SKU"),
                                    price: price, currency: "USD", hashtag: hashtag, taxCategory: form.text("tax_category"),
                                    quantity: try count("quantity", "The quantity"), perCardholderLimit: try count("per_cardholder_limit", "The limit per cardholder"),
-                                   startsAt: now, endsAt: now + max(1, min(hours, 24 * 90)) * 3_600)
+                                   startsAt: now, endsAt: now + max(1, min(hours, 24 * 90)) * 3_600,
+                                   announce: form["announce"] == "yes")
         let offer = try await service.createOffer(merchantID: try context.merchantID(), body)
         return PageRenderer.redirect("\(base(context))/offers/\(offer.id.urlPathSegment)?done=created")
     }
@@ -198,7 +199,14 @@ extension MerchantPages {
                                                         summary: "How long cardholders took to confirm").render()
         }
         if let credit = offer.statementCredit {
-            data["statement_credit"] = ["threshold": PageFormat.money(credit.spendThreshold), "credit": PageFormat.money(credit.creditAmount)]
+            data["statement_credit"] = [
+                "threshold": PageFormat.money(credit.spendThreshold), "credit": PageFormat.money(credit.creditAmount),
+                "budget": PageFormat.money(credit.budget), "budget_left": PageFormat.money(credit.budgetLeft),
+                "credited": PageFormat.money(credit.creditedTotal), "loads": PageFormat.count(totals["loads"] ?? 0),
+                "qualifying": PageFormat.count(totals["qualifying_transactions"] ?? 0),
+                "earned": PageFormat.count(totals["credits_earned"] ?? 0), "reversed": PageFormat.count(totals["credits_reversed"] ?? 0),
+                "acceptors": credit.acceptorIds.joined(separator: ", "),
+            ]
         }
         return PageRenderer.shared.page("offer", title: offer.title, data: data, frame: frame(context, section: "offers", notice: notice(request), live: true))
     }
