@@ -33,6 +33,23 @@ extension EngineService {
         }
     }
 
+    public func loadedOffers(cardholderID: String, limit: Int) async throws -> ListView<LoadedOfferView> {
+        try await mapped {
+            let (loads, offers) = try await store.read { reader in
+                let loads = try reader.statementCreditLoads(cardAccountID: CardAccountID(cardholderID), limit: limit + 1)
+                var offers: [OfferID: Offer] = [:]
+                for load in loads.prefix(limit) { offers[load.offerID] = try reader.offer(load.offerID) }
+                return (loads, offers)
+            }
+            return ListView(data: loads.prefix(limit).compactMap { load in
+                guard let offer = offers[load.offerID], let terms = offer.statementCredit else { return nil }
+                return LoadedOfferView(offer: offer.id.rawValue, title: offer.title, spendThreshold: terms.spendThreshold.minorUnits,
+                                       creditAmount: terms.credit.minorUnits, currency: terms.credit.currency.rawValue,
+                                       loaded: load.loadedAt.millisecondsSinceEpoch / 1000, ends: offer.endsAt.millisecondsSinceEpoch / 1000)
+            }, hasMore: loads.count > limit)
+        }
+    }
+
     static func view(_ credit: StatementCredit, title: String) -> StatementCreditView {
         StatementCreditView(id: credit.id.rawValue, offer: credit.offerID.rawValue, merchant: credit.merchantID.rawValue, title: title,
                             amount: credit.amount.minorUnits, currency: credit.amount.currency.rawValue, state: credit.state.rawValue,

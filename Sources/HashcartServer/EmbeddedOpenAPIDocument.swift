@@ -1269,6 +1269,15 @@ paths:
       responses:
         "200": {description: A page., content: {application/json: {schema: {$ref: "#/components/schemas/List"}}}}
         default: {$ref: "#/components/responses/Error"}
+  /v1/loaded_offers:
+    get:
+      operationId: listLoadedOffers
+      summary: "The card-linked offers the cardholder has loaded and that have not ended, newest first: what a card transaction can still earn."
+      security: [{cardholder: []}]
+      parameters: [{$ref: "#/components/parameters/Limit"}]
+      responses:
+        "200": {description: A page., content: {application/json: {schema: {$ref: "#/components/schemas/List"}}}}
+        default: {$ref: "#/components/responses/Error"}
   /v1/purchases/{id}/cancel:
     post:
       operationId: cancelPurchase

@@ -1030,3 +1030,34 @@ public struct ConnectorHealthView: Codable, Sendable, Hashable {
         self.lagMilliseconds = lagMilliseconds
     }
 }
+
+/// A card-linked offer a cardholder has loaded: what to spend, where, and what it gives back.
+public struct LoadedOfferView: Codable, Sendable, Hashable {
+    public var object = "loaded_offer"
+    /// Whether this object lives in live mode (false: test mode). Set by the encoder of the mode that answered.
+    public var livemode = Livemode()
+    public var offer: String
+    public var title: String
+    public var spendThreshold: Int64
+    public var creditAmount: Int64
+    public var currency: String
+    /// Unix seconds.
+    public var loaded: Int64
+    public var ends: Int64
+
+    public init(offer: String, title: String, spendThreshold: Int64, creditAmount: Int64, currency: String, loaded: Int64, ends: Int64) {
+        self.offer = offer
+        self.title = title
+        self.spendThreshold = spendThreshold
+        self.creditAmount = creditAmount
+        self.currency = currency
+        self.loaded = loaded
+        self.ends = ends
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case object, livemode, offer, title, currency, loaded, ends
+        case spendThreshold = "spend_threshold"
+        case creditAmount = "credit_amount"
+    }
+}

@@ -155,6 +155,8 @@ public protocol StoreReader {
     func notifications(cardAccountID: CardAccountID) throws -> [CardholderNotification]
     /// A cardholder's statement credits, newest first, at most `limit`.
     func statementCredits(cardAccountID: CardAccountID, limit: Int) throws -> [StatementCredit]
+    /// The card-linked offers a card has loaded and that have not ended, newest load first.
+    func statementCreditLoads(cardAccountID: CardAccountID, limit: Int) throws -> [StatementCreditLoad]
     func statementCredit(_ id: StatementCreditID) throws -> StatementCredit?
     /// The issuer's kill switch for everything: on or off, why, and when it last changed (nil: never set).
     func issuerKillSwitch() throws -> (on: Bool, reason: String, changedAt: Instant)?

@@ -65,6 +65,15 @@ import Testing
                                      body: body(##"{"author_id":"\##(aliceID)","text":"Loading #ZapposCredit"}"##)) { #expect($0.status == .created) }
             try await world.settle()
             world.clock.advance(seconds: 200)
+            // The cardholder sees the offer loaded (what a card transaction can still earn); a merchant's key cannot list it.
+            try await client.execute(uri: "/v1/loaded_offers", method: .get, headers: bearer(token)) { response in
+                let data = try #require(try object(response)["data"] as? [[String: Any]])
+                #expect(data.count == 1 && data[0]["offer"] as? String == offerID && data[0]["spend_threshold"] as? Int == 7_500
+                        && data[0]["credit_amount"] as? Int == 2_000 && data[0]["object"] as? String == "loaded_offer", "\(data)")
+            }
+            try await client.execute(uri: "/v1/loaded_offers", method: .get, headers: bearer(key)) {
+                #expect($0.status == .unauthorized || $0.status == .forbidden)
+            }
 
             try await client.execute(uri: "/v1/card_transactions", method: .post, headers: admin, body: Self.transactions(Self.purchase())) { response in
                 #expect(response.status == .ok, "\(String(buffer: response.body))")

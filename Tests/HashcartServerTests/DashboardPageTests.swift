@@ -593,6 +593,53 @@ import Testing
         }
     }
 
+    /// The operator sets the risk limits from the console and stops one offer from its merchant's
+    /// page; garbage and forged forms change nothing; a merchant user reaches neither.
+    @Test func theOperatorSetsRiskAndStopsAnOfferFromThePages() async throws {
+        let world = try await ServerWorld()
+        let gadgets = try await DashboardPageTests.merchantUser(world, name: "Gadgets")
+        let offer = try await world.engine.createOffer(OfferDraft(merchantID: gadgets.id, title: "Kindle", sku: "K", price: .usd(1_000),
+                                                                  hashtag: "#BuyKindle", quantity: 5))
+        _ = try await world.service.dashboard.createUser(CreateDashboardUserBody(email: "ops@issuer.example", role: "operator",
+                                                                                 password: DashboardPageTests.password))
+        try await world.app.test(.router) { client in
+            let merchant = PageBrowser(client)
+            try await merchant.signIn("ann@gadgets.example", DashboardPageTests.password)
+            let merchantCSRF = try #require(try await merchant.get("/dashboard/test").csrf)
+            #expect(try await merchant.post("/dashboard/test/risk", [("csrf_token", merchantCSRF), ("daily_spend_cap", "1"),
+                                                                     ("max_purchases_per_hour", "1"), ("min_link_age_minutes", "0")]).status == .notFound)
+            #expect(try await merchant.post("/dashboard/test/offers/\(offer.id)/kill-switch", [("csrf_token", merchantCSRF), ("on", "true")]).status == .notFound)
+
+            let ops = PageBrowser(client)
+            try await ops.signIn("ops@issuer.example", DashboardPageTests.password)
+            let console = try await ops.get("/dashboard/test")
+            let csrf = try #require(console.csrf)
+            #expect(console.html.contains(#"id="daily_spend_cap""#))
+            for (cap, perHour, age) in [("lots", "10", "60"), ("100.00", "ten", "60"), ("100.00", "10", "-5"), ("100.00", "99999999", "60"),
+                                        ("100.00", "10", ""), ("100.00", "0", "60")] {
+                let refused = try await ops.post("/dashboard/test/risk", [("csrf_token", csrf), ("daily_spend_cap", cap),
+                                                                          ("max_purchases_per_hour", perHour), ("min_link_age_minutes", age)])
+                #expect(refused.status == .badRequest, "\(cap) \(perHour) \(age): \(refused.status)")
+            }
+            #expect(try await ops.post("/dashboard/test/risk", [("daily_spend_cap", "100"), ("max_purchases_per_hour", "3"),
+                                                                ("min_link_age_minutes", "5")]).status == .forbidden)
+            #expect(try await world.store.read { try $0.issuerRiskPolicy() } == nil, "nothing refused was kept")
+            let set = try await ops.post("/dashboard/test/risk", [("csrf_token", csrf), ("daily_spend_cap", "$1,200.50"),
+                                                                  ("max_purchases_per_hour", "3"), ("min_link_age_minutes", "5")])
+            let after = try await ops.get(try #require(set.location))
+            #expect(after.html.contains("Risk limits set.") && after.html.contains("$1,200.50"))
+            let policy = try #require(try await world.store.read { try $0.issuerRiskPolicy() }?.policy)
+            #expect(policy.dailySpendCap == .usd(120_050) && policy.maximumPurchasesPerHour == 3 && policy.minimumLinkAgeSeconds == 300, "\(policy)")
+
+            let page = try await ops.get("/dashboard/test/merchants/\(gadgets.id)")
+            let stop = try await ops.post("/dashboard/test/offers/\(offer.id)/kill-switch", [("csrf_token", try #require(page.csrf)), ("on", "true")])
+            let stopped = try await ops.get(try #require(stop.location))
+            #expect(stopped.html.contains("The offer is stopped") && stopped.html.contains("Let go on"))
+            #expect(try await world.store.read { try $0.offer(offer.id) }?.killSwitch == true)
+            #expect(try await ops.post("/dashboard/test/offers/offer_nope/kill-switch", [("csrf_token", csrf), ("on", "true")]).status == .notFound)
+        }
+    }
+
     /// The operator moves a limit, closes a card account and a merchant from the pages; bad and
     /// forged forms change nothing, and a merchant user can post none of them.
     @Test func theOperatorChangesAccountsFromThePages() async throws {

@@ -23,7 +23,7 @@ public enum APIRoutes {
         ("/v1/webhook_endpoints/{id}/test", [.post]), ("/v1/webhook_endpoints/{id}/deliveries", [.get]), ("/v1/events", [.get]), ("/v1/events/{id}/redeliver", [.post]),
         ("/v1/links", [.get, .post]), ("/v1/links/oauth", [.post]), ("/v1/links/{id}", [.delete]),
         ("/v1/purchases", [.get]), ("/v1/purchases/{id}/cancel", [.post]), ("/v1/notifications", [.get]),
-        ("/v1/statement_credits", [.get]),
+        ("/v1/statement_credits", [.get]), ("/v1/loaded_offers", [.get]),
         ("/webhooks/{network}", [.get, .post]), ("/oauth/{network}/callback", [.get]),
         ("/sandbox/accounts", [.post]), ("/sandbox/posts", [.get, .post]),
         ("/sandbox/posts/{id}/reposts", [.post]), ("/sandbox/posts/{id}", [.delete]),

@@ -32,6 +32,10 @@ struct CardholderRoutes<Service: HashcartService> {
             try json(try await services.of(context).notifications(cardholderID: context.cardholderID,
                                                               limit: try pageLimit(request.uri.queryParameters.get("limit"))), context)
         }
+        routes.get("loaded_offers") { request, context in
+            try json(try await services.of(context).loadedOffers(cardholderID: context.cardholderID,
+                                                             limit: try pageLimit(request.uri.queryParameters.get("limit"))), context)
+        }
         routes.get("statement_credits") { request, context in
             try json(try await services.of(context).statementCredits(cardholderID: context.cardholderID,
                                                                  limit: try pageLimit(request.uri.queryParameters.get("limit"))), context)

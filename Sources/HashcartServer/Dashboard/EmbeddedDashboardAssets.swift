@@ -95,6 +95,7 @@ enum EmbeddedDashboardAssets {
       <p><label for="how">How</label><select id="how" name="how"><option value="code">post a code from it</option><option value="sign_in">sign in at the network</option></select></p>
       <p><button type="submit">Link</button></p>
     </form></div>
+  <div class="card"><h2>Loaded offers</h2>{{#has_loaded}}<ul>{{#loaded}}<li>{{title}}: spend {{threshold}}, get {{credit}} back (until {{ends}})</li>{{/loaded}}</ul>{{/has_loaded}}{{^has_loaded}}<p>None loaded. Post a card-linked offer's hashtag from a linked account to load it.</p>{{/has_loaded}}</div>
   <div class="card"><h2>Statement credits</h2>{{#has_credits}}<ul>{{#credits}}<li>{{amount}}, {{state}}, {{created}}</li>{{/credits}}</ul>{{/has_credits}}{{^has_credits}}<p>No credit earned yet.</p>{{/has_credits}}</div>
 </section>
 <section class="card"><h2>Notifications</h2>{{#has_notifications}}<ul class="notices">{{#notifications}}<li><span class="muted">{{created}}</span> {{message}}</li>{{/notifications}}</ul>{{/has_notifications}}{{^has_notifications}}<p>Nothing yet.</p>{{/has_notifications}}</section>
@@ -198,8 +199,9 @@ enum EmbeddedDashboardAssets {
   <dt>Status</dt><dd>{{#closed}}<span class="state">closed</span> {{closed}}{{/closed}}{{#open}}open{{/open}}</dd>
 </dl>
 <section class="columns">
-  <div class="card"><h2>Offers</h2>{{#has_offers}}<table><thead><tr><th scope="col">Title</th><th scope="col">Hashtag</th><th scope="col">State</th><th scope="col" class="num">Sold</th></tr></thead>
-    <tbody>{{#offers}}<tr><td>{{title}}</td><td><code>{{hashtag}}</code></td><td><span class="state">{{state}}</span></td><td class="num">{{sold}}</td></tr>{{/offers}}</tbody></table>{{/has_offers}}{{^has_offers}}<p>No offers.</p>{{/has_offers}}</div>
+  <div class="card"><h2>Offers</h2>{{#has_offers}}<table><thead><tr><th scope="col">Title</th><th scope="col">Hashtag</th><th scope="col">State</th><th scope="col" class="num">Sold</th><th scope="col">Kill switch</th></tr></thead>
+    <tbody>{{#offers}}<tr><td>{{title}}</td><td><code>{{hashtag}}</code></td><td><span class="state">{{state}}</span>{{#stopped}} <span class="error">stopped</span>{{/stopped}}</td><td class="num">{{sold}}</td>
+      <td>{{#can_stop}}<form method="post" action="{{base}}/offers/{{id}}/kill-switch" class="inline-form"><input type="hidden" name="csrf_token" value="{{csrf}}">{{#stopped}}<input type="hidden" name="on" value="false"><button type="submit" aria-label="Let purchases of {{title}} go on">Let go on</button>{{/stopped}}{{^stopped}}<input type="hidden" name="on" value="true"><button type="submit" class="danger" aria-label="Stop purchases of {{title}}">Stop</button>{{/stopped}}</form>{{/can_stop}}</td></tr>{{/offers}}</tbody></table>{{/has_offers}}{{^has_offers}}<p>No offers.</p>{{/has_offers}}</div>
   <div class="card"><h2>Dashboard users</h2>{{#has_users}}<ul>{{#users}}<li>{{email}}</li>{{/users}}</ul>{{/has_users}}{{^has_users}}<p>None: add one on the Users page.</p>{{/has_users}}</div>
 </section>
 <section class="card"><h2>Latest changes</h2>{{#has_lines}}<table><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Object</th></tr></thead>
@@ -328,6 +330,11 @@ enum EmbeddedDashboardAssets {
     <h2>Risk limits</h2>
     <dl class="facts"><dt>Daily spend per card</dt><dd>{{daily_cap}}</dd><dt>Purchases per hour per card</dt><dd>{{per_hour}}</dd>
       <dt>Minimum link age</dt><dd>{{link_age}}</dd><dt>Set by</dt><dd>{{risk_source}}</dd></dl>
+    <form method="post" action="{{base}}/risk" class="form"><input type="hidden" name="csrf_token" value="{{csrf}}">
+      <p><label for="daily_spend_cap">Daily spend per card, in dollars</label><input id="daily_spend_cap" name="daily_spend_cap" inputmode="decimal" maxlength="14" value="{{daily_cap_plain}}"></p>
+      <p><label for="max_purchases_per_hour">Purchases per hour per card</label><input id="max_purchases_per_hour" name="max_purchases_per_hour" inputmode="numeric" maxlength="6" value="{{per_hour_plain}}"></p>
+      <p><label for="min_link_age_minutes">Minimum link age, in minutes</label><input id="min_link_age_minutes" name="min_link_age_minutes" inputmode="numeric" maxlength="6" value="{{link_age_minutes}}"></p>
+      <p><button type="submit">Set the limits</button></p></form>
   </div>
 </section>
 <section class="card">

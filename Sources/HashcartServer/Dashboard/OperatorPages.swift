@@ -16,6 +16,30 @@ struct OperatorPages<Service: HashcartService> {
             _ = try await service.setKillSwitch(KillSwitchBody(on: on, reason: reason))
             return PageRenderer.redirect("/dashboard/\(context.mode.rawValue)?done=\(on ? "stopped" : "resumed")")
         }
+        group.post("risk") { _, context in
+            try context.requireOperator()
+            let form = context.form
+            guard let cap = PageFormat.parseAmount(try form.required("daily_spend_cap", label: "The daily spend")) else {
+                throw PageError.badForm("The daily spend must be in dollars and cents, as 2500.00.")
+            }
+            func whole(_ name: String, _ label: String) throws -> Int64 {
+                let text = try form.required(name, label: label)
+                guard text.count <= 6, text.allSatisfy(\.isASCIIDigit), let value = Int64(text) else {
+                    throw PageError.badForm("\(label) must be a whole number.")
+                }
+                return value
+            }
+            _ = try await service.setRiskSettings(RiskSettingsBody(dailySpendCap: cap, maxPurchasesPerHour: try whole("max_purchases_per_hour", "Purchases per hour"),
+                                                                   minLinkAgeSeconds: try whole("min_link_age_minutes", "The minimum link age") * 60))
+            return PageRenderer.redirect("/dashboard/\(context.mode.rawValue)?done=risk")
+        }
+        // The issuer stops (or lets go on) one offer, whoever's it is, from the merchant's page.
+        group.post("offers/{id}/kill-switch") { _, context in
+            try context.requireOperator()
+            let on = context.form["on"] == "true"
+            let offer = try await service.setOfferKillSwitch(offerID: try context.parameters.require("id"), OfferKillSwitchBody(on: on))
+            return PageRenderer.redirect("/dashboard/\(context.mode.rawValue)/merchants/\(offer.merchant.urlQueryValue)?done=\(on ? "stopped" : "resumed")")
+        }
         group.get("merchants") { request, context in
             try context.requireOperator()
             let query = request.uri.queryParameters
@@ -43,15 +67,21 @@ struct OperatorPages<Service: HashcartService> {
             var data: [String: Any] = [
                 "id": merchant.id, "fee": "\(merchant.discountRateBps) bps", "created": PageFormat.time(merchant.created),
                 "payout": merchant.payoutAccount.map { "routing \($0.routingNumber), \($0.accountType) account ending \($0.last4)" } ?? "none yet",
-                "offers": offers.data.map { ["title": $0.title, "hashtag": $0.hashtag, "state": $0.state, "sold": PageFormat.count($0.unitsSold)] },
+                "offers": offers.data.map { ["id": $0.id, "title": $0.title, "hashtag": $0.hashtag, "state": $0.state, "sold": PageFormat.count($0.unitsSold),
+                                             "stopped": $0.killSwitch, "can_stop": $0.state != "ended"] },
                 "has_offers": !offers.data.isEmpty,
                 "users": users.data.map { ["email": $0.email] }, "has_users": !users.data.isEmpty,
                 "lines": lines.map { ["at": PageFormat.time($0.at), "actor": $0.actor, "action": $0.action, "object": $0.object] },
                 "has_lines": !lines.isEmpty,
             ]
             if let closed = merchant.closed { data["closed"] = PageFormat.time(closed) } else { data["open"] = true }
-            return page("merchant", merchant.name, data: data, context, section: "merchants",
-                        notice: request.uri.queryParameters.get("done") == "closed" ? "Merchant closed: its offers have ended." : nil)
+            let notice: String? = switch request.uri.queryParameters.get("done") {
+            case "closed": "Merchant closed: its offers have ended."
+            case "stopped": "The offer is stopped: every purchase of it is declined."
+            case "resumed": "The offer's purchases go on."
+            default: nil
+            }
+            return page("merchant", merchant.name, data: data, context, section: "merchants", notice: notice)
         }
         group.post("merchants/{id}/close") { _, context in
             try context.requireOperator()
@@ -153,11 +183,14 @@ struct OperatorPages<Service: HashcartService> {
         let notice: String? = switch request.uri.queryParameters.get("done") {
         case "stopped": "Every purchase in \(context.mode) mode is stopped."
         case "resumed": "Purchases go on."
+        case "risk": "Risk limits set."
         default: nil
         }
         return page("operator_console", "Console", data: [
             "kill_on": killSwitch.on, "kill_reason": killSwitch.reason, "kill_changed": killSwitch.changed > 0 ? PageFormat.time(killSwitch.changed) : "never",
             "daily_cap": PageFormat.money(risk.dailySpendCap), "per_hour": PageFormat.count(risk.maxPurchasesPerHour),
+            "daily_cap_plain": PageFormat.plainAmount(risk.dailySpendCap), "per_hour_plain": String(risk.maxPurchasesPerHour),
+            "link_age_minutes": String(risk.minLinkAgeSeconds / 60),
             "link_age": "\(risk.minLinkAgeSeconds / 60) min", "risk_source": risk.source,
             "ledger_ok": check.ok, "violations": check.violations.map { ["rule": $0.rule, "subject": $0.subject, "detail": $0.detail] },
             "connectors": connectors.map { connector -> [String: Any] in
@@ -217,6 +250,7 @@ struct CardholderPages<Service: HashcartService> {
         let purchases = try await service.purchases(cardholderID: cardholder, limit: 50, startingAfter: nil)
         let notifications = try await service.notifications(cardholderID: cardholder, limit: 20)
         let credits = try await service.statementCredits(cardholderID: cardholder, limit: 20)
+        let loaded = try await service.loadedOffers(cardholderID: cardholder, limit: 20)
         let links = try await service.links(cardholderID: cardholder)
         let cancellable: Set<String> = ["waitlisted", "requested", "awaiting_confirmation", "authorized", "captured"]
         return PageRenderer.shared.page("cardholder_home", title: "Your purchases", data: [
@@ -233,7 +267,9 @@ struct CardholderPages<Service: HashcartService> {
             "notifications": notifications.data.map { ["message": $0.message, "created": PageFormat.time($0.created)] },
             "credits": credits.data.map { ["amount": PageFormat.money($0.amount, $0.currency), "state": $0.state, "created": PageFormat.time($0.created)] },
             "links": links.data.map { ["id": $0.id, "network": $0.network, "handle": $0.handle] },
-            "has_links": !links.data.isEmpty, "has_credits": !credits.data.isEmpty, "has_notifications": !notifications.data.isEmpty,
+            "has_links": !links.data.isEmpty, "has_credits": !credits.data.isEmpty, "has_loaded": !loaded.data.isEmpty,
+            "loaded": loaded.data.map { ["title": $0.title, "threshold": PageFormat.money($0.spendThreshold, $0.currency),
+                                         "credit": PageFormat.money($0.creditAmount, $0.currency), "ends": PageFormat.time($0.ends)] }, "has_notifications": !notifications.data.isEmpty,
             "networks": service.networkNames,
         ], frame: PageFrame(mode: context.mode, otherModes: modes, principal: context.principal, section: "overview",
                             notice: Self.notice(request)))

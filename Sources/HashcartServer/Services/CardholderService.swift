@@ -1,6 +1,9 @@
 /// A cardholder's own objects: purchases, notifications, statement credits, and links (by code
 /// or the network's sign-in).
 public protocol CardholderService: Sendable {
+    /// The card-linked offers the cardholder has loaded (by posting their hashtags) and that
+    /// have not ended, newest first: what a later card transaction can still earn.
+    func loadedOffers(cardholderID: String, limit: Int) async throws -> ListView<LoadedOfferView>
     /// The networks this mode runs, which cardholders can link accounts on (by name, sorted).
     var networkNames: [String] { get }
     /// The cardholder's receipts and decline reasons, newest first.

@@ -217,6 +217,15 @@ struct SQLStoreReader: StoreReader {
             """, [.text(cardAccountID.rawValue), SQLValue(limit)], limit: limit, StoreRows.statementCredit)
     }
 
+    func statementCreditLoads(cardAccountID: CardAccountID, limit: Int) throws -> [StatementCreditLoad] {
+        precondition(limit > 0 && limit <= 10_000, "reads are bounded")
+        return try session.query("""
+            SELECT \(StoreRows.loadColumns) FROM statement_credit_loads l
+            WHERE l.card_account_id = $1 AND EXISTS (SELECT 1 FROM offers o WHERE o.id = l.offer_id AND o.lifecycle != 'ended')
+            ORDER BY l.loaded_at DESC, l.offer_id LIMIT $2
+            """, [.text(cardAccountID.rawValue), SQLValue(limit)], limit: limit, StoreRows.load)
+    }
+
     func issuerKillSwitch() throws -> (on: Bool, reason: String, changedAt: Instant)? {
         try session.queryOne("SELECT enabled, reason, changed_at FROM issuer_switches WHERE name = 'kill_switch'") {
             (try $0.bool(0), try $0.text(1), try $0.instant(2))
