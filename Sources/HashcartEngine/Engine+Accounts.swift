@@ -13,7 +13,7 @@ extension Engine {
         }
         let (now, actor, changeID) = (clock.now(), AuditActor.current, ids.next(prefix: "lim"))
         return try await store.write { [self] tx in
-            guard var card = try tx.cardAccount(cardAccountID) else { throw EngineError.notFound("card account \(cardAccountID)") }
+            guard var card = try tx.cardAccountForUpdate(cardAccountID) else { throw EngineError.notFound("card account \(cardAccountID)") }
             guard card.closedAt == nil else { throw EngineError.refused("card account \(cardAccountID) is closed; its limit cannot change") }
             let old = card.creditLimit
             guard let transfer = PurchaseTransfers.creditLimitChange(card: card.id, from: old, to: limit, changeID: changeID, now: now) else {
@@ -46,7 +46,7 @@ extension Engine {
         try validate { try Validate.text(reason, field: "reason", maxLength: 200) }
         let (now, actor) = (clock.now(), AuditActor.current)
         return try await store.write { [self] tx in
-            guard var card = try tx.cardAccount(cardAccountID) else { throw EngineError.notFound("card account \(cardAccountID)") }
+            guard var card = try tx.cardAccountForUpdate(cardAccountID) else { throw EngineError.notFound("card account \(cardAccountID)") }
             guard card.closedAt == nil else { return card }
             card.closedAt = now
             try tx.updateCardAccount(card)

@@ -111,4 +111,41 @@ struct ConcurrentEnginesTests {
         #expect(after.0[.waitlisted] == line - Self.stock, "\(after)")
         #expect(try await stores[1].read { try $0.audit() } == [])
     }
+
+    /// Two instances, each with its own cache of card accounts, move one card's limit in turn and
+    /// at once: each change reads the card from the database (not a stale cached limit), so the
+    /// credit line always holds the stored limit, and a close by one is seen by the other.
+    @Test(.timeLimit(.minutes(2)))
+    func limitChangesFromTwoInstancesKeepTheCreditLineRight() async throws {
+        let database = try TestDatabase(.postgres)
+        let key = AddressCipher.generateEncodedKey()
+        let clock = ManualClock(Instant(secondsSinceEpoch: 1_790_000_000))
+        let sandbox = try SandboxNetwork(directory: database.directory, clock: clock)
+        let stores = [try await database.open(key: key), try await database.open(key: key)]
+        defer { for store in stores { store.closeLater() } }
+        var built: [Engine] = []
+        for index in 0..<2 {
+            built.append(try await Engine(store: stores[index], connector: SandboxConnector(sandbox: sandbox), clock: clock,
+                                          ids: SequentialIDGenerator(namespace: "e\(index)"), taxTable: try BundledTaxTable.load()))
+        }
+        let engines = built
+        let card = try await engines[0].createCardAccount(creditLimit: .usd(50_000), billing: BillingAddress(name: "Ada", line1: "1 Main St",
+                                                          line2: nil, city: "Albany", state: .NY, postalCode: "12207"), cardLast4: "4242")
+        // Both instances read (and cache) the card at $500.
+        for engine in engines { _ = try await engine.setCreditLimit(cardAccountID: card.id, to: .usd(50_000)) }
+        _ = try await engines[1].setCreditLimit(cardAccountID: card.id, to: .usd(80_000))
+        _ = try await engines[0].setCreditLimit(cardAccountID: card.id, to: .usd(60_000))  // from $800, not a cached $500
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, limit) in [(0, Int64(70_000)), (1, Int64(90_000)), (0, Int64(65_000)), (1, Int64(75_000))] {
+                group.addTask { _ = try await engines[index].setCreditLimit(cardAccountID: card.id, to: .usd(limit)) }
+            }
+            try await group.waitForAll()
+        }
+        let stored = try #require(try await stores[0].read { try $0.cardAccount(card.id) })
+        let line = try #require(try await stores[0].read { try $0.ledgerAccount(LedgerAccounts.creditLine(card.id).id) })
+        #expect(line.availableCredit == stored.creditLimit.minorUnits, "line \(line.availableCredit), limit \(stored.creditLimit)")
+        #expect(try await stores[1].read { try $0.audit() } == [])
+        _ = try await engines[0].closeCardAccount(card.id, reason: "closed by the cardholder")
+        await #expect(throws: EngineError.self) { try await engines[1].setCreditLimit(cardAccountID: card.id, to: .usd(1)) }
+    }
 }

@@ -78,6 +78,10 @@ public protocol StoreTransaction: LedgerStorage {
     func insertMerchant(_ merchant: Merchant) throws
     func cardAccount(_ id: CardAccountID) throws -> CardAccount?
     func insertCardAccount(_ account: CardAccount) throws
+    /// A card account read from the database itself, never from a process's cache (another
+    /// instance may have changed its limit or closed it), and held for this transaction's
+    /// change of it (a row lock where the database has them). For changes to the account.
+    func cardAccountForUpdate(_ id: CardAccountID) throws -> CardAccount?
     /// Writes a card account's limit and closing (the rest of it never changes).
     func updateCardAccount(_ account: CardAccount) throws
     /// Writes a merchant's name, rate and closing.

@@ -515,6 +515,17 @@ final class WorkingSet: StoreTransaction {
         try createLedgerAccount(LedgerAccounts.creditLine(account.id))
     }
 
+    func cardAccountForUpdate(_ id: CardAccountID) throws -> CardAccount? {
+        if let created = newCardsByID[id] { return created }
+        let cipher = cipher
+        let lock = session.dialect == .postgres ? " FOR UPDATE" : ""  // SQLite: the writer is already alone
+        guard let account = try session.queryOne("SELECT \(StoreRows.cardAccountColumns) FROM card_accounts WHERE id = $1\(lock)",
+                                                 [.text(id.rawValue)], { try StoreRows.cardAccount($0, cipher: cipher) })
+        else { return nil }
+        cardsToCache[id] = account
+        return account
+    }
+
     func updateCardAccount(_ account: CardAccount) throws {
         precondition(!newCardIDs.contains(account.id), "a card account is changed after the transaction that opened it")
         let updated = try session.execute("UPDATE card_accounts SET credit_limit = $2, closed_at = $3 WHERE id = $1",
