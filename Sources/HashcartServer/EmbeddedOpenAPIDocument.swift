@@ -58,7 +58,8 @@ components:
       name: starting_after
       in: query
       required: false
-      schema: {type: string}
+      description: The id of the last object of the previous page (printable ASCII, as the API gave it).
+      schema: {type: string, minLength: 1, maxLength: 200, pattern: "^[!-~]+$"}
     Id:
       name: id
       in: path
@@ -1005,7 +1006,7 @@ paths:
       parameters:
         - {$ref: "#/components/parameters/Limit"}
         - {$ref: "#/components/parameters/StartingAfter"}
-        - {name: offer, in: query, required: false, schema: {type: string}}
+        - {name: offer, in: query, required: false, schema: {type: string, minLength: 1, maxLength: 200, pattern: "^[!-~]+$"}}
         - {name: status, in: query, required: false, schema: {type: string, enum: [created, shipped, cancelled, refunded]}}
       responses:
         "200": {description: A page., content: {application/json: {schema: {$ref: "#/components/schemas/List"}}}, links: {GetFirstOrder: {operationId: getOrder, parameters: {id: "$response.body#/data/0/id"}}, ShipFirstOrder: {operationId: shipOrder, parameters: {id: "$response.body#/data/0/id"}}, CancelFirstOrder: {operationId: cancelOrder, parameters: {id: "$response.body#/data/0/id"}}, RefundFirstOrder: {operationId: refundOrder, parameters: {id: "$response.body#/data/0/id"}}}}
