@@ -125,13 +125,15 @@ public struct EngineService: HashcartService {
         return id
     }
 
-    /// A search text: at most 64 characters, no control characters (a 400 naming `q` otherwise).
+    /// A search text (the API's and the pages' one check): at most 64 characters, no control
+    /// characters (a 400 naming `q` otherwise); trimmed, and nil when nothing is left.
     func searchQuery(_ text: String?) throws -> String? {
         guard let text else { return nil }
         guard text.count <= 64, !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw APIError.invalid("`q` is at most 64 characters, without control characters.", param: "q")
         }
-        return text
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        return trimmed.isEmpty ? nil : trimmed
     }
 
     /// Runs `body`, turning domain errors into ``APIError``s a caller can act on.

@@ -4,6 +4,12 @@ import HashcartCore
 /// use the same table and column names.
 enum StoreColumns {
     /// Hashtag keys of offers not ended (bound 1: now, 2: limit).
+    /// A card's statement-credit loads of offers not ended, newest first: `$1` the card, `$2` the limit.
+    static let openLoadsOfCardSQL = """
+        SELECT \(StoreRows.loadColumns) FROM statement_credit_loads l
+        WHERE l.card_account_id = $1 AND EXISTS (SELECT 1 FROM offers o WHERE o.id = l.offer_id AND o.lifecycle != 'ended')
+        ORDER BY l.loaded_at DESC, l.offer_id LIMIT $2
+        """
     static let interestHashtagsSQL = "SELECT hashtag_key FROM offers WHERE lifecycle != 'ended' AND ends_at > $1 ORDER BY hashtag_key LIMIT $2"
 
     /// Authors of purchases holding a unit on a network (bound 1: network, 2: limit); served by the

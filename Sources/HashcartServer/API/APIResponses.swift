@@ -23,14 +23,3 @@ func text(_ body: String, contentType: String) -> Response {
 func pageLimit(_ text: String?) throws -> Int {
     try HashcartRouter.pageLimit(text)
 }
-
-/// A search query parameter: trimmed, at most 64 characters, nil when empty.
-func searchText(_ text: String?) throws -> String? {
-    guard let text else { return nil }
-    guard text.count <= 64 else { throw APIError.invalid("`q` is at most 64 characters.", param: "q") }
-    guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-        throw APIError.invalid("`q` must not contain control characters.", param: "q")
-    }
-    let trimmed = text.trimmingCharacters(in: .whitespaces)
-    return trimmed.isEmpty ? nil : trimmed
-}

@@ -25,7 +25,7 @@ struct OperatorRoutes<Service: HashcartService> {
         }
         routes.get("merchants") { request, context in
             let query = request.uri.queryParameters
-            return try json(try await services.of(context).merchants(search: try searchText(query.get("q")), limit: try pageLimit(query.get("limit")),
+            return try json(try await services.of(context).merchants(search: query.get("q").map { String($0) }, limit: try pageLimit(query.get("limit")),
                                                                  after: query.get("starting_after")), context)
         }
         routes.get("merchants/{id}") { _, context in
@@ -38,7 +38,7 @@ struct OperatorRoutes<Service: HashcartService> {
         }
         routes.get("cardholders") { request, context in
             let query = request.uri.queryParameters
-            return try json(try await services.of(context).cardholders(search: try searchText(query.get("q")), limit: try pageLimit(query.get("limit")),
+            return try json(try await services.of(context).cardholders(search: query.get("q").map { String($0) }, limit: try pageLimit(query.get("limit")),
                                                                    after: query.get("starting_after")), context)
         }
         routes.get("cardholders/{id}") { _, context in

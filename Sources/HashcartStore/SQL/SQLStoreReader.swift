@@ -219,11 +219,7 @@ struct SQLStoreReader: StoreReader {
 
     func statementCreditLoads(cardAccountID: CardAccountID, limit: Int) throws -> [StatementCreditLoad] {
         precondition(limit > 0 && limit <= 10_000, "reads are bounded")
-        return try session.query("""
-            SELECT \(StoreRows.loadColumns) FROM statement_credit_loads l
-            WHERE l.card_account_id = $1 AND EXISTS (SELECT 1 FROM offers o WHERE o.id = l.offer_id AND o.lifecycle != 'ended')
-            ORDER BY l.loaded_at DESC, l.offer_id LIMIT $2
-            """, [.text(cardAccountID.rawValue), SQLValue(limit)], limit: limit, StoreRows.load)
+        return try session.query(StoreColumns.openLoadsOfCardSQL, [.text(cardAccountID.rawValue), SQLValue(limit)], limit: limit, StoreRows.load)
     }
 
     func issuerKillSwitch() throws -> (on: Bool, reason: String, changedAt: Instant)? {
