@@ -17,7 +17,7 @@ struct MultiInstanceTests {
         var port: Int
         /// Where this start's output begins in the log (a restart appends to it).
         var logStart = 0
-        var process: Process?
+        var process: SpawnedProcess?
         let log: String
         let environment: [String: String]
         /// The binary to run (default: the one this test run built).
@@ -34,34 +34,20 @@ struct MultiInstanceTests {
         var base: String { "http://127.0.0.1:\(port)" }
 
         func start() async throws {
-            let process = Process()
-            process.executableURL = try executable ?? HashcartBinary.require()
-            process.arguments = arguments
             var environment = ProcessInfo.processInfo.environment
             for name in ["HASHCART_ENCRYPTION_KEY", "HASHCART_ADMIN_TOKEN", "HASHCART_DATABASE_URL", "HASHCART_CONFIG"] { environment[name] = nil }
             for (name, value) in self.environment { environment[name] = value }
-            process.environment = environment
-            if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-            logStart = Int(handle.seekToEndOfFile())
-            process.standardOutput = handle
-            process.standardError = handle
-            process.standardInput = FileHandle.nullDevice
-            try await ChildProcess.launch(process)
-            self.process = process
+            logStart = ((try? FileManager.default.attributesOfItem(atPath: log)[.size]) as? Int) ?? 0
+            process = try SpawnedProcess(try executable ?? HashcartBinary.require(), arguments, environment: environment, outputPath: log)
         }
 
         /// The crash: no shutdown, no flush, no goodbye to PostgreSQL.
         func kill() {
-            guard let process, process.isRunning else { return }
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process?.killBlocking()
         }
 
         func stop() {
-            guard let process, process.isRunning else { return }
-            process.terminate()
-            process.waitUntilExit()
+            process?.stopBlocking()
         }
 
         var isRunning: Bool { process?.isRunning ?? false }

@@ -15,17 +15,11 @@ import Testing
         try FileManager.default.copyItem(atPath: try HashcartBinary.require().path, toPath: alone)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["hashcart"])
 
-        let demo = Process()
-        demo.executableURL = URL(fileURLWithPath: alone)
-        demo.arguments = ["demo", "--cardholders", "100", "--json", "--data", folder.file("demo")]
-        demo.currentDirectoryURL = URL(fileURLWithPath: folder.path)
-        let output = Pipe()
-        demo.standardOutput = output
-        demo.standardError = output
-        try await ChildProcess.launch(demo)
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        while demo.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(demo.terminationStatus == 0, "\(text.suffix(2000))")
+        let demo = try SpawnedProcess(URL(fileURLWithPath: alone), ["demo", "--cardholders", "100", "--json", "--data", folder.file("demo")],
+                                      outputPath: folder.file("demo.log"), directory: folder.path)
+        let status = await demo.waitForExit(timeout: .seconds(300))
+        let text = demo.output
+        #expect(status == 0, "\(text.suffix(2000))")
         #expect(!text.contains("resource bundle"), "\(text.suffix(2000))")
 
         let instance = MultiInstanceTests.Instance(port: 0, arguments: [

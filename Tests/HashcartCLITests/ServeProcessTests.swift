@@ -12,18 +12,14 @@ import Testing
         let binary = try HashcartBinary.require()
         let folder = TemporaryFolder()
         let port = Int.random(in: 20_000...40_000)
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["serve", "--data", folder.path, "--port", String(port)]
         var environment = ProcessInfo.processInfo.environment
         environment["HASHCART_ENCRYPTION_KEY"] = nil
         environment["HASHCART_ADMIN_TOKEN"] = nil
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try await ChildProcess.launch(process)
-        defer { if process.isRunning { process.terminate() } }
+        let logs = TemporaryFolder("log")
+        try FileManager.default.createDirectory(atPath: logs.path, withIntermediateDirectories: true)
+        let process = try SpawnedProcess(binary, ["serve", "--data", folder.path, "--port", String(port)],
+                                         environment: environment, outputPath: logs.file("serve.log"))
+        defer { process.stopBlocking() }
 
         // Wait (bounded) for it to answer.
         var healthy = false
@@ -44,11 +40,11 @@ import Testing
         #expect(metrics.contains(#"hashcart_connector_connected{mode="test",network="sandbox"} 1"#), "\(metrics.prefix(4000))")
         #expect(metrics.contains(#"hashcart_connector_refused{mode="test",network="sandbox"} 0"#), "\(metrics.prefix(4000))")
 
-        kill(process.processIdentifier, SIGTERM)
-        for _ in 0..<100 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
-        #expect(!process.isRunning, "hashcart serve did not stop within 10 s of SIGTERM")
-        #expect(process.terminationStatus == 0)
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.signal(SIGTERM)
+        let status = await process.waitForExit(timeout: .seconds(10))
+        #expect(status != nil, "hashcart serve did not stop within 10 s of SIGTERM")
+        #expect(status == 0)
+        let printed = process.output
         #expect(printed.contains("admin token (shown once"))
         #expect(FileManager.default.fileExists(atPath: folder.file("admin-token.sha256")))
         #expect(FileManager.default.fileExists(atPath: folder.file("encryption.key")))

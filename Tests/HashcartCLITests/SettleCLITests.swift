@@ -91,20 +91,14 @@ import Testing
 /// demo's data as test mode's store, the scheduler pays the batch the demo closed, once, in a
 /// NACHA file carta-ach reads back, and a second serve on the same data pays nothing again.
 @Suite struct ServeSettlementTests {
-    static func serve(_ data: TemporaryFolder, payouts: String) async throws -> (Process, Pipe) {
-        let process = Process()
-        process.executableURL = try HashcartBinary.require()
-        process.arguments = ["serve", "--data", data.path, "--port", "0", "--settle-daily", "--payout-dir", payouts, "--admin-token", "settle-admin-token-0123456789"]
+    static func serve(_ data: TemporaryFolder, payouts: String) throws -> SpawnedProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["HASHCART_DATABASE_URL"] = nil
         environment["HASHCART_ENCRYPTION_KEY"] = try String(contentsOfFile: data.file("test/demo-encryption.key"), encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try await ChildProcess.launch(process)
-        return (process, output)
+        return try SpawnedProcess(try HashcartBinary.require(),
+                                  ["serve", "--data", data.path, "--port", "0", "--settle-daily", "--payout-dir", payouts, "--admin-token", "settle-admin-token-0123456789"],
+                                  environment: environment, outputPath: (payouts as NSString).appendingPathComponent("serve-\(UUID().uuidString).log"))
     }
 
     static func files(_ folder: String) -> [String] {
@@ -122,16 +116,15 @@ import Testing
         try FileManager.default.createDirectory(atPath: payouts.path, withIntermediateDirectories: true)
         let testFolder = payouts.file("test")
 
-        let (process, output) = try await Self.serve(data, payouts: payouts.path)
-        defer { if process.isRunning { process.terminate() } }
+        let process = try Self.serve(data, payouts: payouts.path)
+        defer { process.stopBlocking() }
         var written: [String] = []
         for _ in 0..<150 where written.isEmpty {
             try await Task.sleep(for: .milliseconds(100))
             written = Self.files(testFolder).filter { $0.hasSuffix(".ach") }
         }
-        kill(process.processIdentifier, SIGTERM)
-        for _ in 0..<100 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        await process.stop(grace: .seconds(10))
+        let printed = process.output
         try #require(written.count == 1, "no payout file within 15 s: \(Self.files(testFolder)) \(printed.suffix(3000))")
         #expect(written[0].hasPrefix("payout_") && !Self.files(testFolder).contains { $0.hasSuffix(".partial") })
         let read = try await ChildProcess.python([SettleCLITests.reader, (testFolder as NSString).appendingPathComponent(written[0])])
@@ -140,11 +133,10 @@ import Testing
         #expect((parsed["problems"] as? [String]) == [] && parsed["total_credit"] as? Int == netSettled, "\(parsed)")
 
         // Started again on the same data: nothing more is paid.
-        let (again, _) = try await Self.serve(data, payouts: payouts.path)
-        defer { if again.isRunning { again.terminate() } }
+        let again = try Self.serve(data, payouts: payouts.path)
+        defer { again.stopBlocking() }
         try await Task.sleep(for: .seconds(3))
-        kill(again.processIdentifier, SIGTERM)
-        for _ in 0..<100 where again.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        await again.stop(grace: .seconds(10))
         #expect(Self.files(testFolder) == written)
         let key = try String(contentsOfFile: data.file("test/demo-encryption.key"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let check = try await hashcart(["check", "--data", data.path, "--mode", "test", "--encryption-key", key])

@@ -74,18 +74,19 @@ import Testing
         for resolved in [[NetworkAddress.v4(0x7F00_0001)], [.v4(0x0808_0808), .v4(0x7F00_0001)], [NetworkAddress(parsing: "::ffff:127.0.0.1")!]] {
             let transport = HTTPClientWebhookTransport(resolve: { _, _ in resolved })
             await #expect(throws: WebhookURLError.self) {
-                _ = try await transport.post(url: "http://hooks.example.com:\(port)/hook", headers: [], body: Data("{}".utf8), timeoutSeconds: 5)
+                _ = try await transport.post(url: "http://hooks.example.com:\(port)/hook", headers: [], body: Data("{}".utf8), timeoutSeconds: 30)
             }
         }
         #expect(receiver.received.withLock { $0 }.isEmpty)
         // The same name resolving to a public address would be tried: here, with private
         // addresses allowed for the loopback receiver, it reaches it through the checked address.
         let trial = HTTPClientWebhookTransport(policy: WebhookAddressPolicy(allowPrivate: true), resolve: { _, _ in [.v4(0x7F00_0001)] })
-        let status = try await trial.post(url: "http://hooks.example.com:\(port)/hook", headers: [], body: Data("{}".utf8), timeoutSeconds: 5)
+        let status = try await trial.post(url: "http://hooks.example.com:\(port)/hook", headers: [], body: Data("{}".utf8), timeoutSeconds: 30)
         #expect(status == 200 && receiver.received.withLock { $0 }.count == 1)
     }
 
-    /// A redirect is a failed attempt: never followed, its target never called.
+    /// A redirect is a failed attempt: never followed, its target never called. (Deadlines here are
+    /// 30 s: at the start of a run every test runs at once on two cores, and a 5 s read timed out.)
     @Test func aRedirectIsNeverFollowed() async throws {
         let first = WebhookReceiver(), target = WebhookReceiver()
         let firstTask = try await first.start(), targetTask = try await target.start()
@@ -94,7 +95,7 @@ import Testing
             first.status.withLock { $0 = .init(code: status) }
             first.location.withLock { $0 = target.url }
             let transport = HTTPClientWebhookTransport(policy: WebhookAddressPolicy(allowPrivate: true))
-            let answered = try await transport.post(url: first.url, headers: [], body: Data("{}".utf8), timeoutSeconds: 5)
+            let answered = try await transport.post(url: first.url, headers: [], body: Data("{}".utf8), timeoutSeconds: 30)
             #expect(answered == status)
         }
         #expect(first.received.withLock { $0 }.count == 5)

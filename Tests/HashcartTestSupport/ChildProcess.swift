@@ -1,20 +1,8 @@
 import Foundation
-import Synchronization
-
-/// Why a child process could not be started.
-public enum ChildProcessError: Error, CustomStringConvertible {
-    case tooManyOpenDescriptors(Int)
-
-    public var description: String {
-        switch self {
-        case .tooManyOpenDescriptors(let open):
-            "this test process held \(open) open file descriptors (at least \(ChildProcess.descriptorLimit), for up to 120 s: a leak?): Foundation's Process.run() crashes near 1,360, so no child was started"
-        }
-    }
-}
 
 /// What a child process left behind: its exit status and everything it printed.
 public struct ChildProcessResult: Sendable, CustomStringConvertible {
+    /// The exit status; for a child killed by a signal, 128 plus the signal's number.
     public var status: Int32
     public var stdout: String
     public var stderr: String
@@ -42,112 +30,28 @@ public enum ChildProcess {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hashcart-child-" + UUID().uuidString)
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let outURL = scratch.appendingPathComponent("stdout")
-        let errURL = scratch.appendingPathComponent("stderr")
-        try Data().write(to: outURL)
-        try Data().write(to: errURL)
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        defer {
-            try? out.close()
-            try? err.close()
-        }
-
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = out
-        process.standardError = err
-        try await launch(process)
-
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
+        let outPath = scratch.appendingPathComponent("stdout").path
+        let errPath = scratch.appendingPathComponent("stderr").path
+        let child = try SpawnedProcess(executable, arguments, environment: environment, outputPath: outPath, errorPath: errPath)
         var timedOut = false
-        while process.isRunning {
-            if clock.now > deadline {
-                timedOut = true
-                process.terminate()
-                let killAt = clock.now + .seconds(5)
-                while process.isRunning, clock.now < killAt { try? await Task.sleep(for: .milliseconds(20)) }
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
-                break
-            }
-            try? await Task.sleep(for: .milliseconds(20))
+        var status = await child.waitForExit(timeout: timeout)
+        if status == nil {
+            timedOut = true
+            status = await child.stop(grace: .seconds(5))
         }
-        process.waitUntilExit()  // already exited: returns at once and settles terminationStatus
-        return ChildProcessResult(status: process.terminationStatus,
-                                  stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                                  stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
+        return ChildProcessResult(status: status ?? -1,
+                                  stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                                  stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
                                   timedOut: timedOut)
     }
 
-    /// Starts `process` once this test process holds few enough open file descriptors, one launch
-    /// at a time.
-    ///
-    /// Foundation's `Process.run()` on Linux lists `/proc/self/fd` to close every descriptor in
-    /// the child, copying each entry's whole 256-byte `d_name`; with about 1,360 descriptors open
-    /// the last entry of readdir's 32 KiB buffer ends near the buffer's end and that copy reads
-    /// past it (SIGSEGV in `memmove`, seen in CI while dozens of tests held SQLite stores and
-    /// sockets at once). The peak is brief, at the start of a run, so a launch waits (at most
-    /// 120 s) until fewer than ``descriptorLimit`` are open, then fails with a clear message.
-    public static func launch(_ process: Process) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(120)
-        while let open = try startIfFewOpen(process) {
-            guard clock.now < deadline else { throw ChildProcessError.tooManyOpenDescriptors(open) }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-    }
-
-    /// Starts `process` at once (for checks made while the test plan is built, before any test
-    /// holds descriptors); fails rather than risk Foundation's crash when too many are open.
-    public static func launchBeforeTests(_ process: Process) throws {
-        if let open = try startIfFewOpen(process) { throw ChildProcessError.tooManyOpenDescriptors(open) }
-    }
-
-    /// Starts `process` unless ``descriptorLimit`` or more descriptors are open; returns how many
-    /// were open when it did not. One launch at a time, so two cannot both pass the count.
-    private static func startIfFewOpen(_ process: Process) throws -> Int? {
-        try launchLock.withLock { _ in
-            let open = openDescriptorCount()
-            guard open < descriptorLimit else { return open }
-            try process.run()
-            return nil
-        }
-    }
-
-    /// Open descriptors at or above which a launch waits (Foundation's crash starts near 1,360).
-    /// With every suite started at once on PostgreSQL the suite holds 1,020–1,100 for minutes (a
-    /// clean-clone CI run, 493 tests, measured when waiting launches were refused at 1,000); 1,150
-    /// keeps 200 below the crash.
-    public static let descriptorLimit = 1_150
-
-    /// How many descriptors this process has open: the entries of `/proc/self/fd`, counted
-    /// without copying their names.
-    public static func openDescriptorCount() -> Int {
-        guard let directory = opendir("/proc/self/fd") else { return 0 }
-        defer { closedir(directory) }
-        var count = 0
-        while readdir(directory) != nil { count += 1 }
-        return max(0, count - 3)  // ".", ".." and the directory's own descriptor
-    }
-
-    private static let launchLock = Mutex<Void>(())
-
     /// True when `python3 -c "import module"` succeeds. Synchronous: it runs while the test plan
-    /// is built (the suites' `.enabled(if:)`), before any test runs.
+    /// is built (the suites' `.enabled(if:)`), before any test runs, so it may block its thread.
     public static func pythonCanImport(_ module: String) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import \(module)"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? launchBeforeTests(process)) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+        guard let child = try? SpawnedProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", "import \(module)"],
+                                              outputPath: "/dev/null") else { return false }
+        while child.isRunning { usleep(10_000) }
+        return child.exitStatus == 0
     }
 
     /// `python3 arguments…` found on PATH, as `run` runs it.

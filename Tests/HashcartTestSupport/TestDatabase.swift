@@ -52,6 +52,7 @@ public final class TestDatabase: @unchecked Sendable {
     public static let poolSize = 2
 
     public init(_ backend: TestBackend = TestBackend.current) throws {
+        DescriptorLimit.raise()
         self.backend = backend
         directory = NSTemporaryDirectory() + "hashcart-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
