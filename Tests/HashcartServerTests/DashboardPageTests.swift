@@ -306,6 +306,33 @@ import Testing
             #expect(found.html.contains(order.reference))
         }
     }
+
+    /// Orders counts every order made, units sold leaves the cancelled out: the funnel shows the
+    /// cancelled orders between them, so the two never seem to disagree.
+    @Test func theFunnelShowsCancelledOrdersBetweenOrdersAndUnitsSold() async throws {
+        let world = try await ServerWorld()
+        let merchant = try await Self.merchantUser(world)
+        _ = try await world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle", sku: "K", price: .usd(10_000),
+                                                          hashtag: "#BuyKindle", quantity: 5))
+        for handle in ["ann", "bob"] {
+            let (_, buyer, post) = try await world.linkedBuyerPosts("#BuyKindle", handle: handle)
+            let reply = try #require(try world.sandbox.posts(authorID: world.sandbox.official.id, inReplyTo: post.id).first)
+            try world.sandbox.repost(authorID: buyer.id, postID: reply.id)
+        }
+        try await world.settle()
+        let order = try #require(try await world.store.read { try $0.orders() }.first)
+        try await world.app.test(.router) { client in
+            let browser = PageBrowser(client)
+            try await browser.signIn("ann@gadgets.example", Self.password)
+            let page = try await browser.get("/dashboard/test/orders/\(order.id)")
+            let cancelled = try await browser.post("/dashboard/test/orders/\(order.id)/cancel", [("csrf_token", try #require(page.csrf))])
+            #expect(cancelled.status == .seeOther)
+            let overview = try await browser.get("/dashboard/test").html
+            #expect(overview.contains(#"data-metric="orders">2<"#) && overview.contains(#"data-metric="orders_cancelled">1<"#)
+                && overview.contains(#"data-metric="units_sold">1<"#), "\(overview)")
+            #expect(overview.contains("Orders cancelled since") && overview.contains("Units sold, less cancelled"))
+        }
+    }
 }
 
 /// The merchant's webhook, key and export pages, the operator's console and the cardholder's page.

@@ -19,11 +19,13 @@ enum MerchantPageTables {
         ("1h", "Last hour", 3_600), ("24h", "Last 24 hours", 86_400), ("7d", "Last 7 days", 7 * 86_400), ("30d", "Last 30 days", 30 * 86_400),
     ]
 
-    /// The funnel's steps, in order, with their labels.
+    /// The funnel's steps, in order, with their labels. Orders counts every order made; units sold
+    /// leaves out the cancelled ones, so the cancelled count stands between them.
     static let steps: [(metric: String, label: String)] = [
         ("posts", "Posts with the hashtag"), ("unique_authors", "Unique authors"), ("linked_posts", "From linked cardholders"),
         ("unlinked_posts", "From people not linked"), ("confirmations_sent", "Confirmation replies"), ("confirmed", "Confirmed"),
-        ("expired", "Expired unconfirmed"), ("cancelled", "Cancelled before confirming"), ("orders", "Orders"), ("units_sold", "Units sold"),
+        ("expired", "Expired unconfirmed"), ("cancelled", "Cancelled before confirming"), ("orders", "Orders"),
+        ("orders_cancelled", "Orders cancelled since"), ("units_sold", "Units sold, less cancelled"),
     ]
 }
 
