@@ -74,9 +74,11 @@ extension EngineService {
         }
     }
 
-    public func webhookDeliveries(merchantID: String, id: String, limit: Int) async throws -> ListView<WebhookDeliveryView> {
+    public func webhookDeliveries(merchantID: String, id: String, limit: Int, startingAfter: String?) async throws -> ListView<WebhookDeliveryView> {
         try await mapped {
-            guard let records = try await store.webhookDeliveryLog(endpointID: id, merchantID: MerchantID(merchantID), limit: limit + 1) else {
+            let after: Identifier<MerchantEvent>? = try queryID(startingAfter, param: "starting_after")
+            guard let records = try await store.webhookDeliveryLog(endpointID: id, merchantID: MerchantID(merchantID), limit: limit + 1,
+                                                                   startingAfter: after?.rawValue) else {
                 throw APIError.notFound("webhook endpoint \(id.prefix(64))")
             }
             func seconds(_ instant: Instant?) -> Int64? { instant.map { $0.millisecondsSinceEpoch / 1000 } }

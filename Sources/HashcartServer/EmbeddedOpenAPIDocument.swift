@@ -1134,11 +1134,11 @@ paths:
   /v1/webhook_endpoints/{id}/deliveries:
     get:
       operationId: listWebhookDeliveries
-      summary: "An endpoint's delivery log, newest first: each event's status, attempts, the last HTTP status or error (never the body it answered), when delivered or next tried."
+      summary: "An endpoint's delivery log, newest first: each event's status, attempts, the last HTTP status or error (never the body it answered), when delivered or next tried. Paged by starting_after, the last event id of the page before (an id not in this log gives an empty page)."
       security: [{merchant: []}]
-      parameters: [{$ref: "#/components/parameters/Id"}, {$ref: "#/components/parameters/Limit"}]
+      parameters: [{$ref: "#/components/parameters/Id"}, {$ref: "#/components/parameters/Limit"}, {$ref: "#/components/parameters/StartingAfter"}]
       responses:
-        "200": {description: A list., content: {application/json: {schema: {$ref: "#/components/schemas/List"}}}}
+        "200": {description: A page., content: {application/json: {schema: {$ref: "#/components/schemas/List"}}}}
         default: {$ref: "#/components/responses/Error"}
   /v1/webhook_endpoints/{id}/test:
     post:

@@ -58,7 +58,7 @@ public protocol HashcartDatabase: EngineStore, WebhookDeliveryStore {
     /// A new signing secret; the old one also signs until `previousExpiresAt`. Nil when there is no such endpoint.
     func rotateWebhookSecret(id: String, merchantID: MerchantID, newSecret: String, previousExpiresAt: Instant, at: Instant) async throws -> WebhookEndpointStatus?
     /// An endpoint's delivery log, newest first, at most `limit`; nil when the merchant has no such endpoint.
-    func webhookDeliveryLog(endpointID: String, merchantID: MerchantID, limit: Int) async throws -> [WebhookDeliveryRecord]?
+    func webhookDeliveryLog(endpointID: String, merchantID: MerchantID, limit: Int, startingAfter: String?) async throws -> [WebhookDeliveryRecord]?
     /// A `webhook_endpoint.test` event for one enabled endpoint only; false when there is none.
     func addTestWebhookEvent(endpointID: String, merchantID: MerchantID, eventID: String, at: Instant) async throws -> Bool
     /// A merchant's events, newest first, with how their deliveries stand.

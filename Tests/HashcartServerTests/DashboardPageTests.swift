@@ -592,6 +592,8 @@ import Testing
                                                                                  password: DashboardPageTests.password))
         let garbage = ["%00", "%FF%FE", "%3Cscript%3Ealert(1)%3C%2Fscript%3E", "'%20OR%201=1%20--", "%E2%80%AE", "-1", "99999999999999999999999",
                        String(repeating: "x", count: 5_000), "%25%5F%5C", "1e309", "%F0%9F%92%A9"]
+        let endpoint = try await world.service.createWebhookEndpoint(merchantID: gadgets.id.rawValue,
+                                                                     CreateWebhookEndpointBody(url: "http://127.0.0.1:9/hooks"))
         try await world.app.test(.router) { client in
             let ops = PageBrowser(client)
             try await ops.signIn("ops@issuer.example", DashboardPageTests.password)
@@ -601,7 +603,8 @@ import Testing
                 for (browser, path) in [(ops, "/dashboard/test/merchants?q=\(value)&after=\(value)"), (ops, "/dashboard/test/cardholders?q=\(value)&after=\(value)"),
                                         (ops, "/dashboard/test/audit?before=\(value)"), (merchant, "/dashboard/test?range=\(value)"),
                                         (merchant, "/dashboard/test/orders?reference=\(value)&after=\(value)&status=\(value)&offer=\(value)"),
-                                        (merchant, "/dashboard/test/activity?before=\(value)"), (merchant, "/dashboard/test/offers?after=\(value)")] {
+                                        (merchant, "/dashboard/test/activity?before=\(value)"), (merchant, "/dashboard/test/offers?after=\(value)"),
+                                        (merchant, "/dashboard/test/webhooks/\(endpoint.id)?after=\(value)")] {
                     let page = try await browser.get(path)
                     #expect([.ok, .badRequest, .notFound].contains(page.status), "\(path.prefix(120)): \(page.status)")
                     #expect(!page.html.contains("<script>alert"), "\(path.prefix(120))")

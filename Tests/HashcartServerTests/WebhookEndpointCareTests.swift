@@ -129,6 +129,34 @@ import Testing
                 #expect(failing?["last_response_status"] as? Int == 503 && failing?["next_attempt"] as? Int != nil, "\(entries)")
                 #expect(entries.filter { $0["status"] as? String == "delivered" }.allSatisfy { $0["last_response_status"] as? Int == 200 && $0["delivered"] != nil })
             }
+            // Paged one at a time by starting_after: every delivery once, in the order of the whole log.
+            let whole = try await client.execute(uri: "/v1/webhook_endpoints/\(a)/deliveries?limit=100", method: .get, headers: bearer(key)) {
+                ((try object($0)["data"] as? [[String: Any]]) ?? []).compactMap { $0["event"] as? String }
+            }
+            #expect(whole.count >= 4 && Set(whole).count == whole.count, "\(whole)")
+            var paged: [String] = []
+            var cursor = ""
+            for _ in 0..<(whole.count + 2) {
+                let (events, more) = try await client.execute(uri: "/v1/webhook_endpoints/\(a)/deliveries?limit=1\(cursor)", method: .get,
+                                                              headers: bearer(key)) { response in
+                    let page = try object(response)
+                    return (((page["data"] as? [[String: Any]]) ?? []).compactMap { $0["event"] as? String }, page["has_more"] as? Bool ?? false)
+                }
+                paged += events
+                guard more, let last = events.last else { break }
+                cursor = "&starting_after=\(last)"
+            }
+            #expect(paged == whole)
+            // An id from no log of this endpoint is an empty page; garbage is a clear 400 naming the parameter.
+            try await client.execute(uri: "/v1/webhook_endpoints/\(a)/deliveries?starting_after=evt_nothing", method: .get, headers: bearer(key)) {
+                let page = try object($0)
+                #expect((page["data"] as? [Any])?.isEmpty == true && page["has_more"] as? Bool == false)
+            }
+            for garbage in ["", "%00", "a%20b", String(repeating: "e", count: 201), "%E2%80%AE"] {
+                try await client.execute(uri: "/v1/webhook_endpoints/\(a)/deliveries?starting_after=\(garbage)", method: .get, headers: bearer(key)) {
+                    try expectError($0, .badRequest, code: "parameter_invalid", param: "starting_after")
+                }
+            }
             try await client.execute(uri: "/v1/webhook_endpoints/\(a)/deliveries", method: .get, headers: bearer(otherKey)) {
                 try expectError($0, .notFound, code: "resource_missing")
             }

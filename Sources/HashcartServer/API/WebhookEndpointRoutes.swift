@@ -34,8 +34,10 @@ struct WebhookEndpointRoutes<Service: HashcartService> {
                             context)
         }
         routes.get("webhook_endpoints/{id}/deliveries") { request, context in
-            try json(try await services.of(context).webhookDeliveries(merchantID: context.merchantID, id: context.parameters.require("id"),
-                                                                  limit: try pageLimit(request.uri.queryParameters.get("limit"))), context)
+            let query = request.uri.queryParameters
+            return try json(try await services.of(context).webhookDeliveries(merchantID: context.merchantID, id: context.parameters.require("id"),
+                                                                         limit: try pageLimit(query.get("limit")),
+                                                                         startingAfter: query.get("starting_after")), context)
         }
         routes.post("webhook_endpoints/{id}/test") { _, context in
             try json(try await services.of(context).sendTestWebhook(merchantID: context.merchantID, id: context.parameters.require("id")),

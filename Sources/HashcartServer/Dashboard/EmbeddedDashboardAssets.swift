@@ -455,6 +455,7 @@ enum EmbeddedDashboardAssets {
     <tbody>{{#deliveries}}<tr><td><code>{{event}}</code></td><td>{{type}}</td><td><span class="state">{{status}}</span></td><td class="num">{{attempts}}</td><td>{{answer}}</td><td>{{created}}</td>
       <td><form method="post" action="{{base}}/events/{{event}}/redeliver"><input type="hidden" name="csrf_token" value="{{csrf}}"><input type="hidden" name="endpoint" value="{{endpoint.id}}"><button type="submit" aria-label="Redeliver {{event}}">Redeliver</button></form></td></tr>{{/deliveries}}</tbody>
   </table>
+  {{#next}}<p><a href="{{next}}">Older</a></p>{{/next}}
   {{/has_deliveries}}
   {{^has_deliveries}}<p>Nothing delivered yet.</p>{{/has_deliveries}}
 </section>

@@ -20,14 +20,19 @@ struct WebhookPages<Service: HashcartService> {
             let endpoint = try await service.createWebhookEndpoint(merchantID: try context.merchantID(), CreateWebhookEndpointBody(url: url))
             return secretPage(endpoint, context, title: "Endpoint added")
         }
-        group.get("webhooks/{id}") { _, context in
+        group.get("webhooks/{id}") { request, context in
             let merchant = try context.merchantID()
             let id = try context.parameters.require("id")
             guard let endpoint = try await service.webhookEndpoints(merchantID: merchant).data.first(where: { $0.id == id }) else {
                 throw PageError.notFound
             }
-            let deliveries = try await service.webhookDeliveries(merchantID: merchant, id: id, limit: 50)
-            return PageRenderer.shared.page("webhook", title: "Deliveries", data: [
+            let deliveries = try await service.webhookDeliveries(merchantID: merchant, id: id, limit: 50,
+                                                                 startingAfter: request.uri.queryParameters.get("after"))
+            var older: [String: Any] = [:]
+            if deliveries.hasMore, let last = deliveries.data.last {
+                older["next"] = "/dashboard/\(context.mode.rawValue)/webhooks/\(id)?after=\(last.event)"
+            }
+            return PageRenderer.shared.page("webhook", title: "Deliveries", data: older.merging([
                 "endpoint": row(endpoint),
                 "deliveries": deliveries.data.map { delivery -> [String: Any] in
                     var row: [String: Any] = ["event": delivery.event, "type": delivery.type, "status": delivery.status,
@@ -36,7 +41,7 @@ struct WebhookPages<Service: HashcartService> {
                     return row
                 },
                 "has_deliveries": !deliveries.data.isEmpty,
-            ], frame: frame(context))
+            ]) { mine, _ in mine }, frame: frame(context))
         }
         for (action, disabled) in [("disable", true), ("enable", false)] {
             group.post("webhooks/{id}/\(action)") { _, context in

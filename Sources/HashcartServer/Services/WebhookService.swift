@@ -10,7 +10,7 @@ public protocol WebhookService: Sendable {
     /// A new signing secret, shown once; the old one signs too until it expires.
     func rotateWebhookSecret(merchantID: String, id: String, _ body: RotateWebhookSecretBody) async throws -> WebhookEndpointView
     /// An endpoint's delivery log, newest first.
-    func webhookDeliveries(merchantID: String, id: String, limit: Int) async throws -> ListView<WebhookDeliveryView>
+    func webhookDeliveries(merchantID: String, id: String, limit: Int, startingAfter: String?) async throws -> ListView<WebhookDeliveryView>
     /// Sends a `webhook_endpoint.test` event to one endpoint.
     func sendTestWebhook(merchantID: String, id: String) async throws -> EventView
 }

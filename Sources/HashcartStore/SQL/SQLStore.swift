@@ -216,16 +216,30 @@ extension SQLStore {
         }
     }
 
-    public func webhookDeliveryLog(endpointID: String, merchantID: MerchantID, limit: Int) async throws -> [WebhookDeliveryRecord]? {
+    /// An endpoint's deliveries, newest first; after `startingAfter` (an event id in this log: the
+    /// page goes on below it, and an id not in the log gives an empty page). Nil when the endpoint is
+    /// not the merchant's.
+    public func webhookDeliveryLog(endpointID: String, merchantID: MerchantID, limit: Int, startingAfter: String?) async throws -> [WebhookDeliveryRecord]? {
         precondition((1...1_000).contains(limit), "log pages are bounded")
         return try await withReadSession { session in
             guard try session.queryOne("SELECT 1 FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2",
                                        [.text(endpointID), .text(merchantID.rawValue)], { _ in true }) != nil else { return nil }
+            var values: [SQLValue] = [.text(endpointID)]
+            var below = ""
+            if let startingAfter {
+                values.append(.text(startingAfter))
+                // Keyset on the order shown: (created_at, event_id) strictly below the cursor's row.
+                below = """
+                     AND (d.created_at < c.created_at OR (d.created_at = c.created_at AND d.event_id < c.event_id))
+                    """
+            }
+            values.append(SQLValue(limit))
+            let cursor = startingAfter == nil ? "" : " JOIN webhook_deliveries c ON c.endpoint_id = $1 AND c.event_id = $2"
             return try session.query("""
                 SELECT d.event_id, e.type, d.state, d.attempts, d.last_status, d.last_error, d.delivered_at, d.created_at, d.next_attempt_at
-                FROM webhook_deliveries d JOIN merchant_events e ON e.id = d.event_id
-                WHERE d.endpoint_id = $1 ORDER BY d.created_at DESC, d.event_id DESC LIMIT $2
-                """, [.text(endpointID), SQLValue(limit)], limit: limit) { row in
+                FROM webhook_deliveries d JOIN merchant_events e ON e.id = d.event_id\(cursor)
+                WHERE d.endpoint_id = $1\(below) ORDER BY d.created_at DESC, d.event_id DESC LIMIT $\(values.count)
+                """, values, limit: limit) { row in
                 let state = try row.text(2)
                 return WebhookDeliveryRecord(eventID: try row.text(0), type: try row.text(1), state: state, attempts: try row.int(3),
                                              lastStatus: try row.optionalInt(4), lastError: try row.optionalText(5),
