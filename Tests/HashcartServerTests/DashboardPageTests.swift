@@ -331,6 +331,9 @@ import Testing
             #expect(overview.contains(#"data-metric="orders">2<"#) && overview.contains(#"data-metric="orders_cancelled">1<"#)
                 && overview.contains(#"data-metric="units_sold">1<"#), "\(overview)")
             #expect(overview.contains("Orders cancelled since") && overview.contains("Units sold, less cancelled"))
+            // Posts = linked + unlinked + quotes: each is a row, so the three add up on the page.
+            #expect(overview.contains(#"data-metric="posts">2<"#) && overview.contains(#"data-metric="linked_posts">2<"#)
+                && overview.contains(#"data-metric="unlinked_posts">0<"#) && overview.contains(#"data-metric="quotes">0<"#), "\(overview)")
         }
     }
 }

@@ -20,10 +20,13 @@ enum MerchantPageTables {
     ]
 
     /// The funnel's steps, in order, with their labels. Orders counts every order made; units sold
-    /// leaves out the cancelled ones, so the cancelled count stands between them.
+    /// leaves out the cancelled ones, so the cancelled count stands between them. Posts with the
+    /// hashtag are the linked, the unlinked, the quotes (counted, never a purchase) and any deleted
+    /// before Hashcart read them.
     static let steps: [(metric: String, label: String)] = [
         ("posts", "Posts with the hashtag"), ("unique_authors", "Unique authors"), ("linked_posts", "From linked cardholders"),
-        ("unlinked_posts", "From people not linked"), ("confirmations_sent", "Confirmation replies"), ("confirmed", "Confirmed"),
+        ("unlinked_posts", "From people not linked"),
+        ("quotes", "Quotes of the offer (not purchases)"), ("confirmations_sent", "Confirmation replies"), ("confirmed", "Confirmed"),
         ("expired", "Expired unconfirmed"), ("cancelled", "Cancelled before confirming"), ("orders", "Orders"),
         ("orders_cancelled", "Orders cancelled since"), ("units_sold", "Units sold, less cancelled"),
     ]
