@@ -125,10 +125,7 @@ import Testing
         let other = try await world.engine.createMerchant(name: "Other")
         let theirs = try await world.engine.createOffer(OfferDraft(merchantID: other.id, title: "Theirs", sku: "T", price: .usd(1_000),
                                                                    hashtag: "#BuyTheirs", quantity: 5))
-        let (_, buyer, post) = try await world.linkedBuyerPosts("#BuyTheirs", handle: "bea")
-        let reply = try #require(try world.sandbox.posts(authorID: world.sandbox.official.id, inReplyTo: post.id).first)
-        try world.sandbox.repost(authorID: buyer.id, postID: reply.id)
-        try await world.settle()
+        _ = try await world.linkedBuyerBuys("#BuyTheirs", handle: "bea")
         let order = try #require(try await world.store.read { try $0.orders() }.first)
         try await world.app.test(.router) { client in
             let browser = PageBrowser(client)
@@ -276,10 +273,7 @@ import Testing
         let merchant = try await Self.merchantUser(world)
         let offer = try await world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle", sku: "K", price: .usd(10_000),
                                                                   hashtag: "#BuyKindle", quantity: 5))
-        let (_, buyer, post) = try await world.linkedBuyerPosts("#BuyKindle", handle: "ann")
-        let reply = try #require(try world.sandbox.posts(authorID: world.sandbox.official.id, inReplyTo: post.id).first)
-        try world.sandbox.repost(authorID: buyer.id, postID: reply.id)
-        try await world.settle()
+        _ = try await world.linkedBuyerBuys("#BuyKindle", handle: "ann")
         let order = try #require(try await world.store.read { try $0.orders() }.first)
         try await world.app.test(.router) { client in
             let browser = PageBrowser(client)
@@ -314,12 +308,7 @@ import Testing
         let merchant = try await Self.merchantUser(world)
         _ = try await world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle", sku: "K", price: .usd(10_000),
                                                           hashtag: "#BuyKindle", quantity: 5))
-        for handle in ["ann", "bob"] {
-            let (_, buyer, post) = try await world.linkedBuyerPosts("#BuyKindle", handle: handle)
-            let reply = try #require(try world.sandbox.posts(authorID: world.sandbox.official.id, inReplyTo: post.id).first)
-            try world.sandbox.repost(authorID: buyer.id, postID: reply.id)
-        }
-        try await world.settle()
+        for handle in ["ann", "bob"] { _ = try await world.linkedBuyerBuys("#BuyKindle", handle: handle) }
         let order = try #require(try await world.store.read { try $0.orders() }.first)
         try await world.app.test(.router) { client in
             let browser = PageBrowser(client)
@@ -435,10 +424,7 @@ import Testing
         let merchant = try await world.engine.createMerchant(name: "Gadgets")
         _ = try await world.engine.createOffer(OfferDraft(merchantID: merchant.id, title: "Kindle", sku: "K", price: .usd(10_000),
                                                           hashtag: "#BuyKindle", quantity: 5))
-        let (card, buyer, post) = try await world.linkedBuyerPosts("#BuyKindle", handle: "ann")
-        let reply = try #require(try world.sandbox.posts(authorID: world.sandbox.official.id, inReplyTo: post.id).first)
-        try world.sandbox.repost(authorID: buyer.id, postID: reply.id)
-        try await world.settle()
+        let (card, _, _) = try await world.linkedBuyerBuys("#BuyKindle", handle: "ann")
         let (otherCard, _, _) = try await world.linkedBuyerPosts("#BuyKindle", handle: "bea")
         let purchases = try await world.store.read { try $0.purchases() }
         let mine = try #require(purchases.first { $0.cardAccountID == card.id })

@@ -67,6 +67,16 @@ final class ServerWorld: @unchecked Sendable {
         return (card, buyer, post)
     }
 
+    /// As ``linkedBuyerPosts(_:handle:)``, then the buyer reposts the confirmation reply and the
+    /// engine has handled it: a purchase confirmed, its order made.
+    func linkedBuyerBuys(_ text: String, handle: String = "buyer") async throws -> (CardAccount, SandboxAccount, SandboxPost) {
+        let (card, buyer, post) = try await linkedBuyerPosts(text, handle: handle)
+        let reply = try #require(try sandbox.posts(authorID: sandbox.official.id, inReplyTo: post.id).first, "no confirmation reply to \(text)")
+        try sandbox.repost(authorID: buyer.id, postID: reply.id)
+        try await settle()
+        return (card, buyer, post)
+    }
+
     func counts() async throws -> [Int64] {
         try await store.read { reader in [try reader.count("merchants"), try reader.count("card_accounts"), try reader.count("purchases")] }
             + [Int64(try sandbox.posts(limit: 1000).count)]

@@ -28,11 +28,7 @@ struct WebhookPages<Service: HashcartService> {
             }
             let deliveries = try await service.webhookDeliveries(merchantID: merchant, id: id, limit: 50,
                                                                  startingAfter: request.uri.queryParameters.get("after"))
-            var older: [String: Any] = [:]
-            if deliveries.hasMore, let last = deliveries.data.last {
-                older["next"] = "/dashboard/\(context.mode.rawValue)/webhooks/\(id)?after=\(last.event)"
-            }
-            return PageRenderer.shared.page("webhook", title: "Deliveries", data: older.merging([
+            var data: [String: Any] = [
                 "endpoint": row(endpoint),
                 "deliveries": deliveries.data.map { delivery -> [String: Any] in
                     var row: [String: Any] = ["event": delivery.event, "type": delivery.type, "status": delivery.status,
@@ -41,7 +37,11 @@ struct WebhookPages<Service: HashcartService> {
                     return row
                 },
                 "has_deliveries": !deliveries.data.isEmpty,
-            ]) { mine, _ in mine }, frame: frame(context))
+            ]
+            if deliveries.hasMore, let last = deliveries.data.last {
+                data["next"] = "/dashboard/\(context.mode.rawValue)/webhooks/\(id)?after=\(last.event)"
+            }
+            return PageRenderer.shared.page("webhook", title: "Deliveries", data: data, frame: frame(context))
         }
         for (action, disabled) in [("disable", true), ("enable", false)] {
             group.post("webhooks/{id}/\(action)") { _, context in
