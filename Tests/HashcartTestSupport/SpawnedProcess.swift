@@ -87,11 +87,18 @@ public final class SpawnedProcess: Sendable {
             envp.forEach { free($0) }
         }
         var child: pid_t = 0
-        let result = (argv + [nil]).withUnsafeBufferPointer { argvBuffer in
-            (envp + [nil]).withUnsafeBufferPointer { envpBuffer in
-                posix_spawn(&child, path, &actions, &attributes,
-                            UnsafeMutablePointer(mutating: argvBuffer.baseAddress!),
-                            UnsafeMutablePointer(mutating: envpBuffer.baseAddress!))
+        // ETXTBSY: a program just written (a test copies the binary) can be briefly held open for
+        // writing by another test's child between its fork and its exec, before the child closes
+        // what it inherited. Retried, bounded (up to 1 s), as Go's os/exec does.
+        var result: Int32 = ETXTBSY
+        for attempt in 0..<50 where result == ETXTBSY {
+            if attempt > 0 { usleep(20_000) }
+            result = (argv + [nil]).withUnsafeBufferPointer { argvBuffer in
+                (envp + [nil]).withUnsafeBufferPointer { envpBuffer in
+                    posix_spawn(&child, path, &actions, &attributes,
+                                UnsafeMutablePointer(mutating: argvBuffer.baseAddress!),
+                                UnsafeMutablePointer(mutating: envpBuffer.baseAddress!))
+                }
             }
         }
         try check(result, "posix_spawn")
